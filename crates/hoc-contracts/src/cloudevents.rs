@@ -1,0 +1,35 @@
+//! Rendering an envelope as a CloudEvents 1.0 structured-mode JSON document.
+//!
+//! Attribute names are lowercase alphanumerics, as the CloudEvents spec requires. The envelope fields that have a
+//! CloudEvents equivalent map onto it (`event_id` → `id`, `event_type` → `type`, `occurred_at` → `time`); the rest
+//! become extension attributes with their underscores removed (`tenant_id` → `tenantid`). The event type's
+//! extension fields travel in `data`.
+
+use serde_json::{Map, Value, json};
+
+use crate::EventEnvelope;
+use crate::time_format::format_utc;
+
+/// The CloudEvents spec version produced.
+pub const CLOUDEVENTS_SPEC_VERSION: &str = "1.0";
+
+/// Renders `envelope` as CloudEvents 1.0 structured JSON.
+pub fn to_cloudevent(envelope: &EventEnvelope) -> Value {
+    json!({
+        "specversion": CLOUDEVENTS_SPEC_VERSION,
+        "id": envelope.event_id,
+        "source": format!("/hoc/tenants/{}/projects/{}", envelope.tenant_id, envelope.project_id),
+        "type": envelope.event_type,
+        "time": format_utc(envelope.occurred_at),
+        "datacontenttype": "application/json",
+        "dataschema": format!("urn:hoc:events:{}:{}", envelope.event_type, envelope.schema_version),
+        "tenantid": envelope.tenant_id,
+        "projectid": envelope.project_id,
+        "actortype": envelope.actor_type.as_str(),
+        "actorid": envelope.actor_id,
+        "decisionowner": envelope.decision_owner,
+        "sequenceno": envelope.sequence_no,
+        "schemaversion": envelope.schema_version,
+        "data": Value::Object(envelope.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>()),
+    })
+}
