@@ -1,1 +1,186 @@
+//! L6 drivers: pure data access on sea-orm, for SQLite and PostgreSQL.
+//!
+//! The spine opens a [`Tx`] and owns it; drivers borrow it, read and write rows, and never commit or roll
+//! back. Errors leave this crate as [`StorageError`], never as `sea_orm::DbErr` variants to match on.
 
+pub mod audit;
+pub mod entity;
+mod error;
+pub mod incidents;
+pub mod outbox;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod timeline;
+
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+pub use crate::entity::audit_ledger::Model as AuditRow;
+pub use crate::entity::incident_timeline::Model as TimelineRow;
+pub use crate::entity::incidents::Model as IncidentRow;
+pub use crate::error::StorageError;
+
+/// Which database a [`Database`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// The embedded default: a file.
+    Sqlite,
+    /// The production database.
+    Postgres,
+}
+
+impl Backend {
+    /// A short lowercase name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// A connection pool to one database. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Database {
+    conn: DatabaseConnection,
+    backend: Backend,
+}
+
+/// How long a SQLite writer waits for the write lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Database {
+    /// Connects to `sqlite://…` or `postgres://…` (also `postgresql://…`). Does not migrate.
+    pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            return Err(StorageError::UnsupportedUrl {
+                scheme: url.split(':').next().unwrap_or_default().to_owned(),
+            });
+        };
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(10));
+        match backend {
+            Backend::Sqlite => {
+                // WAL lets readers run beside the one writer; writers queue on the lock for up to the busy
+                // timeout because every write transaction starts with BEGIN IMMEDIATE (see `begin_write`).
+                options
+                    .max_connections(4)
+                    .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+                        opts.journal_mode(SqliteJournalMode::Wal)
+                            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                            .foreign_keys(true)
+                    });
+            }
+            Backend::Postgres => {
+                options.max_connections(16);
+            }
+        }
+        let conn = sea_orm::Database::connect(options)
+            .await
+            .map_err(StorageError::from_db)?;
+        Ok(Self { conn, backend })
+    }
+
+    /// Connects and applies every pending migration.
+    pub async fn connect_and_migrate(url: &str) -> Result<Self, StorageError> {
+        let db = Self::connect(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Applies every pending migration.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        Migrator::up(&self.conn, None)
+            .await
+            .map_err(StorageError::from_db)
+    }
+
+    /// Rolls back every migration (used to prove migrations go up, down and up again).
+    pub async fn migrate_down_all(&self) -> Result<(), StorageError> {
+        Migrator::down(&self.conn, None)
+            .await
+            .map_err(StorageError::from_db)
+    }
+
+    /// The backend behind this pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.conn.ping().await.map_err(StorageError::from_db)
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so
+    /// concurrent writers queue instead of failing when they upgrade from reading.
+    pub async fn begin_write(&self) -> Result<Tx, StorageError> {
+        let options = TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+        };
+        let inner = self
+            .conn
+            .begin_with_options(options)
+            .await
+            .map_err(StorageError::from_db)?;
+        Ok(Tx { inner })
+    }
+
+    /// Begins a transaction that only reads (one consistent snapshot for multi-query reads).
+    pub async fn begin_read(&self) -> Result<Tx, StorageError> {
+        let inner = self.conn.begin().await.map_err(StorageError::from_db)?;
+        Ok(Tx { inner })
+    }
+
+    /// Closes the pool.
+    pub async fn close(self) -> Result<(), StorageError> {
+        self.conn.close().await.map_err(StorageError::from_db)
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+}
+
+/// An open transaction. The spine owns it and decides its end; drivers borrow it. Dropping it without
+/// [`Tx::commit`] rolls everything back.
+#[derive(Debug)]
+pub struct Tx {
+    inner: DatabaseTransaction,
+}
+
+impl Tx {
+    /// Commits every write made through this transaction.
+    pub async fn commit(self) -> Result<(), StorageError> {
+        self.inner.commit().await.map_err(StorageError::from_db)
+    }
+
+    /// Rolls back every write made through this transaction.
+    pub async fn rollback(self) -> Result<(), StorageError> {
+        self.inner.rollback().await.map_err(StorageError::from_db)
+    }
+
+    pub(crate) fn conn(&self) -> &DatabaseTransaction {
+        &self.inner
+    }
+
+    pub(crate) fn backend(&self) -> DbBackend {
+        self.inner.get_database_backend()
+    }
+}

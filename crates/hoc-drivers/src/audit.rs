@@ -1,0 +1,31 @@
+//! The append-only audit ledger. There is no update or delete here, and the database refuses both.
+
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+
+use crate::entity::audit_ledger::{Column, Entity};
+use crate::{AuditRow, StorageError, Tx};
+
+/// Appends an audit row.
+pub async fn append(tx: &Tx, row: AuditRow) -> Result<(), StorageError> {
+    Entity::insert(row.into_active_model().reset_all())
+        .exec_without_returning(tx.conn())
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(())
+}
+
+/// The audit entries of one entity, oldest first, ties broken by id.
+pub async fn list_for_entity(
+    tx: &Tx,
+    tenant_id: &str,
+    entity_id: &str,
+) -> Result<Vec<AuditRow>, StorageError> {
+    Entity::find()
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::EntityId.eq(entity_id))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .all(tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}

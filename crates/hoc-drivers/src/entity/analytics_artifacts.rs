@@ -1,0 +1,29 @@
+//! `analytics_artifacts`: one reproducibility record per (tenant, dataset, version).
+use sea_orm::entity::prelude::*;
+use time::OffsetDateTime;
+
+/// An artifact row.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "analytics_artifacts")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false, column_type = "String(StringLen::N(64))")]
+    pub id: String,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub tenant_id: String,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub dataset_id: String,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub dataset_version: String,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub input_window_hash: String,
+    pub as_of: OffsetDateTime,
+    #[sea_orm(column_type = "String(StringLen::N(64))")]
+    pub compute_code_version: String,
+    pub window_start: Option<OffsetDateTime>,
+    pub window_end: Option<OffsetDateTime>,
+    pub code_dirty: Option<bool>,
+    pub created_at: OffsetDateTime,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,228 @@
+//! Test support (feature `testing`): each storage test gets its own fresh, migrated database.
+//!
+//! SQLite always (a temporary file, deleted afterwards). PostgreSQL when `HOC_TEST_DATABASE_URL` is set: a new
+//! database named `hoc_t_<uuid>` is created on that server, migrated, and dropped (`WITH (FORCE)`) when the
+//! test ends, even if it panicked. If the variable is set and the server does not answer, the test fails
+//! loudly; it never silently skips.
+//!
+//! [`storage_test!`](crate::storage_test) expands one body into a `sqlite` and a `postgres` test so the test
+//! output names the backend each run used.
+#![allow(clippy::expect_used, clippy::print_stderr, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use sea_orm::{ConnectionTrait, Statement};
+
+use crate::{Backend, Database, StorageError};
+
+/// The environment variable naming the PostgreSQL server tests use.
+pub const TEST_DATABASE_URL_VAR: &str = "HOC_TEST_DATABASE_URL";
+
+/// Every table the schema has, in creation order.
+pub const TABLES: &[&str] = &[
+    "incidents",
+    "incident_timeline",
+    "postmortems",
+    "audit_ledger",
+    "event_sequences",
+    "event_outbox",
+    "analytics_artifacts",
+];
+
+/// A fresh, migrated database that is removed when dropped.
+#[derive(Debug)]
+pub struct TestDatabase {
+    db: Database,
+    cleanup: Cleanup,
+}
+
+#[derive(Debug)]
+enum Cleanup {
+    File(PathBuf),
+    Postgres { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    /// A migrated SQLite database in a new temporary file.
+    pub async fn sqlite() -> Self {
+        let path = std::env::temp_dir().join(format!("hoc-test-{}.db", uuid::Uuid::now_v7().simple()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let db = Database::connect_and_migrate(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create the SQLite test database {url}: {e:?}"));
+        Self {
+            db,
+            cleanup: Cleanup::File(path),
+        }
+    }
+
+    /// A migrated PostgreSQL database of its own, or `None` when `HOC_TEST_DATABASE_URL` is not set.
+    /// Panics when it is set and the server cannot be used.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = std::env::var(TEST_DATABASE_URL_VAR).ok()?;
+        let name = format!("hoc_t_{}", uuid::Uuid::now_v7().simple());
+        let admin = Database::connect(&admin_url).await.unwrap_or_else(|e| {
+            panic!("{TEST_DATABASE_URL_VAR} is set to {admin_url} but PostgreSQL does not answer: {e:?}")
+        });
+        assert_eq!(
+            admin.backend(),
+            Backend::Postgres,
+            "{TEST_DATABASE_URL_VAR} must be a postgres:// URL"
+        );
+        admin
+            .conn()
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test database {name}: {e:?}"));
+        let _ = admin.close().await;
+        let url = with_database_name(&admin_url, &name);
+        let db = Database::connect_and_migrate(&url)
+            .await
+            .unwrap_or_else(|e| panic!("cannot migrate test database {name}: {e:?}"));
+        Some(Self {
+            db,
+            cleanup: Cleanup::Postgres { admin_url, name },
+        })
+    }
+
+    /// The database handle.
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::File(path) => {
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut file = path.clone().into_os_string();
+                    file.push(suffix);
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+            Cleanup::Postgres { admin_url, name } => {
+                // Drop runs outside async; use a private runtime on a plain thread so this also works while a
+                // panicking test unwinds inside the test's runtime.
+                let admin_url = admin_url.clone();
+                let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                let outcome = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    runtime.block_on(async {
+                        let admin = Database::connect(&admin_url).await.map_err(|e| format!("{e:?}"))?;
+                        admin
+                            .conn()
+                            .execute_unprepared(&sql)
+                            .await
+                            .map_err(|e| format!("{e:?}"))?;
+                        admin.close().await.map_err(|e| format!("{e:?}"))
+                    })
+                })
+                .join();
+                if !matches!(outcome, Ok(Ok(()))) {
+                    eprintln!("warning: could not drop test database {name}: {outcome:?}");
+                }
+            }
+        }
+    }
+}
+
+/// `admin_url` with its database path replaced by `name` (query string kept).
+fn with_database_name(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (admin_url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let authority_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
+    let mut url = format!("{}/{name}", &base[..authority_end]);
+    if let Some(query) = query {
+        url.push('?');
+        url.push_str(query);
+    }
+    url
+}
+
+/// The number of rows in every table, to prove that a rejected operation wrote nothing.
+pub async fn row_counts(db: &Database) -> BTreeMap<&'static str, i64> {
+    let mut counts = BTreeMap::new();
+    for table in TABLES {
+        let row = db
+            .conn()
+            .query_one_raw(Statement::from_string(
+                db.conn().get_database_backend(),
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query runs")
+            .expect("count returns a row");
+        counts.insert(*table, row.try_get::<i64>("", "n").expect("count is an integer"));
+    }
+    counts
+}
+
+/// Runs one raw SQL statement outside any transaction (for tests that poke the schema directly).
+pub async fn execute_raw(db: &Database, sql: &str) -> Result<u64, StorageError> {
+    db.conn()
+        .execute_unprepared(sql)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(StorageError::from_db)
+}
+
+/// Expands one async test body into a `sqlite` test and a `postgres` test inside a module named `$name`.
+/// The body sees `$db: hoc_drivers::Database`, a fresh migrated database. The `postgres` test returns at once
+/// (saying so on stderr) when `HOC_TEST_DATABASE_URL` is not set; CI always sets it.
+#[macro_export]
+macro_rules! storage_test {
+    ($name:ident, |$db:ident| $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn sqlite() {
+                let test_db = $crate::testing::TestDatabase::sqlite().await;
+                let $db: $crate::Database = test_db.db().clone();
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn postgres() {
+                let Some(test_db) = $crate::testing::TestDatabase::postgres().await else {
+                    #[allow(clippy::print_stderr)]
+                    {
+                        eprintln!("{} not set: PostgreSQL variant not run", $crate::testing::TEST_DATABASE_URL_VAR);
+                    }
+                    return;
+                };
+                let $db: $crate::Database = test_db.db().clone();
+                $body
+            }
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database_name;
+
+    #[test]
+    fn database_name_is_replaced_and_query_kept() {
+        assert_eq!(
+            with_database_name("postgres://postgres@127.0.0.1:5432/scratch", "hoc_t_1"),
+            "postgres://postgres@127.0.0.1:5432/hoc_t_1"
+        );
+        assert_eq!(
+            with_database_name("postgres://u:p@h/db?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database_name("postgres://h:5432", "x"), "postgres://h:5432/x");
+    }
+}

@@ -1,0 +1,5 @@
+//! Storage tests of the drivers: schema lifecycle, the append-only ledger, sequence numbers.
+//! Every test runs on SQLite and, when `HOC_TEST_DATABASE_URL` is set, on PostgreSQL.
+
+mod schema;
+mod sequences;
