@@ -53,34 +53,50 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // Lists newest first: (tenant, created_at, id), optionally filtered by status or severity.
-        index(m, "ix_incidents_tenant_created", Incidents::Table, &[
-            Incidents::TenantId,
-            Incidents::CreatedAt,
-            Incidents::Id,
-        ])
+        index(
+            m,
+            "ix_incidents_tenant_created",
+            Incidents::Table,
+            &[Incidents::TenantId, Incidents::CreatedAt, Incidents::Id],
+        )
         .await?;
-        index(m, "ix_incidents_tenant_status_created", Incidents::Table, &[
-            Incidents::TenantId,
-            Incidents::Status,
-            Incidents::CreatedAt,
-            Incidents::Id,
-        ])
+        index(
+            m,
+            "ix_incidents_tenant_status_created",
+            Incidents::Table,
+            &[
+                Incidents::TenantId,
+                Incidents::Status,
+                Incidents::CreatedAt,
+                Incidents::Id,
+            ],
+        )
         .await?;
-        index(m, "ix_incidents_tenant_severity_created", Incidents::Table, &[
-            Incidents::TenantId,
-            Incidents::Severity,
-            Incidents::CreatedAt,
-            Incidents::Id,
-        ])
+        index(
+            m,
+            "ix_incidents_tenant_severity_created",
+            Incidents::Table,
+            &[
+                Incidents::TenantId,
+                Incidents::Severity,
+                Incidents::CreatedAt,
+                Incidents::Id,
+            ],
+        )
         .await?;
         // Recurrence groups: (tenant, version, signature) ordered by (created_at, id).
-        index(m, "ix_incidents_tenant_recurrence", Incidents::Table, &[
-            Incidents::TenantId,
-            Incidents::SignatureVersion,
-            Incidents::RecurrenceSignature,
-            Incidents::CreatedAt,
-            Incidents::Id,
-        ])
+        index(
+            m,
+            "ix_incidents_tenant_recurrence",
+            Incidents::Table,
+            &[
+                Incidents::TenantId,
+                Incidents::SignatureVersion,
+                Incidents::RecurrenceSignature,
+                Incidents::CreatedAt,
+                Incidents::Id,
+            ],
+        )
         .await?;
 
         m.create_table(
@@ -107,11 +123,16 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // Timeline of one incident in ordinal order; the unique key makes two writers of one ordinal impossible.
-        unique_index(m, "ux_incident_timeline_tenant_incident_ordinal", IncidentTimeline::Table, &[
-            IncidentTimeline::TenantId,
-            IncidentTimeline::IncidentId,
-            IncidentTimeline::Ordinal,
-        ])
+        unique_index(
+            m,
+            "ux_incident_timeline_tenant_incident_ordinal",
+            IncidentTimeline::Table,
+            &[
+                IncidentTimeline::TenantId,
+                IncidentTimeline::IncidentId,
+                IncidentTimeline::Ordinal,
+            ],
+        )
         .await?;
 
         m.create_table(
@@ -134,10 +155,12 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // One postmortem per incident; looked up by (tenant, incident).
-        unique_index(m, "ux_postmortems_tenant_incident", Postmortems::Table, &[
-            Postmortems::TenantId,
-            Postmortems::IncidentId,
-        ])
+        unique_index(
+            m,
+            "ux_postmortems_tenant_incident",
+            Postmortems::Table,
+            &[Postmortems::TenantId, Postmortems::IncidentId],
+        )
         .await?;
 
         m.create_table(
@@ -159,19 +182,29 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // Audit entries of one entity, oldest first.
-        index(m, "ix_audit_ledger_tenant_entity_created", AuditLedger::Table, &[
-            AuditLedger::TenantId,
-            AuditLedger::EntityId,
-            AuditLedger::CreatedAt,
-            AuditLedger::Id,
-        ])
+        index(
+            m,
+            "ix_audit_ledger_tenant_entity_created",
+            AuditLedger::Table,
+            &[
+                AuditLedger::TenantId,
+                AuditLedger::EntityId,
+                AuditLedger::CreatedAt,
+                AuditLedger::Id,
+            ],
+        )
         .await?;
         // Audit feed of a tenant, oldest first.
-        index(m, "ix_audit_ledger_tenant_created", AuditLedger::Table, &[
-            AuditLedger::TenantId,
-            AuditLedger::CreatedAt,
-            AuditLedger::Id,
-        ])
+        index(
+            m,
+            "ix_audit_ledger_tenant_created",
+            AuditLedger::Table,
+            &[
+                AuditLedger::TenantId,
+                AuditLedger::CreatedAt,
+                AuditLedger::Id,
+            ],
+        )
         .await?;
         for sql in audit_ledger_guards(m.get_database_backend()) {
             m.get_connection().execute_unprepared(sql).await?;
@@ -208,11 +241,16 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // The events feed: (tenant, project) in sequence order; unique so a sequence number is never reused.
-        unique_index(m, "ux_event_outbox_tenant_project_sequence", EventOutbox::Table, &[
-            EventOutbox::TenantId,
-            EventOutbox::ProjectId,
-            EventOutbox::SequenceNo,
-        ])
+        unique_index(
+            m,
+            "ux_event_outbox_tenant_project_sequence",
+            EventOutbox::Table,
+            &[
+                EventOutbox::TenantId,
+                EventOutbox::ProjectId,
+                EventOutbox::SequenceNo,
+            ],
+        )
         .await?;
 
         m.create_table(
@@ -225,7 +263,9 @@ impl MigrationTrait for Migration {
                 .col(string_len(AnalyticsArtifacts::InputWindowHash, 64))
                 .col(timestamp_with_time_zone(AnalyticsArtifacts::AsOf))
                 .col(string_len(AnalyticsArtifacts::ComputeCodeVersion, 64))
-                .col(timestamp_with_time_zone_null(AnalyticsArtifacts::WindowStart))
+                .col(timestamp_with_time_zone_null(
+                    AnalyticsArtifacts::WindowStart,
+                ))
                 .col(timestamp_with_time_zone_null(AnalyticsArtifacts::WindowEnd))
                 .col(boolean_null(AnalyticsArtifacts::CodeDirty))
                 .col(timestamp_with_time_zone(AnalyticsArtifacts::CreatedAt))
@@ -233,27 +273,42 @@ impl MigrationTrait for Migration {
         )
         .await?;
         // The reproducibility key: one definition per (tenant, dataset, version).
-        unique_index(m, "ux_analytics_artifacts_tenant_dataset_version", AnalyticsArtifacts::Table, &[
-            AnalyticsArtifacts::TenantId,
-            AnalyticsArtifacts::DatasetId,
-            AnalyticsArtifacts::DatasetVersion,
-        ])
+        unique_index(
+            m,
+            "ux_analytics_artifacts_tenant_dataset_version",
+            AnalyticsArtifacts::Table,
+            &[
+                AnalyticsArtifacts::TenantId,
+                AnalyticsArtifacts::DatasetId,
+                AnalyticsArtifacts::DatasetVersion,
+            ],
+        )
         .await?;
         // Latest / point-in-time get by dataset: (as_of, created_at, id).
-        index(m, "ix_analytics_artifacts_tenant_dataset_asof", AnalyticsArtifacts::Table, &[
-            AnalyticsArtifacts::TenantId,
-            AnalyticsArtifacts::DatasetId,
-            AnalyticsArtifacts::AsOf,
-            AnalyticsArtifacts::CreatedAt,
-            AnalyticsArtifacts::Id,
-        ])
+        index(
+            m,
+            "ix_analytics_artifacts_tenant_dataset_asof",
+            AnalyticsArtifacts::Table,
+            &[
+                AnalyticsArtifacts::TenantId,
+                AnalyticsArtifacts::DatasetId,
+                AnalyticsArtifacts::AsOf,
+                AnalyticsArtifacts::CreatedAt,
+                AnalyticsArtifacts::Id,
+            ],
+        )
         .await?;
         // Tenant list, newest first.
-        index(m, "ix_analytics_artifacts_tenant_created", AnalyticsArtifacts::Table, &[
-            AnalyticsArtifacts::TenantId,
-            AnalyticsArtifacts::CreatedAt,
-            AnalyticsArtifacts::Id,
-        ])
+        index(
+            m,
+            "ix_analytics_artifacts_tenant_created",
+            AnalyticsArtifacts::Table,
+            &[
+                AnalyticsArtifacts::TenantId,
+                AnalyticsArtifacts::CreatedAt,
+                AnalyticsArtifacts::Id,
+            ],
+        )
         .await?;
         Ok(())
     }

@@ -5,6 +5,7 @@
 
 pub mod cloudevents;
 mod error;
+pub mod input;
 pub mod registry;
 pub mod time_format;
 mod validate;
@@ -225,10 +226,7 @@ impl DomainEvent {
                 ("compute_code_version", s(compute_code_version)),
             ],
         };
-        pairs
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect()
+        pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
 
     /// One fixed example of every variant, in registry order (fixtures, snapshots, verifiers).
@@ -266,8 +264,8 @@ impl DomainEvent {
             Self::ArtifactRecorded {
                 dataset_id: "daily_revenue".into(),
                 dataset_version: "2026-11-25".into(),
-                input_window_hash: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-                    .into(),
+                input_window_hash:
+                    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
                 as_of: time::macros::datetime!(2026-11-25 00:00:00 UTC),
                 compute_code_version: "git:4f2a9c1".into(),
             },
@@ -362,6 +360,31 @@ impl EventEnvelope {
     /// Validates this envelope against the contract.
     pub fn validate(&self) -> Result<(), ContractError> {
         validate_event_payload(&self.to_json())
+    }
+}
+
+/// One bad field of untrusted input, as every layer reports it: every bad field at once, never the first only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field's name as the caller spelled it.
+    pub field: String,
+    /// What is wrong, in lowercase words.
+    pub problem: String,
+}
+
+impl FieldError {
+    /// A new field error.
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.field, self.problem)
     }
 }
 

@@ -37,7 +37,9 @@ fn check(payload: &Value) -> Vec<String> {
 }
 
 fn with(mut payload: Value, pointer: &str, value: Value) -> Value {
-    *payload.pointer_mut(pointer).expect("pointer names an existing field") = value;
+    *payload
+        .pointer_mut(pointer)
+        .expect("pointer names an existing field") = value;
     payload
 }
 
@@ -53,14 +55,22 @@ fn without(mut payload: Value, field: &str) -> Value {
 fn every_example_validates() {
     for (seq, event) in DomainEvent::examples().iter().enumerate() {
         let envelope = EventEnvelope::new(header(), seq as i64 + 1, event);
-        assert_eq!(check(&envelope.to_json()), Vec::<String>::new(), "{}", event.event_type());
+        assert_eq!(
+            check(&envelope.to_json()),
+            Vec::<String>::new(),
+            "{}",
+            event.event_type()
+        );
         envelope.validate().expect("example is valid");
     }
 }
 
 #[test]
 fn examples_cover_the_registry_exactly() {
-    let emitted: Vec<&str> = DomainEvent::examples().iter().map(DomainEvent::event_type).collect();
+    let emitted: Vec<&str> = DomainEvent::examples()
+        .iter()
+        .map(DomainEvent::event_type)
+        .collect();
     let registered: Vec<&str> = registry::EVENT_TYPES.iter().map(|s| s.name).collect();
     assert_eq!(emitted, registered);
     for event in DomainEvent::examples() {
@@ -75,7 +85,10 @@ fn examples_cover_the_registry_exactly() {
 #[test]
 fn missing_envelope_fields_are_all_reported_at_once() {
     let problems = check(&json!({}));
-    let expected: Vec<String> = ENVELOPE_FIELDS.iter().map(|f| format!("missing `{f}`")).collect();
+    let expected: Vec<String> = ENVELOPE_FIELDS
+        .iter()
+        .map(|f| format!("missing `{f}`"))
+        .collect();
     assert_eq!(problems, expected);
 }
 
@@ -164,15 +177,31 @@ fn sequence_zero_is_allowed_negative_is_not() {
 #[test]
 fn every_actor_type_is_accepted_and_nothing_else() {
     for actor in ActorType::ALL {
-        assert!(is_valid(&with(acknowledged(), "/actor_type", json!(actor.as_str()))));
+        assert!(is_valid(&with(
+            acknowledged(),
+            "/actor_type",
+            json!(actor.as_str())
+        )));
     }
-    assert!(!is_valid(&with(acknowledged(), "/actor_type", json!("USER"))));
-    assert!(!is_valid(&with(acknowledged(), "/actor_type", json!("agent"))));
+    assert!(!is_valid(&with(
+        acknowledged(),
+        "/actor_type",
+        json!("USER")
+    )));
+    assert!(!is_valid(&with(
+        acknowledged(),
+        "/actor_type",
+        json!("agent")
+    )));
 }
 
 #[test]
 fn unregistered_type_and_wrong_schema_version_are_invalid() {
-    let payload = with(acknowledged(), "/event_type", json!("incidents.IncidentExploded"));
+    let payload = with(
+        acknowledged(),
+        "/event_type",
+        json!("incidents.IncidentExploded"),
+    );
     let payload = with(payload, "/schema_version", json!("2.0.0"));
     assert_eq!(
         check(&payload),
@@ -186,11 +215,19 @@ fn unregistered_type_and_wrong_schema_version_are_invalid() {
 #[test]
 fn occurred_at_must_be_rfc3339_utc() {
     assert_eq!(
-        check(&with(acknowledged(), "/occurred_at", json!("2026-11-26 08:30"))),
+        check(&with(
+            acknowledged(),
+            "/occurred_at",
+            json!("2026-11-26 08:30")
+        )),
         ["invalid `occurred_at`: must be an RFC 3339 timestamp"]
     );
     assert_eq!(
-        check(&with(acknowledged(), "/occurred_at", json!("2026-11-26T08:30:00+01:00"))),
+        check(&with(
+            acknowledged(),
+            "/occurred_at",
+            json!("2026-11-26T08:30:00+01:00")
+        )),
         ["invalid `occurred_at`: must be in UTC"]
     );
 }
@@ -251,11 +288,14 @@ fn typed_vocabularies_and_hashes() {
     );
     assert_eq!(
         check(&resolved.to_json()),
-        ["invalid `data.resolution_type`: `magic` is not one of manual, auto, rollback, hotfix, config_change, \
-          mitigated, duplicate, false_positive, other"]
+        [
+            "invalid `data.resolution_type`: `magic` is not one of manual, auto, rollback, hotfix, config_change, \
+          mitigated, duplicate, false_positive, other"
+        ]
     );
     let mut artifact = EventEnvelope::new(header(), 1, &DomainEvent::examples()[6]).to_json();
-    artifact["data"]["input_window_hash"] = json!("9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08");
+    artifact["data"]["input_window_hash"] =
+        json!("9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08");
     artifact["data"]["as_of"] = json!("tomorrow");
     assert_eq!(
         check(&artifact),
@@ -274,7 +314,10 @@ fn unknown_top_level_fields_and_non_objects_are_invalid() {
         check(&payload),
         ["invalid `incident_id`: unknown envelope field; extension fields belong in `data`"]
     );
-    assert_eq!(check(&json!([1, 2])), ["invalid `$`: the payload must be a JSON object"]);
+    assert_eq!(
+        check(&json!([1, 2])),
+        ["invalid `$`: the payload must be a JSON object"]
+    );
 }
 
 #[test]
@@ -296,7 +339,8 @@ fn cloudevents_rendering_parses_with_the_sdk() {
         let rendered = to_cloudevent(&envelope);
         for key in rendered.as_object().expect("object").keys() {
             assert!(
-                key.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
+                key.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()),
                 "attribute `{key}` is not lowercase alphanumeric"
             );
         }
@@ -305,7 +349,10 @@ fn cloudevents_rendering_parses_with_the_sdk() {
         assert_eq!(parsed.specversion(), ::cloudevents::event::SpecVersion::V10);
         assert_eq!(parsed.id(), envelope.event_id);
         assert_eq!(parsed.ty(), envelope.event_type);
-        assert_eq!(parsed.source().as_str(), "/hoc/tenants/tenant_acme/projects/default");
+        assert_eq!(
+            parsed.source().as_str(),
+            "/hoc/tenants/tenant_acme/projects/default"
+        );
         assert_eq!(
             parsed.time().map(|t| t.timestamp_micros()),
             Some(envelope.occurred_at.unix_timestamp_nanos() as i64 / 1_000)

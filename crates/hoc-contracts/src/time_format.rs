@@ -9,9 +9,8 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// Formats `t` (converted to UTC) as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub fn format_utc(t: OffsetDateTime) -> String {
-    let format = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
     // Formatting a valid OffsetDateTime with a fixed, component-only description cannot fail for years 0..=9999;
     // fall back to the well-known format for anything else rather than panic.
     let t = t.to_offset(UtcOffset::UTC);
@@ -51,7 +50,9 @@ pub mod utc {
     }
 
     /// Deserializes any RFC 3339 UTC timestamp.
-    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<OffsetDateTime, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<OffsetDateTime, D::Error> {
         let s = String::deserialize(deserializer)?;
         super::parse_utc(&s).map_err(serde::de::Error::custom)
     }
@@ -104,13 +105,19 @@ mod tests {
     fn parse_requires_utc() {
         assert!(parse_utc("2026-01-02T03:04:05Z").is_ok());
         assert!(parse_utc("2026-01-02T03:04:05+00:00").is_ok());
-        assert_eq!(parse_utc("2026-01-02T03:04:05+01:00"), Err("must be in UTC"));
+        assert_eq!(
+            parse_utc("2026-01-02T03:04:05+01:00"),
+            Err("must be in UTC")
+        );
         assert_eq!(parse_utc("yesterday"), Err("must be an RFC 3339 timestamp"));
     }
 
     #[test]
     fn truncation_keeps_micros() {
         let t = datetime!(2026-01-02 03:04:05.123456789 UTC);
-        assert_eq!(truncate_micros(t), datetime!(2026-01-02 03:04:05.123456 UTC));
+        assert_eq!(
+            truncate_micros(t),
+            datetime!(2026-01-02 03:04:05.123456 UTC)
+        );
     }
 }

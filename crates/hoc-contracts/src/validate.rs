@@ -30,7 +30,10 @@ pub fn is_valid(payload: &Value) -> bool {
 fn collect_problems(payload: &Value) -> Vec<FieldProblem> {
     let mut problems = Vec::new();
     let Some(object) = payload.as_object() else {
-        problems.push(FieldProblem::invalid("$", "the payload must be a JSON object"));
+        problems.push(FieldProblem::invalid(
+            "$",
+            "the payload must be a JSON object",
+        ));
         return problems;
     };
 
@@ -97,7 +100,11 @@ fn collect_problems(payload: &Value) -> Vec<FieldProblem> {
     problems
 }
 
-fn check_envelope_field(object: &Map<String, Value>, field: &str, problems: &mut Vec<FieldProblem>) {
+fn check_envelope_field(
+    object: &Map<String, Value>,
+    field: &str,
+    problems: &mut Vec<FieldProblem>,
+) {
     let value = match object.get(field) {
         None | Some(Value::Null) => {
             problems.push(FieldProblem::missing(field));
@@ -148,10 +155,7 @@ fn check_type(value: &Value, field_type: FieldType) -> Result<(), String> {
         FieldType::NonEmptyString if s.trim().is_empty() => Err("must not be empty".to_owned()),
         FieldType::NonEmptyString => Ok(()),
         FieldType::OneOf { values } if values.contains(&s) => Ok(()),
-        FieldType::OneOf { values } => Err(format!(
-            "`{s}` is not one of {}",
-            values.join(", ")
-        )),
+        FieldType::OneOf { values } => Err(format!("`{s}` is not one of {}", values.join(", "))),
         FieldType::UtcTimestamp => parse_utc(s).map(drop).map_err(str::to_owned),
         FieldType::Sha256Hex
             if s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) =>

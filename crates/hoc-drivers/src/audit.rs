@@ -1,6 +1,8 @@
 //! The append-only audit ledger. There is no update or delete here, and the database refuses both.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
 
 use crate::entity::audit_ledger::{Column, Entity};
 use crate::{AuditRow, StorageError, Tx};
@@ -28,4 +30,22 @@ pub async fn list_for_entity(
         .all(tx.conn())
         .await
         .map_err(StorageError::from_db)
+}
+
+/// What an engine asks to have audited. The spine adds the actor, the request id and the time, and appends it
+/// in the operation's transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditDraft {
+    /// `incident`, `postmortem`, `artifact`, …
+    pub entity_type: &'static str,
+    /// The entity's id.
+    pub entity_id: String,
+    /// The operation and method, e.g. `incidents.write.acknowledge`.
+    pub action: &'static str,
+    /// The caller's reason, if given.
+    pub reason: Option<String>,
+    /// The relevant state before the change (`None` for a creation).
+    pub before_state: Option<serde_json::Value>,
+    /// The relevant state after the change.
+    pub after_state: Option<serde_json::Value>,
 }

@@ -153,6 +153,7 @@ impl Database {
         self.conn.close().await.map_err(StorageError::from_db)
     }
 
+    #[cfg(feature = "testing")]
     pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }

@@ -15,7 +15,11 @@ use crate::{StorageError, Tx};
 /// The counter row is upserted inside the caller's transaction: on PostgreSQL the row stays locked until the
 /// transaction ends, so concurrent writers of one (tenant, project) queue; on SQLite the whole database is
 /// locked by the writing transaction. A rolled-back transaction gives its number back, so numbers have no gaps.
-pub async fn next_sequence_no(tx: &Tx, tenant_id: &str, project_id: &str) -> Result<i64, StorageError> {
+pub async fn next_sequence_no(
+    tx: &Tx,
+    tenant_id: &str,
+    project_id: &str,
+) -> Result<i64, StorageError> {
     let placeholders = match tx.backend() {
         DbBackend::Postgres => ("$1", "$2"),
         _ => ("?", "?"),
@@ -46,10 +50,11 @@ pub async fn next_sequence_no(tx: &Tx, tenant_id: &str, project_id: &str) -> Res
 
 /// Writes a validated envelope to the outbox.
 pub async fn insert(tx: &Tx, envelope: &EventEnvelope) -> Result<(), StorageError> {
-    let payload = serde_json::to_string(&envelope.to_json()).map_err(|e| StorageError::Corrupt {
-        table: "event_outbox",
-        problem: e.to_string(),
-    })?;
+    let payload =
+        serde_json::to_string(&envelope.to_json()).map_err(|e| StorageError::Corrupt {
+            table: "event_outbox",
+            problem: e.to_string(),
+        })?;
     let row = ActiveModel {
         event_id: Set(envelope.event_id.clone()),
         tenant_id: Set(envelope.tenant_id.clone()),

@@ -46,7 +46,8 @@ enum Cleanup {
 impl TestDatabase {
     /// A migrated SQLite database in a new temporary file.
     pub async fn sqlite() -> Self {
-        let path = std::env::temp_dir().join(format!("hoc-test-{}.db", uuid::Uuid::now_v7().simple()));
+        let path =
+            std::env::temp_dir().join(format!("hoc-test-{}.db", uuid::Uuid::now_v7().simple()));
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let db = Database::connect_and_migrate(&url)
             .await
@@ -113,7 +114,9 @@ impl Drop for TestDatabase {
                         .build()
                         .map_err(|e| e.to_string())?;
                     runtime.block_on(async {
-                        let admin = Database::connect(&admin_url).await.map_err(|e| format!("{e:?}"))?;
+                        let admin = Database::connect(&admin_url)
+                            .await
+                            .map_err(|e| format!("{e:?}"))?;
                         admin
                             .conn()
                             .execute_unprepared(&sql)
@@ -162,7 +165,10 @@ pub async fn row_counts(db: &Database) -> BTreeMap<&'static str, i64> {
             .await
             .expect("count query runs")
             .expect("count returns a row");
-        counts.insert(*table, row.try_get::<i64>("", "n").expect("count is an integer"));
+        counts.insert(
+            *table,
+            row.try_get::<i64>("", "n").expect("count is an integer"),
+        );
     }
     counts
 }
@@ -198,7 +204,10 @@ macro_rules! storage_test {
                 let Some(test_db) = $crate::testing::TestDatabase::postgres().await else {
                     #[allow(clippy::print_stderr)]
                     {
-                        eprintln!("{} not set: PostgreSQL variant not run", $crate::testing::TEST_DATABASE_URL_VAR);
+                        eprintln!(
+                            "{} not set: PostgreSQL variant not run",
+                            $crate::testing::TEST_DATABASE_URL_VAR
+                        );
                     }
                     return;
                 };
@@ -223,6 +232,9 @@ mod tests {
             with_database_name("postgres://u:p@h/db?sslmode=disable", "x"),
             "postgres://u:p@h/x?sslmode=disable"
         );
-        assert_eq!(with_database_name("postgres://h:5432", "x"), "postgres://h:5432/x");
+        assert_eq!(
+            with_database_name("postgres://h:5432", "x"),
+            "postgres://h:5432/x"
+        );
     }
 }

@@ -1,12 +1,18 @@
 //! Incident timeline rows, numbered per incident from 1.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
 
 use crate::entity::incident_timeline::{Column, Entity};
 use crate::{StorageError, TimelineRow, Tx};
 
 /// The ordinal the next timeline row of the incident gets (1 for the first).
-pub async fn next_ordinal(tx: &Tx, tenant_id: &str, incident_id: &str) -> Result<i32, StorageError> {
+pub async fn next_ordinal(
+    tx: &Tx,
+    tenant_id: &str,
+    incident_id: &str,
+) -> Result<i32, StorageError> {
     let last = Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::IncidentId.eq(incident_id))
@@ -27,7 +33,11 @@ pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<(), StorageError> {
 }
 
 /// The incident's timeline in ordinal order.
-pub async fn list(tx: &Tx, tenant_id: &str, incident_id: &str) -> Result<Vec<TimelineRow>, StorageError> {
+pub async fn list(
+    tx: &Tx,
+    tenant_id: &str,
+    incident_id: &str,
+) -> Result<Vec<TimelineRow>, StorageError> {
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::IncidentId.eq(incident_id))

@@ -7,7 +7,11 @@ use time::OffsetDateTime;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "event_outbox")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false, column_type = "String(StringLen::N(64))")]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        column_type = "String(StringLen::N(64))"
+    )]
     pub event_id: String,
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub tenant_id: String,

@@ -6,9 +6,17 @@ use sea_orm::entity::prelude::*;
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "event_sequences")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false, column_type = "String(StringLen::N(64))")]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        column_type = "String(StringLen::N(64))"
+    )]
     pub tenant_id: String,
-    #[sea_orm(primary_key, auto_increment = false, column_type = "String(StringLen::N(64))")]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        column_type = "String(StringLen::N(64))"
+    )]
     pub project_id: String,
     pub last_sequence_no: i64,
 }

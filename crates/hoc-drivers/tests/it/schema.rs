@@ -35,10 +35,16 @@ storage_test!(migrations_go_up_down_and_up_again, |db| {
 
 storage_test!(audit_ledger_refuses_update_and_delete, |db| {
     let tx = db.begin_write().await.expect("begin");
-    audit::append(&tx, audit_row("aud_1")).await.expect("append");
+    audit::append(&tx, audit_row("aud_1"))
+        .await
+        .expect("append");
     tx.commit().await.expect("commit");
 
-    let update = execute_raw(&db, "UPDATE audit_ledger SET reason = 'rewritten' WHERE id = 'aud_1'").await;
+    let update = execute_raw(
+        &db,
+        "UPDATE audit_ledger SET reason = 'rewritten' WHERE id = 'aud_1'",
+    )
+    .await;
     let delete = execute_raw(&db, "DELETE FROM audit_ledger WHERE id = 'aud_1'").await;
     for (what, outcome) in [("UPDATE", update), ("DELETE", delete)] {
         match outcome {
@@ -50,7 +56,9 @@ storage_test!(audit_ledger_refuses_update_and_delete, |db| {
         }
     }
     let tx = db.begin_read().await.expect("begin");
-    let rows = audit::list_for_entity(&tx, "t1", "inc_1").await.expect("list");
+    let rows = audit::list_for_entity(&tx, "t1", "inc_1")
+        .await
+        .expect("list");
     assert_eq!(rows, vec![audit_row("aud_1")]);
 });
 
@@ -59,8 +67,12 @@ storage_test!(audit_rows_are_tenant_scoped_and_ordered, |db| {
     let mut later = audit_row("aud_a");
     later.created_at = datetime!(2026-11-26 11:00:00 UTC);
     audit::append(&tx, later.clone()).await.expect("append");
-    audit::append(&tx, audit_row("aud_c")).await.expect("append");
-    audit::append(&tx, audit_row("aud_b")).await.expect("append");
+    audit::append(&tx, audit_row("aud_c"))
+        .await
+        .expect("append");
+    audit::append(&tx, audit_row("aud_b"))
+        .await
+        .expect("append");
     let mut foreign = audit_row("aud_x");
     foreign.tenant_id = "t2".into();
     audit::append(&tx, foreign).await.expect("append");

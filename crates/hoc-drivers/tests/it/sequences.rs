@@ -1,29 +1,62 @@
 use hoc_drivers::{outbox, storage_test};
 
-storage_test!(sequence_numbers_are_per_tenant_and_project_and_start_at_one, |db| {
-    let tx = db.begin_write().await.expect("begin");
-    let mut seen = Vec::new();
-    for (tenant, project) in [("t1", "p"), ("t1", "p"), ("t2", "p"), ("t1", "q"), ("t1", "p")] {
-        seen.push(outbox::next_sequence_no(&tx, tenant, project).await.expect("next"));
+storage_test!(
+    sequence_numbers_are_per_tenant_and_project_and_start_at_one,
+    |db| {
+        let tx = db.begin_write().await.expect("begin");
+        let mut seen = Vec::new();
+        for (tenant, project) in [
+            ("t1", "p"),
+            ("t1", "p"),
+            ("t2", "p"),
+            ("t1", "q"),
+            ("t1", "p"),
+        ] {
+            seen.push(
+                outbox::next_sequence_no(&tx, tenant, project)
+                    .await
+                    .expect("next"),
+            );
+        }
+        tx.commit().await.expect("commit");
+        assert_eq!(seen, [1, 2, 1, 1, 3]);
     }
-    tx.commit().await.expect("commit");
-    assert_eq!(seen, [1, 2, 1, 1, 3]);
-});
+);
 
 storage_test!(rolled_back_sequence_numbers_are_handed_out_again, |db| {
     let tx = db.begin_write().await.expect("begin");
-    assert_eq!(outbox::next_sequence_no(&tx, "t1", "p").await.expect("next"), 1);
+    assert_eq!(
+        outbox::next_sequence_no(&tx, "t1", "p")
+            .await
+            .expect("next"),
+        1
+    );
     tx.commit().await.expect("commit");
 
     let tx = db.begin_write().await.expect("begin");
-    assert_eq!(outbox::next_sequence_no(&tx, "t1", "p").await.expect("next"), 2);
+    assert_eq!(
+        outbox::next_sequence_no(&tx, "t1", "p")
+            .await
+            .expect("next"),
+        2
+    );
     tx.rollback().await.expect("rollback");
 
     let tx = db.begin_write().await.expect("begin");
-    assert_eq!(outbox::next_sequence_no(&tx, "t1", "p").await.expect("next"), 2);
+    assert_eq!(
+        outbox::next_sequence_no(&tx, "t1", "p")
+            .await
+            .expect("next"),
+        2
+    );
     drop(tx); // dropping without commit rolls back too
 
     let tx = db.begin_write().await.expect("begin");
-    assert_eq!(outbox::next_sequence_no(&tx, "t1", "p").await.expect("next"), 2);
+    assert_eq!(
+        outbox::next_sequence_no(&tx, "t1", "p")
+            .await
+            .expect("next"),
+        2
+    );
     tx.commit().await.expect("commit");
 });

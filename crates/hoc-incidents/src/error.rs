@@ -1,0 +1,32 @@
+use hoc_contracts::FieldError;
+use hoc_drivers::StorageError;
+
+use crate::IncidentStatus;
+
+/// The error of the incidents engine.
+#[derive(Debug, thiserror::Error)]
+pub enum IncidentError {
+    /// The input broke a rule; every bad field is listed.
+    #[error("invalid input: {}", fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidInput {
+        /// Every bad field.
+        fields: Vec<FieldError>,
+    },
+    /// No such incident in this tenant.
+    #[error("incident {id} not found")]
+    NotFound {
+        /// The id asked for.
+        id: String,
+    },
+    /// The lifecycle does not allow this change from the incident's current state.
+    #[error("invalid transition from {from} to {to}")]
+    InvalidTransition {
+        /// The incident's state.
+        from: IncidentStatus,
+        /// The state the operation leads to.
+        to: IncidentStatus,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}

@@ -1,0 +1,164 @@
+use hoc_contracts::FieldError;
+use hoc_drivers::StorageError;
+use hoc_incidents::IncidentError;
+
+/// The stable codes every caller (library, HTTP, CLI) sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// No operation or method of that name is registered.
+    UnknownOperation,
+    /// The input broke a rule; every bad field is listed.
+    InvalidInput,
+    /// No such resource in the caller's tenant.
+    NotFound,
+    /// The lifecycle does not allow the change.
+    InvalidTransition,
+    /// The write collides with existing state.
+    Conflict,
+    /// The caller may not do this.
+    Forbidden,
+    /// Storage is down or busy; safe to retry.
+    Unavailable,
+    /// A bug.
+    Internal,
+}
+
+impl ErrorCode {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::UnknownOperation => "unknown_operation",
+            Self::InvalidInput => "invalid_input",
+            Self::NotFound => "not_found",
+            Self::InvalidTransition => "invalid_transition",
+            Self::Conflict => "conflict",
+            Self::Forbidden => "forbidden",
+            Self::Unavailable => "unavailable",
+            Self::Internal => "internal",
+        }
+    }
+}
+
+/// The error of the spine: every failure of an operation, translated to a stable code.
+#[derive(Debug, thiserror::Error)]
+pub enum OperationError {
+    /// No operation or method of that name is registered.
+    #[error("unknown operation `{name}`")]
+    UnknownOperation {
+        /// `operation` or `operation.method`.
+        name: String,
+    },
+    /// The input broke a rule.
+    #[error("invalid input: {}", fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    InvalidInput {
+        /// Every bad field.
+        fields: Vec<FieldError>,
+    },
+    /// No such resource in the caller's tenant (another tenant's resource is not found too).
+    #[error("{entity} {id} not found")]
+    NotFound {
+        /// What kind of resource.
+        entity: &'static str,
+        /// The id asked for.
+        id: String,
+    },
+    /// The lifecycle does not allow the change.
+    #[error("invalid transition from {from} to {to}")]
+    InvalidTransition {
+        /// The current state.
+        from: String,
+        /// The requested state.
+        to: String,
+    },
+    /// The write collides with existing state.
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What collided.
+        message: String,
+    },
+    /// The caller may not do this.
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// Why.
+        message: String,
+    },
+    /// Storage is down or busy; safe to retry.
+    #[error("storage unavailable, retry later")]
+    Unavailable {
+        /// The storage failure.
+        #[source]
+        source: StorageError,
+    },
+    /// A bug. The message is for logs; callers get the code and their request id.
+    #[error("internal error: {message}")]
+    Internal {
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl OperationError {
+    /// The stable code.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::UnknownOperation { .. } => ErrorCode::UnknownOperation,
+            Self::InvalidInput { .. } => ErrorCode::InvalidInput,
+            Self::NotFound { .. } => ErrorCode::NotFound,
+            Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
+            Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::Forbidden { .. } => ErrorCode::Forbidden,
+            Self::Unavailable { .. } => ErrorCode::Unavailable,
+            Self::Internal { .. } => ErrorCode::Internal,
+        }
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self::Internal {
+            message: message.into(),
+        }
+    }
+}
+
+impl From<StorageError> for OperationError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            err if err.is_retryable() => Self::Unavailable { source: err },
+            StorageError::Conflict { constraint } => Self::Conflict {
+                message: constraint,
+            },
+            other => Self::Internal {
+                message: error_chain(&other),
+            },
+        }
+    }
+}
+
+impl From<IncidentError> for OperationError {
+    fn from(err: IncidentError) -> Self {
+        match err {
+            IncidentError::InvalidInput { fields } => Self::InvalidInput { fields },
+            IncidentError::NotFound { id } => Self::NotFound {
+                entity: "incident",
+                id,
+            },
+            IncidentError::InvalidTransition { from, to } => Self::InvalidTransition {
+                from: from.as_str().to_owned(),
+                to: to.as_str().to_owned(),
+            },
+            IncidentError::Storage(err) => err.into(),
+        }
+    }
+}
+
+/// `err` and its sources, joined, for logs.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(err) = source {
+        out.push_str(": ");
+        out.push_str(&err.to_string());
+        source = err.source();
+    }
+    out
+}

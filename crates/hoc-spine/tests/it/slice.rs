@@ -1,0 +1,352 @@
+use hoc_contracts::{ActorType, EventEnvelope, FieldError};
+use hoc_drivers::testing::row_counts;
+use hoc_drivers::{audit, timeline};
+use hoc_incidents::{CreateIncident, IncidentStatus};
+use hoc_spine::requests::{AcknowledgeIncident, GetIncident, IncidentTimeline, ListEvents};
+use hoc_spine::{ErrorCode, OperationContext, OperationError};
+use serde_json::json;
+
+use crate::{create, create_request, ctx, spine};
+
+async fn events(spine: &hoc_spine::Spine, tenant: &str) -> Vec<EventEnvelope> {
+    spine
+        .call(&ctx(tenant), &ListEvents::default())
+        .await
+        .expect("events")
+        .items
+}
+
+hoc_drivers::storage_test!(create_writes_incident_timeline_audit_and_event, |db| {
+    let spine = spine(&db);
+    let incident = create(&spine, "t1", "Primary DB out of connections").await;
+    assert_eq!(incident.status, IncidentStatus::Open);
+    assert_eq!(incident.tenant_id, "t1");
+    assert_eq!(incident.severity, "high");
+    assert_eq!(incident.error_code.as_deref(), Some("PG-53300"));
+    assert_eq!(incident.version, 1);
+    assert!(incident.id.starts_with("inc_"));
+    assert_eq!(incident.created_at, incident.updated_at);
+
+    let counts = row_counts(&db).await;
+    assert_eq!(counts["incidents"], 1);
+    assert_eq!(counts["incident_timeline"], 1);
+    assert_eq!(counts["audit_ledger"], 1);
+    assert_eq!(counts["event_outbox"], 1);
+
+    let fetched = spine
+        .call(
+            &ctx("t1"),
+            &GetIncident {
+                id: incident.id.clone(),
+            },
+        )
+        .await
+        .expect("get");
+    assert_eq!(fetched, incident);
+
+    let events = events(&spine, "t1").await;
+    assert_eq!(events.len(), 1);
+    let event = &events[0];
+    assert_eq!(event.event_type, "incidents.IncidentCreated");
+    assert_eq!(event.sequence_no, 1);
+    assert_eq!(
+        (event.tenant_id.as_str(), event.project_id.as_str()),
+        ("t1", "default")
+    );
+    assert_eq!(
+        (event.actor_type, event.actor_id.as_str()),
+        (ActorType::User, "alice")
+    );
+    assert_eq!(event.decision_owner, "incidents");
+    assert_eq!(event.occurred_at, incident.created_at);
+    assert_eq!(
+        serde_json::Value::Object(event.data.clone()),
+        json!({"incident_id": incident.id, "incident_state": "open", "severity": "high"})
+    );
+    event.validate().expect("stored event is valid");
+});
+
+hoc_drivers::storage_test!(
+    acknowledge_moves_open_to_acknowledged_with_all_records,
+    |db| {
+        let spine = spine(&db);
+        let incident = create(&spine, "t1", "Checkout latency").await;
+        let bob = OperationContext::new("t1", ActorType::Sdk, "pager-bot")
+            .expect("ctx")
+            .with_request_id("req-ack-1")
+            .expect("ctx");
+        let acked = spine
+            .call(
+                &bob,
+                &AcknowledgeIncident {
+                    id: incident.id.clone(),
+                    reason: Some("on it".into()),
+                },
+            )
+            .await
+            .expect("acknowledge");
+        assert_eq!(acked.status, IncidentStatus::Acknowledged);
+        assert_eq!(acked.acknowledged_by.as_deref(), Some("pager-bot"));
+        assert_eq!(acked.acknowledged_at, Some(acked.updated_at));
+        assert!(acked.updated_at >= incident.updated_at);
+        assert_eq!(acked.version, 2);
+        assert_eq!(
+            spine
+                .call(
+                    &ctx("t1"),
+                    &GetIncident {
+                        id: incident.id.clone()
+                    }
+                )
+                .await
+                .expect("get"),
+            acked
+        );
+
+        // Timeline: exactly the two rows, in ordinal order.
+        let page = spine
+            .call(
+                &ctx("t1"),
+                &IncidentTimeline {
+                    id: incident.id.clone(),
+                },
+            )
+            .await
+            .expect("timeline");
+        let rows: Vec<_> = page
+            .items
+            .iter()
+            .map(|e| {
+                (
+                    e.ordinal,
+                    e.event_type.as_str(),
+                    e.from_state.as_deref(),
+                    e.to_state.as_str(),
+                    e.actor_id.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                (1, "created", None, "open", "alice"),
+                (2, "acknowledged", Some("open"), "acknowledged", "pager-bot"),
+            ]
+        );
+        assert_eq!(page.items[1].description, "open → acknowledged: on it");
+        assert_eq!(page.items[1].actor_type, "sdk");
+
+        // Audit: the acknowledge row carries actor, reason, request id and before/after state.
+        let tx = db.begin_read().await.expect("tx");
+        let audit_rows = audit::list_for_entity(&tx, "t1", &incident.id)
+            .await
+            .expect("audit");
+        assert_eq!(
+            timeline::list(&tx, "t1", &incident.id)
+                .await
+                .expect("timeline")
+                .len(),
+            2
+        );
+        drop(tx);
+        assert_eq!(audit_rows.len(), 2);
+        let ack = audit_rows
+            .iter()
+            .find(|r| r.action == "incidents.write.acknowledge")
+            .expect("ack audit row");
+        assert_eq!(
+            (ack.actor_type.as_str(), ack.actor_id.as_str()),
+            ("AGENT", "pager-bot")
+        );
+        assert_eq!(ack.reason.as_deref(), Some("on it"));
+        assert_eq!(ack.request_id, "req-ack-1");
+        let before: serde_json::Value =
+            serde_json::from_str(ack.before_state.as_deref().expect("before")).expect("json");
+        let after: serde_json::Value =
+            serde_json::from_str(ack.after_state.as_deref().expect("after")).expect("json");
+        assert_eq!(
+            (before["status"].as_str(), before["version"].as_i64()),
+            (Some("open"), Some(1))
+        );
+        assert_eq!(
+            (after["status"].as_str(), after["version"].as_i64()),
+            (Some("acknowledged"), Some(2))
+        );
+        assert_eq!(after["acknowledged_by"], "pager-bot");
+        assert!(after.get("resolution_type").is_some());
+
+        // Events: created then acknowledged, gapless.
+        let events = events(&spine, "t1").await;
+        let summary: Vec<_> = events
+            .iter()
+            .map(|e| (e.sequence_no, e.event_type.as_str()))
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                (1, "incidents.IncidentCreated"),
+                (2, "incidents.IncidentAcknowledged")
+            ]
+        );
+        assert_eq!(
+            serde_json::Value::Object(events[1].data.clone()),
+            json!({"incident_id": incident.id, "incident_state": "acknowledged"})
+        );
+        assert_eq!(
+            (events[1].actor_type, events[1].actor_id.as_str()),
+            (ActorType::Sdk, "pager-bot")
+        );
+    }
+);
+
+/// Runs `f`, requires the error code, and requires that no table changed.
+macro_rules! refused_without_writes {
+    ($db:expr, $code:expr, $call:expr) => {{
+        let before = row_counts(&$db).await;
+        let err: OperationError = $call.await.expect_err("must be refused");
+        assert_eq!(err.code(), $code, "{err}");
+        assert_eq!(
+            row_counts(&$db).await,
+            before,
+            "a refused call wrote something"
+        );
+        err
+    }};
+}
+
+hoc_drivers::storage_test!(acknowledge_error_paths_write_nothing, |db| {
+    let spine = spine(&db);
+    let incident = create(&spine, "t1", "Queue backlog").await;
+
+    let err = refused_without_writes!(
+        db,
+        ErrorCode::NotFound,
+        spine.call(
+            &ctx("t1"),
+            &AcknowledgeIncident {
+                id: "inc_missing".into(),
+                reason: None
+            }
+        )
+    );
+    assert_eq!(err.to_string(), "incident inc_missing not found");
+
+    // Another tenant's incident is indistinguishable from a missing one.
+    let err = refused_without_writes!(
+        db,
+        ErrorCode::NotFound,
+        spine.call(
+            &ctx("t2"),
+            &AcknowledgeIncident {
+                id: incident.id.clone(),
+                reason: None
+            }
+        )
+    );
+    assert_eq!(
+        err.to_string(),
+        format!("incident {} not found", incident.id)
+    );
+
+    spine
+        .call(
+            &ctx("t1"),
+            &AcknowledgeIncident {
+                id: incident.id.clone(),
+                reason: None,
+            },
+        )
+        .await
+        .expect("first ack");
+    let err = refused_without_writes!(
+        db,
+        ErrorCode::InvalidTransition,
+        spine.call(
+            &ctx("t1"),
+            &AcknowledgeIncident {
+                id: incident.id.clone(),
+                reason: None
+            }
+        )
+    );
+    match err {
+        OperationError::InvalidTransition { from, to } => assert_eq!(
+            (from.as_str(), to.as_str()),
+            ("acknowledged", "acknowledged")
+        ),
+        other => panic!("{other:?}"),
+    }
+
+    let err = refused_without_writes!(
+        db,
+        ErrorCode::InvalidInput,
+        spine.execute(
+            &ctx("t1"),
+            "incidents.write",
+            "acknowledge",
+            json!({"id": "", "reason": 3, "tenant_id": "t2"})
+        )
+    );
+    match err {
+        OperationError::InvalidInput { fields } => assert_eq!(
+            fields,
+            [
+                FieldError::new("id", "must not be empty"),
+                FieldError::new("reason", "must be a string"),
+                FieldError::new("tenant_id", "unknown field"),
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+    // The foreign tenant sees none of t1's events, and t1's incident is unchanged by t2's attempt.
+    assert!(events(&spine, "t2").await.is_empty());
+    assert_eq!(events(&spine, "t1").await.len(), 2);
+});
+
+hoc_drivers::storage_test!(create_error_paths_write_nothing, |db| {
+    let spine = spine(&db);
+    let err = refused_without_writes!(
+        db,
+        ErrorCode::InvalidInput,
+        spine.call(
+            &ctx("t1"),
+            &CreateIncident {
+                severity: Some("meh".into()),
+                ..create_request("")
+            }
+        )
+    );
+    match err {
+        OperationError::InvalidInput { fields } => assert_eq!(
+            fields,
+            [
+                FieldError::new("title", "must not be empty"),
+                FieldError::new(
+                    "severity",
+                    "`meh` is not one of critical, high, medium, low, info"
+                ),
+            ]
+        ),
+        other => panic!("{other:?}"),
+    }
+    refused_without_writes!(
+        db,
+        ErrorCode::InvalidInput,
+        spine.execute(
+            &ctx("t1"),
+            "incidents.write",
+            "create",
+            json!("not an object")
+        )
+    );
+    refused_without_writes!(
+        db,
+        ErrorCode::NotFound,
+        spine.call(
+            &ctx("t1"),
+            &GetIncident {
+                id: "inc_nope".into()
+            }
+        )
+    );
+});
