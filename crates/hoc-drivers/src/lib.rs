@@ -4,10 +4,12 @@
 //! back. Errors leave this crate as [`StorageError`], never as `sea_orm::DbErr` variants to match on.
 
 pub mod audit;
+mod db_time;
 pub mod entity;
 mod error;
 pub mod incidents;
 pub mod outbox;
+pub mod schema_check;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timeline;
@@ -21,6 +23,7 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
+pub use crate::db_time::DbTime;
 pub use crate::entity::audit_ledger::Model as AuditRow;
 pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
@@ -153,7 +156,6 @@ impl Database {
         self.conn.close().await.map_err(StorageError::from_db)
     }
 
-    #[cfg(feature = "testing")]
     pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.conn
     }

@@ -62,7 +62,7 @@ pub async fn insert(tx: &Tx, envelope: &EventEnvelope) -> Result<(), StorageErro
         sequence_no: Set(envelope.sequence_no),
         event_type: Set(envelope.event_type.clone()),
         schema_version: Set(envelope.schema_version.clone()),
-        occurred_at: Set(envelope.occurred_at),
+        occurred_at: Set(envelope.occurred_at.into()),
         payload: Set(payload),
         published_at: NotSet,
     };

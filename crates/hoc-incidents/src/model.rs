@@ -4,7 +4,7 @@ use hoc_contracts::input::FieldReader;
 use hoc_contracts::registry::SEVERITIES;
 use hoc_contracts::time_format::utc;
 use hoc_contracts::{ActorType, FieldError};
-use hoc_drivers::{IncidentRow, StorageError, TimelineRow};
+use hoc_drivers::{DbTime, IncidentRow, StorageError, TimelineRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -84,14 +84,14 @@ impl TryFrom<IncidentRow> for Incident {
             resolution_summary: row.resolution_summary,
             resolution_method: row.resolution_method,
             postmortem_artifact_id: row.postmortem_artifact_id,
-            acknowledged_at: row.acknowledged_at,
+            acknowledged_at: row.acknowledged_at.map(DbTime::get),
             acknowledged_by: row.acknowledged_by,
-            resolved_at: row.resolved_at,
+            resolved_at: row.resolved_at.map(DbTime::get),
             resolved_by: row.resolved_by,
-            closed_at: row.closed_at,
+            closed_at: row.closed_at.map(DbTime::get),
             closed_by: row.closed_by,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            created_at: row.created_at.get(),
+            updated_at: row.updated_at.get(),
             version: row.version,
         })
     }
@@ -121,7 +121,7 @@ impl From<TimelineRow> for TimelineEntry {
             actor_type: row.actor_type,
             actor_id: row.actor_id,
             description: row.description,
-            created_at: row.created_at,
+            created_at: row.created_at.get(),
         }
     }
 }

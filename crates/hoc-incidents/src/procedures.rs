@@ -64,8 +64,8 @@ pub async fn create(
         resolved_by: None,
         closed_at: None,
         closed_by: None,
-        created_at: now,
-        updated_at: now,
+        created_at: now.into(),
+        updated_at: now.into(),
         version: 1,
     };
     incidents::insert(tx, row.clone()).await?;
@@ -114,7 +114,7 @@ pub async fn acknowledge(
     let id = id.unwrap_or_default();
 
     let (before, mut after) = load_for(tx, tenant_id, &id, Transition::Acknowledge).await?;
-    after.acknowledged_at = Some(now);
+    after.acknowledged_at = Some(now.into());
     after.acknowledged_by = Some(actor.actor_id.clone());
     let after = commit_transition(
         tx,
@@ -191,7 +191,7 @@ async fn commit_transition(
     now: OffsetDateTime,
     reason: Option<String>,
 ) -> Result<IncidentRow, IncidentError> {
-    after.updated_at = now;
+    after.updated_at = now.into();
     after.version = before.version + 1;
     let allowed: Vec<&str> = transition
         .allowed_from()
@@ -250,7 +250,7 @@ async fn append_timeline(
             actor_type: actor.actor_type.as_str().to_owned(),
             actor_id: actor.actor_id.clone(),
             description,
-            created_at: now,
+            created_at: now.into(),
         },
     )
     .await?;

@@ -188,7 +188,7 @@ async fn append_audit(
             before_state: json(draft.before_state),
             after_state: json(draft.after_state),
             request_id: ctx.request_id().to_owned(),
-            created_at: now,
+            created_at: now.into(),
         },
     )
     .await?;

@@ -1,6 +1,6 @@
 //! `analytics_artifacts`: one reproducibility record per (tenant, dataset, version).
+use crate::DbTime;
 use sea_orm::entity::prelude::*;
-use time::OffsetDateTime;
 
 /// An artifact row.
 #[sea_orm::model]
@@ -21,13 +21,13 @@ pub struct Model {
     pub dataset_version: String,
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub input_window_hash: String,
-    pub as_of: OffsetDateTime,
+    pub as_of: DbTime,
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub compute_code_version: String,
-    pub window_start: Option<OffsetDateTime>,
-    pub window_end: Option<OffsetDateTime>,
+    pub window_start: Option<DbTime>,
+    pub window_end: Option<DbTime>,
     pub code_dirty: Option<bool>,
-    pub created_at: OffsetDateTime,
+    pub created_at: DbTime,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,6 +1,6 @@
 //! `audit_ledger`: append-only (database triggers refuse UPDATE and DELETE).
+use crate::DbTime;
 use sea_orm::entity::prelude::*;
-use time::OffsetDateTime;
 
 /// An audit row. `before_state` / `after_state` hold JSON text.
 #[sea_orm::model]
@@ -33,7 +33,7 @@ pub struct Model {
     pub after_state: Option<String>,
     #[sea_orm(column_type = "String(StringLen::N(128))")]
     pub request_id: String,
-    pub created_at: OffsetDateTime,
+    pub created_at: DbTime,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,6 +1,6 @@
 //! `event_outbox`: every domain event, written in the transaction of the change it announces.
+use crate::DbTime;
 use sea_orm::entity::prelude::*;
-use time::OffsetDateTime;
 
 /// An outbox row; `payload` is the validated envelope JSON.
 #[sea_orm::model]
@@ -22,10 +22,10 @@ pub struct Model {
     pub event_type: String,
     #[sea_orm(column_type = "String(StringLen::N(16))")]
     pub schema_version: String,
-    pub occurred_at: OffsetDateTime,
+    pub occurred_at: DbTime,
     #[sea_orm(column_type = "Text")]
     pub payload: String,
-    pub published_at: Option<OffsetDateTime>,
+    pub published_at: Option<DbTime>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,6 +1,6 @@
 //! `incident_timeline`: one row per state change of an incident, numbered by `ordinal` from 1.
+use crate::DbTime;
 use sea_orm::entity::prelude::*;
-use time::OffsetDateTime;
 
 /// A timeline row.
 #[sea_orm::model]
@@ -30,7 +30,7 @@ pub struct Model {
     pub actor_id: String,
     #[sea_orm(column_type = "Text")]
     pub description: String,
-    pub created_at: OffsetDateTime,
+    pub created_at: DbTime,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,6 +1,6 @@
 //! `incidents`: one row per incident; `status` is the one canonical state column.
+use crate::DbTime;
 use sea_orm::entity::prelude::*;
-use time::OffsetDateTime;
 
 /// An incident row.
 #[sea_orm::model]
@@ -51,17 +51,17 @@ pub struct Model {
     pub close_reason: Option<String>,
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub postmortem_artifact_id: Option<String>,
-    pub acknowledged_at: Option<OffsetDateTime>,
+    pub acknowledged_at: Option<DbTime>,
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub acknowledged_by: Option<String>,
-    pub resolved_at: Option<OffsetDateTime>,
+    pub resolved_at: Option<DbTime>,
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub resolved_by: Option<String>,
-    pub closed_at: Option<OffsetDateTime>,
+    pub closed_at: Option<DbTime>,
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub closed_by: Option<String>,
-    pub created_at: OffsetDateTime,
-    pub updated_at: OffsetDateTime,
+    pub created_at: DbTime,
+    pub updated_at: DbTime,
     pub version: i64,
 }
 

@@ -1,6 +1,6 @@
 //! `postmortems`: at most one per incident (unique on tenant + incident).
+use crate::DbTime;
 use sea_orm::entity::prelude::*;
-use time::OffsetDateTime;
 
 /// A postmortem row.
 #[sea_orm::model]
@@ -23,7 +23,7 @@ pub struct Model {
     pub status: String,
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub created_by: String,
-    pub created_at: OffsetDateTime,
+    pub created_at: DbTime,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -15,7 +15,7 @@ fn audit_row(id: &str) -> AuditRow {
         before_state: Some(r#"{"status":"open"}"#.into()),
         after_state: Some(r#"{"status":"acknowledged"}"#.into()),
         request_id: "req_1".into(),
-        created_at: datetime!(2026-11-26 10:00:00 UTC),
+        created_at: datetime!(2026-11-26 10:00:00 UTC).into(),
     }
 }
 
@@ -65,7 +65,7 @@ storage_test!(audit_ledger_refuses_update_and_delete, |db| {
 storage_test!(audit_rows_are_tenant_scoped_and_ordered, |db| {
     let tx = db.begin_write().await.expect("begin");
     let mut later = audit_row("aud_a");
-    later.created_at = datetime!(2026-11-26 11:00:00 UTC);
+    later.created_at = datetime!(2026-11-26 11:00:00 UTC).into();
     audit::append(&tx, later.clone()).await.expect("append");
     audit::append(&tx, audit_row("aud_c"))
         .await
@@ -86,4 +86,108 @@ storage_test!(audit_rows_are_tenant_scoped_and_ordered, |db| {
         .map(|r| r.id)
         .collect();
     assert_eq!(ids, ["aud_b", "aud_c", "aud_a"]);
+});
+
+storage_test!(entities_match_the_migrated_schema_column_for_column, |db| {
+    let mismatches = hoc_drivers::schema_check::compare(&db)
+        .await
+        .expect("introspects");
+    assert!(
+        mismatches.is_empty(),
+        "entity/migration drift:\n{}",
+        mismatches
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    // The seed's lengths are in the schema itself, not only in the entities.
+    let incidents = hoc_drivers::schema_check::database_columns(&db, "incidents")
+        .await
+        .expect("columns");
+    use hoc_drivers::schema_check::TypeFamily::Varchar;
+    for (column, len) in [
+        ("resolution_type", 50),
+        ("postmortem_artifact_id", 64),
+        ("recurrence_signature", 128),
+        ("signature_version", 20),
+    ] {
+        assert_eq!(incidents[column].family, Varchar(len), "{column}");
+        assert!(incidents[column].nullable, "{column}");
+    }
+});
+
+storage_test!(a_drifted_entity_is_reported, |db| {
+    use hoc_drivers::schema_check::{ColumnShape, TypeFamily, compare_tables, entity_tables};
+    let mut expected = entity_tables();
+    let incidents = expected.get_mut("incidents").expect("incidents entity");
+    incidents.insert(
+        "resolution_type".into(),
+        ColumnShape {
+            family: TypeFamily::Varchar(40),
+            nullable: true,
+        },
+    );
+    incidents.insert(
+        "title".into(),
+        ColumnShape {
+            family: TypeFamily::Varchar(255),
+            nullable: true,
+        },
+    );
+    incidents.insert(
+        "ghost".into(),
+        ColumnShape {
+            family: TypeFamily::Text,
+            nullable: true,
+        },
+    );
+    incidents.remove("close_reason");
+    expected.insert("nowhere".into(), Default::default());
+    let found: Vec<String> = compare_tables(&db, &expected)
+        .await
+        .expect("compares")
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "incidents.ghost: declared by the entity but missing from the table",
+            "incidents.resolution_type: entity says Varchar(40), database has Varchar(50)",
+            "incidents.title: entity says NULL, database says NOT NULL",
+            "incidents.close_reason: in the table but not declared by the entity",
+            "nowhere.: table is missing from the database",
+        ]
+    );
+});
+
+storage_test!(timestamps_sort_in_time_order_and_round_trip_exactly, |db| {
+    use time::macros::datetime;
+    // Fractions of different lengths: as plain RFC 3339 text these would sort wrongly on SQLite.
+    let times = [
+        ("aud_4", datetime!(2026-11-26 10:00:01 UTC)),
+        ("aud_1", datetime!(2026-11-26 10:00:00 UTC)),
+        ("aud_3", datetime!(2026-11-26 10:00:00.371739 UTC)),
+        ("aud_2", datetime!(2026-11-26 10:00:00.37 UTC)),
+        ("aud_5", datetime!(2026-11-26 10:00:01.000001 UTC)),
+    ];
+    let tx = db.begin_write().await.expect("begin");
+    for (id, at) in times {
+        let mut row = audit_row(id);
+        row.created_at = at.into();
+        audit::append(&tx, row).await.expect("append");
+    }
+    tx.commit().await.expect("commit");
+    let tx = db.begin_read().await.expect("begin");
+    let rows = audit::list_for_entity(&tx, "t1", "inc_1")
+        .await
+        .expect("list");
+    let read: Vec<(&str, time::OffsetDateTime)> = rows
+        .iter()
+        .map(|r| (r.id.as_str(), r.created_at.get()))
+        .collect();
+    let mut expected = times.to_vec();
+    expected.sort_by_key(|(_, at)| *at);
+    assert_eq!(read, expected);
 });

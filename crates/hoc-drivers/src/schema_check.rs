@@ -1,0 +1,265 @@
+//! Compares the sea-orm entities with the schema the migrations actually built, column by column: name, type
+//! family, nullability and string length. The original system's "ORM model gap" is exactly what this catches.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use sea_orm::sea_query::{ColumnType, StringLen};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, Iterable, Statement};
+
+use crate::entity;
+use crate::{Backend, Database, StorageError};
+
+/// The type families the schema uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeFamily {
+    /// `VARCHAR(n)`.
+    Varchar(u32),
+    /// `TEXT`.
+    Text,
+    /// 32-bit integer.
+    Integer,
+    /// 64-bit integer.
+    BigInteger,
+    /// Boolean.
+    Boolean,
+    /// Timestamp with time zone.
+    TimestampTz,
+    /// Anything else, as the database or entity spelled it.
+    Other(&'static str),
+}
+
+/// One column as declared by an entity or found in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnShape {
+    /// The type family.
+    pub family: TypeFamily,
+    /// Whether NULL is allowed.
+    pub nullable: bool,
+}
+
+/// A difference between an entity and its table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaMismatch {
+    /// The table.
+    pub table: String,
+    /// The column (empty when the whole table is missing).
+    pub column: String,
+    /// What differs.
+    pub problem: String,
+}
+
+impl fmt::Display for SchemaMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}: {}", self.table, self.column, self.problem)
+    }
+}
+
+/// The columns every entity declares, per table.
+pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
+    let mut tables = BTreeMap::new();
+    add::<entity::incidents::Entity>(&mut tables);
+    add::<entity::incident_timeline::Entity>(&mut tables);
+    add::<entity::postmortems::Entity>(&mut tables);
+    add::<entity::audit_ledger::Entity>(&mut tables);
+    add::<entity::event_sequences::Entity>(&mut tables);
+    add::<entity::event_outbox::Entity>(&mut tables);
+    add::<entity::analytics_artifacts::Entity>(&mut tables);
+    tables
+}
+
+fn add<E: EntityTrait>(tables: &mut BTreeMap<String, BTreeMap<String, ColumnShape>>) {
+    let columns = E::Column::iter()
+        .map(|column| {
+            let def = column.def();
+            let shape = ColumnShape {
+                family: entity_family(def.get_column_type()),
+                nullable: def.is_null(),
+            };
+            (column.as_str().to_owned(), shape)
+        })
+        .collect();
+    tables.insert(E::default().table_name().to_owned(), columns);
+}
+
+fn entity_family(column_type: &ColumnType) -> TypeFamily {
+    match column_type {
+        ColumnType::String(StringLen::N(n)) => TypeFamily::Varchar(*n),
+        ColumnType::String(_) | ColumnType::Text => TypeFamily::Text,
+        ColumnType::Integer => TypeFamily::Integer,
+        ColumnType::BigInteger => TypeFamily::BigInteger,
+        ColumnType::Boolean => TypeFamily::Boolean,
+        ColumnType::TimestampWithTimeZone => TypeFamily::TimestampTz,
+        _ => TypeFamily::Other("unsupported entity column type"),
+    }
+}
+
+/// Reads the columns of `table` from the database; empty when the table does not exist.
+pub async fn database_columns(
+    db: &Database,
+    table: &str,
+) -> Result<BTreeMap<String, ColumnShape>, StorageError> {
+    let conn = db.conn();
+    let backend = conn.get_database_backend();
+    let mut columns = BTreeMap::new();
+    match db.backend() {
+        Backend::Sqlite => {
+            let rows = conn
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    "SELECT name, type, \"notnull\" AS not_null FROM pragma_table_info(?)",
+                    [table.into()],
+                ))
+                .await
+                .map_err(StorageError::from_db)?;
+            for row in rows {
+                let name: String = row.try_get("", "name").map_err(StorageError::from_db)?;
+                let declared: String = row.try_get("", "type").map_err(StorageError::from_db)?;
+                let notnull: i64 = row.try_get("", "not_null").map_err(StorageError::from_db)?;
+                columns.insert(
+                    name,
+                    ColumnShape {
+                        family: sqlite_family(&declared),
+                        nullable: notnull == 0,
+                    },
+                );
+            }
+        }
+        Backend::Postgres => {
+            let rows = conn
+                .query_all_raw(Statement::from_sql_and_values(
+                    backend,
+                    "SELECT column_name::text AS name, data_type::text AS data_type, \
+                     character_maximum_length::bigint AS len, is_nullable::text AS nullable \
+                     FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1",
+                    [table.into()],
+                ))
+                .await
+                .map_err(StorageError::from_db)?;
+            for row in rows {
+                let name: String = row.try_get("", "name").map_err(StorageError::from_db)?;
+                let data_type: String = row
+                    .try_get("", "data_type")
+                    .map_err(StorageError::from_db)?;
+                let len: Option<i64> = row.try_get("", "len").map_err(StorageError::from_db)?;
+                let nullable: String =
+                    row.try_get("", "nullable").map_err(StorageError::from_db)?;
+                columns.insert(
+                    name,
+                    ColumnShape {
+                        family: postgres_family(&data_type, len),
+                        nullable: nullable == "YES",
+                    },
+                );
+            }
+        }
+    }
+    Ok(columns)
+}
+
+fn sqlite_family(declared: &str) -> TypeFamily {
+    let declared = declared.to_ascii_lowercase();
+    if let Some(n) = declared
+        .strip_prefix("varchar(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|n| n.parse().ok())
+    {
+        return TypeFamily::Varchar(n);
+    }
+    match declared.as_str() {
+        "text" => TypeFamily::Text,
+        // SQLite has one integer storage class; sea-query declares both widths as `integer`.
+        "integer" | "bigint" => TypeFamily::BigInteger,
+        "boolean" | "bool" => TypeFamily::Boolean,
+        "timestamp_with_timezone_text" | "timestamptz" => TypeFamily::TimestampTz,
+        _ => TypeFamily::Other("unrecognised sqlite type"),
+    }
+}
+
+fn postgres_family(data_type: &str, len: Option<i64>) -> TypeFamily {
+    match (data_type, len) {
+        ("character varying", Some(n)) => {
+            u32::try_from(n).map_or(TypeFamily::Other("varchar length"), TypeFamily::Varchar)
+        }
+        ("character varying", None) | ("text", _) => TypeFamily::Text,
+        ("integer", _) => TypeFamily::Integer,
+        ("bigint", _) => TypeFamily::BigInteger,
+        ("boolean", _) => TypeFamily::Boolean,
+        ("timestamp with time zone", _) => TypeFamily::TimestampTz,
+        _ => TypeFamily::Other("unrecognised postgres type"),
+    }
+}
+
+/// Every difference between the entities and the migrated database. Empty means they agree.
+pub async fn compare(db: &Database) -> Result<Vec<SchemaMismatch>, StorageError> {
+    compare_tables(db, &entity_tables()).await
+}
+
+/// [`compare`] against an explicit set of expected tables (tests seed a wrong entity this way).
+pub async fn compare_tables(
+    db: &Database,
+    expected: &BTreeMap<String, BTreeMap<String, ColumnShape>>,
+) -> Result<Vec<SchemaMismatch>, StorageError> {
+    let mut mismatches = Vec::new();
+    for (table, entity_columns) in expected {
+        let found = database_columns(db, table).await?;
+        let mismatch = |column: &str, problem: String| SchemaMismatch {
+            table: table.clone(),
+            column: column.to_owned(),
+            problem,
+        };
+        if found.is_empty() {
+            mismatches.push(mismatch(
+                "",
+                "table is missing from the database".to_owned(),
+            ));
+            continue;
+        }
+        for (column, expected_shape) in entity_columns {
+            let Some(actual) = found.get(column) else {
+                mismatches.push(mismatch(
+                    column,
+                    "declared by the entity but missing from the table".to_owned(),
+                ));
+                continue;
+            };
+            let family_matches = match (db.backend(), expected_shape.family, actual.family) {
+                // SQLite cannot tell 32- from 64-bit integers apart.
+                (Backend::Sqlite, TypeFamily::Integer, TypeFamily::BigInteger) => true,
+                (_, e, a) => e == a,
+            };
+            if !family_matches {
+                mismatches.push(mismatch(
+                    column,
+                    format!(
+                        "entity says {:?}, database has {:?}",
+                        expected_shape.family, actual.family
+                    ),
+                ));
+            }
+            if expected_shape.nullable != actual.nullable {
+                mismatches.push(mismatch(
+                    column,
+                    format!(
+                        "entity says {}, database says {}",
+                        nullability(expected_shape.nullable),
+                        nullability(actual.nullable)
+                    ),
+                ));
+            }
+        }
+        for column in found.keys() {
+            if !entity_columns.contains_key(column) {
+                mismatches.push(mismatch(
+                    column,
+                    "in the table but not declared by the entity".to_owned(),
+                ));
+            }
+        }
+    }
+    Ok(mismatches)
+}
+
+fn nullability(nullable: bool) -> &'static str {
+    if nullable { "NULL" } else { "NOT NULL" }
+}
