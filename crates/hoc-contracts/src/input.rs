@@ -130,6 +130,54 @@ impl<'a> FieldReader<'a> {
         b
     }
 
+    /// An optional list of 1..=`max_items` strings, each 1..=`max_chars` characters after trimming.
+    pub fn optional_str_list(&mut self, name: &'static str, max_items: usize, max_chars: usize) -> Option<Vec<String>> {
+        let value = self.take(name)?;
+        let Some(items) = value.as_array() else {
+            self.errors.push(FieldError::new(name, "must be a list of strings"));
+            return None;
+        };
+        if items.is_empty() || items.len() > max_items {
+            self.errors.push(FieldError::new(
+                name,
+                format!("must have 1 to {max_items} items (got {})", items.len()),
+            ));
+            return None;
+        }
+        let mut out = Vec::with_capacity(items.len());
+        let before = self.errors.len();
+        for (i, item) in items.iter().enumerate() {
+            let field = format!("{name}[{i}]");
+            match item.as_str().map(str::trim) {
+                None => self.errors.push(FieldError::new(field, "must be a string")),
+                Some("") => self.errors.push(FieldError::new(field, "must not be empty")),
+                Some(s) if s.chars().count() > max_chars => self.errors.push(FieldError::new(
+                    field,
+                    format!("must be at most {max_chars} characters (got {})", s.chars().count()),
+                )),
+                Some(s) => out.push(s.to_owned()),
+            }
+        }
+        (self.errors.len() == before).then_some(out)
+    }
+
+    /// An optional keyset cursor (see [`crate::paging::Cursor`]).
+    pub fn optional_cursor(&mut self, name: &'static str) -> Option<crate::paging::Cursor> {
+        let text = self.optional_str(name, 1024)?;
+        match crate::paging::Cursor::decode(&text) {
+            Ok(cursor) => Some(cursor),
+            Err(problem) => {
+                self.errors.push(FieldError::new(name, problem));
+                None
+            }
+        }
+    }
+
+    /// An optional page size: at least 1; above [`crate::paging::MAX_LIMIT`] it is capped.
+    pub fn optional_limit(&mut self, name: &'static str) -> u64 {
+        crate::paging::effective_limit(self.optional_int(name, 1, i64::MAX))
+    }
+
     /// An optional integer in `min..=max`.
     pub fn optional_int(&mut self, name: &'static str, min: i64, max: i64) -> Option<i64> {
         let value = self.take(name)?;
@@ -260,6 +308,28 @@ mod tests {
             Some(time::macros::datetime!(2026-01-01 00:00:00.123456 UTC))
         );
         assert_eq!(r.finish(), Ok(()));
+    }
+
+    #[test]
+    fn string_lists() {
+        let payload = json!({"ok": [" a ", "b"], "bad": ["x", 3, "", "toolong"], "empty": [], "scalar": "a"});
+        let mut r = FieldReader::new(&payload);
+        assert_eq!(r.optional_str_list("ok", 4, 5), Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(r.optional_str_list("bad", 4, 5), None);
+        assert_eq!(r.optional_str_list("empty", 4, 5), None);
+        assert_eq!(r.optional_str_list("scalar", 4, 5), None);
+        assert_eq!(r.optional_str_list("absent", 4, 5), None);
+        let errors: Vec<String> = r.finish().unwrap_err().iter().map(ToString::to_string).collect();
+        assert_eq!(
+            errors,
+            [
+                "bad[1]: must be a string",
+                "bad[2]: must not be empty",
+                "bad[3]: must be at most 5 characters (got 7)",
+                "empty: must have 1 to 4 items (got 0)",
+                "scalar: must be a list of strings",
+            ]
+        );
     }
 
     #[test]

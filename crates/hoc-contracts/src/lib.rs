@@ -6,6 +6,7 @@
 pub mod cloudevents;
 mod error;
 pub mod input;
+pub mod paging;
 pub mod registry;
 pub mod time_format;
 mod validate;

@@ -38,7 +38,7 @@ pub const RESOLUTION_TYPES: &[&str] = &[
 ];
 
 /// The vocabulary of `resolution_method`.
-pub const RESOLUTION_METHODS: &[&str] = &["manual_closure", "resolved"];
+pub const RESOLUTION_METHODS: &[&str] = &["manual_closure"];
 
 /// The severities an incident can have.
 pub const SEVERITIES: &[&str] = &["critical", "high", "medium", "low", "info"];

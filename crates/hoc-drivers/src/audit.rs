@@ -1,10 +1,11 @@
 //! The append-only audit ledger. There is no update or delete here, and the database refuses both.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 
 use crate::entity::audit_ledger::{Column, Entity};
+use crate::paging::{Direction, PageRequest, keyset_condition};
 use crate::{AuditRow, StorageError, Tx};
 
 /// Appends an audit row.
@@ -16,7 +17,7 @@ pub async fn append(tx: &Tx, row: AuditRow) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// The audit entries of one entity, oldest first, ties broken by id.
+/// The audit entries of one entity, oldest first, ties broken by id (all of them).
 pub async fn list_for_entity(
     tx: &Tx,
     tenant_id: &str,
@@ -27,6 +28,27 @@ pub async fn list_for_entity(
         .filter(Column::EntityId.eq(entity_id))
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
+        .all(tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// One page of the tenant's audit entries (optionally of one entity), oldest first by (created_at, id).
+pub async fn list_page(
+    tx: &Tx,
+    tenant_id: &str,
+    entity_id: Option<&str>,
+    page: &PageRequest,
+) -> Result<Vec<AuditRow>, StorageError> {
+    let mut query = Entity::find().filter(Column::TenantId.eq(tenant_id));
+    if let Some(entity_id) = entity_id {
+        query = query.filter(Column::EntityId.eq(entity_id));
+    }
+    query
+        .filter(keyset_condition(Column::CreatedAt, Column::Id, page, Direction::Ascending))
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .limit(page.limit)
         .all(tx.conn())
         .await
         .map_err(StorageError::from_db)

@@ -1,9 +1,114 @@
 //! Incident rows: insert, tenant-scoped lookup, and the compare-and-set transition.
 
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use crate::entity::incidents::{Column, Entity};
-use crate::{IncidentRow, StorageError, Tx};
+use crate::paging::{Direction, PageRequest, keyset_condition};
+use crate::{DbTime, IncidentRow, StorageError, Tx};
+
+/// Which incidents a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IncidentFilter<'a> {
+    /// Only this status.
+    pub status: Option<&'a str>,
+    /// Only this severity.
+    pub severity: Option<&'a str>,
+    /// Only this recurrence group: (signature_version, recurrence_signature).
+    pub recurrence: Option<(&'a str, &'a str)>,
+}
+
+impl IncidentFilter<'_> {
+    fn apply(&self, tenant_id: &str, mut query: sea_orm::Select<Entity>) -> sea_orm::Select<Entity> {
+        query = query.filter(Column::TenantId.eq(tenant_id));
+        if let Some(status) = self.status {
+            query = query.filter(Column::Status.eq(status));
+        }
+        if let Some(severity) = self.severity {
+            query = query.filter(Column::Severity.eq(severity));
+        }
+        if let Some((version, signature)) = self.recurrence {
+            query = query
+                .filter(Column::SignatureVersion.eq(version))
+                .filter(Column::RecurrenceSignature.eq(signature));
+        }
+        query
+    }
+}
+
+/// Incidents of the tenant matching `filter`, newest first by (created_at desc, id desc), one page.
+pub async fn list(
+    tx: &Tx,
+    tenant_id: &str,
+    filter: IncidentFilter<'_>,
+    page: &PageRequest,
+) -> Result<Vec<IncidentRow>, StorageError> {
+    filter
+        .apply(tenant_id, Entity::find())
+        .filter(keyset_condition(Column::CreatedAt, Column::Id, page, Direction::Descending))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .limit(page.limit)
+        .all(tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// Summary of a recurrence group as of a point in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupStats {
+    /// Members created at or before `as_of`.
+    pub count: u64,
+    /// Of those, the ones not resolved or closed (now).
+    pub open_count: u64,
+    /// The oldest member's `created_at`.
+    pub first_seen: Option<DbTime>,
+    /// The newest member's `created_at`.
+    pub last_seen: Option<DbTime>,
+}
+
+/// Counts and first/last seen of one recurrence group, as of `as_of`.
+pub async fn group_stats(
+    tx: &Tx,
+    tenant_id: &str,
+    version: &str,
+    signature: &str,
+    as_of: DbTime,
+) -> Result<GroupStats, StorageError> {
+    let filter = IncidentFilter {
+        recurrence: Some((version, signature)),
+        ..IncidentFilter::default()
+    };
+    let members = || filter.apply(tenant_id, Entity::find()).filter(Column::CreatedAt.lte(as_of));
+    let count = members().count(tx.conn()).await.map_err(StorageError::from_db)?;
+    let open_count = members()
+        .filter(Column::Status.is_in(["open", "acknowledged"]))
+        .count(tx.conn())
+        .await
+        .map_err(StorageError::from_db)?;
+    let first_seen = members()
+        .order_by_asc(Column::CreatedAt)
+        .order_by_asc(Column::Id)
+        .one(tx.conn())
+        .await
+        .map_err(StorageError::from_db)?
+        .map(|row| row.created_at);
+    let last_seen = members()
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .one(tx.conn())
+        .await
+        .map_err(StorageError::from_db)?
+        .map(|row| row.created_at);
+    Ok(GroupStats {
+        count,
+        open_count,
+        first_seen,
+        last_seen,
+    })
+}
 
 /// Inserts a new incident.
 pub async fn insert(tx: &Tx, row: IncidentRow) -> Result<(), StorageError> {

@@ -9,6 +9,8 @@ pub mod entity;
 mod error;
 pub mod incidents;
 pub mod outbox;
+pub mod paging;
+pub mod postmortems;
 pub mod schema_check;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -27,6 +29,7 @@ pub use crate::db_time::DbTime;
 pub use crate::entity::audit_ledger::Model as AuditRow;
 pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
+pub use crate::entity::postmortems::Model as PostmortemRow;
 pub use crate::error::StorageError;
 
 /// Which database a [`Database`] talks to.

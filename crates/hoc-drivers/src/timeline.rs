@@ -5,7 +5,7 @@ use sea_orm::{
 };
 
 use crate::entity::incident_timeline::{Column, Entity};
-use crate::{StorageError, TimelineRow, Tx};
+use crate::{DbTime, StorageError, TimelineRow, Tx};
 
 /// The ordinal the next timeline row of the incident gets (1 for the first).
 pub async fn next_ordinal(
@@ -32,15 +32,20 @@ pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// The incident's timeline in ordinal order.
+/// The incident's timeline in ordinal order; with `as_of`, only rows created at or before it.
 pub async fn list(
     tx: &Tx,
     tenant_id: &str,
     incident_id: &str,
+    as_of: Option<DbTime>,
 ) -> Result<Vec<TimelineRow>, StorageError> {
-    Entity::find()
+    let mut query = Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::IncidentId.eq(incident_id))
+        .filter(Column::IncidentId.eq(incident_id));
+    if let Some(as_of) = as_of {
+        query = query.filter(Column::CreatedAt.lte(as_of));
+    }
+    query
         .order_by_asc(Column::Ordinal)
         .all(tx.conn())
         .await

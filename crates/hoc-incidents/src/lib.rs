@@ -9,6 +9,7 @@ mod error;
 pub mod lifecycle;
 mod model;
 mod procedures;
+pub mod recurrence;
 
 pub use crate::error::IncidentError;
 pub use crate::lifecycle::{IncidentStatus, Transition};
