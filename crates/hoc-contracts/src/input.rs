@@ -103,7 +103,8 @@ impl<'a> FieldReader<'a> {
         self.one_of(name, &value, values)
     }
 
-    fn one_of(
+    /// Checks `value` against a closed vocabulary, recording an error on `name` if it is not in it.
+    pub fn one_of(
         &mut self,
         name: &'static str,
         value: &str,
@@ -131,10 +132,16 @@ impl<'a> FieldReader<'a> {
     }
 
     /// An optional list of 1..=`max_items` strings, each 1..=`max_chars` characters after trimming.
-    pub fn optional_str_list(&mut self, name: &'static str, max_items: usize, max_chars: usize) -> Option<Vec<String>> {
+    pub fn optional_str_list(
+        &mut self,
+        name: &'static str,
+        max_items: usize,
+        max_chars: usize,
+    ) -> Option<Vec<String>> {
         let value = self.take(name)?;
         let Some(items) = value.as_array() else {
-            self.errors.push(FieldError::new(name, "must be a list of strings"));
+            self.errors
+                .push(FieldError::new(name, "must be a list of strings"));
             return None;
         };
         if items.is_empty() || items.len() > max_items {
@@ -150,10 +157,15 @@ impl<'a> FieldReader<'a> {
             let field = format!("{name}[{i}]");
             match item.as_str().map(str::trim) {
                 None => self.errors.push(FieldError::new(field, "must be a string")),
-                Some("") => self.errors.push(FieldError::new(field, "must not be empty")),
+                Some("") => self
+                    .errors
+                    .push(FieldError::new(field, "must not be empty")),
                 Some(s) if s.chars().count() > max_chars => self.errors.push(FieldError::new(
                     field,
-                    format!("must be at most {max_chars} characters (got {})", s.chars().count()),
+                    format!(
+                        "must be at most {max_chars} characters (got {})",
+                        s.chars().count()
+                    ),
                 )),
                 Some(s) => out.push(s.to_owned()),
             }
@@ -312,14 +324,23 @@ mod tests {
 
     #[test]
     fn string_lists() {
-        let payload = json!({"ok": [" a ", "b"], "bad": ["x", 3, "", "toolong"], "empty": [], "scalar": "a"});
+        let payload =
+            json!({"ok": [" a ", "b"], "bad": ["x", 3, "", "toolong"], "empty": [], "scalar": "a"});
         let mut r = FieldReader::new(&payload);
-        assert_eq!(r.optional_str_list("ok", 4, 5), Some(vec!["a".to_owned(), "b".to_owned()]));
+        assert_eq!(
+            r.optional_str_list("ok", 4, 5),
+            Some(vec!["a".to_owned(), "b".to_owned()])
+        );
         assert_eq!(r.optional_str_list("bad", 4, 5), None);
         assert_eq!(r.optional_str_list("empty", 4, 5), None);
         assert_eq!(r.optional_str_list("scalar", 4, 5), None);
         assert_eq!(r.optional_str_list("absent", 4, 5), None);
-        let errors: Vec<String> = r.finish().unwrap_err().iter().map(ToString::to_string).collect();
+        let errors: Vec<String> = r
+            .finish()
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             errors,
             [

@@ -28,14 +28,19 @@ const MAGIC: &str = "c1";
 impl Cursor {
     /// The opaque text form.
     pub fn encode(&self) -> String {
-        let plain = format!("{MAGIC}\n{}\n{}\n{}", format_utc(self.as_of), format_utc(self.created_at), self.id);
+        let plain = format!(
+            "{MAGIC}\n{}\n{}\n{}",
+            format_utc(self.as_of),
+            format_utc(self.created_at),
+            self.id
+        );
         plain.bytes().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Parses the text form; any damage is an error.
     pub fn decode(text: &str) -> Result<Self, &'static str> {
         const BAD: &str = "is not a cursor this service issued";
-        if text.len() % 2 != 0 || text.len() > 1024 {
+        if !text.len().is_multiple_of(2) || text.len() > 1024 {
             return Err(BAD);
         }
         let bytes: Vec<u8> = (0..text.len())
@@ -77,7 +82,14 @@ mod tests {
         let text = cursor.encode();
         assert!(text.bytes().all(|b| b.is_ascii_hexdigit()));
         assert_eq!(Cursor::decode(&text), Ok(cursor));
-        for bad in ["", "zz", "abc", &text[..text.len() - 10], &text[2..], "6331"] {
+        for bad in [
+            "",
+            "zz",
+            "abc",
+            &text[..text.len() - 10],
+            &text[2..],
+            "6331",
+        ] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
     }

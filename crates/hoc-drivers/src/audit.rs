@@ -1,7 +1,8 @@
 //! The append-only audit ledger. There is no update or delete here, and the database refuses both.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::entity::audit_ledger::{Column, Entity};
@@ -45,7 +46,12 @@ pub async fn list_page(
         query = query.filter(Column::EntityId.eq(entity_id));
     }
     query
-        .filter(keyset_condition(Column::CreatedAt, Column::Id, page, Direction::Ascending))
+        .filter(keyset_condition(
+            Column::CreatedAt,
+            Column::Id,
+            page,
+            Direction::Ascending,
+        ))
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
         .limit(page.limit)

@@ -1,8 +1,8 @@
 //! Incident rows: insert, tenant-scoped lookup, and the compare-and-set transition.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 
 use crate::entity::incidents::{Column, Entity};
@@ -21,7 +21,11 @@ pub struct IncidentFilter<'a> {
 }
 
 impl IncidentFilter<'_> {
-    fn apply(&self, tenant_id: &str, mut query: sea_orm::Select<Entity>) -> sea_orm::Select<Entity> {
+    fn apply(
+        &self,
+        tenant_id: &str,
+        mut query: sea_orm::Select<Entity>,
+    ) -> sea_orm::Select<Entity> {
         query = query.filter(Column::TenantId.eq(tenant_id));
         if let Some(status) = self.status {
             query = query.filter(Column::Status.eq(status));
@@ -47,7 +51,12 @@ pub async fn list(
 ) -> Result<Vec<IncidentRow>, StorageError> {
     filter
         .apply(tenant_id, Entity::find())
-        .filter(keyset_condition(Column::CreatedAt, Column::Id, page, Direction::Descending))
+        .filter(keyset_condition(
+            Column::CreatedAt,
+            Column::Id,
+            page,
+            Direction::Descending,
+        ))
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
         .limit(page.limit)
@@ -81,8 +90,15 @@ pub async fn group_stats(
         recurrence: Some((version, signature)),
         ..IncidentFilter::default()
     };
-    let members = || filter.apply(tenant_id, Entity::find()).filter(Column::CreatedAt.lte(as_of));
-    let count = members().count(tx.conn()).await.map_err(StorageError::from_db)?;
+    let members = || {
+        filter
+            .apply(tenant_id, Entity::find())
+            .filter(Column::CreatedAt.lte(as_of))
+    };
+    let count = members()
+        .count(tx.conn())
+        .await
+        .map_err(StorageError::from_db)?;
     let open_count = members()
         .filter(Column::Status.is_in(["open", "acknowledged"]))
         .count(tx.conn())

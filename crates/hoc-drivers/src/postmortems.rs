@@ -6,7 +6,11 @@ use crate::entity::postmortems::{Column, Entity, Model as PostmortemRow};
 use crate::{StorageError, Tx};
 
 /// The postmortem of an incident, if one exists.
-pub async fn find_for_incident(tx: &Tx, tenant_id: &str, incident_id: &str) -> Result<Option<PostmortemRow>, StorageError> {
+pub async fn find_for_incident(
+    tx: &Tx,
+    tenant_id: &str,
+    incident_id: &str,
+) -> Result<Option<PostmortemRow>, StorageError> {
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::IncidentId.eq(incident_id))
@@ -16,7 +20,11 @@ pub async fn find_for_incident(tx: &Tx, tenant_id: &str, incident_id: &str) -> R
 }
 
 /// A postmortem of the tenant by id.
-pub async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<Option<PostmortemRow>, StorageError> {
+pub async fn find(
+    tx: &Tx,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Option<PostmortemRow>, StorageError> {
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::Id.eq(id))

@@ -12,10 +12,18 @@ pub enum IncidentError {
         /// Every bad field.
         fields: Vec<FieldError>,
     },
-    /// No such incident in this tenant.
-    #[error("incident {id} not found")]
+    /// No such resource in this tenant.
+    #[error("{entity} {id} not found")]
     NotFound {
+        /// What kind of resource (`incident`, `recurrence group`, …).
+        entity: &'static str,
         /// The id asked for.
+        id: String,
+    },
+    /// Concurrent writers kept changing the incident; retrying the whole operation is safe.
+    #[error("incident {id} is changing too fast, retry")]
+    Contended {
+        /// The incident.
         id: String,
     },
     /// The lifecycle does not allow this change from the incident's current state.

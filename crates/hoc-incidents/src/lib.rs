@@ -1,19 +1,24 @@
-//! L5 incident rules: the lifecycle state machine, input validation, and the create / transition procedures
+//! L5 incident rules: the lifecycle state machine, input validation, recurrence signatures, and the procedures
 //! that decide what to write and call the drivers with the spine's borrowed transaction.
 //!
-//! Decisions are pure functions ([`lifecycle::apply`], [`CreateIncident::parse`]); procedures never commit and
-//! never write audit rows or events themselves: they return them in an [`Outcome`] for the spine to write in
-//! the same transaction.
+//! Decisions are pure functions ([`lifecycle::apply`], [`CreateIncident::parse`], [`recurrence`]); procedures
+//! never commit and never write audit rows or events themselves: they return them in an [`Outcome`] for the
+//! spine to write in the same transaction.
 
 mod error;
 pub mod lifecycle;
 mod model;
 mod procedures;
+pub mod queries;
 pub mod recurrence;
 
 pub use crate::error::IncidentError;
 pub use crate::lifecycle::{IncidentStatus, Transition};
 pub use crate::model::{
-    Actor, CreateIncident, Incident, MAX_TEXT_CHARS, NewIncident, TimelineEntry,
+    Actor, AuditEntry, CreateIncident, FINGERPRINT_ITEM_MAX_CHARS, FINGERPRINT_MAX_ITEMS, Incident,
+    MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, TimelineEntry,
 };
-pub use crate::procedures::{Outcome, acknowledge, create, get, timeline};
+pub use crate::procedures::{
+    INCIDENT_ID_MAX_CHARS, MANUAL_CLOSURE, Outcome, POSTMORTEM_ID_MAX_CHARS,
+    RESOLUTION_TYPE_MAX_CHARS, acknowledge, close, create, create_postmortem_stub, reopen, resolve,
+};

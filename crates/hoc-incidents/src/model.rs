@@ -4,11 +4,12 @@ use hoc_contracts::input::FieldReader;
 use hoc_contracts::registry::SEVERITIES;
 use hoc_contracts::time_format::utc;
 use hoc_contracts::{ActorType, FieldError};
-use hoc_drivers::{DbTime, IncidentRow, StorageError, TimelineRow};
+use hoc_drivers::{AuditRow, DbTime, IncidentRow, PostmortemRow, StorageError, TimelineRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::recurrence::SignatureInputs;
 use crate::{IncidentError, IncidentStatus};
 
 /// Who performs an operation (from the authenticated context, never from the payload).
@@ -40,6 +41,8 @@ pub struct Incident {
     pub resolution_type: Option<String>,
     pub resolution_summary: Option<String>,
     pub resolution_method: Option<String>,
+    /// The reason given for a manual close.
+    pub close_reason: Option<String>,
     pub postmortem_artifact_id: Option<String>,
     #[serde(with = "utc::option")]
     pub acknowledged_at: Option<OffsetDateTime>,
@@ -83,6 +86,7 @@ impl TryFrom<IncidentRow> for Incident {
             resolution_type: row.resolution_type,
             resolution_summary: row.resolution_summary,
             resolution_method: row.resolution_method,
+            close_reason: row.close_reason,
             postmortem_artifact_id: row.postmortem_artifact_id,
             acknowledged_at: row.acknowledged_at.map(DbTime::get),
             acknowledged_by: row.acknowledged_by,
@@ -147,6 +151,9 @@ pub struct CreateIncident {
     pub error_message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// A list of strings that replaces the default signature inputs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Vec<String>>,
 }
 
 /// Upper bound for free-text fields (messages, descriptions, reasons).
@@ -164,7 +171,13 @@ pub struct NewIncident {
     pub error_code: Option<String>,
     pub error_message: Option<String>,
     pub description: Option<String>,
+    pub fingerprint: Option<Vec<String>>,
 }
+
+/// Most items a fingerprint may have.
+pub const FINGERPRINT_MAX_ITEMS: usize = 16;
+/// Longest fingerprint item.
+pub const FINGERPRINT_ITEM_MAX_CHARS: usize = 256;
 
 impl CreateIncident {
     /// Parses a create payload, reporting every bad field at once.
@@ -179,6 +192,11 @@ impl CreateIncident {
         let error_code = r.optional_str("error_code", 64);
         let error_message = r.optional_str("error_message", MAX_TEXT_CHARS);
         let description = r.optional_str("description", MAX_TEXT_CHARS);
+        let fingerprint = r.optional_str_list(
+            "fingerprint",
+            FINGERPRINT_MAX_ITEMS,
+            FINGERPRINT_ITEM_MAX_CHARS,
+        );
         r.finish()
             .map_err(|fields| IncidentError::InvalidInput { fields })?;
         match (title, severity, category) {
@@ -192,6 +210,7 @@ impl CreateIncident {
                 error_code,
                 error_message,
                 description,
+                fingerprint,
             }),
             // finish() returned Ok, so every required field was read; keep the compiler honest anyway.
             _ => Err(IncidentError::InvalidInput {
@@ -199,6 +218,115 @@ impl CreateIncident {
             }),
         }
     }
+}
+
+/// A postmortem (one per incident).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Postmortem {
+    pub id: String,
+    pub tenant_id: String,
+    pub incident_id: String,
+    pub title: String,
+    pub status: String,
+    pub created_by: String,
+    #[serde(with = "utc")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<PostmortemRow> for Postmortem {
+    fn from(row: PostmortemRow) -> Self {
+        Self {
+            id: row.id,
+            tenant_id: row.tenant_id,
+            incident_id: row.incident_id,
+            title: row.title,
+            status: row.status,
+            created_by: row.created_by,
+            created_at: row.created_at.get(),
+        }
+    }
+}
+
+/// The answer to "create a postmortem stub": the postmortem, and whether this call created it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostmortemStub {
+    pub postmortem: Postmortem,
+    pub created: bool,
+}
+
+/// One audit ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub action: String,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub reason: Option<String>,
+    pub before_state: Option<Value>,
+    pub after_state: Option<Value>,
+    pub request_id: String,
+    #[serde(with = "utc")]
+    pub created_at: OffsetDateTime,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StorageError;
+
+    fn try_from(row: AuditRow) -> Result<Self, StorageError> {
+        let json = |text: Option<String>| -> Result<Option<Value>, StorageError> {
+            text.map(|t| serde_json::from_str(&t))
+                .transpose()
+                .map_err(|e| StorageError::Corrupt {
+                    table: "audit_ledger",
+                    problem: format!("entry {}: {e}", row.id),
+                })
+        };
+        Ok(Self {
+            before_state: json(row.before_state.clone())?,
+            after_state: json(row.after_state.clone())?,
+            id: row.id,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            action: row.action,
+            actor_type: row.actor_type,
+            actor_id: row.actor_id,
+            reason: row.reason,
+            request_id: row.request_id,
+            created_at: row.created_at.get(),
+        })
+    }
+}
+
+/// A page of a list, newest first (incidents) or oldest first (audit), with the `as_of` it was read at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+    #[serde(with = "utc")]
+    pub as_of: OffsetDateTime,
+}
+
+/// A recurrence group: summary and one page of members, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecurrenceGroup {
+    pub recurrence_signature: String,
+    pub signature_version: String,
+    pub count: u64,
+    /// Members not yet resolved or closed.
+    pub open_count: u64,
+    #[serde(with = "utc::option")]
+    pub first_seen: Option<OffsetDateTime>,
+    #[serde(with = "utc::option")]
+    pub last_seen: Option<OffsetDateTime>,
+    pub items: Vec<Incident>,
+    pub next_cursor: Option<String>,
+    #[serde(with = "utc")]
+    pub as_of: OffsetDateTime,
+    /// For `group_for_incident`: the canonical inputs that produced the signature ("why grouped").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_inputs: Option<SignatureInputs>,
 }
 
 /// Parses the optional `reason` of a transition.

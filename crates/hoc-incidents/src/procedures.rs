@@ -1,23 +1,42 @@
-//! Procedures: read, decide (pure), write through the drivers with the borrowed transaction, and hand the
+//! Write procedures: read, decide (pure), write through the drivers with the borrowed transaction, and hand the
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
-use hoc_contracts::DomainEvent;
 use hoc_contracts::input::FieldReader;
+use hoc_contracts::registry::RESOLUTION_TYPES;
+use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::audit::AuditDraft;
-use hoc_drivers::{IncidentRow, TimelineRow, Tx, incidents, timeline as timeline_driver};
+use hoc_drivers::{
+    IncidentRow, PostmortemRow, TimelineRow, Tx, incidents, postmortems,
+    timeline as timeline_driver,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::lifecycle::{self, Transition};
 use crate::model::parse_reason;
-use crate::{Actor, CreateIncident, Incident, IncidentError, IncidentStatus, TimelineEntry};
+use crate::recurrence::{SignatureSource, sign_current};
+use crate::{
+    Actor, CreateIncident, Incident, IncidentError, IncidentStatus, MAX_TEXT_CHARS, Postmortem,
+    PostmortemStub,
+};
 
-/// What a procedure did: the resulting incident, and the audit entries and events the spine must write in the
-/// same transaction.
+/// Longest `resolution_type` (the `incidents.resolution_type` column).
+pub const RESOLUTION_TYPE_MAX_CHARS: usize = 50;
+/// Longest `postmortem_artifact_id` (the `incidents.postmortem_artifact_id` column).
+pub const POSTMORTEM_ID_MAX_CHARS: usize = 64;
+/// Longest incident id accepted as input.
+pub const INCIDENT_ID_MAX_CHARS: usize = 64;
+/// How often a transition re-reads and re-decides after losing a compare-and-set race before giving up.
+const MAX_ATTEMPTS: usize = 16;
+/// `resolution_method` of a manual close.
+pub const MANUAL_CLOSURE: &str = "manual_closure";
+
+/// What a procedure did: its result, and the audit entries and events the spine must write in the same
+/// transaction.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    /// The incident after the change.
-    pub incident: Incident,
+pub struct Outcome<T = Incident> {
+    /// The result (the incident after the change, for lifecycle procedures).
+    pub result: T,
     /// Audit entries to append.
     pub audit: Vec<AuditDraft>,
     /// Domain events to put in the outbox.
@@ -28,7 +47,11 @@ fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7())
 }
 
-/// Creates an incident in state `open` from an untrusted payload.
+fn invalid(fields: Vec<FieldError>) -> IncidentError {
+    IncidentError::InvalidInput { fields }
+}
+
+/// Creates an incident in state `open` from an untrusted payload, with its recurrence signature.
 pub async fn create(
     tx: &Tx,
     tenant_id: &str,
@@ -37,6 +60,20 @@ pub async fn create(
     payload: &Value,
 ) -> Result<Outcome, IncidentError> {
     let input = CreateIncident::parse(payload)?;
+    let signature = sign_current(&SignatureSource {
+        category: &input.category,
+        error_code: input.error_code.as_deref(),
+        trigger_type: input.trigger_type.as_deref(),
+        source_type: input.source_type.as_deref(),
+        error_message: input.error_message.as_deref(),
+        fingerprint: input.fingerprint.as_deref(),
+    });
+    let signature_inputs = serde_json::to_string(&signature.inputs).map_err(|e| {
+        IncidentError::Storage(hoc_drivers::StorageError::Corrupt {
+            table: "incidents",
+            problem: format!("signature inputs do not serialize: {e}"),
+        })
+    })?;
     let row = IncidentRow {
         id: new_id("inc"),
         tenant_id: tenant_id.to_owned(),
@@ -50,9 +87,9 @@ pub async fn create(
         error_code: input.error_code,
         error_message: input.error_message,
         description: input.description,
-        recurrence_signature: None,
-        signature_version: None,
-        signature_inputs: None,
+        recurrence_signature: Some(signature.signature),
+        signature_version: Some(signature.version.to_owned()),
+        signature_inputs: Some(signature_inputs),
         resolution_type: None,
         resolution_summary: None,
         resolution_method: None,
@@ -94,7 +131,7 @@ pub async fn create(
             incident_state: incident.status.as_str().to_owned(),
             severity: incident.severity.clone(),
         }],
-        incident,
+        result: incident,
     })
 }
 
@@ -107,124 +144,359 @@ pub async fn acknowledge(
     payload: &Value,
 ) -> Result<Outcome, IncidentError> {
     let mut r = FieldReader::new(payload);
-    let id = r.required_str("id", 64);
+    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
     let reason = parse_reason(&mut r);
-    r.finish()
-        .map_err(|fields| IncidentError::InvalidInput { fields })?;
+    r.finish().map_err(invalid)?;
     let id = id.unwrap_or_default();
-
-    let (before, mut after) = load_for(tx, tenant_id, &id, Transition::Acknowledge).await?;
-    after.acknowledged_at = Some(now.into());
-    after.acknowledged_by = Some(actor.actor_id.clone());
-    let after = commit_transition(
+    let change = transition(
         tx,
-        &before,
-        after,
-        Transition::Acknowledge,
+        tenant_id,
         actor,
         now,
-        reason.clone(),
+        &id,
+        Transition::Acknowledge,
+        reason.as_deref(),
+        |row| {
+            row.acknowledged_at = Some(now.into());
+            row.acknowledged_by = Some(actor.actor_id.clone());
+        },
     )
     .await?;
-    let incident = Incident::try_from(after)?;
-    let before = Incident::try_from(before)?;
-    Ok(Outcome {
-        audit: vec![AuditDraft {
-            entity_type: "incident",
-            entity_id: incident.id.clone(),
-            action: "incidents.write.acknowledge",
-            reason,
-            before_state: Some(audit_state(&before)),
-            after_state: Some(audit_state(&incident)),
-        }],
-        events: vec![DomainEvent::IncidentAcknowledged {
-            incident_id: incident.id.clone(),
-            incident_state: incident.status.as_str().to_owned(),
-        }],
-        incident,
-    })
+    Ok(
+        change.into_outcome("incidents.write.acknowledge", reason, |incident| {
+            DomainEvent::IncidentAcknowledged {
+                incident_id: incident.id.clone(),
+                incident_state: incident.status.as_str().to_owned(),
+            }
+        }),
+    )
 }
 
-/// The incident's timeline in ordinal order (`not_found` for a missing or foreign incident).
-pub async fn timeline(
+/// Resolves an open or acknowledged incident with its resolution record. Payload: `{"id", "resolution_type",
+/// "resolution_summary"?, "postmortem_artifact_id"?, "reason"?}`; the postmortem must belong to the same tenant.
+pub async fn resolve(
     tx: &Tx,
     tenant_id: &str,
-    id: &str,
-) -> Result<Vec<TimelineEntry>, IncidentError> {
-    if incidents::find(tx, tenant_id, id).await?.is_none() {
-        return Err(IncidentError::NotFound { id: id.to_owned() });
-    }
-    Ok(timeline_driver::list(tx, tenant_id, id)
-        .await?
-        .into_iter()
-        .map(TimelineEntry::from)
-        .collect())
-}
-
-/// Loads the incident and decides the transition; returns the row before and a copy moved to the new state
-/// (with `updated_at`, `version` still to be set by [`commit_transition`]).
-async fn load_for(
-    tx: &Tx,
-    tenant_id: &str,
-    id: &str,
-    transition: Transition,
-) -> Result<(IncidentRow, IncidentRow), IncidentError> {
-    let before = incidents::find(tx, tenant_id, id)
-        .await?
-        .ok_or_else(|| IncidentError::NotFound { id: id.to_owned() })?;
-    let from = Incident::try_from(before.clone())?.status;
-    let to = lifecycle::apply(from, transition)?;
-    let mut after = before.clone();
-    after.status = to.as_str().to_owned();
-    Ok((before, after))
-}
-
-/// Writes the transition with compare-and-set on (id, tenant, allowed from-states, version), then its
-/// timeline row. A concurrent writer that got there first turns this call into `invalid_transition` from the
-/// state it left behind.
-async fn commit_transition(
-    tx: &Tx,
-    before: &IncidentRow,
-    mut after: IncidentRow,
-    transition: Transition,
     actor: &Actor,
     now: OffsetDateTime,
-    reason: Option<String>,
-) -> Result<IncidentRow, IncidentError> {
-    after.updated_at = now.into();
-    after.version = before.version + 1;
+    payload: &Value,
+) -> Result<Outcome, IncidentError> {
+    let mut r = FieldReader::new(payload);
+    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
+    let resolution_type = r
+        .required_str("resolution_type", RESOLUTION_TYPE_MAX_CHARS)
+        .and_then(|value| r.one_of("resolution_type", &value, RESOLUTION_TYPES));
+    let resolution_summary = r.optional_str("resolution_summary", MAX_TEXT_CHARS);
+    let postmortem_id = r.optional_str("postmortem_artifact_id", POSTMORTEM_ID_MAX_CHARS);
+    let reason = parse_reason(&mut r);
+    if let Some(pm) = &postmortem_id
+        && postmortems::find(tx, tenant_id, pm).await?.is_none()
+    {
+        r.push_error(FieldError::new(
+            "postmortem_artifact_id",
+            "names no postmortem of this tenant",
+        ));
+    }
+    r.finish().map_err(invalid)?;
+    let (id, resolution_type) = (id.unwrap_or_default(), resolution_type.unwrap_or_default());
+    let change = transition(
+        tx,
+        tenant_id,
+        actor,
+        now,
+        &id,
+        Transition::Resolve,
+        reason.as_deref(),
+        |row| {
+            row.resolved_at = Some(now.into());
+            row.resolved_by = Some(actor.actor_id.clone());
+            row.resolution_type = Some(resolution_type.to_owned());
+            row.resolution_summary = resolution_summary.clone();
+            if let Some(pm) = &postmortem_id {
+                row.postmortem_artifact_id = Some(pm.clone());
+            }
+        },
+    )
+    .await?;
+    Ok(
+        change.into_outcome("incidents.write.resolve", reason, |incident| {
+            DomainEvent::IncidentResolved {
+                incident_id: incident.id.clone(),
+                incident_state: incident.status.as_str().to_owned(),
+                resolution_type: incident.resolution_type.clone().unwrap_or_default(),
+            }
+        }),
+    )
+}
+
+/// Closes an open or acknowledged incident by hand. Payload: `{"id", "reason"}` (the reason is required).
+pub async fn close(
+    tx: &Tx,
+    tenant_id: &str,
+    actor: &Actor,
+    now: OffsetDateTime,
+    payload: &Value,
+) -> Result<Outcome, IncidentError> {
+    let mut r = FieldReader::new(payload);
+    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
+    let reason = r.required_str("reason", MAX_TEXT_CHARS);
+    r.finish().map_err(invalid)?;
+    let id = id.unwrap_or_default();
+    let change = transition(
+        tx,
+        tenant_id,
+        actor,
+        now,
+        &id,
+        Transition::Close,
+        reason.as_deref(),
+        |row| {
+            row.closed_at = Some(now.into());
+            row.closed_by = Some(actor.actor_id.clone());
+            row.resolution_method = Some(MANUAL_CLOSURE.to_owned());
+            row.close_reason = reason.clone();
+        },
+    )
+    .await?;
+    Ok(
+        change.into_outcome("incidents.write.close", reason, |incident| {
+            DomainEvent::IncidentManuallyClosed {
+                incident_id: incident.id.clone(),
+                incident_state: incident.status.as_str().to_owned(),
+                resolution_method: MANUAL_CLOSURE.to_owned(),
+            }
+        }),
+    )
+}
+
+/// Returns a resolved or closed incident to `open`. Payload: `{"id", "reason"?}`.
+///
+/// The incident's current resolution (type, summary, method, close reason, who and when) and acknowledgement are
+/// cleared, because they no longer describe it; the timeline and the audit ledger (whose `before_state` holds
+/// them) keep the history. The postmortem link stays.
+pub async fn reopen(
+    tx: &Tx,
+    tenant_id: &str,
+    actor: &Actor,
+    now: OffsetDateTime,
+    payload: &Value,
+) -> Result<Outcome, IncidentError> {
+    let mut r = FieldReader::new(payload);
+    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
+    let reason = parse_reason(&mut r);
+    r.finish().map_err(invalid)?;
+    let id = id.unwrap_or_default();
+    let change = transition(
+        tx,
+        tenant_id,
+        actor,
+        now,
+        &id,
+        Transition::Reopen,
+        reason.as_deref(),
+        |row| {
+            row.acknowledged_at = None;
+            row.acknowledged_by = None;
+            row.resolved_at = None;
+            row.resolved_by = None;
+            row.closed_at = None;
+            row.closed_by = None;
+            row.resolution_type = None;
+            row.resolution_summary = None;
+            row.resolution_method = None;
+            row.close_reason = None;
+        },
+    )
+    .await?;
+    let previous_state = change.before.status.as_str().to_owned();
+    Ok(
+        change.into_outcome("incidents.write.reopen", reason, |incident| {
+            DomainEvent::IncidentReopened {
+                incident_id: incident.id.clone(),
+                incident_state: incident.status.as_str().to_owned(),
+                previous_state,
+            }
+        }),
+    )
+}
+
+/// Creates the incident's postmortem stub, or returns the existing one (writing nothing and emitting nothing).
+/// Payload: `{"incident_id", "title"?}`. The incident's `postmortem_artifact_id` then names it.
+pub async fn create_postmortem_stub(
+    tx: &Tx,
+    tenant_id: &str,
+    actor: &Actor,
+    now: OffsetDateTime,
+    payload: &Value,
+) -> Result<Outcome<PostmortemStub>, IncidentError> {
+    let mut r = FieldReader::new(payload);
+    let incident_id = r.required_str("incident_id", INCIDENT_ID_MAX_CHARS);
+    let title = r.optional_str("title", 255);
+    r.finish().map_err(invalid)?;
+    let incident_id = incident_id.unwrap_or_default();
+
+    for _ in 0..MAX_ATTEMPTS {
+        let before = find(tx, tenant_id, &incident_id).await?;
+        if let Some(existing) = postmortems::find_for_incident(tx, tenant_id, &incident_id).await? {
+            return Ok(Outcome {
+                result: PostmortemStub {
+                    postmortem: existing.into(),
+                    created: false,
+                },
+                audit: vec![],
+                events: vec![],
+            });
+        }
+        let postmortem = PostmortemRow {
+            id: new_id("pm"),
+            tenant_id: tenant_id.to_owned(),
+            incident_id: incident_id.clone(),
+            title: title.clone().unwrap_or_else(|| {
+                format!("Postmortem: {}", before.title)
+                    .chars()
+                    .take(255)
+                    .collect()
+            }),
+            status: "draft".to_owned(),
+            created_by: actor.actor_id.clone(),
+            created_at: now.into(),
+        };
+        let mut after = before.clone();
+        after.postmortem_artifact_id = Some(postmortem.id.clone());
+        after.updated_at = now.into();
+        after.version = before.version + 1;
+        // Locks the incident (and proves nobody changed it since we looked) before the postmortem is written,
+        // so two concurrent stubs cannot both be created: the loser re-reads and finds the winner's.
+        if !incidents::compare_and_set(tx, &[before.status.as_str()], before.version, &after)
+            .await?
+        {
+            continue;
+        }
+        postmortems::insert(tx, postmortem.clone()).await?;
+        let description = format!("postmortem {} created", postmortem.id);
+        append_timeline(
+            tx,
+            &after,
+            Some(before.status.clone()),
+            "postmortem_created",
+            actor,
+            now,
+            description,
+        )
+        .await?;
+        let before = Incident::try_from(before)?;
+        let incident = Incident::try_from(after)?;
+        let postmortem = Postmortem::from(postmortem);
+        return Ok(Outcome {
+            audit: vec![AuditDraft {
+                entity_type: "incident",
+                entity_id: incident.id.clone(),
+                action: "incidents.recurrence.create_postmortem_stub",
+                reason: None,
+                before_state: Some(audit_state(&before)),
+                after_state: Some(audit_state(&incident)),
+            }],
+            events: vec![DomainEvent::PostmortemCreated {
+                incident_id: incident.id.clone(),
+                postmortem_artifact_id: postmortem.id.clone(),
+            }],
+            result: PostmortemStub {
+                postmortem,
+                created: true,
+            },
+        });
+    }
+    Err(IncidentError::Contended { id: incident_id })
+}
+
+pub(crate) async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<IncidentRow, IncidentError> {
+    incidents::find(tx, tenant_id, id)
+        .await?
+        .ok_or_else(|| IncidentError::NotFound {
+            entity: "incident",
+            id: id.to_owned(),
+        })
+}
+
+/// A transition that was applied: the row before and after.
+struct Change {
+    before: Incident,
+    after: Incident,
+}
+
+impl Change {
+    fn into_outcome(
+        self,
+        action: &'static str,
+        reason: Option<String>,
+        event: impl FnOnce(&Incident) -> DomainEvent,
+    ) -> Outcome {
+        Outcome {
+            audit: vec![AuditDraft {
+                entity_type: "incident",
+                entity_id: self.after.id.clone(),
+                action,
+                reason,
+                before_state: Some(audit_state(&self.before)),
+                after_state: Some(audit_state(&self.after)),
+            }],
+            events: vec![event(&self.after)],
+            result: self.after,
+        }
+    }
+}
+
+/// Applies a lifecycle transition with compare-and-set on (id, tenant, allowed from-states, version), then writes
+/// its timeline row. Losing the race to a concurrent writer means: read the incident again and decide again, so a
+/// loser either applies cleanly on the new state or gets `invalid_transition` from the state the winner left.
+#[allow(clippy::too_many_arguments)]
+async fn transition(
+    tx: &Tx,
+    tenant_id: &str,
+    actor: &Actor,
+    now: OffsetDateTime,
+    id: &str,
+    transition: Transition,
+    reason: Option<&str>,
+    apply: impl Fn(&mut IncidentRow),
+) -> Result<Change, IncidentError> {
     let allowed: Vec<&str> = transition
         .allowed_from()
         .iter()
         .map(|s| s.as_str())
         .collect();
-    if !incidents::compare_and_set(tx, &allowed, before.version, &after).await? {
-        let current = incidents::find(tx, &before.tenant_id, &before.id)
-            .await?
-            .ok_or_else(|| IncidentError::NotFound {
-                id: before.id.clone(),
-            })?;
-        let from = Incident::try_from(current)?.status;
-        return Err(IncidentError::InvalidTransition {
-            from,
-            to: transition.target(),
+    for _ in 0..MAX_ATTEMPTS {
+        let before = find(tx, tenant_id, id).await?;
+        let from = Incident::try_from(before.clone())?.status;
+        let to = lifecycle::apply(from, transition)?;
+        let mut after = before.clone();
+        after.status = to.as_str().to_owned();
+        apply(&mut after);
+        after.updated_at = now.into();
+        after.version = before.version + 1;
+        if !incidents::compare_and_set(tx, &allowed, before.version, &after).await? {
+            continue;
+        }
+        let description = match reason {
+            Some(reason) => format!("{from} → {to}: {reason}"),
+            None => format!("{from} → {to}"),
+        };
+        append_timeline(
+            tx,
+            &after,
+            Some(before.status.clone()),
+            transition.timeline_event(),
+            actor,
+            now,
+            description,
+        )
+        .await?;
+        return Ok(Change {
+            before: Incident::try_from(before)?,
+            after: Incident::try_from(after)?,
         });
     }
-    let description = match reason {
-        Some(reason) => format!("{} → {}: {reason}", before.status, after.status),
-        None => format!("{} → {}", before.status, after.status),
-    };
-    append_timeline(
-        tx,
-        &after,
-        Some(before.status.clone()),
-        transition.timeline_event(),
-        actor,
-        now,
-        description,
-    )
-    .await?;
-    Ok(after)
+    Err(IncidentError::Contended { id: id.to_owned() })
 }
 
 async fn append_timeline(
@@ -257,23 +529,24 @@ async fn append_timeline(
     Ok(())
 }
 
-/// The part of an incident the audit ledger records before and after a change.
+/// The part of an incident the audit ledger records before and after a change: its state and its whole
+/// resolution record, so a reopen never loses the resolution it cleared.
 fn audit_state(incident: &Incident) -> Value {
+    let time = |t: Option<OffsetDateTime>| t.map(hoc_contracts::time_format::format_utc);
     json!({
         "status": incident.status,
         "version": incident.version,
         "severity": incident.severity,
         "acknowledged_by": incident.acknowledged_by,
+        "acknowledged_at": time(incident.acknowledged_at),
         "resolution_type": incident.resolution_type,
+        "resolution_summary": incident.resolution_summary,
         "resolution_method": incident.resolution_method,
+        "close_reason": incident.close_reason,
+        "resolved_by": incident.resolved_by,
+        "resolved_at": time(incident.resolved_at),
+        "closed_by": incident.closed_by,
+        "closed_at": time(incident.closed_at),
         "postmortem_artifact_id": incident.postmortem_artifact_id,
     })
-}
-
-/// One incident of the tenant (`not_found` for a missing or foreign one).
-pub async fn get(tx: &Tx, tenant_id: &str, id: &str) -> Result<Incident, IncidentError> {
-    let row = incidents::find(tx, tenant_id, id)
-        .await?
-        .ok_or_else(|| IncidentError::NotFound { id: id.to_owned() })?;
-    Ok(Incident::try_from(row)?)
 }

@@ -95,7 +95,10 @@ impl SignatureAlgorithm for RsigV1 {
         let (mode, fields) = match source.fingerprint {
             Some(items) => (
                 "fingerprint",
-                items.iter().map(|item| pair("fingerprint", item.trim().to_owned())).collect(),
+                items
+                    .iter()
+                    .map(|item| pair("fingerprint", item.trim().to_owned()))
+                    .collect(),
             ),
             None => (
                 "fields",
@@ -104,7 +107,10 @@ impl SignatureAlgorithm for RsigV1 {
                     pair("error_code", normalize_word(source.error_code)),
                     pair("trigger_type", normalize_word(source.trigger_type)),
                     pair("source_type", normalize_word(source.source_type)),
-                    pair("error_message", normalize_message(source.error_message.unwrap_or(""))),
+                    pair(
+                        "error_message",
+                        normalize_message(source.error_message.unwrap_or("")),
+                    ),
                 ],
             ),
         };
@@ -247,17 +253,32 @@ mod tests {
     #[test]
     fn message_normalisation() {
         let cases = [
-            ("  Connection  REFUSED\tto 10.0.0.12:5432 ", "connection refused to <n>.<n>.<n>.<n>:<n>"),
+            (
+                "  Connection  REFUSED\tto 10.0.0.12:5432 ",
+                "connection refused to <n>.<n>.<n>.<n>:<n>",
+            ),
             (
                 "order 3f2b8c4e-1a2b-4c3d-9e8f-0123456789ab failed",
                 "order <uuid> failed",
             ),
-            ("segfault at 0x7ffd5e8a1b20 in worker 7", "segfault at <hex> in worker <n>"),
+            (
+                "segfault at 0x7ffd5e8a1b20 in worker 7",
+                "segfault at <hex> in worker <n>",
+            ),
             ("commit deadbeef12 not found", "commit <hex> not found"),
-            ("deadbeef is a word, cafe too", "deadbeef is a word, cafe too"),
-            ("timeout after 30s (retry 3/5)", "timeout after <n>s (retry <n>/<n>)"),
+            (
+                "deadbeef is a word, cafe too",
+                "deadbeef is a word, cafe too",
+            ),
+            (
+                "timeout after 30s (retry 3/5)",
+                "timeout after <n>s (retry <n>/<n>)",
+            ),
             ("Überlast: 503", "überlast: <n>"),
-            ("x3f2b8c4e-1a2b-4c3d-9e8f-0123456789ab", "x<n>f<n>b<n>c<n>e-<n>a<n>b-<n>c<n>d-<n>e<n>f-<hex>"),
+            (
+                "x3f2b8c4e-1a2b-4c3d-9e8f-0123456789ab",
+                "x<n>f<n>b<n>c<n>e-<n>a<n>b-<n>c<n>d-<n>e<n>f-<hex>",
+            ),
             ("", ""),
         ];
         for (input, expected) in cases {
@@ -292,13 +313,28 @@ mod tests {
     #[test]
     fn length_prefixes_keep_field_boundaries() {
         // Moving text between adjacent fields must change the signature.
-        let a = sign_current(&SignatureSource { category: "ab", error_code: Some("c"), ..SignatureSource::default() });
-        let b = sign_current(&SignatureSource { category: "a", error_code: Some("bc"), ..SignatureSource::default() });
+        let a = sign_current(&SignatureSource {
+            category: "ab",
+            error_code: Some("c"),
+            ..SignatureSource::default()
+        });
+        let b = sign_current(&SignatureSource {
+            category: "a",
+            error_code: Some("bc"),
+            ..SignatureSource::default()
+        });
         assert_ne!(a.signature, b.signature);
         // A fingerprint never collides with the field mode, even with the same text.
         let fp = ["database".to_owned()];
-        let f = sign_current(&SignatureSource { category: "database", fingerprint: Some(&fp), ..SignatureSource::default() });
-        let g = sign_current(&SignatureSource { category: "database", ..SignatureSource::default() });
+        let f = sign_current(&SignatureSource {
+            category: "database",
+            fingerprint: Some(&fp),
+            ..SignatureSource::default()
+        });
+        let g = sign_current(&SignatureSource {
+            category: "database",
+            ..SignatureSource::default()
+        });
         assert_ne!(f.signature, g.signature);
         assert_eq!(f.inputs.mode, "fingerprint");
     }
@@ -310,7 +346,10 @@ mod tests {
         let fp = ["checkout".to_owned(), "  EU-West ".to_owned()];
         let vectors = [
             (
-                SignatureSource { category: "database", ..SignatureSource::default() },
+                SignatureSource {
+                    category: "database",
+                    ..SignatureSource::default()
+                },
                 "rsig-v1\n4:mode=6:fields\n8:category=8:database\n10:error_code=0:\n12:trigger_type=0:\n11:source_type=0:\n13:error_message=0:",
                 GOLDEN[0],
             ),
@@ -320,19 +359,29 @@ mod tests {
                     error_code: Some("PG-53300"),
                     trigger_type: Some("Alert"),
                     source_type: Some("Prometheus"),
-                    error_message: Some("Too many clients: 101 of 100 (pid 0x1f3a) on 3f2b8c4e-1a2b-4c3d-9e8f-0123456789ab"),
+                    error_message: Some(
+                        "Too many clients: 101 of 100 (pid 0x1f3a) on 3f2b8c4e-1a2b-4c3d-9e8f-0123456789ab",
+                    ),
                     fingerprint: None,
                 },
                 "rsig-v1\n4:mode=6:fields\n8:category=8:database\n10:error_code=8:pg-53300\n12:trigger_type=5:alert\n11:source_type=10:prometheus\n13:error_message=50:too many clients: <n> of <n> (pid <hex>) on <uuid>",
                 GOLDEN[1],
             ),
             (
-                SignatureSource { category: "ignored", fingerprint: Some(&fp), ..SignatureSource::default() },
+                SignatureSource {
+                    category: "ignored",
+                    fingerprint: Some(&fp),
+                    ..SignatureSource::default()
+                },
                 "rsig-v1\n4:mode=11:fingerprint\n11:fingerprint=8:checkout\n11:fingerprint=7:EU-West",
                 GOLDEN[2],
             ),
             (
-                SignatureSource { category: "réseau", error_message: Some("Délai dépassé"), ..SignatureSource::default() },
+                SignatureSource {
+                    category: "réseau",
+                    error_message: Some("Délai dépassé"),
+                    ..SignatureSource::default()
+                },
                 "rsig-v1\n4:mode=6:fields\n8:category=7:réseau\n10:error_code=0:\n12:trigger_type=0:\n11:source_type=0:\n13:error_message=16:délai dépassé",
                 GOLDEN[3],
             ),
@@ -351,7 +400,10 @@ mod tests {
 
     #[test]
     fn registry_knows_every_version_once() {
-        assert_eq!(ALGORITHMS.iter().map(|a| a.version()).collect::<Vec<_>>(), ["rsig-v1"]);
+        assert_eq!(
+            ALGORITHMS.iter().map(|a| a.version()).collect::<Vec<_>>(),
+            ["rsig-v1"]
+        );
         assert!(algorithm(CURRENT_VERSION).is_some());
         assert!(algorithm("rsig-v0").is_none());
         for a in ALGORITHMS {

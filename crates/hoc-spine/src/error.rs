@@ -83,12 +83,11 @@ pub enum OperationError {
         /// Why.
         message: String,
     },
-    /// Storage is down or busy; safe to retry.
-    #[error("storage unavailable, retry later")]
+    /// Storage is down or busy, or the resource is too contended right now; safe to retry.
+    #[error("unavailable, retry later: {message}")]
     Unavailable {
-        /// The storage failure.
-        #[source]
-        source: StorageError,
+        /// What was unavailable (for logs).
+        message: String,
     },
     /// A bug. The message is for logs; callers get the code and their request id.
     #[error("internal error: {message}")]
@@ -123,7 +122,9 @@ impl OperationError {
 impl From<StorageError> for OperationError {
     fn from(err: StorageError) -> Self {
         match err {
-            err if err.is_retryable() => Self::Unavailable { source: err },
+            err if err.is_retryable() => Self::Unavailable {
+                message: error_chain(&err),
+            },
             StorageError::Conflict { constraint } => Self::Conflict {
                 message: constraint,
             },
@@ -138,9 +139,9 @@ impl From<IncidentError> for OperationError {
     fn from(err: IncidentError) -> Self {
         match err {
             IncidentError::InvalidInput { fields } => Self::InvalidInput { fields },
-            IncidentError::NotFound { id } => Self::NotFound {
-                entity: "incident",
-                id,
+            IncidentError::NotFound { entity, id } => Self::NotFound { entity, id },
+            err @ IncidentError::Contended { .. } => Self::Unavailable {
+                message: err.to_string(),
             },
             IncidentError::InvalidTransition { from, to } => Self::InvalidTransition {
                 from: from.as_str().to_owned(),

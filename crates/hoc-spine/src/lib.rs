@@ -33,6 +33,7 @@ pub fn builtin_operations() -> Result<RegistryBuilder, OperationError> {
     RegistryBuilder::new()
         .register(ops::incidents::IncidentsWrite)?
         .register(ops::incidents::IncidentsQuery)?
+        .register(ops::incidents::IncidentsRecurrence)?
         .register(ops::events::EventsFeed)
 }
 

@@ -2,7 +2,9 @@
 //! same JSON the dynamic door takes, so both doors share one path through the registry.
 
 use hoc_contracts::EventEnvelope;
-use hoc_incidents::{CreateIncident, Incident, TimelineEntry};
+use hoc_incidents::{
+    AuditEntry, CreateIncident, Incident, Page, PostmortemStub, RecurrenceGroup, TimelineEntry,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -95,4 +97,146 @@ impl OperationRequest for ListEvents {
     const OPERATION: &'static str = "events.feed";
     const METHOD: &'static str = "list";
     type Response = EventsPage;
+}
+
+/// Declares a typed request struct with optional fields skipped when `None`.
+macro_rules! request {
+    ($(#[$doc:meta])* $name:ident => $op:literal . $method:literal -> $response:ty {
+        $($(#[$fdoc:meta])* $field:ident : $ty:ty),* $(,)?
+    }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+        pub struct $name {
+            $(
+                $(#[$fdoc])*
+                #[serde(skip_serializing_if = "is_unset")]
+                pub $field: $ty,
+            )*
+        }
+
+        impl OperationRequest for $name {
+            const OPERATION: &'static str = $op;
+            const METHOD: &'static str = $method;
+            type Response = $response;
+        }
+    };
+}
+
+/// Whether a request field is left out of the payload.
+trait Unset {
+    fn unset(&self) -> bool;
+}
+
+impl<T> Unset for Option<T> {
+    fn unset(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl Unset for String {
+    fn unset(&self) -> bool {
+        false
+    }
+}
+
+fn is_unset<T: Unset>(value: &T) -> bool {
+    value.unset()
+}
+
+request! {
+    /// Resolve an open or acknowledged incident with its resolution record.
+    ResolveIncident => "incidents.write"."resolve" -> Incident {
+        /// The incident.
+        id: String,
+        /// One of the closed vocabulary (`rollback`, `hotfix`, …).
+        resolution_type: Option<String>,
+        /// Free text.
+        resolution_summary: Option<String>,
+        /// A postmortem of the same tenant.
+        postmortem_artifact_id: Option<String>,
+        /// Why.
+        reason: Option<String>,
+    }
+}
+
+request! {
+    /// Close an open or acknowledged incident by hand.
+    CloseIncident => "incidents.write"."close" -> Incident {
+        /// The incident.
+        id: String,
+        /// Why (required).
+        reason: Option<String>,
+    }
+}
+
+request! {
+    /// Return a resolved or closed incident to open.
+    ReopenIncident => "incidents.write"."reopen" -> Incident {
+        /// The incident.
+        id: String,
+        /// Why.
+        reason: Option<String>,
+    }
+}
+
+request! {
+    /// The tenant's incidents, newest first.
+    ListIncidents => "incidents.query"."list" -> Page<Incident> {
+        /// Only this status.
+        status: Option<String>,
+        /// Only this severity.
+        severity: Option<String>,
+        /// Page size (default 50, capped at 500).
+        limit: Option<i64>,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String>,
+    }
+}
+
+request! {
+    /// An incident's audit entries, oldest first.
+    IncidentAudit => "incidents.query"."audit" -> Page<AuditEntry> {
+        /// The incident.
+        id: String,
+        /// Page size.
+        limit: Option<i64>,
+        /// From a previous page.
+        cursor: Option<String>,
+    }
+}
+
+request! {
+    /// A recurrence group by signature.
+    GetRecurrenceGroup => "incidents.recurrence"."get_recurrence_group" -> RecurrenceGroup {
+        /// The signature.
+        signature: String,
+        /// The algorithm version (default: current).
+        version: Option<String>,
+        /// Page size.
+        limit: Option<i64>,
+        /// From a previous page.
+        cursor: Option<String>,
+    }
+}
+
+request! {
+    /// The recurrence group of one incident, with the signature inputs.
+    GroupForIncident => "incidents.recurrence"."group_for_incident" -> RecurrenceGroup {
+        /// The incident.
+        id: String,
+        /// Page size.
+        limit: Option<i64>,
+        /// From a previous page.
+        cursor: Option<String>,
+    }
+}
+
+request! {
+    /// Create (or fetch) the incident's postmortem stub.
+    CreatePostmortemStub => "incidents.recurrence"."create_postmortem_stub" -> PostmortemStub {
+        /// The incident.
+        incident_id: String,
+        /// The title (default: "Postmortem: <incident title>").
+        title: Option<String>,
+    }
 }

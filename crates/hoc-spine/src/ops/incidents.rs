@@ -1,15 +1,31 @@
-//! `incidents.write` and `incidents.query`.
+//! `incidents.write`, `incidents.query` and `incidents.recurrence`.
 
 use async_trait::async_trait;
-use hoc_contracts::input::FieldReader;
 use hoc_incidents::Outcome;
+use hoc_incidents::queries::{self, ReadAt};
+use serde::Serialize;
 use serde_json::json;
 
 use super::{to_response, undispatched};
 use crate::OperationError;
 use crate::registry::{Call, Effects, Method, Operation};
 
-/// `incidents.write`: create, acknowledge.
+fn effects<T: Serialize>(outcome: Outcome<T>) -> Result<Effects, OperationError> {
+    Ok(Effects {
+        response: to_response(&outcome.result)?,
+        audit: outcome.audit,
+        events: outcome.events,
+    })
+}
+
+fn read_at(call: &Call<'_>) -> ReadAt {
+    ReadAt {
+        as_of: call.ctx.as_of(),
+        now: call.now,
+    }
+}
+
+/// `incidents.write`: the lifecycle.
 pub(crate) struct IncidentsWrite;
 
 #[async_trait]
@@ -28,30 +44,42 @@ impl Operation for IncidentsWrite {
                 name: "acknowledge",
                 writes: true,
             },
+            Method {
+                name: "resolve",
+                writes: true,
+            },
+            Method {
+                name: "close",
+                writes: true,
+            },
+            Method {
+                name: "reopen",
+                writes: true,
+            },
         ]
     }
 
     async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        let tenant = call.ctx.tenant_id();
-        let actor = call.ctx.actor();
-        let outcome: Outcome = match call.method {
-            "create" => {
-                hoc_incidents::create(call.tx, tenant, actor, call.now, call.payload).await?
-            }
-            "acknowledge" => {
-                hoc_incidents::acknowledge(call.tx, tenant, actor, call.now, call.payload).await?
-            }
+        let (tx, tenant, actor, now, payload) = (
+            call.tx,
+            call.ctx.tenant_id(),
+            call.ctx.actor(),
+            call.now,
+            call.payload,
+        );
+        let outcome = match call.method {
+            "create" => hoc_incidents::create(tx, tenant, actor, now, payload).await?,
+            "acknowledge" => hoc_incidents::acknowledge(tx, tenant, actor, now, payload).await?,
+            "resolve" => hoc_incidents::resolve(tx, tenant, actor, now, payload).await?,
+            "close" => hoc_incidents::close(tx, tenant, actor, now, payload).await?,
+            "reopen" => hoc_incidents::reopen(tx, tenant, actor, now, payload).await?,
             other => return Err(undispatched(self.name(), other)),
         };
-        Ok(Effects {
-            response: to_response(&outcome.incident)?,
-            audit: outcome.audit,
-            events: outcome.events,
-        })
+        effects(outcome)
     }
 }
 
-/// `incidents.query`: get, timeline.
+/// `incidents.query`: get, list, timeline, audit.
 pub(crate) struct IncidentsQuery;
 
 #[async_trait]
@@ -67,26 +95,87 @@ impl Operation for IncidentsQuery {
                 writes: false,
             },
             Method {
+                name: "list",
+                writes: false,
+            },
+            Method {
                 name: "timeline",
+                writes: false,
+            },
+            Method {
+                name: "audit",
                 writes: false,
             },
         ]
     }
 
     async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        let mut r = FieldReader::new(call.payload);
-        let id = r.required_str("id", 64);
-        r.finish()
-            .map_err(|fields| OperationError::InvalidInput { fields })?;
-        let id = id.unwrap_or_default();
-        let tenant = call.ctx.tenant_id();
+        let (tx, tenant) = (call.tx, call.ctx.tenant_id());
         let response = match call.method {
-            "get" => to_response(&hoc_incidents::get(call.tx, tenant, &id).await?)?,
-            "timeline" => {
-                json!({ "items": to_response(&hoc_incidents::timeline(call.tx, tenant, &id).await?)? })
+            "get" => {
+                let id = queries::read_id(call.payload, "id")?;
+                to_response(&queries::get(tx, tenant, &id, call.ctx.as_of()).await?)?
             }
+            "list" => to_response(&queries::list(tx, tenant, call.payload, read_at(&call)).await?)?,
+            "timeline" => {
+                let id = queries::read_id(call.payload, "id")?;
+                json!({ "items": to_response(&queries::timeline(tx, tenant, &id, call.ctx.as_of()).await?)? })
+            }
+            "audit" => to_response(
+                &queries::audit_entries(tx, tenant, call.payload, read_at(&call)).await?,
+            )?,
             other => return Err(undispatched(self.name(), other)),
         };
         Ok(Effects::read(response))
+    }
+}
+
+/// `incidents.recurrence`: recurrence groups and postmortem stubs.
+pub(crate) struct IncidentsRecurrence;
+
+#[async_trait]
+impl Operation for IncidentsRecurrence {
+    fn name(&self) -> &'static str {
+        "incidents.recurrence"
+    }
+
+    fn methods(&self) -> &'static [Method] {
+        &[
+            Method {
+                name: "get_recurrence_group",
+                writes: false,
+            },
+            Method {
+                name: "group_for_incident",
+                writes: false,
+            },
+            Method {
+                name: "create_postmortem_stub",
+                writes: true,
+            },
+        ]
+    }
+
+    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
+        let (tx, tenant) = (call.tx, call.ctx.tenant_id());
+        match call.method {
+            "get_recurrence_group" => Ok(Effects::read(to_response(
+                &queries::recurrence_group(tx, tenant, call.payload, read_at(&call)).await?,
+            )?)),
+            "group_for_incident" => Ok(Effects::read(to_response(
+                &queries::group_for_incident(tx, tenant, call.payload, read_at(&call)).await?,
+            )?)),
+            "create_postmortem_stub" => effects(
+                hoc_incidents::create_postmortem_stub(
+                    tx,
+                    tenant,
+                    call.ctx.actor(),
+                    call.now,
+                    call.payload,
+                )
+                .await?,
+            ),
+            other => Err(undispatched(self.name(), other)),
+        }
     }
 }

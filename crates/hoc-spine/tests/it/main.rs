@@ -4,6 +4,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod concurrency;
+mod lifecycle;
+mod reads;
+mod recurrence;
 mod registry;
 mod rollback;
 mod slice;
@@ -36,4 +39,43 @@ pub(crate) async fn create(spine: &Spine, tenant: &str, title: &str) -> Incident
         .call(&ctx(tenant), &create_request(title))
         .await
         .expect("create succeeds")
+}
+
+/// A clock tests can set: every operation sees the time last set.
+#[derive(Clone)]
+pub(crate) struct TestClock(std::sync::Arc<std::sync::Mutex<time::OffsetDateTime>>);
+
+impl TestClock {
+    pub(crate) fn at(t: time::OffsetDateTime) -> Self {
+        Self(std::sync::Arc::new(std::sync::Mutex::new(t)))
+    }
+
+    pub(crate) fn set(&self, t: time::OffsetDateTime) {
+        *self.0.lock().expect("clock lock") = t;
+    }
+
+    pub(crate) fn install(&self, spine: Spine) -> Spine {
+        let clock = self.0.clone();
+        spine.with_clock(std::sync::Arc::new(move || {
+            *clock.lock().expect("clock lock")
+        }))
+    }
+}
+
+/// The outbox of a tenant as (sequence_no, event_type) pairs.
+pub(crate) async fn event_log(spine: &Spine, tenant: &str) -> Vec<(i64, String)> {
+    spine
+        .call(
+            &ctx(tenant),
+            &hoc_spine::requests::ListEvents {
+                after: None,
+                limit: Some(500),
+            },
+        )
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .map(|e| (e.sequence_no, e.event_type))
+        .collect()
 }

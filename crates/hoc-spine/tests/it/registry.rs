@@ -53,10 +53,18 @@ fn frozen_registry_lists_the_builtin_methods() {
         registry.methods(),
         [
             "events.feed.list",
+            "incidents.query.audit",
             "incidents.query.get",
+            "incidents.query.list",
             "incidents.query.timeline",
+            "incidents.recurrence.create_postmortem_stub",
+            "incidents.recurrence.get_recurrence_group",
+            "incidents.recurrence.group_for_incident",
             "incidents.write.acknowledge",
+            "incidents.write.close",
             "incidents.write.create",
+            "incidents.write.reopen",
+            "incidents.write.resolve",
         ]
     );
 }

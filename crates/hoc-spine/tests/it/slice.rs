@@ -142,7 +142,7 @@ hoc_drivers::storage_test!(
             .await
             .expect("audit");
         assert_eq!(
-            timeline::list(&tx, "t1", &incident.id)
+            timeline::list(&tx, "t1", &incident.id, None)
                 .await
                 .expect("timeline")
                 .len(),
