@@ -1,5 +1,5 @@
-//! Embeds the library on an SQLite file: creates and acknowledges an incident, then prints its timeline and the
-//! events the two operations emitted.
+//! Embeds the library on an SQLite file: creates, acknowledges and resolves an incident, shows its recurrence
+//! group, then prints its timeline and the events the operations emitted.
 //!
 //! ```text
 //! cargo run -p hoc-spine --example walkthrough [-- sqlite://path/to/file.db?mode=rwc]
@@ -9,7 +9,9 @@
 use hoc_contracts::ActorType;
 use hoc_drivers::Database;
 use hoc_incidents::CreateIncident;
-use hoc_spine::requests::{AcknowledgeIncident, IncidentTimeline, ListEvents};
+use hoc_spine::requests::{
+    AcknowledgeIncident, GroupForIncident, IncidentTimeline, ListEvents, ResolveIncident,
+};
 use hoc_spine::{OperationContext, Spine};
 
 #[tokio::main]
@@ -63,6 +65,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map(hoc_contracts::time_format::format_utc)
             .unwrap_or_default(),
         acknowledged.version
+    );
+
+    let resolved = spine
+        .call(
+            &on_call,
+            &ResolveIncident {
+                id: incident.id.clone(),
+                resolution_type: Some("rollback".into()),
+                resolution_summary: Some("rolled back the load balancer config".into()),
+                ..ResolveIncident::default()
+            },
+        )
+        .await?;
+    println!(
+        "resolved: {} ({})",
+        resolved.status,
+        resolved.resolution_type.as_deref().unwrap_or("?")
+    );
+
+    let group = spine
+        .call(
+            &on_call,
+            &GroupForIncident {
+                id: incident.id.clone(),
+                ..GroupForIncident::default()
+            },
+        )
+        .await?;
+    println!(
+        "recurrence group {}…: {} incident(s), {} open, signature inputs {:?}",
+        &group.recurrence_signature[..12],
+        group.count,
+        group.open_count,
+        group.signature_inputs.map(|i| i.fields).unwrap_or_default()
     );
 
     println!("\ntimeline of {}:", incident.id);
