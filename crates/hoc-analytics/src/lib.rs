@@ -1,4 +1,18 @@
-//! L5 analytics rules: reproducibility artifacts (key, input-window hashing, immutability).
+//! L5 analytics rules: reproducibility artifacts that record exactly how a result was computed, and can never be
+//! silently redefined.
 //!
-//! Not built yet: the artifact rules land with the analytics issue. The crate exists so the workspace already
-//! has the layer the design card names, and the layering rules can name it.
+//! Decisions are pure: [`ArtifactDefinition::parse`] validates a save, [`ArtifactDefinition::differences`]
+//! decides replay versus conflict, [`InputWindow::hash`] computes the window hash. [`save`], [`get`] and [`list`]
+//! call the drivers with the spine's borrowed transaction and never commit.
+
+mod error;
+mod model;
+mod procedures;
+pub mod window;
+
+pub use crate::error::ArtifactError;
+pub use crate::model::{
+    Artifact, ArtifactDefinition, ArtifactPage, HASH_CHARS, KEY_MAX_CHARS, SaveOutcome, SaveStatus,
+};
+pub use crate::procedures::{Outcome, ReadAt, get, list, save};
+pub use crate::window::InputWindow;

@@ -61,6 +61,15 @@ impl Cursor {
     }
 }
 
+/// When a read happens: the caller's `as_of`, if any, and the time of the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadAt {
+    /// The caller's point in time.
+    pub as_of: Option<OffsetDateTime>,
+    /// Now (used as `as_of` when the caller gave none).
+    pub now: OffsetDateTime,
+}
+
 /// Caps a requested page size to [`MAX_LIMIT`]; `None` gives [`DEFAULT_LIMIT`].
 pub fn effective_limit(requested: Option<i64>) -> u64 {
     requested.map_or(DEFAULT_LIMIT, |n| n.unsigned_abs().clamp(1, MAX_LIMIT))

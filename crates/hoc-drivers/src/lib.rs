@@ -3,6 +3,7 @@
 //! The spine opens a [`Tx`] and owns it; drivers borrow it, read and write rows, and never commit or roll
 //! back. Errors leave this crate as [`StorageError`], never as `sea_orm::DbErr` variants to match on.
 
+pub mod artifacts;
 pub mod audit;
 mod db_time;
 pub mod entity;
@@ -26,11 +27,24 @@ use sea_orm::{
 };
 
 pub use crate::db_time::DbTime;
+pub use crate::entity::analytics_artifacts::Model as ArtifactRow;
 pub use crate::entity::audit_ledger::Model as AuditRow;
 pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
 pub use crate::entity::postmortems::Model as PostmortemRow;
 pub use crate::error::StorageError;
+
+/// What an engine procedure decided: its result, and the audit entries and domain events the spine must write in
+/// the same transaction. Engines return it; they never write audit rows or events themselves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome<T> {
+    /// The result.
+    pub result: T,
+    /// Audit entries to append.
+    pub audit: Vec<audit::AuditDraft>,
+    /// Domain events to put in the outbox.
+    pub events: Vec<hoc_contracts::DomainEvent>,
+}
 
 /// Which database a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

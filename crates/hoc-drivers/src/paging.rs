@@ -1,7 +1,11 @@
 //! Keyset paging over `(created_at, id)`: the total order every list uses, `id` breaking ties.
 
+use hoc_contracts::FieldError;
+use hoc_contracts::paging::{Cursor, ReadAt};
+use hoc_contracts::time_format::{format_utc, truncate_micros};
 use sea_orm::sea_query::{IntoCondition, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
+use time::OffsetDateTime;
 
 use crate::DbTime;
 
@@ -47,4 +51,63 @@ pub(crate) fn keyset_condition<C: ColumnTrait>(
         );
     }
     condition
+}
+
+impl PageRequest {
+    /// Decides the `as_of` of a listing — the cursor's, else the caller's, else now — and builds the request,
+    /// asking for one row more than `limit` so [`paginate`] can tell whether another page follows. A cursor used
+    /// with a different explicit `as_of` is refused (the pages would not stitch).
+    pub fn resolve(
+        limit: u64,
+        cursor: Option<&Cursor>,
+        at: ReadAt,
+    ) -> Result<(Self, OffsetDateTime), FieldError> {
+        let as_of = match (cursor, at.as_of) {
+            (Some(cursor), Some(as_of)) if truncate_micros(as_of) != cursor.as_of => {
+                return Err(FieldError::new(
+                    "cursor",
+                    format!(
+                        "was issued for as_of {}, not {}",
+                        format_utc(cursor.as_of),
+                        format_utc(as_of)
+                    ),
+                ));
+            }
+            (Some(cursor), _) => cursor.as_of,
+            (None, Some(as_of)) => as_of,
+            (None, None) => at.now,
+        };
+        let as_of = truncate_micros(as_of);
+        let request = Self {
+            as_of: DbTime::new(as_of),
+            after: cursor.map(|c| (DbTime::new(c.created_at), c.id.clone())),
+            limit: limit.saturating_add(1),
+        };
+        Ok((request, as_of))
+    }
+}
+
+/// Cuts the extra row [`PageRequest::resolve`] asked for and makes the cursor of the next page from the last
+/// row's `(created_at, id)`.
+pub fn paginate<T>(
+    mut rows: Vec<T>,
+    limit: u64,
+    as_of: OffsetDateTime,
+    key: impl Fn(&T) -> (OffsetDateTime, String),
+) -> (Vec<T>, Option<String>) {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    if rows.len() <= limit {
+        return (rows, None);
+    }
+    rows.truncate(limit);
+    let next = rows.last().map(|last| {
+        let (created_at, id) = key(last);
+        Cursor {
+            as_of,
+            created_at,
+            id,
+        }
+        .encode()
+    });
+    (rows, next)
 }

@@ -31,17 +31,8 @@ const MAX_ATTEMPTS: usize = 16;
 /// `resolution_method` of a manual close.
 pub const MANUAL_CLOSURE: &str = "manual_closure";
 
-/// What a procedure did: its result, and the audit entries and events the spine must write in the same
-/// transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome<T = Incident> {
-    /// The result (the incident after the change, for lifecycle procedures).
-    pub result: T,
-    /// Audit entries to append.
-    pub audit: Vec<AuditDraft>,
-    /// Domain events to put in the outbox.
-    pub events: Vec<DomainEvent>,
-}
+/// What a procedure did (the incident after the change, for lifecycle procedures).
+pub type Outcome<T = Incident> = hoc_drivers::Outcome<T>;
 
 fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7())

@@ -1,12 +1,13 @@
 //! Read procedures. Every read is tenant-scoped in SQL, lists are keyset-paged over a total order ending in the
 //! id, and `as_of` hides rows created after it and is echoed back.
 
+use hoc_contracts::FieldError;
 use hoc_contracts::input::FieldReader;
 use hoc_contracts::paging::Cursor;
+pub use hoc_contracts::paging::ReadAt;
 use hoc_contracts::registry::SEVERITIES;
-use hoc_contracts::{FieldError, time_format};
 use hoc_drivers::incidents::IncidentFilter;
-use hoc_drivers::paging::PageRequest;
+use hoc_drivers::paging::{PageRequest, paginate};
 use hoc_drivers::{DbTime, audit, incidents, timeline as timeline_driver};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -14,15 +15,6 @@ use time::OffsetDateTime;
 use crate::procedures::{INCIDENT_ID_MAX_CHARS, find};
 use crate::recurrence::{self, CURRENT_VERSION, SignatureInputs};
 use crate::{AuditEntry, Incident, IncidentError, Page, RecurrenceGroup, TimelineEntry};
-
-/// When a read happens: the caller's `as_of`, if any, and the time of the call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ReadAt {
-    /// The caller's point in time.
-    pub as_of: Option<OffsetDateTime>,
-    /// Now (used as `as_of` when the caller gave none).
-    pub now: OffsetDateTime,
-}
 
 fn invalid(fields: Vec<FieldError>) -> IncidentError {
     IncidentError::InvalidInput { fields }
@@ -41,61 +33,11 @@ fn read_page(r: &mut FieldReader<'_>) -> PageParams {
     }
 }
 
-/// Decides the `as_of` of a listing (the cursor's, the caller's, or now) and builds the driver's page request,
-/// asking for one row more than the page so we know whether another page follows.
 fn page_request(
     params: &PageParams,
     at: ReadAt,
 ) -> Result<(PageRequest, OffsetDateTime), IncidentError> {
-    let as_of = match (&params.cursor, at.as_of) {
-        (Some(cursor), Some(as_of)) if time_format::truncate_micros(as_of) != cursor.as_of => {
-            return Err(invalid(vec![FieldError::new(
-                "cursor",
-                format!(
-                    "was issued for as_of {}, not {}",
-                    time_format::format_utc(cursor.as_of),
-                    time_format::format_utc(as_of)
-                ),
-            )]));
-        }
-        (Some(cursor), _) => cursor.as_of,
-        (None, Some(as_of)) => as_of,
-        (None, None) => at.now,
-    };
-    let as_of = time_format::truncate_micros(as_of);
-    let request = PageRequest {
-        as_of: DbTime::new(as_of),
-        after: params
-            .cursor
-            .as_ref()
-            .map(|c| (DbTime::new(c.created_at), c.id.clone())),
-        limit: params.limit + 1,
-    };
-    Ok((request, as_of))
-}
-
-/// Cuts the extra row off and makes the cursor for the next page.
-fn paginate<T>(
-    mut rows: Vec<T>,
-    limit: u64,
-    as_of: OffsetDateTime,
-    key: impl Fn(&T) -> (OffsetDateTime, String),
-) -> (Vec<T>, Option<String>) {
-    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    if rows.len() <= limit {
-        return (rows, None);
-    }
-    rows.truncate(limit);
-    let next = rows.last().map(|last| {
-        let (created_at, id) = key(last);
-        Cursor {
-            as_of,
-            created_at,
-            id,
-        }
-        .encode()
-    });
-    (rows, next)
+    PageRequest::resolve(params.limit, params.cursor.as_ref(), at).map_err(|e| invalid(vec![e]))
 }
 
 fn incidents_from(rows: Vec<hoc_drivers::IncidentRow>) -> Result<Vec<Incident>, IncidentError> {

@@ -1,3 +1,4 @@
+use hoc_analytics::ArtifactError;
 use hoc_contracts::FieldError;
 use hoc_drivers::StorageError;
 use hoc_incidents::IncidentError;
@@ -16,6 +17,8 @@ pub enum ErrorCode {
     InvalidTransition,
     /// The write collides with existing state.
     Conflict,
+    /// An analytics artifact key already holds a different definition.
+    ReproducibilityConflict,
     /// The caller may not do this.
     Forbidden,
     /// Storage is down or busy; safe to retry.
@@ -33,6 +36,7 @@ impl ErrorCode {
             Self::NotFound => "not_found",
             Self::InvalidTransition => "invalid_transition",
             Self::Conflict => "conflict",
+            Self::ReproducibilityConflict => "reproducibility_conflict",
             Self::Forbidden => "forbidden",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -77,6 +81,16 @@ pub enum OperationError {
         /// What collided.
         message: String,
     },
+    /// An analytics artifact key already holds a different definition; nothing was changed.
+    #[error("reproducibility conflict: {dataset_id}@{dataset_version} is already recorded with different {}", fields.join(", "))]
+    ReproducibilityConflict {
+        /// The dataset.
+        dataset_id: String,
+        /// Its version.
+        dataset_version: String,
+        /// The fields that differ from the recorded definition.
+        fields: Vec<String>,
+    },
     /// The caller may not do this.
     #[error("forbidden: {message}")]
     Forbidden {
@@ -106,6 +120,7 @@ impl OperationError {
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
             Self::Conflict { .. } => ErrorCode::Conflict,
+            Self::ReproducibilityConflict { .. } => ErrorCode::ReproducibilityConflict,
             Self::Forbidden { .. } => ErrorCode::Forbidden,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
             Self::Internal { .. } => ErrorCode::Internal,
@@ -148,6 +163,28 @@ impl From<IncidentError> for OperationError {
                 to: to.as_str().to_owned(),
             },
             IncidentError::Storage(err) => err.into(),
+        }
+    }
+}
+
+impl From<ArtifactError> for OperationError {
+    fn from(err: ArtifactError) -> Self {
+        match err {
+            ArtifactError::InvalidInput { fields } => Self::InvalidInput { fields },
+            ArtifactError::NotFound { id } => Self::NotFound {
+                entity: "artifact",
+                id,
+            },
+            ArtifactError::ReproducibilityConflict {
+                dataset_id,
+                dataset_version,
+                fields,
+            } => Self::ReproducibilityConflict {
+                dataset_id,
+                dataset_version,
+                fields,
+            },
+            ArtifactError::Storage(err) => err.into(),
         }
     }
 }

@@ -34,6 +34,7 @@ pub fn builtin_operations() -> Result<RegistryBuilder, OperationError> {
         .register(ops::incidents::IncidentsWrite)?
         .register(ops::incidents::IncidentsQuery)?
         .register(ops::incidents::IncidentsRecurrence)?
+        .register(ops::analytics::AnalyticsArtifacts)?
         .register(ops::events::EventsFeed)
 }
 

@@ -1,6 +1,7 @@
 //! Typed requests: each names its operation and method and the type of its response. They serialize to the
 //! same JSON the dynamic door takes, so both doors share one path through the registry.
 
+use hoc_analytics::{Artifact, ArtifactPage, SaveOutcome};
 use hoc_contracts::EventEnvelope;
 use hoc_incidents::{
     AuditEntry, CreateIncident, Incident, Page, PostmortemStub, RecurrenceGroup, TimelineEntry,
@@ -238,5 +239,53 @@ request! {
         incident_id: String,
         /// The title (default: "Postmortem: <incident title>").
         title: Option<String>,
+    }
+}
+
+request! {
+    /// Record an analytics artifact (created, unchanged, or a reproducibility conflict).
+    SaveArtifact => "analytics.artifacts"."save" -> SaveOutcome {
+        /// The dataset.
+        dataset_id: String,
+        /// Its version.
+        dataset_version: String,
+        /// SHA-256 of the input window, 64 lowercase hex characters.
+        input_window_hash: Option<String>,
+        /// The point in time the result describes (RFC 3339 UTC).
+        as_of: Option<String>,
+        /// The code version that computed it.
+        compute_code_version: Option<String>,
+        /// Start of the half-open input window.
+        window_start: Option<String>,
+        /// End of the half-open input window.
+        window_end: Option<String>,
+        /// Whether the code had uncommitted changes.
+        code_dirty: Option<bool>,
+        /// Ordered input references; with the window, the library checks the hash against them.
+        inputs: Option<Vec<String>>,
+    }
+}
+
+request! {
+    /// One artifact of a dataset: a version, or the latest (at a point in time).
+    GetArtifact => "analytics.artifacts"."get" -> Artifact {
+        /// The dataset.
+        dataset_id: String,
+        /// A version (default: the latest).
+        version: Option<String>,
+        /// Point in time: only artifacts whose `as_of` is at or before it (RFC 3339 UTC).
+        as_of: Option<String>,
+    }
+}
+
+request! {
+    /// The tenant's artifacts, newest first.
+    ListArtifacts => "analytics.artifacts"."list" -> ArtifactPage {
+        /// Only this dataset.
+        dataset_id: Option<String>,
+        /// Page size.
+        limit: Option<i64>,
+        /// From a previous page.
+        cursor: Option<String>,
     }
 }

@@ -1,5 +1,6 @@
 //! The operations the spine registers at start-up.
 
+pub(crate) mod analytics;
 pub(crate) mod events;
 pub(crate) mod incidents;
 

@@ -52,6 +52,9 @@ fn frozen_registry_lists_the_builtin_methods() {
     assert_eq!(
         registry.methods(),
         [
+            "analytics.artifacts.get",
+            "analytics.artifacts.list",
+            "analytics.artifacts.save",
             "events.feed.list",
             "incidents.query.audit",
             "incidents.query.get",

@@ -1,0 +1,165 @@
+//! Save, get and list: read, decide (pure), write through the drivers with the borrowed transaction.
+
+use hoc_contracts::input::FieldReader;
+pub use hoc_contracts::paging::ReadAt;
+use hoc_contracts::{DomainEvent, FieldError};
+use hoc_drivers::audit::AuditDraft;
+use hoc_drivers::paging::{PageRequest, paginate};
+use hoc_drivers::{ArtifactRow, DbTime, Tx, artifacts};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use crate::model::KEY_MAX_CHARS;
+use crate::{Artifact, ArtifactDefinition, ArtifactError, ArtifactPage, SaveOutcome, SaveStatus};
+
+/// What a procedure did.
+pub type Outcome<T> = hoc_drivers::Outcome<T>;
+
+fn invalid(fields: Vec<FieldError>) -> ArtifactError {
+    ArtifactError::InvalidInput { fields }
+}
+
+/// Records an artifact. A new key is created (with `analytics.ArtifactRecorded` and an audit entry); an identical
+/// replay is `unchanged` and writes nothing; a different definition under an existing key is
+/// `reproducibility_conflict` naming the differing fields, and nothing changes. Concurrent saves of one new key
+/// create it once: the others wait for it and then see `unchanged` or a conflict.
+pub async fn save(
+    tx: &Tx,
+    tenant_id: &str,
+    now: OffsetDateTime,
+    payload: &Value,
+) -> Result<Outcome<SaveOutcome>, ArtifactError> {
+    let def = ArtifactDefinition::parse(payload)?;
+    let row = ArtifactRow {
+        id: format!("art_{}", uuid::Uuid::now_v7()),
+        tenant_id: tenant_id.to_owned(),
+        dataset_id: def.dataset_id.clone(),
+        dataset_version: def.dataset_version.clone(),
+        input_window_hash: def.input_window_hash.clone(),
+        as_of: def.as_of.into(),
+        compute_code_version: def.compute_code_version.clone(),
+        window_start: def.window_start.map(DbTime::new),
+        window_end: def.window_end.map(DbTime::new),
+        code_dirty: def.code_dirty,
+        created_at: now.into(),
+    };
+    if artifacts::insert_if_absent(tx, row.clone()).await? {
+        let artifact = Artifact::from(row);
+        return Ok(Outcome {
+            audit: vec![AuditDraft {
+                entity_type: "artifact",
+                entity_id: artifact.id.clone(),
+                action: "analytics.artifacts.save",
+                reason: None,
+                before_state: None,
+                after_state: Some(json!(artifact)),
+            }],
+            events: vec![DomainEvent::ArtifactRecorded {
+                dataset_id: artifact.dataset_id.clone(),
+                dataset_version: artifact.dataset_version.clone(),
+                input_window_hash: artifact.input_window_hash.clone(),
+                as_of: artifact.as_of,
+                compute_code_version: artifact.compute_code_version.clone(),
+            }],
+            result: SaveOutcome {
+                status: SaveStatus::Created,
+                artifact,
+            },
+        });
+    }
+    let recorded = artifacts::find_by_key(tx, tenant_id, &def.dataset_id, &def.dataset_version)
+        .await?
+        .map(Artifact::from)
+        .ok_or_else(|| {
+            ArtifactError::Storage(hoc_drivers::StorageError::Corrupt {
+                table: "analytics_artifacts",
+                problem: format!(
+                    "{}@{} neither inserted nor found",
+                    def.dataset_id, def.dataset_version
+                ),
+            })
+        })?;
+    let differences = def.differences(&recorded);
+    if !differences.is_empty() {
+        return Err(ArtifactError::ReproducibilityConflict {
+            dataset_id: def.dataset_id,
+            dataset_version: def.dataset_version,
+            fields: differences,
+        });
+    }
+    Ok(Outcome {
+        result: SaveOutcome {
+            status: SaveStatus::Unchanged,
+            artifact: recorded,
+        },
+        audit: vec![],
+        events: vec![],
+    })
+}
+
+/// One artifact of a dataset. Payload: `{"dataset_id", "version"?, "as_of"?}`. With `version`, that version;
+/// without, the latest by (as_of, created_at, id); with `as_of` (point in time), only artifacts whose own `as_of`
+/// is at or before it count. Artifacts created after the read's `as_of` are invisible either way.
+pub async fn get(
+    tx: &Tx,
+    tenant_id: &str,
+    payload: &Value,
+    at: ReadAt,
+) -> Result<Artifact, ArtifactError> {
+    let mut r = FieldReader::new(payload);
+    let dataset_id = r.required_str("dataset_id", KEY_MAX_CHARS);
+    let version = r.optional_str("version", KEY_MAX_CHARS);
+    let point_in_time = r.optional_timestamp("as_of");
+    r.finish().map_err(invalid)?;
+    let dataset_id = dataset_id.unwrap_or_default();
+    let visible_until = DbTime::new(at.as_of.unwrap_or(at.now));
+    let found = match &version {
+        Some(version) => artifacts::find_by_key(tx, tenant_id, &dataset_id, version)
+            .await?
+            .filter(|row| row.created_at <= visible_until)
+            .filter(|row| point_in_time.is_none_or(|t| row.as_of <= DbTime::new(t))),
+        None => {
+            artifacts::latest(
+                tx,
+                tenant_id,
+                &dataset_id,
+                point_in_time.map(DbTime::new),
+                visible_until,
+            )
+            .await?
+        }
+    };
+    found
+        .map(Artifact::from)
+        .ok_or_else(|| ArtifactError::NotFound {
+            id: match version {
+                Some(version) => format!("{dataset_id}@{version}"),
+                None => dataset_id,
+            },
+        })
+}
+
+/// The tenant's artifacts newest first by (created_at desc, id desc). Payload: `{"dataset_id"?, "limit"?,
+/// "cursor"?}`.
+pub async fn list(
+    tx: &Tx,
+    tenant_id: &str,
+    payload: &Value,
+    at: ReadAt,
+) -> Result<ArtifactPage, ArtifactError> {
+    let mut r = FieldReader::new(payload);
+    let dataset_id = r.optional_str("dataset_id", KEY_MAX_CHARS);
+    let limit = r.optional_limit("limit");
+    let cursor = r.optional_cursor("cursor");
+    r.finish().map_err(invalid)?;
+    let (request, as_of) =
+        PageRequest::resolve(limit, cursor.as_ref(), at).map_err(|e| invalid(vec![e]))?;
+    let rows = artifacts::list(tx, tenant_id, dataset_id.as_deref(), &request).await?;
+    let artifacts: Vec<Artifact> = rows.into_iter().map(Artifact::from).collect();
+    let (items, next_cursor) = paginate(artifacts, limit, as_of, |a| (a.created_at, a.id.clone()));
+    Ok(ArtifactPage {
+        items,
+        next_cursor,
+        as_of,
+    })
+}
