@@ -77,3 +77,48 @@ pub struct AuditDraft {
     /// The relevant state after the change.
     pub after_state: Option<serde_json::Value>,
 }
+
+/// One audit ledger entry.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditEntry {
+    pub id: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub action: String,
+    pub actor_type: String,
+    pub actor_id: String,
+    pub reason: Option<String>,
+    pub before_state: Option<serde_json::Value>,
+    pub after_state: Option<serde_json::Value>,
+    pub request_id: String,
+    #[serde(with = "hoc_contracts::time_format::utc")]
+    pub created_at: time::OffsetDateTime,
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StorageError;
+
+    fn try_from(row: AuditRow) -> Result<Self, StorageError> {
+        let json = |text: Option<String>| -> Result<Option<serde_json::Value>, StorageError> {
+            text.map(|t| serde_json::from_str(&t))
+                .transpose()
+                .map_err(|e| StorageError::Corrupt {
+                    table: "audit_ledger",
+                    problem: format!("entry {}: {e}", row.id),
+                })
+        };
+        Ok(Self {
+            before_state: json(row.before_state.clone())?,
+            after_state: json(row.after_state.clone())?,
+            id: row.id,
+            entity_type: row.entity_type,
+            entity_id: row.entity_id,
+            action: row.action,
+            actor_type: row.actor_type,
+            actor_id: row.actor_id,
+            reason: row.reason,
+            request_id: row.request_id,
+            created_at: row.created_at.get(),
+        })
+    }
+}

@@ -3,11 +3,13 @@
 //! The spine opens a [`Tx`] and owns it; drivers borrow it, read and write rows, and never commit or roll
 //! back. Errors leave this crate as [`StorageError`], never as `sea_orm::DbErr` variants to match on.
 
+pub mod api_keys;
 pub mod artifacts;
 pub mod audit;
 mod db_time;
 pub mod entity;
 mod error;
+pub mod idempotency;
 pub mod incidents;
 pub mod outbox;
 pub mod paging;
@@ -28,7 +30,9 @@ use sea_orm::{
 
 pub use crate::db_time::DbTime;
 pub use crate::entity::analytics_artifacts::Model as ArtifactRow;
+pub use crate::entity::api_keys::Model as ApiKeyRow;
 pub use crate::entity::audit_ledger::Model as AuditRow;
+pub use crate::entity::idempotency_keys::Model as IdempotencyRow;
 pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
 pub use crate::entity::postmortems::Model as PostmortemRow;

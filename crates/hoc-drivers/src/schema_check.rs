@@ -65,6 +65,8 @@ pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
     add::<entity::event_sequences::Entity>(&mut tables);
     add::<entity::event_outbox::Entity>(&mut tables);
     add::<entity::analytics_artifacts::Entity>(&mut tables);
+    add::<entity::api_keys::Entity>(&mut tables);
+    add::<entity::idempotency_keys::Entity>(&mut tables);
     tables
 }
 

@@ -28,6 +28,8 @@ pub const TABLES: &[&str] = &[
     "event_sequences",
     "event_outbox",
     "analytics_artifacts",
+    "api_keys",
+    "idempotency_keys",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

@@ -15,10 +15,11 @@ pub mod recurrence;
 pub use crate::error::IncidentError;
 pub use crate::lifecycle::{IncidentStatus, Transition};
 pub use crate::model::{
-    Actor, AuditEntry, CreateIncident, FINGERPRINT_ITEM_MAX_CHARS, FINGERPRINT_MAX_ITEMS, Incident,
+    Actor, CreateIncident, FINGERPRINT_ITEM_MAX_CHARS, FINGERPRINT_MAX_ITEMS, Incident,
     MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, TimelineEntry,
 };
 pub use crate::procedures::{
     INCIDENT_ID_MAX_CHARS, MANUAL_CLOSURE, Outcome, POSTMORTEM_ID_MAX_CHARS,
     RESOLUTION_TYPE_MAX_CHARS, acknowledge, close, create, create_postmortem_stub, reopen, resolve,
 };
+pub use hoc_drivers::audit::AuditEntry;

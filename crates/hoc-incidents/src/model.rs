@@ -4,7 +4,7 @@ use hoc_contracts::input::FieldReader;
 use hoc_contracts::registry::SEVERITIES;
 use hoc_contracts::time_format::utc;
 use hoc_contracts::{ActorType, FieldError};
-use hoc_drivers::{AuditRow, DbTime, IncidentRow, PostmortemRow, StorageError, TimelineRow};
+use hoc_drivers::{DbTime, IncidentRow, PostmortemRow, StorageError, TimelineRow};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -252,51 +252,6 @@ impl From<PostmortemRow> for Postmortem {
 pub struct PostmortemStub {
     pub postmortem: Postmortem,
     pub created: bool,
-}
-
-/// One audit ledger entry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub id: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub action: String,
-    pub actor_type: String,
-    pub actor_id: String,
-    pub reason: Option<String>,
-    pub before_state: Option<Value>,
-    pub after_state: Option<Value>,
-    pub request_id: String,
-    #[serde(with = "utc")]
-    pub created_at: OffsetDateTime,
-}
-
-impl TryFrom<AuditRow> for AuditEntry {
-    type Error = StorageError;
-
-    fn try_from(row: AuditRow) -> Result<Self, StorageError> {
-        let json = |text: Option<String>| -> Result<Option<Value>, StorageError> {
-            text.map(|t| serde_json::from_str(&t))
-                .transpose()
-                .map_err(|e| StorageError::Corrupt {
-                    table: "audit_ledger",
-                    problem: format!("entry {}: {e}", row.id),
-                })
-        };
-        Ok(Self {
-            before_state: json(row.before_state.clone())?,
-            after_state: json(row.after_state.clone())?,
-            id: row.id,
-            entity_type: row.entity_type,
-            entity_id: row.entity_id,
-            action: row.action,
-            actor_type: row.actor_type,
-            actor_id: row.actor_id,
-            reason: row.reason,
-            request_id: row.request_id,
-            created_at: row.created_at.get(),
-        })
-    }
 }
 
 /// A page of a list, newest first (incidents) or oldest first (audit), with the `as_of` it was read at.

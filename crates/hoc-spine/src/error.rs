@@ -19,6 +19,8 @@ pub enum ErrorCode {
     Conflict,
     /// An analytics artifact key already holds a different definition.
     ReproducibilityConflict,
+    /// The same idempotency key came with a different request.
+    IdempotencyKeyReused,
     /// The caller may not do this.
     Forbidden,
     /// Storage is down or busy; safe to retry.
@@ -37,6 +39,7 @@ impl ErrorCode {
             Self::InvalidTransition => "invalid_transition",
             Self::Conflict => "conflict",
             Self::ReproducibilityConflict => "reproducibility_conflict",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::Forbidden => "forbidden",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -91,6 +94,12 @@ pub enum OperationError {
         /// The fields that differ from the recorded definition.
         fields: Vec<String>,
     },
+    /// The same idempotency key came with a different request.
+    #[error("idempotency key `{key}` was already used for a different request")]
+    IdempotencyKeyReused {
+        /// The key.
+        key: String,
+    },
     /// The caller may not do this.
     #[error("forbidden: {message}")]
     Forbidden {
@@ -121,6 +130,7 @@ impl OperationError {
             Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::ReproducibilityConflict { .. } => ErrorCode::ReproducibilityConflict,
+            Self::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
             Self::Forbidden { .. } => ErrorCode::Forbidden,
             Self::Unavailable { .. } => ErrorCode::Unavailable,
             Self::Internal { .. } => ErrorCode::Internal,

@@ -5,6 +5,7 @@
 //! the commit, and dropping the uncommitted transaction rolls everything back: no event without its change, no
 //! change without its event.
 
+pub mod auth;
 mod context;
 mod error;
 mod ops;
@@ -25,6 +26,33 @@ pub use crate::error::{ErrorCode, OperationError};
 pub use crate::registry::{Call, Effects, Method, Operation, Registry, RegistryBuilder};
 pub use crate::requests::OperationRequest;
 
+/// An `Idempotency-Key` and the fingerprint of the request it came with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Idempotency {
+    /// The caller's key (≤ 128 characters).
+    pub key: String,
+    /// A digest of everything that makes the request what it is (method, path, body).
+    pub fingerprint: String,
+}
+
+/// A response stored with an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    /// The status the host answered with.
+    pub status: u16,
+    /// The body.
+    pub body: Value,
+}
+
+/// The result of [`Spine::execute_idempotent`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Replayable {
+    /// The operation ran now.
+    Fresh(StoredResponse),
+    /// An earlier identical request's response.
+    Replayed(StoredResponse),
+}
+
 /// The source of "now" for every operation (replaceable in tests for tied timestamps).
 pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
@@ -35,6 +63,7 @@ pub fn builtin_operations() -> Result<RegistryBuilder, OperationError> {
         .register(ops::incidents::IncidentsQuery)?
         .register(ops::incidents::IncidentsRecurrence)?
         .register(ops::analytics::AnalyticsArtifacts)?
+        .register(ops::audit::AuditQuery)?
         .register(ops::events::EventsFeed)
 }
 
@@ -130,6 +159,76 @@ impl Spine {
             .map_err(|e| OperationError::internal(format!("response does not match its type: {e}")))
     }
 
+    /// The time of a call.
+    pub(crate) fn now(&self) -> OffsetDateTime {
+        hoc_contracts::time_format::truncate_micros((self.clock)())
+    }
+
+    /// The JSON door for a write with an `Idempotency-Key`: the first call runs the operation and stores
+    /// `respond(&response)` (e.g. an HTTP status and body) with the key **in the operation's transaction**; a later
+    /// call with the same key and the same `fingerprint` gets that stored response back without running anything;
+    /// the same key with another fingerprint is `idempotency_key_reused`. A failed call stores nothing (it wrote
+    /// nothing, so it is safe to retry).
+    pub async fn execute_idempotent(
+        &self,
+        ctx: &OperationContext,
+        operation: &str,
+        method: &str,
+        payload: Value,
+        idempotency: &Idempotency,
+        respond: impl FnOnce(&Value) -> StoredResponse + Send,
+    ) -> Result<Replayable, OperationError> {
+        let (op, spec) = self.registry.resolve(operation, method)?;
+        if !spec.writes {
+            return Err(OperationError::internal(format!(
+                "{operation}.{method} reads; idempotency keys are for writes"
+            )));
+        }
+        let tx = self.db.begin_write().await?;
+        let now = self.now();
+        let claimed = hoc_drivers::idempotency::claim(
+            &tx,
+            ctx.tenant_id(),
+            &idempotency.key,
+            &idempotency.fingerprint,
+            now.into(),
+        )
+        .await?;
+        if let Some(existing) = claimed {
+            if existing.request_fingerprint != idempotency.fingerprint {
+                return Err(OperationError::IdempotencyKeyReused {
+                    key: idempotency.key.clone(),
+                });
+            }
+            let (Some(status), Some(body)) = (existing.status_code, existing.response_body) else {
+                return Err(OperationError::internal(
+                    "idempotency record without a response",
+                ));
+            };
+            let body = serde_json::from_str(&body).map_err(|e| {
+                OperationError::internal(format!("stored response is not JSON: {e}"))
+            })?;
+            return Ok(Replayable::Replayed(StoredResponse {
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+            }));
+        }
+        let response = self
+            .run_in(&tx, ctx, op, spec, method, &payload, now)
+            .await?;
+        let stored = respond(&response);
+        hoc_drivers::idempotency::complete(
+            &tx,
+            ctx.tenant_id(),
+            &idempotency.key,
+            i32::from(stored.status),
+            stored.body.to_string(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Replayable::Fresh(stored))
+    }
+
     async fn run(
         &self,
         ctx: &OperationContext,
@@ -143,11 +242,31 @@ impl Spine {
         } else {
             self.db.begin_read().await?
         };
-        let now = (self.clock)();
+        let now = self.now();
+        let response = self
+            .run_in(&tx, ctx, op, spec, method, payload, now)
+            .await?;
+        tx.commit().await?;
+        Ok(response)
+    }
+
+    /// Runs an operation in `tx` and writes its audit entries and events; the caller commits.
+    #[allow(clippy::too_many_arguments)]
+    async fn run_in(
+        &self,
+        tx: &Tx,
+        ctx: &OperationContext,
+        op: &dyn Operation,
+        spec: Method,
+        method: &str,
+        payload: &Value,
+        now: OffsetDateTime,
+    ) -> Result<Value, OperationError> {
+        let operation = op.name();
         let effects = op
             .execute(Call {
                 ctx,
-                tx: &tx,
+                tx,
                 method,
                 payload,
                 now,
@@ -159,17 +278,16 @@ impl Spine {
             )));
         }
         for draft in effects.audit {
-            append_audit(&tx, ctx, now, draft).await?;
+            append_audit(tx, ctx, now, draft).await?;
         }
         for event in &effects.events {
-            emit(&tx, ctx, now, event).await?;
+            emit(tx, ctx, now, event).await?;
         }
-        tx.commit().await?;
         Ok(effects.response)
     }
 }
 
-async fn append_audit(
+pub(crate) async fn append_audit(
     tx: &Tx,
     ctx: &OperationContext,
     now: OffsetDateTime,

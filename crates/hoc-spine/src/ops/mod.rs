@@ -1,6 +1,7 @@
 //! The operations the spine registers at start-up.
 
 pub(crate) mod analytics;
+pub(crate) mod audit;
 pub(crate) mod events;
 pub(crate) mod incidents;
 

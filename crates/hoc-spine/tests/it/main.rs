@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod analytics;
+mod auth;
 mod concurrency;
 mod lifecycle;
 mod reads;

@@ -55,6 +55,7 @@ fn frozen_registry_lists_the_builtin_methods() {
             "analytics.artifacts.get",
             "analytics.artifacts.list",
             "analytics.artifacts.save",
+            "audit.query.list",
             "events.feed.list",
             "incidents.query.audit",
             "incidents.query.get",

@@ -1,0 +1,251 @@
+//! API keys: created and revoked by the host's administrators, presented by callers, stored only as hashes.
+//!
+//! A key reads `hoc_<key id>_<secret>`. The key id finds the row; the secret's SHA-256 is compared with the
+//! stored hash in constant time. The plain key is shown once, at creation.
+
+use std::fmt;
+
+use hoc_contracts::{ActorType, FieldError};
+use hoc_drivers::audit::AuditDraft;
+use hoc_drivers::{ApiKeyRow, DbTime, api_keys};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::{OperationContext, OperationError, Spine};
+
+/// What a key allows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// Read routes only.
+    Read,
+    /// Read and write routes.
+    Write,
+}
+
+impl Scope {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Read => "read",
+            Self::Write => "write",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Self::Read),
+            "write" => Some(Self::Write),
+            _ => None,
+        }
+    }
+
+    /// Whether this scope allows a route that needs `needed`.
+    pub fn allows(self, needed: Scope) -> bool {
+        self == Scope::Write || needed == Scope::Read
+    }
+}
+
+/// Who a key speaks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyIdentity {
+    /// The key's id (public: it names the key, it does not unlock it).
+    pub key_id: String,
+    /// The tenant every operation of the key runs in.
+    pub tenant_id: String,
+    /// The actor every operation of the key is recorded as.
+    pub actor_type: ActorType,
+    /// The actor's id.
+    pub actor_id: String,
+    /// What it may do.
+    pub scope: Scope,
+}
+
+impl ApiKeyIdentity {
+    /// The operation context of a request made with this key.
+    pub fn context(&self) -> Result<OperationContext, OperationError> {
+        OperationContext::new(&self.tenant_id, self.actor_type, &self.actor_id)
+    }
+}
+
+/// A newly created key: its identity and the plain key, which exists nowhere else.
+pub struct NewApiKey {
+    /// The identity.
+    pub identity: ApiKeyIdentity,
+    /// The key to hand to the caller (`hoc_<id>_<secret>`).
+    pub token: String,
+}
+
+impl fmt::Debug for NewApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewApiKey")
+            .field("identity", &self.identity)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Equal-length byte comparison whose time does not depend on where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn identity(row: &ApiKeyRow) -> Result<ApiKeyIdentity, OperationError> {
+    let corrupt =
+        |what: &str| OperationError::internal(format!("api key {} has an unknown {what}", row.id));
+    Ok(ApiKeyIdentity {
+        key_id: row.id.clone(),
+        tenant_id: row.tenant_id.clone(),
+        actor_type: ActorType::parse(&row.actor_type).ok_or_else(|| corrupt("actor type"))?,
+        actor_id: row.actor_id.clone(),
+        scope: Scope::parse(&row.scope).ok_or_else(|| corrupt("scope"))?,
+    })
+}
+
+/// The context administrative actions are audited under.
+fn admin_context(tenant_id: &str) -> Result<OperationContext, OperationError> {
+    OperationContext::new(tenant_id, ActorType::System, "hocd-admin")
+}
+
+impl Spine {
+    /// Creates a key for (tenant, actor, scope) and returns the plain key once. Audited.
+    pub async fn create_api_key(
+        &self,
+        tenant_id: &str,
+        actor_type: ActorType,
+        actor_id: &str,
+        scope: Scope,
+    ) -> Result<NewApiKey, OperationError> {
+        OperationContext::new(tenant_id, actor_type, actor_id)?;
+        let key_id = format!("key_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let row = ApiKeyRow {
+            id: key_id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            actor_type: actor_type.as_str().to_owned(),
+            actor_id: actor_id.to_owned(),
+            scope: scope.as_str().to_owned(),
+            secret_hash: sha256_hex(&secret),
+            created_at: self.now().into(),
+            revoked_at: None,
+        };
+        let identity = identity(&row)?;
+        let tx = self.database().begin_write().await?;
+        api_keys::insert(&tx, row).await?;
+        crate::append_audit(
+            &tx,
+            &admin_context(tenant_id)?,
+            self.now(),
+            AuditDraft {
+                entity_type: "api_key",
+                entity_id: key_id.clone(),
+                action: "keys.create",
+                reason: None,
+                before_state: None,
+                after_state: Some(json!({"actor_type": actor_type.as_str(), "actor_id": actor_id, "scope": scope.as_str()})),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(NewApiKey {
+            token: format!("hoc_{}_{secret}", key_id.trim_start_matches("key_")),
+            identity,
+        })
+    }
+
+    /// Revokes a key (revoking twice is harmless). Audited. An unknown key id is `not_found`.
+    pub async fn revoke_api_key(&self, key_id: &str) -> Result<ApiKeyIdentity, OperationError> {
+        let tx = self.database().begin_write().await?;
+        let row = api_keys::find(&tx, key_id)
+            .await?
+            .ok_or_else(|| OperationError::NotFound {
+                entity: "api key",
+                id: key_id.to_owned(),
+            })?;
+        let already = row.revoked_at.is_some();
+        let row = api_keys::revoke(&tx, row, DbTime::new(self.now())).await?;
+        if !already {
+            crate::append_audit(
+                &tx,
+                &admin_context(&row.tenant_id)?,
+                self.now(),
+                AuditDraft {
+                    entity_type: "api_key",
+                    entity_id: row.id.clone(),
+                    action: "keys.revoke",
+                    reason: None,
+                    before_state: Some(json!({"revoked": false})),
+                    after_state: Some(json!({"revoked": true})),
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        identity(&row)
+    }
+
+    /// The identity of a presented key, or `None` for a malformed, unknown or revoked one.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+    ) -> Result<Option<ApiKeyIdentity>, OperationError> {
+        let Some((id_part, secret)) = token
+            .strip_prefix("hoc_")
+            .and_then(|rest| rest.split_once('_'))
+        else {
+            return Ok(None);
+        };
+        if id_part.len() != 16 || secret.len() != 64 {
+            return Ok(None);
+        }
+        let tx = self.database().begin_read().await?;
+        let Some(row) = api_keys::find(&tx, &format!("key_{id_part}")).await? else {
+            return Ok(None);
+        };
+        drop(tx);
+        let matches = constant_time_eq(sha256_hex(secret).as_bytes(), row.secret_hash.as_bytes());
+        if !matches || row.revoked_at.is_some() {
+            return Ok(None);
+        }
+        identity(&row).map(Some)
+    }
+}
+
+/// Validates a scope name given on a command line.
+pub fn parse_scope(s: &str) -> Result<Scope, OperationError> {
+    Scope::parse(s).ok_or_else(|| OperationError::InvalidInput {
+        fields: vec![FieldError::new("scope", "must be read or write")],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scopes() {
+        assert!(Scope::Write.allows(Scope::Write));
+        assert!(Scope::Write.allows(Scope::Read));
+        assert!(Scope::Read.allows(Scope::Read));
+        assert!(!Scope::Read.allows(Scope::Write));
+    }
+
+    #[test]
+    fn constant_time_comparison() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+}
