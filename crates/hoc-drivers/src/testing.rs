@@ -36,6 +36,7 @@ pub const TABLES: &[&str] = &[
 #[derive(Debug)]
 pub struct TestDatabase {
     db: Database,
+    url: String,
     cleanup: Cleanup,
 }
 
@@ -56,6 +57,7 @@ impl TestDatabase {
             .unwrap_or_else(|e| panic!("cannot create the SQLite test database {url}: {e:?}"));
         Self {
             db,
+            url,
             cleanup: Cleanup::File(path),
         }
     }
@@ -85,6 +87,7 @@ impl TestDatabase {
             .unwrap_or_else(|e| panic!("cannot migrate test database {name}: {e:?}"));
         Some(Self {
             db,
+            url,
             cleanup: Cleanup::Postgres { admin_url, name },
         })
     }
@@ -92,6 +95,11 @@ impl TestDatabase {
     /// The database handle.
     pub fn db(&self) -> &Database {
         &self.db
+    }
+
+    /// The URL another process (a host binary under test) can connect with.
+    pub fn url(&self) -> &str {
+        &self.url
     }
 }
 

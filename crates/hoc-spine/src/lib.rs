@@ -16,12 +16,18 @@ use std::sync::Arc;
 
 use hoc_contracts::{DomainEvent, EnvelopeHeader, EventEnvelope};
 use hoc_drivers::audit::AuditDraft;
-use hoc_drivers::{AuditRow, Database, Tx, audit, outbox};
+use hoc_drivers::{AuditRow, Tx, audit, outbox};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
 pub use crate::context::{DEFAULT_PROJECT, OperationContext};
+pub use hoc_contracts::{ActorType, FieldError, time_format};
+pub use hoc_drivers::Database;
+
+/// The drivers' test harness, for hosts' tests (feature `testing`).
+#[cfg(feature = "testing")]
+pub use hoc_drivers::testing;
 pub use crate::error::{ErrorCode, OperationError};
 pub use crate::registry::{Call, Effects, Method, Operation, Registry, RegistryBuilder};
 pub use crate::requests::OperationRequest;

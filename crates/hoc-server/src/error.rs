@@ -1,0 +1,123 @@
+//! The HTTP error body and the mapping from spine error codes to statuses (HTTP API document, "Errors").
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hoc_spine::{ErrorCode, OperationError};
+use serde_json::{Value, json};
+
+/// An error as the API returns it: `{"error": {"code", "message", "details"}}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// The stable code.
+    pub code: &'static str,
+    /// A message for people; never internals.
+    pub message: String,
+    /// Machine-readable details (`fields`, `from`/`to`, …).
+    pub details: Value,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: json!({}),
+        }
+    }
+
+    /// 400: the request is not understood (not JSON, wrong JSON types, unknown parameters).
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "malformed_request", message)
+    }
+
+    /// 401: no key, or an unknown or revoked one.
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "a valid API key is required: Authorization: Bearer <key>",
+        )
+    }
+
+    /// 403: the key's scope is too small.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    /// 404 for a path no route serves.
+    pub fn no_route() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+    }
+
+    /// 413: the body is over the limit.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is over the limit of {limit} bytes"),
+        )
+    }
+
+    /// 500, carrying the request id for the operator and nothing else.
+    pub fn internal(request_id: &str) -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("internal error; quote request id {request_id}"),
+        )
+    }
+
+    /// Translates a spine error. Internals are logged here and never reach the client.
+    pub fn from_operation(err: OperationError, request_id: &str) -> Self {
+        let status = match err.code() {
+            ErrorCode::InvalidInput => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorCode::NotFound => StatusCode::NOT_FOUND,
+            ErrorCode::InvalidTransition | ErrorCode::ReproducibilityConflict | ErrorCode::IdempotencyKeyReused => {
+                StatusCode::CONFLICT
+            }
+            ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            // A storage-level conflict (a lost race on a unique key) is transient: retrying is safe.
+            ErrorCode::Unavailable | ErrorCode::Conflict => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::UnknownOperation | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        if status == StatusCode::INTERNAL_SERVER_ERROR {
+            tracing::error!(request_id, error = %err, "request failed with an internal error");
+            return Self::internal(request_id);
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            tracing::warn!(request_id, error = %err, "request failed: unavailable");
+            return Self::new(status, "unavailable", "the service is busy or storage is unavailable; retry");
+        }
+        let message = err.to_string();
+        let details = match &err {
+            OperationError::InvalidInput { fields } => json!({ "fields": fields }),
+            OperationError::InvalidTransition { from, to } => json!({ "from": from, "to": to }),
+            OperationError::ReproducibilityConflict {
+                dataset_id,
+                dataset_version,
+                fields,
+            } => json!({ "dataset_id": dataset_id, "dataset_version": dataset_version, "fields": fields }),
+            _ => json!({}),
+        };
+        Self {
+            status,
+            code: err.code().as_str(),
+            message,
+            details,
+        }
+    }
+
+    /// The JSON body.
+    pub fn body(&self) -> Value {
+        json!({ "error": { "code": self.code, "message": self.message, "details": self.details } })
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, axum::Json(self.body())).into_response()
+    }
+}

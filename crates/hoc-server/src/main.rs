@@ -1,0 +1,200 @@
+//! `hocd`: serves the incident and analytics core over HTTP, migrates its database, manages API keys.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use hoc_spine::auth::parse_scope;
+use hoc_spine::{ActorType, Database, Spine};
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://hoc.db?mode=rwc";
+
+#[derive(Parser, Debug)]
+#[command(name = "hocd", version, about = "The incident and analytics core over HTTP")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Debug)]
+struct DatabaseArg {
+    /// sqlite://path?mode=rwc (created and migrated if missing) or postgres://user@host:port/db.
+    #[arg(long, env = "HOC_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    database_url: String,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Migrate the database and serve the HTTP API until SIGINT/SIGTERM.
+    Serve {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Address to listen on (port 0 picks a free port; the address is printed).
+        #[arg(long, env = "HOC_BIND", default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Largest accepted request body in bytes.
+        #[arg(long, env = "HOC_MAX_BODY_BYTES", default_value_t = hoc_server::DEFAULT_BODY_LIMIT)]
+        max_body_bytes: usize,
+    },
+    /// Apply pending migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: DatabaseArg,
+    },
+    /// Manage API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Create a key for a tenant and actor; prints the key once, on stdout.
+    Create {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The tenant every request with this key runs in.
+        #[arg(long)]
+        tenant: String,
+        /// The actor every request with this key is recorded as.
+        #[arg(long)]
+        actor: String,
+        /// read or write.
+        #[arg(long)]
+        scope: String,
+        /// user, system, sdk or founder.
+        #[arg(long, default_value = "sdk")]
+        actor_type: String,
+    },
+    /// Revoke a key by its id.
+    Revoke {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The key id (key_…).
+        key_id: String,
+    },
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOC_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn open(url: &str) -> Result<Spine, String> {
+    let db = Database::connect_and_migrate(url)
+        .await
+        .map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
+    Spine::new(db).map_err(|e| e.to_string())
+}
+
+/// The URL without a password, for messages.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.find('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve { db, bind, max_body_bytes } => {
+            let spine = open(&db.database_url).await?;
+            let listener = tokio::net::TcpListener::bind(&bind)
+                .await
+                .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
+            let address = listener.local_addr().map_err(|e| e.to_string())?;
+            let mut state = hoc_server::state(spine);
+            state.body_limit = max_body_bytes;
+            println!("hocd listening on http://{address}");
+            tracing::info!(%address, database = %redact(&db.database_url), "serving");
+            hoc_server::serve(listener, hoc_server::app(state), shutdown_signal())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("hocd stopped");
+            Ok(())
+        }
+        Command::Migrate { db } => {
+            open(&db.database_url).await?;
+            println!("migrated {}", redact(&db.database_url));
+            Ok(())
+        }
+        Command::Keys { command } => match command {
+            KeysCommand::Create {
+                db,
+                tenant,
+                actor,
+                scope,
+                actor_type,
+            } => {
+                let scope = parse_scope(&scope).map_err(|e| e.to_string())?;
+                let actor_type = ActorType::parse(&actor_type)
+                    .ok_or_else(|| format!("--actor-type must be user, system, sdk or founder, not {actor_type}"))?;
+                let spine = open(&db.database_url).await?;
+                let key = spine
+                    .create_api_key(&tenant, actor_type, &actor, scope)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                eprintln!(
+                    "created {} for tenant {} actor {} ({}) scope {}; the key below is shown once",
+                    key.identity.key_id,
+                    tenant,
+                    actor,
+                    actor_type.as_str(),
+                    scope.as_str()
+                );
+                println!("{}", key.token);
+                Ok(())
+            }
+            KeysCommand::Revoke { db, key_id } => {
+                let spine = open(&db.database_url).await?;
+                let key = spine.revoke_api_key(&key_id).await.map_err(|e| e.to_string())?;
+                println!("revoked {} (tenant {}, actor {})", key.key_id, key.tenant_id, key.actor_id);
+                Ok(())
+            }
+        },
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    init_tracing();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("hocd: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Request plumbing: request ids, authentication, bodies with a size limit, strict query strings, idempotency.
+
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Query, Request};
+use axum::http::{HeaderMap, HeaderValue, Uri};
+use axum::middleware::Next;
+use axum::response::Response;
+use hoc_spine::{FieldError, Idempotency, OperationContext, OperationError};
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+use tracing::Instrument;
+
+use crate::{ApiError, AppState, Route};
+
+/// The id of one request: the caller's `x-request-id` when it is sane, else a new one. Echoed on every response.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestId(pub(crate) String);
+
+fn sane_request_id(value: &str) -> bool {
+    (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// Middleware: assigns the request id, logs one structured line per request, and echoes the id.
+pub(crate) async fn request_id_layer(mut req: Request, next: Next) -> Response {
+    let id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| sane_request_id(v))
+        .map_or_else(|| format!("req_{}", uuid::Uuid::now_v7()), str::to_owned);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id);
+    let started = Instant::now();
+    let mut response = next.run(req).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request finished"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// Authenticates the bearer key and checks the route's scope; returns the operation context of the key.
+pub(crate) async fn authorize(
+    state: &AppState,
+    headers: &HeaderMap,
+    request_id: &RequestId,
+    route: &Route,
+) -> Result<OperationContext, ApiError> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or_else(ApiError::unauthenticated)?;
+    let identity = state
+        .spine
+        .authenticate(token)
+        .await
+        .map_err(|e| ApiError::from_operation(e, &request_id.0))?
+        .ok_or_else(ApiError::unauthenticated)?;
+    if !identity.scope.allows(route.scope) {
+        return Err(ApiError::forbidden(format!(
+            "this key has scope `{}`; {} {} needs `{}`",
+            identity.scope.as_str(),
+            route.method,
+            route.path,
+            route.scope.as_str()
+        )));
+    }
+    identity
+        .context()
+        .and_then(|ctx| ctx.with_request_id(&request_id.0))
+        .map_err(|e| ApiError::from_operation(e, &request_id.0))
+}
+
+/// Reads a JSON body of at most `limit` bytes into `T` (an empty body reads as `{}`). Over the limit: 413; not
+/// JSON, wrong JSON types or unknown fields: 400.
+pub(crate) async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| ApiError::too_large(limit))?;
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
+    serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("the request body is not valid: {e}")))
+}
+
+/// Parses the query string into `T` (unknown parameters and wrong types: 400).
+pub(crate) fn read_query<T: DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
+    Query::<T>::try_from_uri(uri)
+        .map(|Query(q)| q)
+        .map_err(|e| ApiError::malformed(format!("bad query string: {}", e.body_text())))
+}
+
+/// Applies an `as_of` query parameter to the context (RFC 3339 UTC; anything else is 422).
+pub(crate) fn with_as_of(ctx: OperationContext, as_of: Option<&str>, request_id: &str) -> Result<OperationContext, ApiError> {
+    match as_of {
+        None => Ok(ctx),
+        Some(text) => parse_time("as_of", text, request_id).map(|t| ctx.with_as_of(t)),
+    }
+}
+
+fn parse_time(field: &str, text: &str, request_id: &str) -> Result<OffsetDateTime, ApiError> {
+    hoc_spine::time_format::parse_utc(text).map_err(|problem| {
+        ApiError::from_operation(
+            OperationError::InvalidInput {
+                fields: vec![FieldError::new(field, problem)],
+            },
+            request_id,
+        )
+    })
+}
+
+/// The `Idempotency-Key` of a write, with the fingerprint of the request: method, path and payload.
+pub(crate) fn idempotency(
+    headers: &HeaderMap,
+    method: &str,
+    path: &str,
+    payload: &serde_json::Value,
+) -> Result<Option<Idempotency>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+        .ok_or_else(|| ApiError::malformed("Idempotency-Key must be 1 to 128 visible ASCII characters"))?;
+    let digest = Sha256::digest(format!("{method} {path}\n{payload}").as_bytes());
+    Ok(Some(Idempotency {
+        key: key.to_owned(),
+        fingerprint: digest.iter().map(|b| format!("{b:02x}")).collect(),
+    }))
+}
