@@ -193,11 +193,12 @@ pub async fn execute_raw(db: &Database, sql: &str) -> Result<u64, StorageError> 
 }
 
 /// Expands one async test body into a `sqlite` test and a `postgres` test inside a module named `$name`.
-/// The body sees `$db: hoc_drivers::Database`, a fresh migrated database. The `postgres` test returns at once
+/// The body sees `$db: hoc_drivers::Database`, a fresh migrated database, and optionally `$url: String`, its URL
+/// (for tests that start another process on it): `storage_test!(name, |db, url| { … })`. The `postgres` test returns at once
 /// (saying so on stderr) when `HOC_TEST_DATABASE_URL` is not set; CI always sets it.
 #[macro_export]
 macro_rules! storage_test {
-    ($name:ident, |$db:ident| $body:block) => {
+    ($name:ident, |$db:ident $(, $url:ident)?| $body:block) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
@@ -206,6 +207,7 @@ macro_rules! storage_test {
             async fn sqlite() {
                 let test_db = $crate::testing::TestDatabase::sqlite().await;
                 let $db: $crate::Database = test_db.db().clone();
+                $(let $url: String = test_db.url().to_owned();)?
                 $body
             }
 
@@ -222,6 +224,7 @@ macro_rules! storage_test {
                     return;
                 };
                 let $db: $crate::Database = test_db.db().clone();
+                $(let $url: String = test_db.url().to_owned();)?
                 $body
             }
         }

@@ -75,9 +75,9 @@ impl ApiError {
         let status = match err.code() {
             ErrorCode::InvalidInput => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
-            ErrorCode::InvalidTransition | ErrorCode::ReproducibilityConflict | ErrorCode::IdempotencyKeyReused => {
-                StatusCode::CONFLICT
-            }
+            ErrorCode::InvalidTransition
+            | ErrorCode::ReproducibilityConflict
+            | ErrorCode::IdempotencyKeyReused => StatusCode::CONFLICT,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             // A storage-level conflict (a lost race on a unique key) is transient: retrying is safe.
             ErrorCode::Unavailable | ErrorCode::Conflict => StatusCode::SERVICE_UNAVAILABLE,
@@ -89,7 +89,11 @@ impl ApiError {
         }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             tracing::warn!(request_id, error = %err, "request failed: unavailable");
-            return Self::new(status, "unavailable", "the service is busy or storage is unavailable; retry");
+            return Self::new(
+                status,
+                "unavailable",
+                "the service is busy or storage is unavailable; retry",
+            );
         }
         let message = err.to_string();
         let details = match &err {
@@ -99,7 +103,9 @@ impl ApiError {
                 dataset_id,
                 dataset_version,
                 fields,
-            } => json!({ "dataset_id": dataset_id, "dataset_version": dataset_version, "fields": fields }),
+            } => {
+                json!({ "dataset_id": dataset_id, "dataset_version": dataset_version, "fields": fields })
+            }
             _ => json!({}),
         };
         Self {
@@ -119,5 +125,80 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         (self.status, axum::Json(self.body())).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_carry_the_request_id_and_nothing_else() {
+        let err = ApiError::from_operation(
+            OperationError::Internal {
+                message: "sqlx: relation \"incidents\" does not exist at 10.0.0.5".into(),
+            },
+            "req_42",
+        );
+        assert_eq!(err.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            err.body(),
+            json!({"error": {"code": "internal", "message": "internal error; quote request id req_42", "details": {}}})
+        );
+    }
+
+    #[test]
+    fn codes_map_to_the_documented_statuses() {
+        let cases = [
+            (
+                OperationError::NotFound {
+                    entity: "incident",
+                    id: "x".into(),
+                },
+                404,
+                "not_found",
+            ),
+            (
+                OperationError::InvalidTransition {
+                    from: "open".into(),
+                    to: "open".into(),
+                },
+                409,
+                "invalid_transition",
+            ),
+            (
+                OperationError::IdempotencyKeyReused { key: "k".into() },
+                409,
+                "idempotency_key_reused",
+            ),
+            (
+                OperationError::Unavailable {
+                    message: "pool timed out".into(),
+                },
+                503,
+                "unavailable",
+            ),
+            (
+                OperationError::Conflict {
+                    message: "ux_x".into(),
+                },
+                503,
+                "unavailable",
+            ),
+            (
+                OperationError::UnknownOperation { name: "x".into() },
+                500,
+                "internal",
+            ),
+        ];
+        for (err, status, code) in cases {
+            let api = ApiError::from_operation(err, "req");
+            assert_eq!((api.status.as_u16(), api.code), (status, code));
+            assert!(
+                !api.message.contains("pool timed out") && !api.message.contains("ux_x"),
+                "{}",
+                api.message
+            );
+        }
     }
 }

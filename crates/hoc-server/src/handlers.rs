@@ -26,30 +26,53 @@ fn json_response(status: StatusCode, body: Value) -> Response {
 type Respond = fn(&Value) -> StoredResponse;
 
 fn ok(body: &Value) -> StoredResponse {
-    StoredResponse { status: 200, body: body.clone() }
+    StoredResponse {
+        status: 200,
+        body: body.clone(),
+    }
 }
 
 fn created(body: &Value) -> StoredResponse {
-    StoredResponse { status: 201, body: body.clone() }
+    StoredResponse {
+        status: 201,
+        body: body.clone(),
+    }
 }
 
 /// `{postmortem, created}` → 201 with the postmortem when created, else 200.
 fn postmortem_response(body: &Value) -> StoredResponse {
-    let status = if body["created"] == json!(true) { 201 } else { 200 };
-    StoredResponse { status, body: body["postmortem"].clone() }
+    let status = if body["created"] == json!(true) {
+        201
+    } else {
+        200
+    };
+    StoredResponse {
+        status,
+        body: body["postmortem"].clone(),
+    }
 }
 
 /// `{status, artifact}` → 201 with the artifact when created, else 200 (identical replay).
 fn artifact_response(body: &Value) -> StoredResponse {
-    let status = if body["status"] == json!("created") { 201 } else { 200 };
-    StoredResponse { status, body: body["artifact"].clone() }
+    let status = if body["status"] == json!("created") {
+        201
+    } else {
+        200
+    };
+    StoredResponse {
+        status,
+        body: body["artifact"].clone(),
+    }
 }
 
 fn stored(response: StoredResponse, replayed: bool) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
     let mut http = json_response(status, response.body);
     if replayed {
-        http.headers_mut().insert("idempotent-replayed", axum::http::HeaderValue::from_static("true"));
+        http.headers_mut().insert(
+            "idempotent-replayed",
+            axum::http::HeaderValue::from_static("true"),
+        );
     }
     http
 }
@@ -82,7 +105,14 @@ async fn write(
         Some(key) => {
             match state
                 .spine
-                .execute_idempotent(ctx, route.operation, route.operation_method, payload, &key, respond)
+                .execute_idempotent(
+                    ctx,
+                    route.operation,
+                    route.operation_method,
+                    payload,
+                    &key,
+                    respond,
+                )
                 .await
                 .map_err(fail)?
             {
@@ -102,7 +132,13 @@ async fn write(
 }
 
 /// Runs a read route.
-async fn read(state: &AppState, ctx: &OperationContext, request_id: &RequestId, route: &Route, payload: Value) -> Result<Response> {
+async fn read(
+    state: &AppState,
+    ctx: &OperationContext,
+    request_id: &RequestId,
+    route: &Route,
+    payload: Value,
+) -> Result<Response> {
     let response = state
         .spine
         .execute(ctx, route.operation, route.operation_method, payload)
@@ -268,7 +304,17 @@ pub(crate) async fn create_incident(
 ) -> Result<Response> {
     let (ctx, route) = write_context(&state, &headers, &rid, "create_incident").await?;
     let body: CreateIncidentBody = read_json(body, state.body_limit).await?;
-    write(&state, &ctx, route, &headers, &rid, &uri, with_fields(body, &[])?, created).await
+    write(
+        &state,
+        &ctx,
+        route,
+        &headers,
+        &rid,
+        &uri,
+        with_fields(body, &[])?,
+        created,
+    )
+    .await
 }
 
 pub(crate) async fn list_incidents(
@@ -278,7 +324,14 @@ pub(crate) async fn list_incidents(
     uri: Uri,
 ) -> Result<Response> {
     let query: ListQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "list_incidents", query.as_of.as_deref()).await?;
+    let (ctx, route) = read_context(
+        &state,
+        &headers,
+        &rid,
+        "list_incidents",
+        query.as_of.as_deref(),
+    )
+    .await?;
     read(&state, &ctx, &rid, route, with_fields(&query, &[])?).await
 }
 
@@ -290,7 +343,14 @@ pub(crate) async fn get_incident(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let query: AsOfQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "get_incident", query.as_of.as_deref()).await?;
+    let (ctx, route) = read_context(
+        &state,
+        &headers,
+        &rid,
+        "get_incident",
+        query.as_of.as_deref(),
+    )
+    .await?;
     read(&state, &ctx, &rid, route, json!({ "id": id })).await
 }
 
@@ -305,7 +365,17 @@ async fn transition<B: Serialize + serde::de::DeserializeOwned>(
 ) -> Result<Response> {
     let (ctx, route) = write_context(&state, &headers, &rid, name).await?;
     let body: B = read_json(body, state.body_limit).await?;
-    write(&state, &ctx, route, &headers, &rid, &uri, with_fields(body, &[("id", &id)])?, ok).await
+    write(
+        &state,
+        &ctx,
+        route,
+        &headers,
+        &rid,
+        &uri,
+        with_fields(body, &[("id", &id)])?,
+        ok,
+    )
+    .await
 }
 
 pub(crate) async fn acknowledge_incident(
@@ -360,7 +430,14 @@ pub(crate) async fn incident_timeline(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let query: AsOfQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "incident_timeline", query.as_of.as_deref()).await?;
+    let (ctx, route) = read_context(
+        &state,
+        &headers,
+        &rid,
+        "incident_timeline",
+        query.as_of.as_deref(),
+    )
+    .await?;
     read(&state, &ctx, &rid, route, json!({ "id": id })).await
 }
 
@@ -375,7 +452,17 @@ pub(crate) async fn create_postmortem(
     let (ctx, route) = write_context(&state, &headers, &rid, "create_postmortem").await?;
     let body: PostmortemBody = read_json(body, state.body_limit).await?;
     let payload = with_fields(body, &[("incident_id", &id)])?;
-    write(&state, &ctx, route, &headers, &rid, &uri, payload, postmortem_response).await
+    write(
+        &state,
+        &ctx,
+        route,
+        &headers,
+        &rid,
+        &uri,
+        payload,
+        postmortem_response,
+    )
+    .await
 }
 
 pub(crate) async fn incident_recurrence(
@@ -386,8 +473,22 @@ pub(crate) async fn incident_recurrence(
     Path(id): Path<String>,
 ) -> Result<Response> {
     let query: PageQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "incident_recurrence", query.as_of.as_deref()).await?;
-    read(&state, &ctx, &rid, route, with_fields(&query, &[("id", &id)])?).await
+    let (ctx, route) = read_context(
+        &state,
+        &headers,
+        &rid,
+        "incident_recurrence",
+        query.as_of.as_deref(),
+    )
+    .await?;
+    read(
+        &state,
+        &ctx,
+        &rid,
+        route,
+        with_fields(&query, &[("id", &id)])?,
+    )
+    .await
 }
 
 pub(crate) async fn recurrence_group(
@@ -398,8 +499,22 @@ pub(crate) async fn recurrence_group(
     Path(signature): Path<String>,
 ) -> Result<Response> {
     let query: GroupQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "recurrence_group", query.as_of.as_deref()).await?;
-    read(&state, &ctx, &rid, route, with_fields(&query, &[("signature", &signature)])?).await
+    let (ctx, route) = read_context(
+        &state,
+        &headers,
+        &rid,
+        "recurrence_group",
+        query.as_of.as_deref(),
+    )
+    .await?;
+    read(
+        &state,
+        &ctx,
+        &rid,
+        route,
+        with_fields(&query, &[("signature", &signature)])?,
+    )
+    .await
 }
 
 // ---- analytics ----
@@ -414,8 +529,24 @@ pub(crate) async fn save_artifact(
 ) -> Result<Response> {
     let (ctx, route) = write_context(&state, &headers, &rid, "save_artifact").await?;
     let body: ArtifactBody = read_json(body, state.body_limit).await?;
-    let payload = with_fields(body, &[("dataset_id", &dataset_id), ("dataset_version", &dataset_version)])?;
-    write(&state, &ctx, route, &headers, &rid, &uri, payload, artifact_response).await
+    let payload = with_fields(
+        body,
+        &[
+            ("dataset_id", &dataset_id),
+            ("dataset_version", &dataset_version),
+        ],
+    )?;
+    write(
+        &state,
+        &ctx,
+        route,
+        &headers,
+        &rid,
+        &uri,
+        payload,
+        artifact_response,
+    )
+    .await
 }
 
 pub(crate) async fn get_artifact(
@@ -427,7 +558,14 @@ pub(crate) async fn get_artifact(
 ) -> Result<Response> {
     let query: ArtifactGetQuery = read_query(&uri)?;
     let (ctx, route) = read_context(&state, &headers, &rid, "get_artifact", None).await?;
-    read(&state, &ctx, &rid, route, with_fields(&query, &[("dataset_id", &dataset_id)])?).await
+    read(
+        &state,
+        &ctx,
+        &rid,
+        route,
+        with_fields(&query, &[("dataset_id", &dataset_id)])?,
+    )
+    .await
 }
 
 pub(crate) async fn list_artifacts(
@@ -437,7 +575,14 @@ pub(crate) async fn list_artifacts(
     uri: Uri,
 ) -> Result<Response> {
     let query: ArtifactListQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "list_artifacts", query.as_of.as_deref()).await?;
+    let (ctx, route) = read_context(
+        &state,
+        &headers,
+        &rid,
+        "list_artifacts",
+        query.as_of.as_deref(),
+    )
+    .await?;
     read(&state, &ctx, &rid, route, with_fields(&query, &[])?).await
 }
 
@@ -461,13 +606,17 @@ pub(crate) async fn list_audit(
     uri: Uri,
 ) -> Result<Response> {
     let query: AuditQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "list_audit", query.as_of.as_deref()).await?;
+    let (ctx, route) =
+        read_context(&state, &headers, &rid, "list_audit", query.as_of.as_deref()).await?;
     read(&state, &ctx, &rid, route, with_fields(&query, &[])?).await
 }
 
 // ---- operations ----
 
-pub(crate) async fn healthz(State(state): State<AppState>, Extension(rid): Extension<RequestId>) -> Response {
+pub(crate) async fn healthz(
+    State(state): State<AppState>,
+    Extension(rid): Extension<RequestId>,
+) -> Response {
     match state.spine.database().ping().await {
         Ok(()) => json_response(StatusCode::OK, json!({ "status": "ok" })),
         Err(err) => {

@@ -71,22 +71,150 @@ use Scope::{Read, Write};
 
 /// Every authenticated route of the API.
 pub static ROUTES: &[Route] = &[
-    route("create_incident", "POST", "/v1/incidents", "incidents.write", "create", Write, "Open an incident"),
-    route("list_incidents", "GET", "/v1/incidents", "incidents.query", "list", Read, "List incidents, newest first"),
-    route("get_incident", "GET", "/v1/incidents/{id}", "incidents.query", "get", Read, "Get an incident"),
-    route("acknowledge_incident", "POST", "/v1/incidents/{id}/acknowledge", "incidents.write", "acknowledge", Write, "Acknowledge an open incident"),
-    route("resolve_incident", "POST", "/v1/incidents/{id}/resolve", "incidents.write", "resolve", Write, "Resolve an incident with its resolution record"),
-    route("close_incident", "POST", "/v1/incidents/{id}/close", "incidents.write", "close", Write, "Close an incident by hand"),
-    route("reopen_incident", "POST", "/v1/incidents/{id}/reopen", "incidents.write", "reopen", Write, "Reopen a resolved or closed incident"),
-    route("incident_timeline", "GET", "/v1/incidents/{id}/timeline", "incidents.query", "timeline", Read, "An incident's timeline in ordinal order"),
-    route("create_postmortem", "POST", "/v1/incidents/{id}/postmortem", "incidents.recurrence", "create_postmortem_stub", Write, "Create (or get) the incident's postmortem stub"),
-    route("incident_recurrence", "GET", "/v1/incidents/{id}/recurrence", "incidents.recurrence", "group_for_incident", Read, "The incident's recurrence group and signature inputs"),
-    route("recurrence_group", "GET", "/v1/recurrence-groups/{signature}", "incidents.recurrence", "get_recurrence_group", Read, "A recurrence group by signature"),
-    route("save_artifact", "PUT", "/v1/analytics/artifacts/{dataset_id}/{dataset_version}", "analytics.artifacts", "save", Write, "Record an analytics artifact"),
-    route("get_artifact", "GET", "/v1/analytics/artifacts/{dataset_id}", "analytics.artifacts", "get", Read, "Get an artifact: a version, the latest, or the latest at a point in time"),
-    route("list_artifacts", "GET", "/v1/analytics/artifacts", "analytics.artifacts", "list", Read, "List artifacts, newest first"),
-    route("list_events", "GET", "/v1/events", "events.feed", "list", Read, "The tenant's events in sequence order"),
-    route("list_audit", "GET", "/v1/audit", "audit.query", "list", Read, "Audit entries, oldest first"),
+    route(
+        "create_incident",
+        "POST",
+        "/v1/incidents",
+        "incidents.write",
+        "create",
+        Write,
+        "Open an incident",
+    ),
+    route(
+        "list_incidents",
+        "GET",
+        "/v1/incidents",
+        "incidents.query",
+        "list",
+        Read,
+        "List incidents, newest first",
+    ),
+    route(
+        "get_incident",
+        "GET",
+        "/v1/incidents/{id}",
+        "incidents.query",
+        "get",
+        Read,
+        "Get an incident",
+    ),
+    route(
+        "acknowledge_incident",
+        "POST",
+        "/v1/incidents/{id}/acknowledge",
+        "incidents.write",
+        "acknowledge",
+        Write,
+        "Acknowledge an open incident",
+    ),
+    route(
+        "resolve_incident",
+        "POST",
+        "/v1/incidents/{id}/resolve",
+        "incidents.write",
+        "resolve",
+        Write,
+        "Resolve an incident with its resolution record",
+    ),
+    route(
+        "close_incident",
+        "POST",
+        "/v1/incidents/{id}/close",
+        "incidents.write",
+        "close",
+        Write,
+        "Close an incident by hand",
+    ),
+    route(
+        "reopen_incident",
+        "POST",
+        "/v1/incidents/{id}/reopen",
+        "incidents.write",
+        "reopen",
+        Write,
+        "Reopen a resolved or closed incident",
+    ),
+    route(
+        "incident_timeline",
+        "GET",
+        "/v1/incidents/{id}/timeline",
+        "incidents.query",
+        "timeline",
+        Read,
+        "An incident's timeline in ordinal order",
+    ),
+    route(
+        "create_postmortem",
+        "POST",
+        "/v1/incidents/{id}/postmortem",
+        "incidents.recurrence",
+        "create_postmortem_stub",
+        Write,
+        "Create (or get) the incident's postmortem stub",
+    ),
+    route(
+        "incident_recurrence",
+        "GET",
+        "/v1/incidents/{id}/recurrence",
+        "incidents.recurrence",
+        "group_for_incident",
+        Read,
+        "The incident's recurrence group and signature inputs",
+    ),
+    route(
+        "recurrence_group",
+        "GET",
+        "/v1/recurrence-groups/{signature}",
+        "incidents.recurrence",
+        "get_recurrence_group",
+        Read,
+        "A recurrence group by signature",
+    ),
+    route(
+        "save_artifact",
+        "PUT",
+        "/v1/analytics/artifacts/{dataset_id}/{dataset_version}",
+        "analytics.artifacts",
+        "save",
+        Write,
+        "Record an analytics artifact",
+    ),
+    route(
+        "get_artifact",
+        "GET",
+        "/v1/analytics/artifacts/{dataset_id}",
+        "analytics.artifacts",
+        "get",
+        Read,
+        "Get an artifact: a version, the latest, or the latest at a point in time",
+    ),
+    route(
+        "list_artifacts",
+        "GET",
+        "/v1/analytics/artifacts",
+        "analytics.artifacts",
+        "list",
+        Read,
+        "List artifacts, newest first",
+    ),
+    route(
+        "list_events",
+        "GET",
+        "/v1/events",
+        "events.feed",
+        "list",
+        Read,
+        "The tenant's events in sequence order",
+    ),
+    route(
+        "list_audit",
+        "GET",
+        "/v1/audit",
+        "audit.query",
+        "list",
+        Read,
+        "Audit entries, oldest first",
+    ),
 ];
 
 /// The route named `name`.
@@ -119,7 +247,11 @@ fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
 
 /// The names of [`ROUTES`] entries that have no handler (must be empty; a test checks it).
 pub fn unrouted() -> Vec<&'static str> {
-    ROUTES.iter().filter(|r| method_router(r).is_none()).map(|r| r.name).collect()
+    ROUTES
+        .iter()
+        .filter(|r| method_router(r).is_none())
+        .map(|r| r.name)
+        .collect()
 }
 
 /// The whole application: [`ROUTES`], `/healthz`, `/openapi.json`, JSON 404s, request ids and the body limit.
@@ -152,5 +284,7 @@ pub async fn serve(
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -10,7 +10,11 @@ use hoc_spine::{ActorType, Database, Spine};
 const DEFAULT_DATABASE_URL: &str = "sqlite://hoc.db?mode=rwc";
 
 #[derive(Parser, Debug)]
-#[command(name = "hocd", version, about = "The incident and analytics core over HTTP")]
+#[command(
+    name = "hocd",
+    version,
+    about = "The incident and analytics core over HTTP"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -129,7 +133,11 @@ async fn shutdown_signal() {
 
 async fn run(cli: Cli) -> Result<(), String> {
     match cli.command {
-        Command::Serve { db, bind, max_body_bytes } => {
+        Command::Serve {
+            db,
+            bind,
+            max_body_bytes,
+        } => {
             let spine = open(&db.database_url).await?;
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
@@ -159,8 +167,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 actor_type,
             } => {
                 let scope = parse_scope(&scope).map_err(|e| e.to_string())?;
-                let actor_type = ActorType::parse(&actor_type)
-                    .ok_or_else(|| format!("--actor-type must be user, system, sdk or founder, not {actor_type}"))?;
+                let actor_type = ActorType::parse(&actor_type).ok_or_else(|| {
+                    format!("--actor-type must be user, system, sdk or founder, not {actor_type}")
+                })?;
                 let spine = open(&db.database_url).await?;
                 let key = spine
                     .create_api_key(&tenant, actor_type, &actor, scope)
@@ -179,8 +188,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             KeysCommand::Revoke { db, key_id } => {
                 let spine = open(&db.database_url).await?;
-                let key = spine.revoke_api_key(&key_id).await.map_err(|e| e.to_string())?;
-                println!("revoked {} (tenant {}, actor {})", key.key_id, key.tenant_id, key.actor_id);
+                let key = spine
+                    .revoke_api_key(&key_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                println!(
+                    "revoked {} (tenant {}, actor {})",
+                    key.key_id, key.tenant_id, key.actor_id
+                );
                 Ok(())
             }
         },

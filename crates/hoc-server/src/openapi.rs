@@ -21,7 +21,10 @@ fn nullable_timestamp() -> Value {
 }
 
 fn object(properties: &[(&str, Value)], required: &[&str]) -> Value {
-    let props: Map<String, Value> = properties.iter().map(|(k, v)| ((*k).to_owned(), v.clone())).collect();
+    let props: Map<String, Value> = properties
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect();
     json!({ "type": "object", "properties": props, "required": required })
 }
 
@@ -32,7 +35,10 @@ fn schema_ref(name: &str) -> Value {
 fn page_of(item: &str) -> Value {
     object(
         &[
-            ("items", json!({ "type": "array", "items": schema_ref(item) })),
+            (
+                "items",
+                json!({ "type": "array", "items": schema_ref(item) }),
+            ),
             ("next_cursor", nullable_string()),
             ("as_of", timestamp()),
         ],
@@ -45,9 +51,15 @@ fn components() -> Value {
         ("id", string()),
         ("tenant_id", string()),
         ("title", string()),
-        ("severity", json!({ "enum": ["critical", "high", "medium", "low", "info"] })),
+        (
+            "severity",
+            json!({ "enum": ["critical", "high", "medium", "low", "info"] }),
+        ),
         ("category", string()),
-        ("status", json!({ "enum": ["open", "acknowledged", "resolved", "closed"] })),
+        (
+            "status",
+            json!({ "enum": ["open", "acknowledged", "resolved", "closed"] }),
+        ),
         ("trigger_type", nullable_string()),
         ("source_type", nullable_string()),
         ("source_ref", nullable_string()),
@@ -169,14 +181,39 @@ fn components() -> Value {
 /// Query parameters of each route.
 fn query_params(route: &Route) -> &'static [(&'static str, &'static str)] {
     match route.name {
-        "list_incidents" => &[("status", "string"), ("severity", "string"), ("limit", "integer"), ("cursor", "string"), ("as_of", "string")],
+        "list_incidents" => &[
+            ("status", "string"),
+            ("severity", "string"),
+            ("limit", "integer"),
+            ("cursor", "string"),
+            ("as_of", "string"),
+        ],
         "get_incident" | "incident_timeline" => &[("as_of", "string")],
-        "incident_recurrence" => &[("limit", "integer"), ("cursor", "string"), ("as_of", "string")],
-        "recurrence_group" => &[("version", "string"), ("limit", "integer"), ("cursor", "string"), ("as_of", "string")],
+        "incident_recurrence" => &[
+            ("limit", "integer"),
+            ("cursor", "string"),
+            ("as_of", "string"),
+        ],
+        "recurrence_group" => &[
+            ("version", "string"),
+            ("limit", "integer"),
+            ("cursor", "string"),
+            ("as_of", "string"),
+        ],
         "get_artifact" => &[("version", "string"), ("as_of", "string")],
-        "list_artifacts" => &[("dataset_id", "string"), ("limit", "integer"), ("cursor", "string"), ("as_of", "string")],
+        "list_artifacts" => &[
+            ("dataset_id", "string"),
+            ("limit", "integer"),
+            ("cursor", "string"),
+            ("as_of", "string"),
+        ],
         "list_events" => &[("after", "integer"), ("limit", "integer")],
-        "list_audit" => &[("entity_id", "string"), ("limit", "integer"), ("cursor", "string"), ("as_of", "string")],
+        "list_audit" => &[
+            ("entity_id", "string"),
+            ("limit", "integer"),
+            ("cursor", "string"),
+            ("as_of", "string"),
+        ],
         _ => &[],
     }
 }
@@ -191,9 +228,15 @@ fn body_and_responses(route: &Route) -> (Option<&'static str>, Vec<(&'static str
         "close_incident" => (Some("RequiredReason"), vec![("200", "Incident")]),
         "resolve_incident" => (Some("Resolve"), vec![("200", "Incident")]),
         "incident_timeline" => (None, vec![("200", "Timeline")]),
-        "create_postmortem" => (Some("CreatePostmortem"), vec![("201", "Postmortem"), ("200", "Postmortem")]),
+        "create_postmortem" => (
+            Some("CreatePostmortem"),
+            vec![("201", "Postmortem"), ("200", "Postmortem")],
+        ),
         "incident_recurrence" | "recurrence_group" => (None, vec![("200", "RecurrenceGroup")]),
-        "save_artifact" => (Some("SaveArtifact"), vec![("201", "Artifact"), ("200", "Artifact")]),
+        "save_artifact" => (
+            Some("SaveArtifact"),
+            vec![("201", "Artifact"), ("200", "Artifact")],
+        ),
         "get_artifact" => (None, vec![("200", "Artifact")]),
         "list_artifacts" => (None, vec![("200", "ArtifactPage")]),
         "list_events" => (None, vec![("200", "EventPage")]),
@@ -210,7 +253,9 @@ fn operation(route: &Route) -> Value {
         .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": string() }))
         .collect();
     for (name, ty) in query_params(route) {
-        parameters.push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": ty } }));
+        parameters.push(
+            json!({ "name": name, "in": "query", "required": false, "schema": { "type": ty } }),
+        );
     }
     if route.scope == hoc_spine::auth::Scope::Write {
         parameters.push(json!({
@@ -252,7 +297,9 @@ fn operation(route: &Route) -> Value {
 pub fn document() -> Value {
     let mut paths = Map::new();
     for route in ROUTES {
-        let entry = paths.entry(route.path.to_owned()).or_insert_with(|| json!({}));
+        let entry = paths
+            .entry(route.path.to_owned())
+            .or_insert_with(|| json!({}));
         entry[route.method.to_ascii_lowercase()] = operation(route);
     }
     paths.insert(

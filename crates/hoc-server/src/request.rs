@@ -84,12 +84,20 @@ pub(crate) async fn authorize(
 
 /// Reads a JSON body of at most `limit` bytes into `T` (an empty body reads as `{}`). Over the limit: 413; not
 /// JSON, wrong JSON types or unknown fields: 400.
-pub(crate) async fn read_json<T: DeserializeOwned>(body: Body, limit: usize) -> Result<T, ApiError> {
+pub(crate) async fn read_json<T: DeserializeOwned>(
+    body: Body,
+    limit: usize,
+) -> Result<T, ApiError> {
     let bytes = axum::body::to_bytes(body, limit)
         .await
         .map_err(|_| ApiError::too_large(limit))?;
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) { b"{}" } else { &bytes };
-    serde_json::from_slice(bytes).map_err(|e| ApiError::malformed(format!("the request body is not valid: {e}")))
+    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
+        b"{}"
+    } else {
+        &bytes
+    };
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::malformed(format!("the request body is not valid: {e}")))
 }
 
 /// Parses the query string into `T` (unknown parameters and wrong types: 400).
@@ -100,7 +108,11 @@ pub(crate) fn read_query<T: DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> 
 }
 
 /// Applies an `as_of` query parameter to the context (RFC 3339 UTC; anything else is 422).
-pub(crate) fn with_as_of(ctx: OperationContext, as_of: Option<&str>, request_id: &str) -> Result<OperationContext, ApiError> {
+pub(crate) fn with_as_of(
+    ctx: OperationContext,
+    as_of: Option<&str>,
+    request_id: &str,
+) -> Result<OperationContext, ApiError> {
     match as_of {
         None => Ok(ctx),
         Some(text) => parse_time("as_of", text, request_id).map(|t| ctx.with_as_of(t)),
@@ -132,7 +144,9 @@ pub(crate) fn idempotency(
         .to_str()
         .ok()
         .filter(|k| (1..=128).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
-        .ok_or_else(|| ApiError::malformed("Idempotency-Key must be 1 to 128 visible ASCII characters"))?;
+        .ok_or_else(|| {
+            ApiError::malformed("Idempotency-Key must be 1 to 128 visible ASCII characters")
+        })?;
     let digest = Sha256::digest(format!("{method} {path}\n{payload}").as_bytes());
     Ok(Some(Idempotency {
         key: key.to_owned(),

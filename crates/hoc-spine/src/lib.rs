@@ -25,12 +25,12 @@ pub use crate::context::{DEFAULT_PROJECT, OperationContext};
 pub use hoc_contracts::{ActorType, FieldError, time_format};
 pub use hoc_drivers::Database;
 
-/// The drivers' test harness, for hosts' tests (feature `testing`).
-#[cfg(feature = "testing")]
-pub use hoc_drivers::testing;
 pub use crate::error::{ErrorCode, OperationError};
 pub use crate::registry::{Call, Effects, Method, Operation, Registry, RegistryBuilder};
 pub use crate::requests::OperationRequest;
+/// The drivers' test harness, for hosts' tests (feature `testing`).
+#[cfg(feature = "testing")]
+pub use hoc_drivers::{storage_test, testing};
 
 /// An `Idempotency-Key` and the fingerprint of the request it came with.
 #[derive(Debug, Clone, PartialEq, Eq)]

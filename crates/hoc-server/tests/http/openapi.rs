@@ -1,0 +1,107 @@
+//! The OpenAPI document lists exactly the routes the router serves.
+
+use std::collections::BTreeSet;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use hoc_server::{ROUTES, app, openapi, state, unrouted};
+use tower::ServiceExt;
+
+#[test]
+fn every_route_has_a_handler() {
+    assert_eq!(unrouted(), Vec::<&str>::new());
+    let names: BTreeSet<&str> = ROUTES.iter().map(|r| r.name).collect();
+    assert_eq!(names.len(), ROUTES.len(), "route names are unique");
+}
+
+#[test]
+fn the_document_lists_exactly_the_routes() {
+    let doc = openapi::document();
+    let mut documented = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("path item").keys() {
+            documented.insert((method.to_ascii_uppercase(), path.clone()));
+        }
+    }
+    let mut served: BTreeSet<(String, String)> = ROUTES
+        .iter()
+        .map(|r| (r.method.to_owned(), r.path.to_owned()))
+        .collect();
+    served.insert(("GET".into(), "/healthz".into()));
+    served.insert(("GET".into(), "/openapi.json".into()));
+    assert_eq!(documented, served);
+    // Every documented operation names the spine operation it dispatches, and every $ref resolves.
+    for route in ROUTES {
+        let op = &doc["paths"][route.path][route.method.to_ascii_lowercase()];
+        assert_eq!(op["operationId"], route.name);
+        let expected = format!("`{}.{}`", route.operation, route.operation_method);
+        assert!(
+            op["description"].as_str().unwrap_or("").contains(&expected),
+            "{}",
+            route.name
+        );
+    }
+    let text = doc.to_string();
+    for piece in text.split("\"#/components/schemas/").skip(1) {
+        let name = piece.split('"').next().unwrap_or("");
+        assert!(
+            doc["components"]["schemas"].get(name).is_some(),
+            "dangling $ref to {name}"
+        );
+    }
+}
+
+hoc_spine::storage_test!(the_router_serves_every_documented_route, |db| {
+    let spine = hoc_spine::Spine::new(db.clone()).expect("spine");
+    let app = app(state(spine));
+    for route in ROUTES {
+        let path = route
+            .path
+            .replace("{id}", "inc_x")
+            .replace("{signature}", "sig")
+            .replace("{dataset_id}", "ds")
+            .replace("{dataset_version}", "v1");
+        let request = Request::builder()
+            .method(route.method)
+            .uri(&path)
+            .body(Body::empty())
+            .expect("request");
+        let response = app.clone().oneshot(request).await.expect("answered");
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{} {} is not served",
+            route.method,
+            route.path
+        );
+        assert!(response.headers().contains_key("x-request-id"));
+    }
+    for (method, path) in [("GET", "/healthz"), ("GET", "/openapi.json")] {
+        let request = Request::builder()
+            .method(method)
+            .uri(path)
+            .body(Body::empty())
+            .expect("request");
+        assert_eq!(
+            app.clone()
+                .oneshot(request)
+                .await
+                .expect("answered")
+                .status(),
+            StatusCode::OK,
+            "{path}"
+        );
+    }
+    let request = Request::builder()
+        .uri("/v2/incidents")
+        .body(Body::empty())
+        .expect("request");
+    assert_eq!(
+        app.clone()
+            .oneshot(request)
+            .await
+            .expect("answered")
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+});
