@@ -1,131 +1,167 @@
-//! `cargo xtask verify`: the one command CI and newcomers run.
+//! `cargo xtask verify [--strict] [--format text|json] [--only NAME]`: the one command CI and newcomers run.
 //!
-//! It runs every check, never stops at the first failure, prints one line per check as
-//! `PASS|WARN|FAIL  check  — where / how to fix`, then `Total: N | PASS: N | WARN: N | FAIL: N`, and exits 1 if
-//! anything failed (with `--strict`, also if anything warned).
+//! Verifiers, in order: `workspace` (fmt, clippy `-D warnings`, tests), `layering`, `events`, `storage`,
+//! `reads`. Each check prints one line `PASS|WARN|FAIL  verifier  check  — where / fix`; each verifier ends with
+//! its `Total`; then the matrix with a total row. Every verifier runs, whatever failed before it; nothing is
+//! written. Exit 1 on any FAIL, with `--strict` also on any WARN; exit 2 on a usage error.
 //!
-//! Checks today: `cargo fmt --check`, `cargo clippy --workspace --all-targets -D warnings`, the workspace tests,
-//! and whether the PostgreSQL variants of the storage tests ran (`HOC_TEST_DATABASE_URL`).
+//! `cargo xtask bless` writes the event catalog snapshot and any missing event fixtures (the only command that
+//! writes files).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode};
-
+mod events;
+mod layering;
+mod reads;
 mod report;
+mod storage;
+mod workspace;
 
-use report::{Outcome, Report};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask verify [--strict]";
+use report::Report;
 
-fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("verify") => {
-            let mut strict = false;
-            for arg in &args[1..] {
-                match arg.as_str() {
-                    "--strict" => strict = true,
-                    other => {
-                        eprintln!("unknown argument `{other}`\n{USAGE}");
-                        return ExitCode::from(2);
-                    }
-                }
-            }
-            let report = verify(&workspace_root());
-            print!("{}", report.render());
-            if report.passes(strict) {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            }
-        }
-        _ => {
-            eprintln!("{USAGE}");
-            ExitCode::from(2)
-        }
-    }
-}
+const USAGE: &str = "usage: cargo xtask verify [--strict] [--format text|json] [--only workspace|layering|events|storage|reads]
+       cargo xtask bless";
+const VERIFIERS: [&str; 5] = ["workspace", "layering", "events", "storage", "reads"];
 
 /// The repository root: the parent of xtask's manifest directory.
-fn workspace_root() -> PathBuf {
+pub(crate) fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     manifest_dir
         .parent()
         .map_or(manifest_dir.clone(), Path::to_path_buf)
 }
 
-fn verify(root: &Path) -> Report {
-    let mut report = Report::new("workspace");
-    run_cargo(
-        &mut report,
-        root,
-        "fmt",
-        &["fmt", "--all", "--", "--check"],
-        "run `cargo fmt --all` and commit the result",
-    );
-    run_cargo(
-        &mut report,
-        root,
-        "clippy",
-        &[
-            "clippy",
-            "--workspace",
-            "--all-targets",
-            "--",
-            "-D",
-            "warnings",
-        ],
-        "fix the clippy findings printed above (file:line in each)",
-    );
-    run_cargo(
-        &mut report,
-        root,
-        "tests",
-        &["test", "--workspace"],
-        "fix the failing tests printed above; rerun one with `cargo test -p <crate> <name>`",
-    );
-    report.push(postgres_coverage(
-        std::env::var("HOC_TEST_DATABASE_URL").ok().as_deref(),
-    ));
+struct Options {
+    strict: bool,
+    json: bool,
+    only: Option<String>,
+}
+
+fn parse(args: &[String]) -> Result<Options, String> {
+    let mut options = Options {
+        strict: false,
+        json: false,
+        only: None,
+    };
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--strict" => options.strict = true,
+            "--format" => match it.next().map(String::as_str) {
+                Some("text") => options.json = false,
+                Some("json") => options.json = true,
+                other => return Err(format!("--format takes text or json, not {other:?}")),
+            },
+            "--only" => match it.next() {
+                Some(name) if VERIFIERS.contains(&name.as_str()) => {
+                    options.only = Some(name.clone())
+                }
+                other => {
+                    return Err(format!(
+                        "--only takes one of {}, not {other:?}",
+                        VERIFIERS.join(", ")
+                    ));
+                }
+            },
+            other => return Err(format!("unknown argument `{other}`")),
+        }
+    }
+    Ok(options)
+}
+
+fn verify(root: &Path, only: Option<&str>) -> Report {
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
+    let mut report = Report::default();
+    if wanted("workspace") {
+        report.extend(workspace::verify(root));
+    }
+    if wanted("layering") {
+        report.extend(layering::verify(root));
+    }
+    if wanted("events") {
+        report.extend(events::verify(root));
+    }
+    if wanted("storage") || wanted("reads") {
+        match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(runtime) => {
+                if wanted("storage") {
+                    report.extend(runtime.block_on(storage::verify()));
+                }
+                if wanted("reads") {
+                    report.extend(runtime.block_on(reads::verify()));
+                }
+            }
+            Err(e) => report.extend([report::Outcome::fail(
+                "storage",
+                "runtime",
+                "xtask",
+                format!("no tokio runtime: {e}"),
+            )]),
+        }
+    }
     report
 }
 
-fn run_cargo(report: &mut Report, root: &Path, check: &'static str, args: &[&str], fix: &str) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    eprintln!("==> cargo {}", args.join(" "));
-    let status = Command::new(cargo).args(args).current_dir(root).status();
-    let outcome = match status {
-        Ok(status) if status.success() => Outcome::pass(check, format!("cargo {}", args.join(" "))),
-        Ok(status) => Outcome::fail(
-            check,
-            format!("cargo {} exited with {status}", args.join(" ")),
-            fix,
-        ),
-        Err(err) => Outcome::fail(
-            check,
-            format!("could not run cargo: {err}"),
-            "install the pinned toolchain (rust-toolchain.toml)",
-        ),
-    };
-    report.push(outcome);
+fn bless(root: &Path) -> std::io::Result<()> {
+    let catalog = root.join("xtask/catalog/events.json");
+    std::fs::create_dir_all(catalog.parent().unwrap_or(root))?;
+    let text =
+        serde_json::to_string_pretty(&hoc_contracts::registry::catalog()).unwrap_or_default();
+    std::fs::write(&catalog, text + "\n")?;
+    println!("wrote {}", catalog.display());
+    let dir = root.join("xtask/fixtures/events");
+    std::fs::create_dir_all(&dir)?;
+    for event in hoc_contracts::DomainEvent::examples() {
+        let path = dir.join(format!("{}.json", event.event_type()));
+        if !path.exists() {
+            let text =
+                serde_json::to_string_pretty(&events::fixture_for(&event)).unwrap_or_default();
+            std::fs::write(&path, text + "\n")?;
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(())
 }
 
-/// WARN when the PostgreSQL variants of the storage tests were not run.
-fn postgres_coverage(url: Option<&str>) -> Outcome {
-    match url {
-        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            Outcome::pass("postgres", "storage tests also ran on PostgreSQL")
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = workspace_root();
+    match args.first().map(String::as_str) {
+        Some("verify") => match parse(&args[1..]) {
+            Ok(options) => {
+                let report = verify(&root, options.only.as_deref());
+                if options.json {
+                    println!("{}", report.render_json());
+                } else {
+                    print!("{}", report.render_text());
+                }
+                if report.passes(options.strict) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::FAILURE
+                }
+            }
+            Err(problem) => {
+                eprintln!("{problem}\n{USAGE}");
+                ExitCode::from(2)
+            }
+        },
+        Some("bless") => match bless(&root) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("bless failed: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        _ => {
+            eprintln!("{USAGE}");
+            ExitCode::from(2)
         }
-        Some(other) => Outcome::fail(
-            "postgres",
-            format!("HOC_TEST_DATABASE_URL is not a postgres:// URL: {other}"),
-            "set it to postgres://user@host:port/database",
-        ),
-        None => Outcome::warn(
-            "postgres",
-            "HOC_TEST_DATABASE_URL is not set: storage tests ran on SQLite only",
-            "export HOC_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres (or run .ci/run)",
-        ),
     }
 }
 
@@ -134,15 +170,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn postgres_coverage_levels() {
-        assert_eq!(
-            postgres_coverage(Some("postgres://h/db")).level,
-            report::Level::Pass
-        );
-        assert_eq!(
-            postgres_coverage(Some("mysql://h/db")).level,
-            report::Level::Fail
-        );
-        assert_eq!(postgres_coverage(None).level, report::Level::Warn);
+    fn arguments() {
+        let args = |a: &[&str]| a.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let o = parse(&args(&["--strict", "--format", "json", "--only", "events"])).expect("valid");
+        assert!(o.strict && o.json);
+        assert_eq!(o.only.as_deref(), Some("events"));
+        assert!(parse(&args(&["--only", "nonsense"])).is_err());
+        assert!(parse(&args(&["--format", "xml"])).is_err());
+        assert!(parse(&args(&["--fast"])).is_err());
     }
 }

@@ -12,7 +12,8 @@ pub mod window;
 
 pub use crate::error::ArtifactError;
 pub use crate::model::{
-    Artifact, ArtifactDefinition, ArtifactPage, HASH_CHARS, KEY_MAX_CHARS, SaveOutcome, SaveStatus,
+    Artifact, ArtifactDefinition, ArtifactPage, HASH_CHARS, KEY_MAX_CHARS, LENGTH_LIMITS,
+    SaveOutcome, SaveStatus,
 };
 pub use crate::procedures::{Outcome, ReadAt, get, list, save};
 pub use crate::window::InputWindow;

@@ -16,6 +16,15 @@ pub const KEY_MAX_CHARS: usize = 64;
 /// Length of `input_window_hash` (a SHA-256 digest in lowercase hex).
 pub const HASH_CHARS: usize = 64;
 
+/// (table, column, limit) for every length limit the artifact rules enforce; the storage-contract verifier
+/// compares it with the migrated database.
+pub const LENGTH_LIMITS: &[(&str, &str, usize)] = &[
+    ("analytics_artifacts", "dataset_id", KEY_MAX_CHARS),
+    ("analytics_artifacts", "dataset_version", KEY_MAX_CHARS),
+    ("analytics_artifacts", "compute_code_version", KEY_MAX_CHARS),
+    ("analytics_artifacts", "input_window_hash", HASH_CHARS),
+];
+
 /// An analytics artifact (the HTTP API's artifact object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {

@@ -153,6 +153,24 @@ impl DomainEvent {
         }
     }
 
+    /// How many variants [`DomainEvent`] has. [`DomainEvent::variant_index`] is an exhaustive match, so adding
+    /// a variant does not compile until it is numbered; the event-contract verifier then requires an example of
+    /// every index below this count, and every example to be registered.
+    pub const VARIANT_COUNT: usize = 7;
+
+    /// The variant's position, `0..VARIANT_COUNT`.
+    pub fn variant_index(&self) -> usize {
+        match self {
+            Self::IncidentCreated { .. } => 0,
+            Self::IncidentAcknowledged { .. } => 1,
+            Self::IncidentResolved { .. } => 2,
+            Self::IncidentManuallyClosed { .. } => 3,
+            Self::IncidentReopened { .. } => 4,
+            Self::PostmortemCreated { .. } => 5,
+            Self::ArtifactRecorded { .. } => 6,
+        }
+    }
+
     /// The domain that owns the decision the event records (the part of the name before the dot).
     pub fn domain(&self) -> &'static str {
         let name = self.event_type();

@@ -126,6 +126,29 @@ pub static EVENT_TYPES: &[EventTypeSpec] = &[
     },
 ];
 
+/// The catalog of the event contract as data: the schema version and, per type, each extension field's rule.
+/// `xtask/catalog/events.json` holds the committed copy; the event-contract verifier refuses a breaking change
+/// (a removed type, a removed or retyped field) unless the schema version changed too.
+pub fn catalog() -> serde_json::Value {
+    let types: serde_json::Map<String, serde_json::Value> = EVENT_TYPES
+        .iter()
+        .map(|spec| {
+            let fields: serde_json::Map<String, serde_json::Value> = spec
+                .fields
+                .iter()
+                .map(|(name, ty)| {
+                    (
+                        (*name).to_owned(),
+                        serde_json::to_value(ty).unwrap_or_default(),
+                    )
+                })
+                .collect();
+            (spec.name.to_owned(), serde_json::Value::Object(fields))
+        })
+        .collect();
+    serde_json::json!({ "schema_version": crate::SCHEMA_VERSION, "types": types })
+}
+
 /// Looks up a registered event type by its full name.
 pub fn lookup(name: &str) -> Option<&'static EventTypeSpec> {
     EVENT_TYPES.iter().find(|spec| spec.name == name)

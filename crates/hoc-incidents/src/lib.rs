@@ -7,6 +7,7 @@
 
 mod error;
 pub mod lifecycle;
+pub mod limits;
 mod model;
 mod procedures;
 pub mod queries;

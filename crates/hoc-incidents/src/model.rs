@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::limits::{SHORT_TEXT_MAX_CHARS, SOURCE_REF_MAX_CHARS, TITLE_MAX_CHARS};
 use crate::recurrence::SignatureInputs;
 use crate::{IncidentError, IncidentStatus};
 
@@ -183,13 +184,13 @@ impl CreateIncident {
     /// Parses a create payload, reporting every bad field at once.
     pub fn parse(payload: &Value) -> Result<NewIncident, IncidentError> {
         let mut r = FieldReader::new(payload);
-        let title = r.required_str("title", 255);
+        let title = r.required_str("title", TITLE_MAX_CHARS);
         let severity = r.required_one_of("severity", SEVERITIES);
-        let category = r.required_str("category", 64);
-        let trigger_type = r.optional_str("trigger_type", 64);
-        let source_type = r.optional_str("source_type", 64);
-        let source_ref = r.optional_str("source_ref", 255);
-        let error_code = r.optional_str("error_code", 64);
+        let category = r.required_str("category", SHORT_TEXT_MAX_CHARS);
+        let trigger_type = r.optional_str("trigger_type", SHORT_TEXT_MAX_CHARS);
+        let source_type = r.optional_str("source_type", SHORT_TEXT_MAX_CHARS);
+        let source_ref = r.optional_str("source_ref", SOURCE_REF_MAX_CHARS);
+        let error_code = r.optional_str("error_code", SHORT_TEXT_MAX_CHARS);
         let error_message = r.optional_str("error_message", MAX_TEXT_CHARS);
         let description = r.optional_str("description", MAX_TEXT_CHARS);
         let fingerprint = r.optional_str_list(

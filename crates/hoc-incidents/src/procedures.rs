@@ -322,7 +322,7 @@ pub async fn create_postmortem_stub(
 ) -> Result<Outcome<PostmortemStub>, IncidentError> {
     let mut r = FieldReader::new(payload);
     let incident_id = r.required_str("incident_id", INCIDENT_ID_MAX_CHARS);
-    let title = r.optional_str("title", 255);
+    let title = r.optional_str("title", crate::limits::TITLE_MAX_CHARS);
     r.finish().map_err(invalid)?;
     let incident_id = incident_id.unwrap_or_default();
 
@@ -345,7 +345,7 @@ pub async fn create_postmortem_stub(
             title: title.clone().unwrap_or_else(|| {
                 format!("Postmortem: {}", before.title)
                     .chars()
-                    .take(255)
+                    .take(crate::limits::TITLE_MAX_CHARS)
                     .collect()
             }),
             status: "draft".to_owned(),

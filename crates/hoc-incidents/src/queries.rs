@@ -156,8 +156,8 @@ pub async fn recurrence_group(
     at: ReadAt,
 ) -> Result<RecurrenceGroup, IncidentError> {
     let mut r = FieldReader::new(payload);
-    let signature = r.required_str("signature", 128);
-    let version = r.optional_str("version", 20);
+    let signature = r.required_str("signature", crate::limits::SIGNATURE_MAX_CHARS);
+    let version = r.optional_str("version", crate::limits::SIGNATURE_VERSION_MAX_CHARS);
     let params = read_page(&mut r);
     if let Some(version) = &version
         && recurrence::algorithm(version).is_none()

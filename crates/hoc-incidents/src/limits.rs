@@ -1,0 +1,42 @@
+//! Every length limit the incident rules enforce, and the column each one must equal. The storage-contract
+//! verifier compares this table with the migrated database, so a limit and its column can never drift apart.
+
+use crate::procedures::{
+    INCIDENT_ID_MAX_CHARS, POSTMORTEM_ID_MAX_CHARS, RESOLUTION_TYPE_MAX_CHARS,
+};
+
+/// Longest title (incidents and postmortems).
+pub const TITLE_MAX_CHARS: usize = 255;
+/// Longest category, trigger type, source type and error code.
+pub const SHORT_TEXT_MAX_CHARS: usize = 64;
+/// Longest source reference.
+pub const SOURCE_REF_MAX_CHARS: usize = 255;
+/// Longest recurrence signature accepted as input (the column's length).
+pub const SIGNATURE_MAX_CHARS: usize = 128;
+/// Longest signature version accepted as input.
+pub const SIGNATURE_VERSION_MAX_CHARS: usize = 20;
+
+/// (table, column, limit) for every limit above.
+pub const LENGTH_LIMITS: &[(&str, &str, usize)] = &[
+    ("incidents", "id", INCIDENT_ID_MAX_CHARS),
+    ("incidents", "title", TITLE_MAX_CHARS),
+    ("incidents", "category", SHORT_TEXT_MAX_CHARS),
+    ("incidents", "trigger_type", SHORT_TEXT_MAX_CHARS),
+    ("incidents", "source_type", SHORT_TEXT_MAX_CHARS),
+    ("incidents", "source_ref", SOURCE_REF_MAX_CHARS),
+    ("incidents", "error_code", SHORT_TEXT_MAX_CHARS),
+    ("incidents", "resolution_type", RESOLUTION_TYPE_MAX_CHARS),
+    (
+        "incidents",
+        "postmortem_artifact_id",
+        POSTMORTEM_ID_MAX_CHARS,
+    ),
+    ("incidents", "recurrence_signature", SIGNATURE_MAX_CHARS),
+    (
+        "incidents",
+        "signature_version",
+        SIGNATURE_VERSION_MAX_CHARS,
+    ),
+    ("postmortems", "id", POSTMORTEM_ID_MAX_CHARS),
+    ("postmortems", "title", TITLE_MAX_CHARS),
+];

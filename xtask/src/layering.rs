@@ -1,0 +1,360 @@
+//! Authority boundary / layering: every workspace edge (normal, dev, build) from `cargo metadata` against the
+//! allowed-edges table below; `sea-orm` only in the drivers and `migration`; `axum` only in the HTTP host; every
+//! HTTP route dispatches a registered spine operation of its own domain.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::report::Outcome;
+
+const NAME: &str = "layering";
+
+/// The allowed workspace edges, as data: crate → the workspace crates it may depend on (any kind).
+pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
+    ("hoc-contracts", &[]),
+    ("migration", &[]),
+    (
+        "hoc-drivers",
+        &["hoc-contracts", "migration", "hoc-drivers"],
+    ),
+    ("hoc-incidents", &["hoc-contracts", "hoc-drivers"]),
+    ("hoc-analytics", &["hoc-contracts", "hoc-drivers"]),
+    (
+        "hoc-spine",
+        &[
+            "hoc-contracts",
+            "hoc-drivers",
+            "hoc-incidents",
+            "hoc-analytics",
+        ],
+    ),
+    ("hoc-server", &["hoc-spine"]),
+    (
+        "xtask",
+        &[
+            "hoc-contracts",
+            "hoc-drivers",
+            "hoc-incidents",
+            "hoc-analytics",
+            "hoc-spine",
+            "hoc-server",
+            "migration",
+        ],
+    ),
+];
+
+/// External crates only some workspace crates may name.
+const RESTRICTED: &[(&str, &[&str], &str)] = &[
+    (
+        "sea-orm",
+        &["hoc-drivers"],
+        "only hoc-drivers and migration talk to the database; move the query into a driver",
+    ),
+    (
+        "sea-orm-migration",
+        &["migration"],
+        "DDL lives in migration only",
+    ),
+    (
+        "sqlx",
+        &[],
+        "database access goes through sea-orm in hoc-drivers",
+    ),
+    (
+        "axum",
+        &["hoc-server"],
+        "HTTP belongs to hoc-server; the layers below expose plain functions",
+    ),
+];
+
+/// One workspace package and its dependencies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Package {
+    pub(crate) name: String,
+    pub(crate) manifest: String,
+    /// (dependency name, kind, is a workspace path dependency)
+    pub(crate) deps: Vec<(String, String, bool)>,
+}
+
+/// Reads the packages of a `cargo metadata --format-version 1 --no-deps` document.
+pub(crate) fn parse_metadata(metadata: &Value) -> Vec<Package> {
+    let members: BTreeSet<&str> = metadata["workspace_members"]
+        .as_array()
+        .map(|m| m.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    metadata["packages"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .filter(|p| {
+            p["id"]
+                .as_str()
+                .is_some_and(|id| members.is_empty() || members.contains(id))
+        })
+        .map(|p| Package {
+            name: p["name"].as_str().unwrap_or_default().to_owned(),
+            manifest: p["manifest_path"].as_str().unwrap_or_default().to_owned(),
+            deps: p["dependencies"]
+                .as_array()
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+                .iter()
+                .map(|d| {
+                    (
+                        d["name"].as_str().unwrap_or_default().to_owned(),
+                        d["kind"].as_str().unwrap_or("normal").to_owned(),
+                        d.get("path").is_some_and(|p| !p.is_null()),
+                    )
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+fn relative(manifest: &str, root: &Path) -> String {
+    Path::new(manifest)
+        .strip_prefix(root)
+        .map_or_else(|_| manifest.to_owned(), |p| p.display().to_string())
+}
+
+/// Checks packages against an allowed-edges table.
+pub(crate) fn check_packages(
+    packages: &[Package],
+    allowed: &[(&str, &[&str])],
+    root: &Path,
+) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let workspace: BTreeSet<&str> = packages.iter().map(|p| p.name.as_str()).collect();
+    for (name, _) in allowed {
+        if !workspace.contains(name) {
+            out.push(Outcome::fail(
+                NAME,
+                format!("table entry {name}"),
+                "xtask/src/layering.rs ALLOWED",
+                format!(
+                    "no workspace crate is named {name}: remove its entry (or restore the crate)"
+                ),
+            ));
+        }
+    }
+    for package in packages {
+        let manifest = relative(&package.manifest, root);
+        let Some((_, permitted)) = allowed.iter().find(|(name, _)| *name == package.name) else {
+            out.push(Outcome::fail(
+                NAME,
+                format!("crate {} is in the layer table", package.name),
+                manifest,
+                "add it to ALLOWED in xtask/src/layering.rs with the edges its layer may have",
+            ));
+            continue;
+        };
+        for (dep, kind, is_workspace) in &package.deps {
+            if *is_workspace || workspace.contains(dep.as_str()) {
+                let check = format!("edge {} -> {dep} ({kind})", package.name);
+                if permitted.contains(&dep.as_str()) {
+                    out.push(Outcome::pass(NAME, check, manifest.clone()));
+                } else {
+                    out.push(Outcome::fail(
+                        NAME,
+                        check,
+                        manifest.clone(),
+                        format!("{} may depend on [{}] only; move the code or change the design card first", package.name, permitted.join(", ")),
+                    ));
+                }
+            }
+        }
+        for (restricted, owners, why) in RESTRICTED {
+            let uses = package.deps.iter().any(|(d, _, _)| d == restricted);
+            let check = format!("{} and {restricted}", package.name);
+            if uses && !owners.contains(&package.name.as_str()) {
+                out.push(Outcome::fail(
+                    NAME,
+                    check,
+                    manifest.clone(),
+                    (*why).to_owned(),
+                ));
+            } else if uses {
+                out.push(Outcome::pass(NAME, check, manifest.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Which operation domain a path may reach.
+fn domain_of(path: &str) -> Option<&'static str> {
+    [
+        ("/v1/incidents", "incidents."),
+        ("/v1/recurrence-groups", "incidents.recurrence"),
+        ("/v1/analytics/", "analytics."),
+        ("/v1/events", "events."),
+        ("/v1/audit", "audit."),
+    ]
+    .into_iter()
+    .find(|(prefix, _)| path.starts_with(prefix))
+    .map(|(_, domain)| domain)
+}
+
+/// Every route dispatches a registered operation of its own domain.
+pub(crate) fn check_routes(routes: &[hoc_server::Route], registered: &[String]) -> Vec<Outcome> {
+    routes
+        .iter()
+        .map(|route| {
+            let target = format!("{}.{}", route.operation, route.operation_method);
+            let check = format!("route {} {} -> {target}", route.method, route.path);
+            let problem = if !registered.contains(&target) {
+                Some(format!("{target} is not a registered spine operation"))
+            } else {
+                match domain_of(route.path) {
+                    Some(domain) if target.starts_with(domain) => None,
+                    Some(domain) => Some(format!("{} belongs to the {domain}* domain", route.path)),
+                    None => Some(format!("{} is under no known domain prefix", route.path)),
+                }
+            };
+            Outcome::from_problem(NAME, check, "crates/hoc-server/src/lib.rs ROUTES", problem, "dispatch an operation of the path's own domain, registered in hoc_spine::builtin_operations")
+        })
+        .collect()
+}
+
+/// Runs the verifier on the real workspace.
+pub(crate) fn verify(root: &Path) -> Vec<Outcome> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .current_dir(root)
+        .output();
+    let mut out = match output {
+        Ok(o) if o.status.success() => match serde_json::from_slice::<Value>(&o.stdout) {
+            Ok(metadata) => check_packages(&parse_metadata(&metadata), ALLOWED, root),
+            Err(e) => vec![Outcome::fail(
+                NAME,
+                "cargo metadata",
+                "workspace",
+                format!("unreadable output: {e}"),
+            )],
+        },
+        _ => vec![Outcome::fail(
+            NAME,
+            "cargo metadata",
+            "workspace",
+            "cargo metadata failed; run it by hand to see why",
+        )],
+    };
+    let registered = match hoc_spine::builtin_operations() {
+        Ok(builder) => builder.freeze().methods(),
+        Err(e) => {
+            out.push(Outcome::fail(
+                NAME,
+                "spine registry",
+                "crates/hoc-spine/src/lib.rs",
+                format!("registration fails: {e}"),
+            ));
+            Vec::new()
+        }
+    };
+    out.extend(check_routes(hoc_server::ROUTES, &registered));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Level;
+
+    fn fails(outcomes: &[Outcome]) -> Vec<String> {
+        outcomes
+            .iter()
+            .filter(|o| o.level == Level::Fail)
+            .map(|o| o.check.clone())
+            .collect()
+    }
+
+    #[test]
+    fn seeded_violations_in_a_fixture_workspace_are_caught() {
+        let metadata: Value =
+            serde_json::from_str(include_str!("../fixtures/layering/metadata.json"))
+                .expect("fixture parses");
+        let outcomes = check_packages(&parse_metadata(&metadata), ALLOWED, Path::new("/fixture"));
+        assert_eq!(
+            fails(&outcomes),
+            [
+                "table entry hoc-analytics",
+                "table entry hoc-server",
+                "table entry xtask",
+                "edge hoc-contracts -> hoc-drivers (normal)",
+                "edge hoc-incidents -> hoc-spine (dev)",
+                "hoc-incidents and sea-orm",
+                "crate hoc-ghost is in the layer table",
+            ]
+        );
+        let mut report = crate::report::Report::default();
+        report.extend(outcomes.clone());
+        insta::assert_snapshot!("layering_fixture_report", report.render_text());
+        let contracts = outcomes
+            .iter()
+            .find(|o| o.check == "edge hoc-contracts -> hoc-drivers (normal)")
+            .expect("reported");
+        assert_eq!(contracts.location, "crates/hoc-contracts/Cargo.toml");
+        assert!(
+            contracts
+                .fix
+                .as_deref()
+                .unwrap_or("")
+                .contains("may depend on [] only")
+        );
+    }
+
+    #[test]
+    fn routes_must_reach_registered_operations_of_their_domain() {
+        let registered = vec![
+            "incidents.write.create".to_owned(),
+            "analytics.artifacts.get".to_owned(),
+        ];
+        let route = |path, operation, operation_method| hoc_server::Route {
+            name: "r",
+            method: "GET",
+            path,
+            operation,
+            operation_method,
+            scope: hoc_spine::auth::Scope::Read,
+            summary: "",
+        };
+        let outcomes = check_routes(
+            &[
+                route("/v1/incidents", "incidents.write", "create"),
+                route("/v1/incidents/{id}", "analytics.artifacts", "get"),
+                route("/v1/incidents/{id}/x", "incidents.write", "delete"),
+                route("/v2/other", "incidents.write", "create"),
+            ],
+            &registered,
+        );
+        let levels: Vec<Level> = outcomes.iter().map(|o| o.level).collect();
+        assert_eq!(levels, [Level::Pass, Level::Fail, Level::Fail, Level::Fail]);
+        assert!(
+            outcomes[1]
+                .location
+                .contains("belongs to the incidents.* domain")
+        );
+        assert!(
+            outcomes[2]
+                .location
+                .contains("incidents.write.delete is not a registered spine operation")
+        );
+    }
+
+    #[test]
+    fn the_real_workspace_passes() {
+        let root = crate::workspace_root();
+        let outcomes = verify(&root);
+        assert_eq!(fails(&outcomes), Vec::<String>::new());
+        assert!(
+            outcomes.len() > 20,
+            "too few checks ran: {}",
+            outcomes.len()
+        );
+    }
+}

@@ -1,0 +1,469 @@
+//! Deterministic reads: for every list/group/timeline read the spine offers, insert rows with identical
+//! timestamps in shuffled order, read all pages twice, and require identical results that form one total order;
+//! `as_of` hides later rows and is echoed.
+
+use std::sync::Arc;
+
+use hoc_drivers::testing::{TEST_DATABASE_URL_VAR, TestDatabase};
+use hoc_drivers::{
+    ArtifactRow, AuditRow, Database, IncidentRow, TimelineRow, artifacts, audit, incidents,
+    timeline,
+};
+use hoc_spine::{ActorType, OperationContext, Spine};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::report::Outcome;
+
+const NAME: &str = "reads";
+const TENANT: &str = "t_reads";
+const T: OffsetDateTime = datetime!(2026-06-01 12:00:00 UTC);
+const LATER: OffsetDateTime = datetime!(2026-06-01 13:00:00 UTC);
+const AS_OF: OffsetDateTime = datetime!(2026-06-01 12:30:00 UTC);
+
+/// The ids of the rows, in a fixed shuffled insertion order.
+const SHUFFLED: [&str; 9] = ["r5", "r1", "r8", "r3", "r0", "r7", "r2", "r6", "r4"];
+
+/// Which way a listing is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Order {
+    /// (created_at desc, id desc)
+    NewestFirst,
+    /// (created_at asc, id asc)
+    OldestFirst,
+    /// A strictly increasing integer key (ordinal, sequence_no).
+    Increasing,
+}
+
+/// Whether `keys` (timestamp text, id) form one strict total order.
+pub(crate) fn total_order_problem(keys: &[(String, String)], order: Order) -> Option<String> {
+    for pair in keys.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        let ok = match order {
+            Order::NewestFirst => a > b,
+            Order::OldestFirst => a < b,
+            Order::Increasing => a.0.parse::<i64>().ok() < b.0.parse::<i64>().ok(),
+        };
+        if !ok {
+            return Some(format!("{a:?} then {b:?} breaks the order"));
+        }
+    }
+    None
+}
+
+struct Listing {
+    operation: &'static str,
+    method: &'static str,
+    payload: Value,
+    order: Order,
+    /// Field holding the ordering timestamp (or integer key) of an item.
+    key: &'static str,
+    /// Items the listing must show at AS_OF (rows created later are extra).
+    expected: usize,
+    paged: bool,
+}
+
+fn key_of(item: &Value, key: &str) -> (String, String) {
+    let k = match &item[key] {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let id = item["id"]
+        .as_str()
+        .or(item["event_id"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    (k, id)
+}
+
+async fn read_all(
+    spine: &Spine,
+    ctx: &OperationContext,
+    listing: &Listing,
+) -> Result<(Vec<Value>, Option<String>), String> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let mut payload = listing.payload.clone();
+        if listing.paged {
+            payload["limit"] = json!(2);
+            if let Some(c) = &cursor {
+                payload["cursor"] = json!(c);
+            }
+        }
+        let page = spine
+            .execute(ctx, listing.operation, listing.method, payload)
+            .await
+            .map_err(|e| e.to_string())?;
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        cursor = page["next_cursor"].as_str().map(str::to_owned);
+        if cursor.is_none() {
+            return Ok((items, page["as_of"].as_str().map(str::to_owned)));
+        }
+    }
+    Err("more than 100 pages".to_owned())
+}
+
+async fn check_listing(spine: &Spine, listing: &Listing) -> Option<String> {
+    let ctx = OperationContext::new(TENANT, ActorType::System, "xtask")
+        .ok()?
+        .with_as_of(AS_OF);
+    let first = match read_all(spine, &ctx, listing).await {
+        Ok(r) => r,
+        Err(e) => return Some(e),
+    };
+    let second = match read_all(spine, &ctx, listing).await {
+        Ok(r) => r,
+        Err(e) => return Some(e),
+    };
+    if first != second {
+        return Some("two reads of the same pages differ".to_owned());
+    }
+    let keys: Vec<(String, String)> = first.0.iter().map(|i| key_of(i, listing.key)).collect();
+    if let Some(problem) = total_order_problem(&keys, listing.order) {
+        return Some(problem);
+    }
+    if first.0.len() != listing.expected {
+        return Some(format!(
+            "{} items at as_of, expected {} (later rows must be hidden)",
+            first.0.len(),
+            listing.expected
+        ));
+    }
+    if listing.order != Order::Increasing
+        && first.1.as_deref() != Some("2026-06-01T12:30:00.000000Z")
+    {
+        return Some(format!("as_of echoed as {:?}", first.1));
+    }
+    None
+}
+
+fn incident(id: &str, at: OffsetDateTime) -> IncidentRow {
+    IncidentRow {
+        id: format!("inc_{id}"),
+        tenant_id: TENANT.into(),
+        title: format!("reads {id}"),
+        severity: "low".into(),
+        category: "verify".into(),
+        status: "open".into(),
+        trigger_type: None,
+        source_type: None,
+        source_ref: None,
+        error_code: None,
+        error_message: None,
+        description: None,
+        recurrence_signature: Some("sig_reads".into()),
+        signature_version: Some("rsig-v1".into()),
+        signature_inputs: Some(
+            r#"{"version":"rsig-v1","mode":"fingerprint","fields":[["fingerprint","reads"]]}"#
+                .into(),
+        ),
+        resolution_type: None,
+        resolution_summary: None,
+        resolution_method: None,
+        close_reason: None,
+        postmortem_artifact_id: None,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+        closed_at: None,
+        closed_by: None,
+        created_at: at.into(),
+        updated_at: at.into(),
+        version: 1,
+    }
+}
+
+async fn seed(db: &Database) -> Result<(), String> {
+    let tx = db.begin_write().await.map_err(|e| e.to_string())?;
+    let err = |e: hoc_drivers::StorageError| e.to_string();
+    let rows = || {
+        SHUFFLED
+            .iter()
+            .chain(["later"].iter())
+            .map(|id| (*id, if *id == "later" { LATER } else { T }))
+    };
+    for (id, at) in rows() {
+        incidents::insert(&tx, incident(id, at))
+            .await
+            .map_err(err)?;
+    }
+    for (n, (id, at)) in rows().enumerate() {
+        audit::append(
+            &tx,
+            AuditRow {
+                id: format!("aud_{id}"),
+                tenant_id: TENANT.into(),
+                entity_type: "incident".into(),
+                entity_id: "inc_r0".into(),
+                action: "verify".into(),
+                actor_type: "SYSTEM".into(),
+                actor_id: "xtask".into(),
+                reason: None,
+                before_state: None,
+                after_state: None,
+                request_id: "verify".into(),
+                created_at: at.into(),
+            },
+        )
+        .await
+        .map_err(err)?;
+        timeline::insert(
+            &tx,
+            TimelineRow {
+                id: format!("tl_{id}"),
+                tenant_id: TENANT.into(),
+                incident_id: "inc_r0".into(),
+                ordinal: [5, 1, 8, 3, 9, 7, 2, 6, 4, 10][n],
+                event_type: "verify".into(),
+                from_state: None,
+                to_state: "open".into(),
+                actor_type: "system".into(),
+                actor_id: "xtask".into(),
+                description: "verify".into(),
+                created_at: at.into(),
+            },
+        )
+        .await
+        .map_err(err)?;
+        artifacts::insert_if_absent(
+            &tx,
+            ArtifactRow {
+                id: format!("art_{id}"),
+                tenant_id: TENANT.into(),
+                dataset_id: "ds".into(),
+                dataset_version: id.into(),
+                input_window_hash: "0".repeat(64),
+                as_of: T.into(),
+                compute_code_version: "v".into(),
+                window_start: None,
+                window_end: None,
+                code_dirty: None,
+                created_at: at.into(),
+            },
+        )
+        .await
+        .map_err(err)?;
+    }
+    tx.commit().await.map_err(|e| e.to_string())
+}
+
+fn listings() -> Vec<Listing> {
+    let l = |operation, method, payload, order, key, expected, paged| Listing {
+        operation,
+        method,
+        payload,
+        order,
+        key,
+        expected,
+        paged,
+    };
+    vec![
+        l(
+            "incidents.query",
+            "list",
+            json!({}),
+            Order::NewestFirst,
+            "created_at",
+            9,
+            true,
+        ),
+        l(
+            "incidents.recurrence",
+            "get_recurrence_group",
+            json!({"signature": "sig_reads"}),
+            Order::NewestFirst,
+            "created_at",
+            9,
+            true,
+        ),
+        l(
+            "incidents.recurrence",
+            "group_for_incident",
+            json!({"id": "inc_r0"}),
+            Order::NewestFirst,
+            "created_at",
+            9,
+            true,
+        ),
+        l(
+            "incidents.query",
+            "audit",
+            json!({"id": "inc_r0"}),
+            Order::OldestFirst,
+            "created_at",
+            9,
+            true,
+        ),
+        l(
+            "audit.query",
+            "list",
+            json!({}),
+            Order::OldestFirst,
+            "created_at",
+            9,
+            true,
+        ),
+        l(
+            "analytics.artifacts",
+            "list",
+            json!({}),
+            Order::NewestFirst,
+            "created_at",
+            9,
+            true,
+        ),
+        l(
+            "incidents.query",
+            "timeline",
+            json!({"id": "inc_r0"}),
+            Order::Increasing,
+            "ordinal",
+            9,
+            false,
+        ),
+    ]
+}
+
+async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
+    if let Err(e) = seed(db).await {
+        return vec![Outcome::fail(
+            NAME,
+            format!("seed {backend}"),
+            "xtask/src/reads.rs",
+            format!("could not insert fixtures: {e}"),
+        )];
+    }
+    let spine = match Spine::new(db.clone()) {
+        Ok(s) => s.with_clock(Arc::new(|| LATER + time::Duration::hours(1))),
+        Err(e) => {
+            return vec![Outcome::fail(
+                NAME,
+                "spine",
+                "crates/hoc-spine",
+                e.to_string(),
+            )];
+        }
+    };
+    let mut out = Vec::new();
+    for listing in listings() {
+        let problem = check_listing(&spine, &listing).await;
+        out.push(Outcome::from_problem(
+            NAME,
+            format!("{}.{} {backend}", listing.operation, listing.method),
+            "crates/hoc-incidents/src/queries.rs, crates/hoc-analytics, crates/hoc-spine/src/ops",
+            problem,
+            "order by the documented keys ending in the id, page with keyset cursors, filter created_at <= as_of",
+        ));
+    }
+    // The events feed: sequence order, gapless, read twice.
+    let ctx = OperationContext::new(TENANT, ActorType::System, "xtask");
+    let events_problem = match ctx {
+        Err(e) => Some(e.to_string()),
+        Ok(ctx) => {
+            for i in 0..5 {
+                let _ = spine
+                    .execute(&ctx, "incidents.write", "create", json!({"title": format!("feed {i}"), "severity": "low", "category": "verify"}))
+                    .await;
+            }
+            let read = || {
+                spine.execute(
+                    &ctx,
+                    "events.feed",
+                    "list",
+                    json!({"after": 0, "limit": 500}),
+                )
+            };
+            match (read().await, read().await) {
+                (Ok(a), Ok(b)) if a == b => {
+                    let seqs: Vec<i64> = a["items"]
+                        .as_array()
+                        .map(|i| i.iter().filter_map(|e| e["sequence_no"].as_i64()).collect())
+                        .unwrap_or_default();
+                    (seqs != (1..=5).collect::<Vec<_>>())
+                        .then(|| format!("sequence numbers {seqs:?}, expected 1..=5"))
+                }
+                (Ok(_), Ok(_)) => Some("two reads differ".to_owned()),
+                (Err(e), _) | (_, Err(e)) => Some(e.to_string()),
+            }
+        }
+    };
+    out.push(Outcome::from_problem(
+        NAME,
+        format!("events.feed.list {backend}"),
+        "crates/hoc-drivers/src/outbox.rs",
+        events_problem,
+        "number events gaplessly per (tenant, project) and list them by sequence_no",
+    ));
+    out
+}
+
+pub(crate) async fn verify() -> Vec<Outcome> {
+    let sqlite = TestDatabase::sqlite().await;
+    let mut out = verify_backend("sqlite", sqlite.db()).await;
+    if std::env::var(TEST_DATABASE_URL_VAR).is_ok() {
+        match tokio::spawn(TestDatabase::postgres()).await {
+            Ok(Some(pg)) => out.extend(verify_backend("postgres", pg.db()).await),
+            _ => out.push(Outcome::fail(
+                NAME,
+                "postgres",
+                TEST_DATABASE_URL_VAR,
+                "the server did not answer",
+            )),
+        }
+    } else {
+        out.push(Outcome::warn(
+            NAME,
+            "postgres",
+            format!("{TEST_DATABASE_URL_VAR} is not set: PostgreSQL not checked"),
+            "export HOC_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres",
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Level;
+
+    fn keys(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(a, b)| ((*a).to_owned(), (*b).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn a_reordered_read_is_caught() {
+        let good = keys(&[
+            ("2026-01-02", "b"),
+            ("2026-01-02", "a"),
+            ("2026-01-01", "c"),
+        ]);
+        assert_eq!(total_order_problem(&good, Order::NewestFirst), None);
+        // Ties broken the wrong way.
+        let tie_wrong = keys(&[("2026-01-02", "a"), ("2026-01-02", "b")]);
+        assert!(total_order_problem(&tie_wrong, Order::NewestFirst).is_some());
+        // A duplicate (pages overlapping) is not a strict order.
+        let duplicate = keys(&[("2026-01-02", "a"), ("2026-01-02", "a")]);
+        assert!(total_order_problem(&duplicate, Order::OldestFirst).is_some());
+        assert!(
+            total_order_problem(&keys(&[("2", "x"), ("10", "y")]), Order::Increasing).is_none()
+        );
+        assert!(
+            total_order_problem(&keys(&[("10", "x"), ("2", "y")]), Order::Increasing).is_some()
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn every_read_is_deterministic_on_sqlite() {
+        let test_db = TestDatabase::sqlite().await;
+        let outcomes = verify_backend("sqlite", test_db.db()).await;
+        let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
+        assert!(failing.is_empty(), "{failing:#?}");
+        assert_eq!(outcomes.len(), 8);
+    }
+}

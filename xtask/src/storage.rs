@@ -1,0 +1,268 @@
+//! Storage contract: migrate a fresh SQLite database (and PostgreSQL when `HOC_TEST_DATABASE_URL` is set),
+//! introspect it and compare it with the sea-orm entities column by column; every length limit of the domain
+//! rules equals its column's; migrations go up, down and up; the audit ledger refuses UPDATE and DELETE.
+
+use std::collections::BTreeMap;
+
+use hoc_drivers::schema_check::{self, ColumnShape, SchemaMismatch, TypeFamily};
+use hoc_drivers::testing::{TEST_DATABASE_URL_VAR, TestDatabase, execute_raw};
+use hoc_drivers::{AuditRow, Database, audit};
+
+use crate::report::Outcome;
+
+const NAME: &str = "storage";
+const ENTITIES: &str = "crates/hoc-drivers/src/entity vs migration/src";
+
+/// One outcome per table: PASS, or FAIL listing its mismatches.
+pub(crate) fn schema_outcomes(
+    backend: &str,
+    tables: &[String],
+    mismatches: &[SchemaMismatch],
+) -> Vec<Outcome> {
+    tables
+        .iter()
+        .map(|table| {
+            let found: Vec<String> = mismatches.iter().filter(|m| &m.table == table).map(ToString::to_string).collect();
+            Outcome::from_problem(
+                NAME,
+                format!("schema {backend}: {table}"),
+                ENTITIES,
+                (!found.is_empty()).then(|| found.join("; ")),
+                "make the entity and the migration agree (add a migration; never edit a shipped one)",
+            )
+        })
+        .collect()
+}
+
+/// Every (table, column, limit) against the database's columns.
+pub(crate) fn limit_outcomes(
+    backend: &str,
+    limits: &[(&str, &str, usize)],
+    columns: &BTreeMap<String, BTreeMap<String, ColumnShape>>,
+) -> Vec<Outcome> {
+    limits
+        .iter()
+        .map(|(table, column, limit)| {
+            let found = columns
+                .get(*table)
+                .and_then(|c| c.get(*column))
+                .map(|c| c.family);
+            let problem = match found {
+                Some(TypeFamily::Varchar(n)) if n as usize == *limit => None,
+                Some(other) => Some(format!(
+                    "the rule allows {limit} characters, the column is {other:?}"
+                )),
+                None => Some("no such column".to_owned()),
+            };
+            Outcome::from_problem(
+                NAME,
+                format!("length {backend}: {table}.{column} = {limit}"),
+                "LENGTH_LIMITS in hoc-incidents / hoc-analytics",
+                problem,
+                "make the validation limit and the column length the same number",
+            )
+        })
+        .collect()
+}
+
+fn all_limits() -> Vec<(&'static str, &'static str, usize)> {
+    hoc_incidents::limits::LENGTH_LIMITS
+        .iter()
+        .chain(hoc_analytics::LENGTH_LIMITS)
+        .copied()
+        .collect()
+}
+
+async fn columns(db: &Database) -> Result<BTreeMap<String, BTreeMap<String, ColumnShape>>, String> {
+    let mut out = BTreeMap::new();
+    for table in schema_check::entity_tables().keys() {
+        out.insert(
+            table.clone(),
+            schema_check::database_columns(db, table)
+                .await
+                .map_err(|e| e.to_string())?,
+        );
+    }
+    Ok(out)
+}
+
+async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
+    let mut out = Vec::new();
+    let tables: Vec<String> = schema_check::entity_tables().keys().cloned().collect();
+    match schema_check::compare(db).await {
+        Ok(mismatches) => out.extend(schema_outcomes(backend, &tables, &mismatches)),
+        Err(e) => out.push(Outcome::fail(
+            NAME,
+            format!("schema {backend}"),
+            ENTITIES,
+            format!("introspection failed: {e}"),
+        )),
+    }
+    match columns(db).await {
+        Ok(columns) => out.extend(limit_outcomes(backend, &all_limits(), &columns)),
+        Err(e) => out.push(Outcome::fail(
+            NAME,
+            format!("lengths {backend}"),
+            ENTITIES,
+            e,
+        )),
+    }
+    let cycle = async {
+        db.migrate_down_all()
+            .await
+            .map_err(|e| format!("down: {e}"))?;
+        let left = columns(db).await?;
+        if left.values().any(|c| !c.is_empty()) {
+            return Err("tables remain after migrating down".to_owned());
+        }
+        db.migrate().await.map_err(|e| format!("up again: {e}"))?;
+        let again = schema_check::compare(db).await.map_err(|e| e.to_string())?;
+        if again.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("after up/down/up: {}", again[0]))
+        }
+    };
+    out.push(Outcome::from_problem(
+        NAME,
+        format!("migrations up/down/up {backend}"),
+        "migration/src",
+        cycle.await.err(),
+        "make every down() undo its up() exactly",
+    ));
+    out.push(Outcome::from_problem(
+        NAME,
+        format!("audit ledger append-only {backend}"),
+        "migration/src/m20261126_000001_initial.rs audit_ledger_guards",
+        audit_guard_problem(db).await,
+        "restore the triggers that refuse UPDATE and DELETE on audit_ledger",
+    ));
+    out
+}
+
+async fn audit_guard_problem(db: &Database) -> Option<String> {
+    let row = AuditRow {
+        id: "aud_verify".into(),
+        tenant_id: "verify".into(),
+        entity_type: "verify".into(),
+        entity_id: "verify".into(),
+        action: "verify".into(),
+        actor_type: "SYSTEM".into(),
+        actor_id: "xtask".into(),
+        reason: None,
+        before_state: None,
+        after_state: None,
+        request_id: "verify".into(),
+        created_at: time::OffsetDateTime::now_utc().into(),
+    };
+    let written = async {
+        let tx = db.begin_write().await.ok()?;
+        audit::append(&tx, row).await.ok()?;
+        tx.commit().await.ok()
+    };
+    if written.await.is_none() {
+        return Some("could not append a row".to_owned());
+    }
+    let update = execute_raw(
+        db,
+        "UPDATE audit_ledger SET reason = 'x' WHERE id = 'aud_verify'",
+    )
+    .await;
+    let delete = execute_raw(db, "DELETE FROM audit_ledger WHERE id = 'aud_verify'").await;
+    match (update, delete) {
+        (Err(_), Err(_)) => None,
+        (Ok(_), _) => Some("UPDATE succeeded".to_owned()),
+        (_, Ok(_)) => Some("DELETE succeeded".to_owned()),
+    }
+}
+
+pub(crate) async fn verify() -> Vec<Outcome> {
+    let sqlite = TestDatabase::sqlite().await;
+    let mut out = verify_backend("sqlite", sqlite.db()).await;
+    if std::env::var(TEST_DATABASE_URL_VAR).is_ok() {
+        match tokio::spawn(TestDatabase::postgres()).await {
+            Ok(Some(pg)) => out.extend(verify_backend("postgres", pg.db()).await),
+            _ => out.push(Outcome::fail(
+                NAME,
+                "postgres",
+                TEST_DATABASE_URL_VAR,
+                "the server did not answer; start PostgreSQL or unset the variable",
+            )),
+        }
+    } else {
+        out.push(Outcome::warn(
+            NAME,
+            "postgres",
+            format!("{TEST_DATABASE_URL_VAR} is not set: PostgreSQL not checked"),
+            "export HOC_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres",
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Level;
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_deliberately_wrong_entity_and_limit_are_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        let db = test_db.db();
+        let mut expected = schema_check::entity_tables();
+        expected.get_mut("incidents").expect("incidents").insert(
+            "resolution_type".into(),
+            ColumnShape {
+                family: TypeFamily::Varchar(40),
+                nullable: true,
+            },
+        );
+        let mismatches = schema_check::compare_tables(db, &expected)
+            .await
+            .expect("compares");
+        let tables: Vec<String> = expected.keys().cloned().collect();
+        let outcomes = schema_outcomes("sqlite", &tables, &mismatches);
+        let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level == Level::Fail).collect();
+        assert_eq!(failing.len(), 1);
+        assert_eq!(failing[0].check, "schema sqlite: incidents");
+        assert!(
+            failing[0]
+                .location
+                .contains("entity says Varchar(40), database has Varchar(50)"),
+            "{}",
+            failing[0].location
+        );
+
+        let columns = columns(db).await.expect("columns");
+        let outcomes = limit_outcomes(
+            "sqlite",
+            &[
+                ("incidents", "resolution_type", 40),
+                ("incidents", "nope", 1),
+            ],
+            &columns,
+        );
+        assert_eq!(
+            outcomes.iter().map(|o| o.level).collect::<Vec<_>>(),
+            [Level::Fail, Level::Fail]
+        );
+        assert!(
+            outcomes[0]
+                .location
+                .contains("the rule allows 40 characters, the column is Varchar(50)")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn the_real_schema_passes_on_sqlite() {
+        let test_db = TestDatabase::sqlite().await;
+        let outcomes = verify_backend("sqlite", test_db.db()).await;
+        let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
+        assert!(failing.is_empty(), "{failing:#?}");
+        assert!(
+            outcomes
+                .iter()
+                .any(|o| o.check == "length sqlite: incidents.resolution_type = 50")
+        );
+    }
+}
