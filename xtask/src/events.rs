@@ -324,6 +324,27 @@ mod tests {
     }
 
     #[test]
+    fn a_badly_named_type_is_caught() {
+        let root = crate::workspace_root();
+        let mut inputs = inputs(&root);
+        let mut registry: Vec<EventTypeSpec> = hoc_contracts::registry::EVENT_TYPES.to_vec();
+        registry.push(EventTypeSpec {
+            name: "Incidents.incident-exploded",
+            fields: &[],
+        });
+        inputs.registry = Box::leak(registry.into_boxed_slice());
+        let failing = fails(&check(&inputs));
+        assert_eq!(
+            failing,
+            [
+                "Incidents.incident-exploded name rule",
+                "Incidents.incident-exploded extension fields",
+                "Incidents.incident-exploded fixture",
+            ]
+        );
+    }
+
+    #[test]
     fn a_missing_example_and_a_bad_fixture_are_caught() {
         let root = crate::workspace_root();
         let mut inputs = inputs(&root);

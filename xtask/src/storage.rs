@@ -141,8 +141,12 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
 }
 
 async fn audit_guard_problem(db: &Database) -> Option<String> {
+    let id = format!(
+        "aud_verify_{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos()
+    );
     let row = AuditRow {
-        id: "aud_verify".into(),
+        id: id.clone(),
         tenant_id: "verify".into(),
         entity_type: "verify".into(),
         entity_id: "verify".into(),
@@ -250,6 +254,19 @@ mod tests {
             outcomes[0]
                 .location
                 .contains("the rule allows 40 characters, the column is Varchar(50)")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_ledger_without_its_guards_is_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        assert_eq!(audit_guard_problem(test_db.db()).await, None);
+        execute_raw(test_db.db(), "DROP TRIGGER audit_ledger_no_update")
+            .await
+            .expect("drop trigger");
+        assert_eq!(
+            audit_guard_problem(test_db.db()).await.as_deref(),
+            Some("UPDATE succeeded")
         );
     }
 
