@@ -169,10 +169,10 @@ async fn audit_guard_problem(db: &Database) -> Option<String> {
     }
     let update = execute_raw(
         db,
-        "UPDATE audit_ledger SET reason = 'x' WHERE id = 'aud_verify'",
+        &format!("UPDATE audit_ledger SET reason = 'x' WHERE id = '{id}'"),
     )
     .await;
-    let delete = execute_raw(db, "DELETE FROM audit_ledger WHERE id = 'aud_verify'").await;
+    let delete = execute_raw(db, &format!("DELETE FROM audit_ledger WHERE id = '{id}'")).await;
     match (update, delete) {
         (Err(_), Err(_)) => None,
         (Ok(_), _) => Some("UPDATE succeeded".to_owned()),
