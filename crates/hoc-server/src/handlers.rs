@@ -2,10 +2,12 @@
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use hoc_spine::{OperationContext, Replayable, StoredResponse};
+use hoc_spine::{Replayable, StoredResponse};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -77,36 +79,79 @@ fn stored(response: StoredResponse, replayed: bool) -> Response {
     http
 }
 
-/// Authenticates a write route (before its body is read, so a stranger's large body is a 401, not a 413).
-async fn write_context(
-    state: &AppState,
-    headers: &HeaderMap,
-    request_id: &RequestId,
-    name: &str,
-) -> Result<(OperationContext, &'static Route)> {
-    let route = route(name)?;
-    Ok((authorize(state, headers, request_id, route).await?, route))
+/// What every route handler needs from the request: state, request id, headers and URI.
+pub(crate) struct Req {
+    state: AppState,
+    rid: RequestId,
+    headers: HeaderMap,
+    uri: Uri,
 }
 
-/// Runs a write route: idempotency, spine call, response shaping.
-#[allow(clippy::too_many_arguments)]
-async fn write(
-    state: &AppState,
-    ctx: &OperationContext,
-    route: &Route,
-    headers: &HeaderMap,
-    request_id: &RequestId,
-    uri: &Uri,
-    payload: Value,
-    respond: Respond,
-) -> Result<Response> {
-    let fail = |e| ApiError::from_operation(e, &request_id.0);
-    match idempotency(headers, route.method, uri.path(), &payload)? {
-        Some(key) => {
-            match state
-                .spine
+impl FromRequestParts<AppState> for Req {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let rid = parts
+            .extensions
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(format!("req_{}", uuid::Uuid::now_v7())));
+        Ok(Self {
+            state: state.clone(),
+            rid,
+            headers: parts.headers.clone(),
+            uri: parts.uri.clone(),
+        })
+    }
+}
+
+impl Req {
+    fn fail(&self) -> impl Fn(hoc_spine::OperationError) -> ApiError + '_ {
+        |e| ApiError::from_operation(e, &self.rid.0)
+    }
+
+    /// A read route: strict query string, key and scope, `as_of`, then the spine.
+    async fn read<Q: DeserializeOwned + Serialize + AsOf>(
+        &self,
+        name: &str,
+        path: &[(&str, &str)],
+    ) -> Result<Response> {
+        let query: Q = read_query(&self.uri)?;
+        let route = route(name)?;
+        let ctx = authorize(&self.state, &self.headers, &self.rid, route).await?;
+        let ctx = with_as_of(ctx, query.as_of(), &self.rid.0)?;
+        let response = self
+            .state
+            .spine
+            .execute(
+                &ctx,
+                route.operation,
+                route.operation_method,
+                with_fields(&query, path)?,
+            )
+            .await
+            .map_err(self.fail())?;
+        Ok(json_response(StatusCode::OK, response))
+    }
+
+    /// A write route: key and scope first (so a stranger's large body is a 401, not a 413), then the body, then
+    /// the spine — with the stored response when an `Idempotency-Key` came along.
+    async fn write<B: DeserializeOwned + Serialize>(
+        &self,
+        name: &str,
+        body: Body,
+        path: &[(&str, &str)],
+        respond: Respond,
+    ) -> Result<Response> {
+        let route = route(name)?;
+        let ctx = authorize(&self.state, &self.headers, &self.rid, route).await?;
+        let body: B = read_json(body, self.state.body_limit).await?;
+        let payload = with_fields(body, path)?;
+        let spine = &self.state.spine;
+        match idempotency(&self.headers, route.method, self.uri.path(), &payload)? {
+            Some(key) => match spine
                 .execute_idempotent(
-                    ctx,
+                    &ctx,
                     route.operation,
                     route.operation_method,
                     payload,
@@ -114,50 +159,27 @@ async fn write(
                     respond,
                 )
                 .await
-                .map_err(fail)?
+                .map_err(self.fail())?
             {
                 Replayable::Fresh(response) => Ok(stored(response, false)),
                 Replayable::Replayed(response) => Ok(stored(response, true)),
+            },
+            None => {
+                let response = spine
+                    .execute(&ctx, route.operation, route.operation_method, payload)
+                    .await
+                    .map_err(self.fail())?;
+                Ok(stored(respond(&response), false))
             }
-        }
-        None => {
-            let response = state
-                .spine
-                .execute(ctx, route.operation, route.operation_method, payload)
-                .await
-                .map_err(fail)?;
-            Ok(stored(respond(&response), false))
         }
     }
 }
 
-/// Runs a read route.
-async fn read(
-    state: &AppState,
-    ctx: &OperationContext,
-    request_id: &RequestId,
-    route: &Route,
-    payload: Value,
-) -> Result<Response> {
-    let response = state
-        .spine
-        .execute(ctx, route.operation, route.operation_method, payload)
-        .await
-        .map_err(|e| ApiError::from_operation(e, &request_id.0))?;
-    Ok(json_response(StatusCode::OK, response))
-}
-
-/// Authenticates a read route and applies its `as_of`.
-async fn read_context(
-    state: &AppState,
-    headers: &HeaderMap,
-    request_id: &RequestId,
-    name: &str,
-    as_of: Option<&str>,
-) -> Result<(OperationContext, &'static Route)> {
-    let route = route(name)?;
-    let ctx = authorize(state, headers, request_id, route).await?;
-    Ok((with_as_of(ctx, as_of, &request_id.0)?, route))
+/// The `as_of` of a query string that moves the read's point in time.
+pub(crate) trait AsOf {
+    fn as_of(&self) -> Option<&str> {
+        None
+    }
 }
 
 fn with_fields(body: impl Serialize, extra: &[(&str, &str)]) -> Result<Value> {
@@ -293,322 +315,136 @@ pub(crate) struct AuditQuery {
     as_of: Option<String>,
 }
 
-// ---- incidents ----
-
-pub(crate) async fn create_incident(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-    body: Body,
-) -> Result<Response> {
-    let (ctx, route) = write_context(&state, &headers, &rid, "create_incident").await?;
-    let body: CreateIncidentBody = read_json(body, state.body_limit).await?;
-    write(
-        &state,
-        &ctx,
-        route,
-        &headers,
-        &rid,
-        &uri,
-        with_fields(body, &[])?,
-        created,
-    )
-    .await
+macro_rules! as_of_field {
+    ($($ty:ty),*) => {
+        $(impl AsOf for $ty {
+            fn as_of(&self) -> Option<&str> {
+                self.as_of.as_deref()
+            }
+        })*
+    };
 }
 
-pub(crate) async fn list_incidents(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response> {
-    let query: ListQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(
-        &state,
-        &headers,
-        &rid,
-        "list_incidents",
-        query.as_of.as_deref(),
-    )
-    .await?;
-    read(&state, &ctx, &rid, route, with_fields(&query, &[])?).await
+as_of_field!(
+    ListQuery,
+    AsOfQuery,
+    GroupQuery,
+    PageQuery,
+    ArtifactListQuery,
+    AuditQuery
+);
+/// For artifacts, `as_of` is the point in time the artifact's own `as_of` must not pass; it goes in the payload.
+impl AsOf for ArtifactGetQuery {}
+impl AsOf for EventsQuery {}
+
+// ---- the handlers: one line each ----
+
+pub(crate) async fn create_incident(req: Req, body: Body) -> Result<Response> {
+    req.write::<CreateIncidentBody>("create_incident", body, &[], created)
+        .await
 }
 
-pub(crate) async fn get_incident(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let query: AsOfQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(
-        &state,
-        &headers,
-        &rid,
-        "get_incident",
-        query.as_of.as_deref(),
-    )
-    .await?;
-    read(&state, &ctx, &rid, route, json!({ "id": id })).await
+pub(crate) async fn list_incidents(req: Req) -> Result<Response> {
+    req.read::<ListQuery>("list_incidents", &[]).await
 }
 
-async fn transition<B: Serialize + serde::de::DeserializeOwned>(
-    state: AppState,
-    rid: RequestId,
-    headers: HeaderMap,
-    uri: Uri,
-    id: String,
-    body: Body,
-    name: &str,
-) -> Result<Response> {
-    let (ctx, route) = write_context(&state, &headers, &rid, name).await?;
-    let body: B = read_json(body, state.body_limit).await?;
-    write(
-        &state,
-        &ctx,
-        route,
-        &headers,
-        &rid,
-        &uri,
-        with_fields(body, &[("id", &id)])?,
-        ok,
-    )
-    .await
+pub(crate) async fn get_incident(req: Req, Path(id): Path<String>) -> Result<Response> {
+    req.read::<AsOfQuery>("get_incident", &[("id", &id)]).await
 }
 
 pub(crate) async fn acknowledge_incident(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
+    req: Req,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response> {
-    transition::<ReasonBody>(state, rid, headers, uri, id, body, "acknowledge_incident").await
+    req.write::<ReasonBody>("acknowledge_incident", body, &[("id", &id)], ok)
+        .await
 }
 
 pub(crate) async fn resolve_incident(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
+    req: Req,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response> {
-    transition::<ResolveBody>(state, rid, headers, uri, id, body, "resolve_incident").await
+    req.write::<ResolveBody>("resolve_incident", body, &[("id", &id)], ok)
+        .await
 }
 
 pub(crate) async fn close_incident(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
+    req: Req,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response> {
-    transition::<ReasonBody>(state, rid, headers, uri, id, body, "close_incident").await
+    req.write::<ReasonBody>("close_incident", body, &[("id", &id)], ok)
+        .await
 }
 
 pub(crate) async fn reopen_incident(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
+    req: Req,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response> {
-    transition::<ReasonBody>(state, rid, headers, uri, id, body, "reopen_incident").await
+    req.write::<ReasonBody>("reopen_incident", body, &[("id", &id)], ok)
+        .await
 }
 
-pub(crate) async fn incident_timeline(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let query: AsOfQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(
-        &state,
-        &headers,
-        &rid,
-        "incident_timeline",
-        query.as_of.as_deref(),
-    )
-    .await?;
-    read(&state, &ctx, &rid, route, json!({ "id": id })).await
+pub(crate) async fn incident_timeline(req: Req, Path(id): Path<String>) -> Result<Response> {
+    req.read::<AsOfQuery>("incident_timeline", &[("id", &id)])
+        .await
 }
 
 pub(crate) async fn create_postmortem(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
+    req: Req,
     Path(id): Path<String>,
     body: Body,
 ) -> Result<Response> {
-    let (ctx, route) = write_context(&state, &headers, &rid, "create_postmortem").await?;
-    let body: PostmortemBody = read_json(body, state.body_limit).await?;
-    let payload = with_fields(body, &[("incident_id", &id)])?;
-    write(
-        &state,
-        &ctx,
-        route,
-        &headers,
-        &rid,
-        &uri,
-        payload,
+    req.write::<PostmortemBody>(
+        "create_postmortem",
+        body,
+        &[("incident_id", &id)],
         postmortem_response,
     )
     .await
 }
 
-pub(crate) async fn incident_recurrence(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(id): Path<String>,
-) -> Result<Response> {
-    let query: PageQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(
-        &state,
-        &headers,
-        &rid,
-        "incident_recurrence",
-        query.as_of.as_deref(),
-    )
-    .await?;
-    read(
-        &state,
-        &ctx,
-        &rid,
-        route,
-        with_fields(&query, &[("id", &id)])?,
-    )
-    .await
+pub(crate) async fn incident_recurrence(req: Req, Path(id): Path<String>) -> Result<Response> {
+    req.read::<PageQuery>("incident_recurrence", &[("id", &id)])
+        .await
 }
 
-pub(crate) async fn recurrence_group(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(signature): Path<String>,
-) -> Result<Response> {
-    let query: GroupQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(
-        &state,
-        &headers,
-        &rid,
-        "recurrence_group",
-        query.as_of.as_deref(),
-    )
-    .await?;
-    read(
-        &state,
-        &ctx,
-        &rid,
-        route,
-        with_fields(&query, &[("signature", &signature)])?,
-    )
-    .await
+pub(crate) async fn recurrence_group(req: Req, Path(signature): Path<String>) -> Result<Response> {
+    req.read::<GroupQuery>("recurrence_group", &[("signature", &signature)])
+        .await
 }
-
-// ---- analytics ----
 
 pub(crate) async fn save_artifact(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path((dataset_id, dataset_version)): Path<(String, String)>,
+    req: Req,
+    Path((dataset, version)): Path<(String, String)>,
     body: Body,
 ) -> Result<Response> {
-    let (ctx, route) = write_context(&state, &headers, &rid, "save_artifact").await?;
-    let body: ArtifactBody = read_json(body, state.body_limit).await?;
-    let payload = with_fields(
-        body,
-        &[
-            ("dataset_id", &dataset_id),
-            ("dataset_version", &dataset_version),
-        ],
-    )?;
-    write(
-        &state,
-        &ctx,
-        route,
-        &headers,
-        &rid,
-        &uri,
-        payload,
-        artifact_response,
-    )
-    .await
+    let path = [
+        ("dataset_id", dataset.as_str()),
+        ("dataset_version", version.as_str()),
+    ];
+    req.write::<ArtifactBody>("save_artifact", body, &path, artifact_response)
+        .await
 }
 
-pub(crate) async fn get_artifact(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-    Path(dataset_id): Path<String>,
-) -> Result<Response> {
-    let query: ArtifactGetQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "get_artifact", None).await?;
-    read(
-        &state,
-        &ctx,
-        &rid,
-        route,
-        with_fields(&query, &[("dataset_id", &dataset_id)])?,
-    )
-    .await
+pub(crate) async fn get_artifact(req: Req, Path(dataset_id): Path<String>) -> Result<Response> {
+    req.read::<ArtifactGetQuery>("get_artifact", &[("dataset_id", &dataset_id)])
+        .await
 }
 
-pub(crate) async fn list_artifacts(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response> {
-    let query: ArtifactListQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(
-        &state,
-        &headers,
-        &rid,
-        "list_artifacts",
-        query.as_of.as_deref(),
-    )
-    .await?;
-    read(&state, &ctx, &rid, route, with_fields(&query, &[])?).await
+pub(crate) async fn list_artifacts(req: Req) -> Result<Response> {
+    req.read::<ArtifactListQuery>("list_artifacts", &[]).await
 }
 
-// ---- events and audit ----
-
-pub(crate) async fn list_events(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response> {
-    let query: EventsQuery = read_query(&uri)?;
-    let (ctx, route) = read_context(&state, &headers, &rid, "list_events", None).await?;
-    read(&state, &ctx, &rid, route, with_fields(&query, &[])?).await
+pub(crate) async fn list_events(req: Req) -> Result<Response> {
+    req.read::<EventsQuery>("list_events", &[]).await
 }
 
-pub(crate) async fn list_audit(
-    State(state): State<AppState>,
-    Extension(rid): Extension<RequestId>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Result<Response> {
-    let query: AuditQuery = read_query(&uri)?;
-    let (ctx, route) =
-        read_context(&state, &headers, &rid, "list_audit", query.as_of.as_deref()).await?;
-    read(&state, &ctx, &rid, route, with_fields(&query, &[])?).await
+pub(crate) async fn list_audit(req: Req) -> Result<Response> {
+    req.read::<AuditQuery>("list_audit", &[]).await
 }
 
 // ---- operations ----

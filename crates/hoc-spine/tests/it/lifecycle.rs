@@ -1,7 +1,6 @@
 //! resolve, close, reopen: happy paths with their exact records, error paths that write nothing, tenancy.
 
 use hoc_contracts::FieldError;
-use hoc_drivers::testing::row_counts;
 use hoc_incidents::IncidentStatus;
 use hoc_spine::requests::{
     AcknowledgeIncident, CloseIncident, CreatePostmortemStub, GetIncident, IncidentAudit,
@@ -18,20 +17,6 @@ fn resolve_req(id: &str, resolution_type: &str) -> ResolveIncident {
         resolution_type: Some(resolution_type.to_owned()),
         ..ResolveIncident::default()
     }
-}
-
-macro_rules! refused_without_writes {
-    ($db:expr, $code:expr, $call:expr) => {{
-        let before = row_counts(&$db).await;
-        let err: OperationError = $call.await.expect_err("must be refused");
-        assert_eq!(err.code(), $code, "{err}");
-        assert_eq!(
-            row_counts(&$db).await,
-            before,
-            "a refused call wrote something"
-        );
-        err
-    }};
 }
 
 hoc_drivers::storage_test!(resolve_records_the_resolution_contract, |db| {

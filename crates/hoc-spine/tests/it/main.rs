@@ -3,6 +3,21 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+/// Runs a call that must be refused with `$code`, and requires that no table changed.
+macro_rules! refused_without_writes {
+    ($db:expr, $code:expr, $call:expr) => {{
+        let before = hoc_drivers::testing::row_counts(&$db).await;
+        let err: hoc_spine::OperationError = $call.await.expect_err("must be refused");
+        assert_eq!(err.code(), $code, "{err}");
+        assert_eq!(
+            hoc_drivers::testing::row_counts(&$db).await,
+            before,
+            "a refused call wrote something"
+        );
+        err
+    }};
+}
+
 mod analytics;
 mod auth;
 mod concurrency;

@@ -199,21 +199,6 @@ hoc_drivers::storage_test!(
     }
 );
 
-/// Runs `f`, requires the error code, and requires that no table changed.
-macro_rules! refused_without_writes {
-    ($db:expr, $code:expr, $call:expr) => {{
-        let before = row_counts(&$db).await;
-        let err: OperationError = $call.await.expect_err("must be refused");
-        assert_eq!(err.code(), $code, "{err}");
-        assert_eq!(
-            row_counts(&$db).await,
-            before,
-            "a refused call wrote something"
-        );
-        err
-    }};
-}
-
 hoc_drivers::storage_test!(acknowledge_error_paths_write_nothing, |db| {
     let spine = spine(&db);
     let incident = create(&spine, "t1", "Queue backlog").await;
