@@ -134,6 +134,19 @@ impl Server {
         (status, headers, res.text().await.expect("body"))
     }
 
+    /// The process id, for signals.
+    pub(crate) fn pid(&self) -> String {
+        self.child.id().map(|id| id.to_string()).unwrap_or_default()
+    }
+
+    /// Waits for the process to exit (after a signal sent elsewhere).
+    pub(crate) async fn wait(mut self) -> std::process::ExitStatus {
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("hocd stops within 30 s")
+            .expect("exit status")
+    }
+
     /// SIGTERM, then the exit status.
     pub(crate) async fn stop(mut self) -> std::process::ExitStatus {
         let pid = self.child.id().expect("running").to_string();

@@ -413,3 +413,55 @@ hoc_spine::storage_test!(
         assert!(server.stop().await.success());
     }
 );
+
+hoc_spine::storage_test!(sigterm_lets_an_in_flight_request_finish, |db, url| {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let server = Server::start(&url).await;
+    let key = server.key("acme", "alice", "write").await;
+    let body = json!({"title": "Arrives during shutdown", "severity": "low", "category": "ops"})
+        .to_string();
+    let (first, second) = body.split_at(body.len() / 2);
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connects");
+    let head = format!(
+        "POST /v1/incidents HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.expect("head sent");
+    stream
+        .write_all(first.as_bytes())
+        .await
+        .expect("first half sent");
+    stream.flush().await.expect("flushed");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    // SIGTERM while the request is half received.
+    let pid = server.pid();
+    let killed = tokio::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .await
+        .expect("kill runs");
+    assert!(killed.success());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    stream
+        .write_all(second.as_bytes())
+        .await
+        .expect("second half sent");
+    let mut response = String::new();
+    stream
+        .read_to_string(&mut response)
+        .await
+        .expect("response read");
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    assert!(response.contains("Arrives during shutdown"));
+    let status = server.wait().await;
+    assert!(status.success(), "{status:?}");
+    // The incident was committed with its event.
+    assert_eq!(hoc_spine::testing::row_counts(&db).await["incidents"], 1);
+    assert_eq!(hoc_spine::testing::row_counts(&db).await["event_outbox"], 1);
+});
