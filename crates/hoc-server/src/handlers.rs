@@ -472,6 +472,12 @@ pub(crate) async fn openapi_json() -> Response {
     json_response(StatusCode::OK, crate::openapi::document())
 }
 
+pub(crate) async fn method_not_allowed() -> Response {
+    let mut error = ApiError::malformed("this route does not take that method");
+    error.status = StatusCode::METHOD_NOT_ALLOWED;
+    error.into_response()
+}
+
 pub(crate) async fn no_route() -> Response {
     ApiError::no_route().into_response()
 }

@@ -266,6 +266,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(handlers::healthz))
         .route("/openapi.json", get(handlers::openapi_json))
         .fallback(handlers::no_route)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn(request::request_id_layer))
         .with_state(state)
 }
