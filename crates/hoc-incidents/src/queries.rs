@@ -101,21 +101,31 @@ pub async fn list(
     })
 }
 
-/// The incident's timeline in ordinal order (rows after `as_of` hidden).
+/// The incident's timeline in ordinal order; rows after `as_of` (the caller's, or now) are hidden.
 pub async fn timeline(
     tx: &hoc_drivers::Tx,
     tenant_id: &str,
     id: &str,
-    as_of: Option<OffsetDateTime>,
-) -> Result<Vec<TimelineEntry>, IncidentError> {
-    get(tx, tenant_id, id, as_of).await?;
-    Ok(
-        timeline_driver::list(tx, tenant_id, id, as_of.map(DbTime::new))
-            .await?
-            .into_iter()
-            .map(TimelineEntry::from)
-            .collect(),
-    )
+    at: ReadAt,
+) -> Result<Timeline, IncidentError> {
+    get(tx, tenant_id, id, at.as_of).await?;
+    let as_of = hoc_contracts::time_format::truncate_micros(at.as_of.unwrap_or(at.now));
+    let items = timeline_driver::list(tx, tenant_id, id, Some(DbTime::new(as_of)))
+        .await?
+        .into_iter()
+        .map(TimelineEntry::from)
+        .collect();
+    Ok(Timeline { items, as_of })
+}
+
+/// An incident's timeline in ordinal order, as of a point in time.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Timeline {
+    /// The entries, ordinal order.
+    pub items: Vec<TimelineEntry>,
+    /// The point in time the timeline shows (entries after it are hidden).
+    #[serde(with = "hoc_contracts::time_format::utc")]
+    pub as_of: OffsetDateTime,
 }
 
 /// The incident's audit entries, oldest first by (created_at, id). Payload: `{"id", "limit"?, "cursor"?}`.

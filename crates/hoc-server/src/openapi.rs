@@ -107,7 +107,10 @@ fn components() -> Value {
                 ("description", string()),
                 ("created_at", timestamp()),
             ], &["ordinal", "event_type", "from_state", "to_state", "actor_type", "actor_id", "description", "created_at"]),
-            "Timeline": object(&[("items", json!({ "type": "array", "items": schema_ref("TimelineEntry") }))], &["items"]),
+            "Timeline": object(&[
+                ("items", json!({ "type": "array", "items": schema_ref("TimelineEntry") })),
+                ("as_of", timestamp()),
+            ], &["items", "as_of"]),
             "Postmortem": object(&[
                 ("id", string()), ("tenant_id", string()), ("incident_id", string()), ("title", string()),
                 ("status", string()), ("created_by", string()), ("created_at", timestamp()),

@@ -3,9 +3,7 @@
 
 use hoc_analytics::{Artifact, ArtifactPage, SaveOutcome};
 use hoc_contracts::EventEnvelope;
-use hoc_incidents::{
-    AuditEntry, CreateIncident, Incident, Page, PostmortemStub, RecurrenceGroup, TimelineEntry,
-};
+use hoc_incidents::{AuditEntry, CreateIncident, Incident, Page, PostmortemStub, RecurrenceGroup};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -61,12 +59,8 @@ pub struct IncidentTimeline {
     pub id: String,
 }
 
-/// The timeline in ordinal order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelinePage {
-    /// The entries.
-    pub items: Vec<TimelineEntry>,
-}
+/// The timeline in ordinal order, with the `as_of` it shows.
+pub type TimelinePage = hoc_incidents::queries::Timeline;
 
 impl OperationRequest for IncidentTimeline {
     const OPERATION: &'static str = "incidents.query";

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use hoc_incidents::Outcome;
 use hoc_incidents::queries::{self, ReadAt};
 use serde::Serialize;
-use serde_json::json;
 
 use super::{to_response, undispatched};
 use crate::OperationError;
@@ -119,7 +118,7 @@ impl Operation for IncidentsQuery {
             "list" => to_response(&queries::list(tx, tenant, call.payload, read_at(&call)).await?)?,
             "timeline" => {
                 let id = queries::read_id(call.payload, "id")?;
-                json!({ "items": to_response(&queries::timeline(tx, tenant, &id, call.ctx.as_of()).await?)? })
+                to_response(&queries::timeline(tx, tenant, &id, read_at(&call)).await?)?
             }
             "audit" => to_response(
                 &queries::audit_entries(tx, tenant, call.payload, read_at(&call)).await?,
