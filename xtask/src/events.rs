@@ -367,6 +367,17 @@ mod tests {
     }
 
     #[test]
+    fn a_fixture_that_cannot_render_as_cloudevents_is_caught() {
+        assert!(
+            cloudevents_problem(&json!({"event_id": 1}))
+                .is_some_and(|p| p.starts_with("not an envelope"))
+        );
+        let root = crate::workspace_root();
+        let fixture = &inputs(&root).fixtures["incidents.IncidentCreated"];
+        assert_eq!(cloudevents_problem(fixture), None);
+    }
+
+    #[test]
     fn breaking_changes_need_a_version_bump() {
         let current = hoc_contracts::registry::catalog();
         let mut committed = current.clone();

@@ -459,6 +459,21 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn a_read_that_shows_rows_from_after_as_of_is_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        seed(test_db.db()).await.expect("seeded");
+        let spine = Spine::new(test_db.db().clone()).expect("spine");
+        let mut listing = listings().remove(0);
+        // Pretend the later row should be visible: the verifier must notice the listing hides it.
+        listing.expected = 10;
+        let problem = check_listing(&spine, &listing).await.expect("a problem");
+        assert_eq!(
+            problem,
+            "9 items at as_of, expected 10 (later rows must be hidden)"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn every_read_is_deterministic_on_sqlite() {
         let test_db = TestDatabase::sqlite().await;
         let outcomes = verify_backend("sqlite", test_db.db()).await;
