@@ -107,27 +107,11 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
             e,
         )),
     }
-    let cycle = async {
-        db.migrate_down_all()
-            .await
-            .map_err(|e| format!("down: {e}"))?;
-        let left = columns(db).await?;
-        if left.values().any(|c| !c.is_empty()) {
-            return Err("tables remain after migrating down".to_owned());
-        }
-        db.migrate().await.map_err(|e| format!("up again: {e}"))?;
-        let again = schema_check::compare(db).await.map_err(|e| e.to_string())?;
-        if again.is_empty() {
-            Ok(())
-        } else {
-            Err(format!("after up/down/up: {}", again[0]))
-        }
-    };
     out.push(Outcome::from_problem(
         NAME,
         format!("migrations up/down/up {backend}"),
         "migration/src",
-        cycle.await.err(),
+        migration_cycle_problem(db, None).await,
         "make every down() undo its up() exactly",
     ));
     out.push(Outcome::from_problem(
@@ -138,6 +122,35 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
         "restore the triggers that refuse UPDATE and DELETE on audit_ledger",
     ));
     out
+}
+
+/// Migrates down, checks nothing is left, migrates up again and compares with the entities. `after_down` is SQL a
+/// test runs between the two to seed a down() that leaves something behind.
+async fn migration_cycle_problem(db: &Database, after_down: Option<&str>) -> Option<String> {
+    let cycle = async {
+        db.migrate_down_all()
+            .await
+            .map_err(|e| format!("down: {e}"))?;
+        if let Some(sql) = after_down {
+            execute_raw(db, sql).await.map_err(|e| e.to_string())?;
+        }
+        let left = columns(db).await?;
+        let remaining: Vec<&String> = left
+            .iter()
+            .filter(|(_, c)| !c.is_empty())
+            .map(|(t, _)| t)
+            .collect();
+        if !remaining.is_empty() {
+            return Err(format!("tables remain after migrating down: {remaining:?}"));
+        }
+        db.migrate().await.map_err(|e| format!("up again: {e}"))?;
+        let again = schema_check::compare(db).await.map_err(|e| e.to_string())?;
+        match again.first() {
+            None => Ok(()),
+            Some(first) => Err(format!("after up/down/up: {first}")),
+        }
+    };
+    cycle.await.err()
 }
 
 async fn audit_guard_problem(db: &Database) -> Option<String> {
@@ -255,6 +268,19 @@ mod tests {
                 .location
                 .contains("the rule allows 40 characters, the column is Varchar(50)")
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_down_migration_that_leaves_a_table_is_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        let problem =
+            migration_cycle_problem(test_db.db(), Some("CREATE TABLE postmortems (id TEXT)")).await;
+        assert_eq!(
+            problem.as_deref(),
+            Some("tables remain after migrating down: [\"postmortems\"]")
+        );
+        let fresh = TestDatabase::sqlite().await;
+        assert_eq!(migration_cycle_problem(fresh.db(), None).await, None);
     }
 
     #[tokio::test(flavor = "multi_thread")]
