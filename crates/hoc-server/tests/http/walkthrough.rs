@@ -465,3 +465,62 @@ hoc_spine::storage_test!(sigterm_lets_an_in_flight_request_finish, |db, url| {
     assert_eq!(hoc_spine::testing::row_counts(&db).await["incidents"], 1);
     assert_eq!(hoc_spine::testing::row_counts(&db).await["event_outbox"], 1);
 });
+
+#[tokio::test]
+async fn cli_migrates_and_refuses_bad_arguments() {
+    let dir = std::env::temp_dir().join(format!("hocd-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let url = format!("sqlite://{}/cli.db?mode=rwc", dir.display());
+    let out = crate::hocd()
+        .args(["migrate", "--database-url", &url])
+        .output()
+        .await
+        .expect("runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("migrated sqlite://"));
+    assert!(dir.join("cli.db").exists());
+
+    let out = crate::hocd()
+        .args([
+            "keys",
+            "create",
+            "--database-url",
+            &url,
+            "--tenant",
+            "t",
+            "--actor",
+            "a",
+            "--scope",
+            "admin",
+        ])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scope: must be read or write"));
+
+    let out = crate::hocd()
+        .args(["keys", "revoke", "--database-url", &url, "key_nope"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("api key key_nope not found"));
+
+    let out = crate::hocd()
+        .args(["migrate", "--database-url", "mysql://root@localhost/db"])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("unsupported database url scheme `mysql`"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
