@@ -8,11 +8,6 @@ use super::{to_response, undispatched};
 use crate::OperationError;
 use crate::registry::{Call, Effects, Method, Operation};
 
-/// Default and maximum page size of the feed.
-pub(crate) const DEFAULT_LIMIT: u64 = 50;
-/// See [`DEFAULT_LIMIT`].
-pub(crate) const MAX_LIMIT: u64 = 500;
-
 /// `events.feed`: list.
 pub(crate) struct EventsFeed;
 
@@ -35,9 +30,7 @@ impl Operation for EventsFeed {
         }
         let mut r = FieldReader::new(call.payload);
         let after = r.optional_int("after", 0, i64::MAX).unwrap_or(0);
-        let limit = r
-            .optional_int("limit", 1, MAX_LIMIT as i64)
-            .map_or(DEFAULT_LIMIT, |l| l.unsigned_abs());
+        let limit = r.optional_limit("limit");
         r.finish()
             .map_err(|fields| OperationError::InvalidInput { fields })?;
         let items = hoc_drivers::outbox::list_after(

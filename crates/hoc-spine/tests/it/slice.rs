@@ -335,3 +335,61 @@ hoc_drivers::storage_test!(create_error_paths_write_nothing, |db| {
         )
     );
 });
+
+hoc_drivers::storage_test!(
+    the_events_feed_pages_and_caps_its_limit_like_every_list,
+    |db| {
+        let spine = spine(&db);
+        for i in 0..3 {
+            create(&spine, "t1", &format!("feed {i}")).await;
+        }
+        let page = spine
+            .call(
+                &ctx("t1"),
+                &ListEvents {
+                    after: Some(1),
+                    limit: Some(1),
+                },
+            )
+            .await
+            .expect("page");
+        assert_eq!(
+            (page.items.len(), page.items[0].sequence_no, page.next_after),
+            (1, 2, 2)
+        );
+        let capped = spine
+            .call(
+                &ctx("t1"),
+                &ListEvents {
+                    after: None,
+                    limit: Some(100_000),
+                },
+            )
+            .await
+            .expect("capped");
+        assert_eq!(capped.items.len(), 3);
+        let err = spine
+            .call(
+                &ctx("t1"),
+                &ListEvents {
+                    after: Some(-1),
+                    limit: None,
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        // After the end: empty, and next_after stays where it was.
+        let end = spine
+            .call(
+                &ctx("t1"),
+                &ListEvents {
+                    after: Some(3),
+                    limit: None,
+                },
+            )
+            .await
+            .expect("end");
+        assert_eq!((end.items.len(), end.next_after), (0, 3));
+    }
+);
