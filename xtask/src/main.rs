@@ -25,6 +25,37 @@ const USAGE: &str = "usage: cargo xtask verify [--strict] [--format text|json] [
        cargo xtask bless";
 const VERIFIERS: [&str; 5] = ["workspace", "layering", "events", "storage", "reads"];
 
+/// Runs `check` on a fresh migrated SQLite database, and on a fresh PostgreSQL database when
+/// `HOC_TEST_DATABASE_URL` is set (FAIL if that server does not answer; WARN when the variable is unset).
+pub(crate) async fn on_each_backend<F, Fut>(verifier: &str, check: F) -> Vec<report::Outcome>
+where
+    F: Fn(&'static str, hoc_drivers::Database) -> Fut,
+    Fut: std::future::Future<Output = Vec<report::Outcome>>,
+{
+    use hoc_drivers::testing::{TEST_DATABASE_URL_VAR, TestDatabase};
+    let sqlite = TestDatabase::sqlite().await;
+    let mut out = check("sqlite", sqlite.db().clone()).await;
+    if std::env::var(TEST_DATABASE_URL_VAR).is_ok() {
+        match tokio::spawn(TestDatabase::postgres()).await {
+            Ok(Some(pg)) => out.extend(check("postgres", pg.db().clone()).await),
+            _ => out.push(report::Outcome::fail(
+                verifier,
+                "postgres",
+                TEST_DATABASE_URL_VAR,
+                "the server did not answer; start PostgreSQL or unset the variable",
+            )),
+        }
+    } else {
+        out.push(report::Outcome::warn(
+            verifier,
+            "postgres",
+            format!("{TEST_DATABASE_URL_VAR} is not set: PostgreSQL not checked"),
+            "export HOC_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres",
+        ));
+    }
+    out
+}
+
 /// The repository root: the parent of xtask's manifest directory.
 pub(crate) fn workspace_root() -> PathBuf {
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

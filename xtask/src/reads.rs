@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use hoc_drivers::testing::{TEST_DATABASE_URL_VAR, TestDatabase};
 use hoc_drivers::{
     ArtifactRow, AuditRow, Database, IncidentRow, TimelineRow, artifacts, audit, incidents,
     timeline,
@@ -401,31 +400,16 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
 }
 
 pub(crate) async fn verify() -> Vec<Outcome> {
-    let sqlite = TestDatabase::sqlite().await;
-    let mut out = verify_backend("sqlite", sqlite.db()).await;
-    if std::env::var(TEST_DATABASE_URL_VAR).is_ok() {
-        match tokio::spawn(TestDatabase::postgres()).await {
-            Ok(Some(pg)) => out.extend(verify_backend("postgres", pg.db()).await),
-            _ => out.push(Outcome::fail(
-                NAME,
-                "postgres",
-                TEST_DATABASE_URL_VAR,
-                "the server did not answer",
-            )),
-        }
-    } else {
-        out.push(Outcome::warn(
-            NAME,
-            "postgres",
-            format!("{TEST_DATABASE_URL_VAR} is not set: PostgreSQL not checked"),
-            "export HOC_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres",
-        ));
-    }
-    out
+    crate::on_each_backend(NAME, |backend, db| async move {
+        verify_backend(backend, &db).await
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
+    use hoc_drivers::testing::TestDatabase;
+
     use super::*;
     use crate::report::Level;
 

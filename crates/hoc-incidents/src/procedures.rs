@@ -134,11 +134,7 @@ pub async fn acknowledge(
     now: OffsetDateTime,
     payload: &Value,
 ) -> Result<Outcome, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
-    let reason = parse_reason(&mut r);
-    r.finish().map_err(invalid)?;
-    let id = id.unwrap_or_default();
+    let (id, reason) = id_and_reason(payload)?;
     let change = transition(
         tx,
         tenant_id,
@@ -272,11 +268,7 @@ pub async fn reopen(
     now: OffsetDateTime,
     payload: &Value,
 ) -> Result<Outcome, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
-    let reason = parse_reason(&mut r);
-    r.finish().map_err(invalid)?;
-    let id = id.unwrap_or_default();
+    let (id, reason) = id_and_reason(payload)?;
     let change = transition(
         tx,
         tenant_id,
@@ -398,6 +390,15 @@ pub async fn create_postmortem_stub(
         });
     }
     Err(IncidentError::Contended { id: incident_id })
+}
+
+/// Reads `{"id", "reason"?}`.
+fn id_and_reason(payload: &Value) -> Result<(String, Option<String>), IncidentError> {
+    let mut r = FieldReader::new(payload);
+    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
+    let reason = parse_reason(&mut r);
+    r.finish().map_err(invalid)?;
+    Ok((id.unwrap_or_default(), reason))
 }
 
 pub(crate) async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<IncidentRow, IncidentError> {
