@@ -1,8 +1,9 @@
 //! Incident rows: insert, tenant-scoped lookup, and the compare-and-set transition.
 
+use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 
 use crate::entity::incidents::{Column, Entity};
@@ -90,34 +91,27 @@ pub async fn group_stats(
         recurrence: Some((version, signature)),
         ..IncidentFilter::default()
     };
-    let members = || {
-        filter
-            .apply(tenant_id, Entity::find())
-            .filter(Column::CreatedAt.lte(as_of))
-    };
-    let count = members()
-        .count(tx.conn())
-        .await
-        .map_err(StorageError::from_db)?;
-    let open_count = members()
-        .filter(Column::Status.is_in(["open", "acknowledged"]))
-        .count(tx.conn())
-        .await
-        .map_err(StorageError::from_db)?;
-    let first_seen = members()
-        .order_by_asc(Column::CreatedAt)
-        .order_by_asc(Column::Id)
+    // One aggregate query: count, open count, first and last seen.
+    let open = Expr::case(Column::Status.is_in(["open", "acknowledged"]), 1).finally(0);
+    let (count, open_count, first_seen, last_seen): (
+        i64,
+        Option<i64>,
+        Option<DbTime>,
+        Option<DbTime>,
+    ) = filter
+        .apply(tenant_id, Entity::find())
+        .filter(Column::CreatedAt.lte(as_of))
+        .select_only()
+        .column_as(Column::Id.count(), "n")
+        .column_as(Expr::from(Func::sum(open)), "open_n")
+        .column_as(Column::CreatedAt.min(), "first_seen")
+        .column_as(Column::CreatedAt.max(), "last_seen")
+        .into_tuple()
         .one(tx.conn())
         .await
         .map_err(StorageError::from_db)?
-        .map(|row| row.created_at);
-    let last_seen = members()
-        .order_by_desc(Column::CreatedAt)
-        .order_by_desc(Column::Id)
-        .one(tx.conn())
-        .await
-        .map_err(StorageError::from_db)?
-        .map(|row| row.created_at);
+        .unwrap_or((0, None, None, None));
+    let (count, open_count) = (count.unsigned_abs(), open_count.unwrap_or(0).unsigned_abs());
     Ok(GroupStats {
         count,
         open_count,
