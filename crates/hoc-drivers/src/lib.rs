@@ -59,16 +59,6 @@ pub enum Backend {
     Postgres,
 }
 
-impl Backend {
-    /// A short lowercase name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Sqlite => "sqlite",
-            Self::Postgres => "postgres",
-        }
-    }
-}
-
 /// A connection pool to one database. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Database {

@@ -61,14 +61,19 @@ pub struct Incident {
     pub version: i64,
 }
 
+/// The stored status of a row; an unknown one is corrupt storage.
+pub(crate) fn status_of(row: &IncidentRow) -> Result<IncidentStatus, StorageError> {
+    IncidentStatus::parse(&row.status).ok_or_else(|| StorageError::Corrupt {
+        table: "incidents",
+        problem: format!("incident {} has unknown status `{}`", row.id, row.status),
+    })
+}
+
 impl TryFrom<IncidentRow> for Incident {
     type Error = StorageError;
 
     fn try_from(row: IncidentRow) -> Result<Self, StorageError> {
-        let status = IncidentStatus::parse(&row.status).ok_or_else(|| StorageError::Corrupt {
-            table: "incidents",
-            problem: format!("incident {} has unknown status `{}`", row.id, row.status),
-        })?;
+        let status = status_of(&row)?;
         Ok(Self {
             id: row.id,
             tenant_id: row.tenant_id,

@@ -459,7 +459,7 @@ async fn transition(
         .collect();
     for _ in 0..MAX_ATTEMPTS {
         let before = find(tx, tenant_id, id).await?;
-        let from = Incident::try_from(before.clone())?.status;
+        let from = crate::model::status_of(&before)?;
         let to = lifecycle::apply(from, transition)?;
         let mut after = before.clone();
         after.status = to.as_str().to_owned();
@@ -500,7 +500,11 @@ async fn append_timeline(
     now: OffsetDateTime,
     description: String,
 ) -> Result<(), IncidentError> {
-    let ordinal = timeline_driver::next_ordinal(tx, &incident.tenant_id, &incident.id).await?;
+    // A creation (no from-state) is always the first row; anything later asks the timeline.
+    let ordinal = match from_state {
+        None => 1,
+        Some(_) => timeline_driver::next_ordinal(tx, &incident.tenant_id, &incident.id).await?,
+    };
     timeline_driver::insert(
         tx,
         TimelineRow {

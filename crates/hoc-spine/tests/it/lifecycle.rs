@@ -82,15 +82,7 @@ hoc_drivers::storage_test!(resolve_records_the_resolution_contract, |db| {
         resolved
     );
 
-    let timeline = spine
-        .call(
-            &ctx("t1"),
-            &IncidentTimeline {
-                id: incident.id.clone(),
-            },
-        )
-        .await
-        .expect("timeline");
+    let timeline = crate::timeline_of(&spine, "t1", &incident.id).await;
     let last = timeline.items.last().expect("rows");
     assert_eq!(
         (
@@ -106,16 +98,7 @@ hoc_drivers::storage_test!(resolve_records_the_resolution_contract, |db| {
         "acknowledged → resolved: error rate back to baseline"
     );
 
-    let audit = spine
-        .call(
-            &ctx("t1"),
-            &IncidentAudit {
-                id: incident.id.clone(),
-                ..IncidentAudit::default()
-            },
-        )
-        .await
-        .expect("audit");
+    let audit = crate::audit_of(&spine, "t1", &incident.id).await;
     let entry = audit
         .items
         .iter()
@@ -314,16 +297,7 @@ hoc_drivers::storage_test!(manual_close_records_method_reason_and_event, |db| {
         (Some("alice"), Some(closed.updated_at))
     );
 
-    let audit = spine
-        .call(
-            &ctx("t1"),
-            &IncidentAudit {
-                id: incident.id.clone(),
-                ..IncidentAudit::default()
-            },
-        )
-        .await
-        .expect("audit");
+    let audit = crate::audit_of(&spine, "t1", &incident.id).await;
     let entry = audit.items.last().expect("audit rows");
     assert_eq!(entry.action, "incidents.write.close");
     assert_eq!(
@@ -412,15 +386,7 @@ hoc_drivers::storage_test!(reopen_returns_to_open_and_keeps_history, |db| {
             ),
             (&None, &None, &None, &None, &None, &None)
         );
-        let timeline = spine
-            .call(
-                &ctx("t1"),
-                &IncidentTimeline {
-                    id: incident.id.clone(),
-                },
-            )
-            .await
-            .expect("timeline");
+        let timeline = crate::timeline_of(&spine, "t1", &incident.id).await;
         let steps: Vec<(&str, &str)> = timeline
             .items
             .iter()
@@ -441,16 +407,7 @@ hoc_drivers::storage_test!(reopen_returns_to_open_and_keeps_history, |db| {
             ]
         );
         // The cleared resolution survives in the audit ledger.
-        let audit = spine
-            .call(
-                &ctx("t1"),
-                &IncidentAudit {
-                    id: incident.id.clone(),
-                    ..IncidentAudit::default()
-                },
-            )
-            .await
-            .expect("audit");
+        let audit = crate::audit_of(&spine, "t1", &incident.id).await;
         let entry = audit.items.last().expect("rows");
         assert_eq!(entry.action, "incidents.write.reopen");
         let before = entry.before_state.as_ref().expect("before");

@@ -96,3 +96,36 @@ pub(crate) async fn event_log(spine: &Spine, tenant: &str) -> Vec<(i64, String)>
         .map(|e| (e.sequence_no, e.event_type))
         .collect()
 }
+
+/// An incident's timeline (the call must succeed).
+pub(crate) async fn timeline_of(
+    spine: &Spine,
+    tenant: &str,
+    id: &str,
+) -> hoc_spine::requests::TimelinePage {
+    spine
+        .call(
+            &ctx(tenant),
+            &hoc_spine::requests::IncidentTimeline { id: id.to_owned() },
+        )
+        .await
+        .expect("timeline")
+}
+
+/// An incident's audit entries, first page (the call must succeed).
+pub(crate) async fn audit_of(
+    spine: &Spine,
+    tenant: &str,
+    id: &str,
+) -> hoc_incidents::Page<hoc_incidents::AuditEntry> {
+    spine
+        .call(
+            &ctx(tenant),
+            &hoc_spine::requests::IncidentAudit {
+                id: id.to_owned(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit")
+}

@@ -5,8 +5,7 @@ use hoc_incidents::CreateIncident;
 use hoc_incidents::recurrence::{SignatureSource, sign_current};
 use hoc_spine::ErrorCode;
 use hoc_spine::requests::{
-    CreatePostmortemStub, GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentTimeline,
-    ResolveIncident,
+    CreatePostmortemStub, GetIncident, GetRecurrenceGroup, GroupForIncident, ResolveIncident,
 };
 use serde_json::json;
 
@@ -248,15 +247,7 @@ hoc_drivers::storage_test!(postmortem_stub_is_created_once_and_linked, |db| {
     );
     assert_eq!((linked.status.as_str(), linked.version), ("open", 2));
 
-    let timeline = spine
-        .call(
-            &ctx("t1"),
-            &IncidentTimeline {
-                id: incident.id.clone(),
-            },
-        )
-        .await
-        .expect("timeline");
+    let timeline = crate::timeline_of(&spine, "t1", &incident.id).await;
     let last = timeline.items.last().expect("rows");
     assert_eq!(
         (

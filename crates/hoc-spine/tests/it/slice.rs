@@ -2,7 +2,7 @@ use hoc_contracts::{ActorType, EventEnvelope, FieldError};
 use hoc_drivers::testing::row_counts;
 use hoc_drivers::{audit, timeline};
 use hoc_incidents::{CreateIncident, IncidentStatus};
-use hoc_spine::requests::{AcknowledgeIncident, GetIncident, IncidentTimeline, ListEvents};
+use hoc_spine::requests::{AcknowledgeIncident, GetIncident, ListEvents};
 use hoc_spine::{ErrorCode, OperationContext, OperationError};
 use serde_json::json;
 
@@ -104,15 +104,7 @@ hoc_drivers::storage_test!(
         );
 
         // Timeline: exactly the two rows, in ordinal order.
-        let page = spine
-            .call(
-                &ctx("t1"),
-                &IncidentTimeline {
-                    id: incident.id.clone(),
-                },
-            )
-            .await
-            .expect("timeline");
+        let page = crate::timeline_of(&spine, "t1", &incident.id).await;
         let rows: Vec<_> = page
             .items
             .iter()
