@@ -12,7 +12,8 @@ pub mod window;
 
 pub use crate::error::ArtifactError;
 pub use crate::model::{
-    Artifact, ArtifactDefinition, ArtifactPage, HASH_CHARS, KEY_MAX_CHARS, LENGTH_LIMITS,
+    Artifact, ArtifactDefinition, ArtifactListQuery, ArtifactPage, ArtifactQuery, GetArtifact,
+    HASH_CHARS, KEY_MAX_CHARS, LENGTH_LIMITS, ListArtifacts, SaveArtifact, SaveArtifactInput,
     SaveOutcome, SaveStatus,
 };
 pub use crate::procedures::{Outcome, ReadAt, get, list, save};

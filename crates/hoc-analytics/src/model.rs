@@ -1,11 +1,10 @@
 //! The artifact as callers see it, and the parsed definition of a save.
 
 use hoc_contracts::FieldError;
-use hoc_contracts::input::FieldReader;
-use hoc_contracts::time_format::utc;
+use hoc_contracts::input::{Flag, Limit, PageCursor, Sha256Hex, Text, TextList, Timestamp};
+use hoc_contracts::time_format::{UtcTimestamp, utc};
 use hoc_drivers::{ArtifactRow, DbTime};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::ArtifactError;
@@ -26,22 +25,27 @@ pub const LENGTH_LIMITS: &[(&str, &str, usize)] = &[
 ];
 
 /// An analytics artifact (the HTTP API's artifact object).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Artifact {
     pub id: String,
     pub tenant_id: String,
     pub dataset_id: String,
     pub dataset_version: String,
+    #[schemars(regex(pattern = "^[0-9a-f]{64}$"))]
     pub input_window_hash: String,
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub as_of: OffsetDateTime,
     pub compute_code_version: String,
     #[serde(with = "utc::option")]
+    #[schemars(with = "Option<UtcTimestamp>")]
     pub window_start: Option<OffsetDateTime>,
     #[serde(with = "utc::option")]
+    #[schemars(with = "Option<UtcTimestamp>")]
     pub window_end: Option<OffsetDateTime>,
     pub code_dirty: Option<bool>,
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
 }
 
@@ -64,7 +68,7 @@ impl From<ArtifactRow> for Artifact {
 }
 
 /// Whether a save recorded a new artifact or replayed an identical one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SaveStatus {
     /// A new key: recorded, and `analytics.ArtifactRecorded` emitted.
@@ -74,7 +78,7 @@ pub enum SaveStatus {
 }
 
 /// The answer to a save.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SaveOutcome {
     /// Created or unchanged.
     pub status: SaveStatus,
@@ -83,7 +87,7 @@ pub struct SaveOutcome {
 }
 
 /// A page of artifacts with the `as_of` it was read at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct ArtifactPage {
     /// Newest first by (created_at desc, id desc).
     pub items: Vec<Artifact>,
@@ -91,6 +95,7 @@ pub struct ArtifactPage {
     pub next_cursor: Option<String>,
     /// The point in time the listing shows.
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub as_of: OffsetDateTime,
 }
 
@@ -107,111 +112,158 @@ pub struct ArtifactDefinition {
     pub code_dirty: Option<bool>,
 }
 
-fn is_sha256_hex(s: &str) -> bool {
-    s.len() == HASH_CHARS && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+hoc_contracts::request! {
+    /// Record an analytics artifact under (dataset_id, dataset_version): created, unchanged (an identical replay),
+    /// or a reproducibility conflict (a different definition; nothing changes). With `inputs`, the window is
+    /// required and `input_window_hash` must be the `iwh-v1` hash of window and inputs.
+    pub struct SaveArtifact => SaveArtifactInput {
+        /// The dataset.
+        dataset_id: String => required Text<{ KEY_MAX_CHARS }>,
+        /// Its version.
+        dataset_version: String => required Text<{ KEY_MAX_CHARS }>,
+        /// SHA-256 of the input window: 64 lowercase hexadecimal characters.
+        input_window_hash: Option<String> => required Sha256Hex,
+        /// The point in time the result describes (RFC 3339).
+        as_of: Option<String> => required Timestamp,
+        /// The code version that computed it.
+        compute_code_version: Option<String> => required Text<{ KEY_MAX_CHARS }>,
+        /// Start of the half-open input window (with `window_end`).
+        window_start: Option<String> => optional Timestamp,
+        /// End of the half-open input window (after `window_start`).
+        window_end: Option<String> => optional Timestamp,
+        /// Whether the code had uncommitted changes.
+        code_dirty: Option<bool> => optional Flag,
+        /// Ordered input references; with the window, the library checks the hash against them.
+        inputs: Option<Vec<String>> => optional TextList<{ MAX_INPUTS }, { MAX_INPUT_CHARS }>,
+    }
+}
+
+hoc_contracts::request! {
+    /// One artifact of a dataset: a version, or the latest (at a point in time).
+    pub struct GetArtifact => ArtifactQuery {
+        /// The dataset.
+        dataset_id: String => required Text<{ KEY_MAX_CHARS }>,
+        /// A version (default: the latest by (as_of, created_at, id)).
+        version: Option<String> => optional Text<{ KEY_MAX_CHARS }>,
+        /// Point in time: only artifacts whose own `as_of` is at or before it count.
+        as_of: Option<String> => optional Timestamp,
+    }
+}
+
+hoc_contracts::request! {
+    /// The tenant's artifacts, newest first by (created_at, id).
+    pub struct ListArtifacts => ArtifactListQuery {
+        /// Only this dataset.
+        dataset_id: Option<String> => optional Text<{ KEY_MAX_CHARS }>,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional Limit,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String> => optional PageCursor,
+    }
+}
+
+impl SaveArtifact {
+    /// Parses the save and applies the rules across fields ([`ArtifactDefinition::new`]); when some field is bad
+    /// on its own, the window rules that can still be judged are reported with it, so every problem comes at once.
+    pub fn definition(&self) -> Result<ArtifactDefinition, ArtifactError> {
+        match self.parse() {
+            Ok(input) => ArtifactDefinition::new(input),
+            Err(mut fields) => {
+                let time = |raw: &Option<String>| {
+                    raw.as_deref()
+                        .and_then(|t| hoc_contracts::input::parse_timestamp(t).ok())
+                };
+                let present = |raw: &Option<String>| raw.is_some();
+                fields.extend(window_problems(
+                    (present(&self.window_start), time(&self.window_start)),
+                    (present(&self.window_end), time(&self.window_end)),
+                    self.inputs.is_some(),
+                ));
+                Err(ArtifactError::InvalidInput { fields })
+            }
+        }
+    }
+}
+
+/// The window rules: bounds in pairs, start before end, inputs only with a window. Each bound is (given, parsed).
+fn window_problems(
+    start: (bool, Option<OffsetDateTime>),
+    end: (bool, Option<OffsetDateTime>),
+    has_inputs: bool,
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    match (start.0, end.0) {
+        (true, false) => errors.push(FieldError::new(
+            "window_end",
+            "is required when window_start is given",
+        )),
+        (false, true) => errors.push(FieldError::new(
+            "window_start",
+            "is required when window_end is given",
+        )),
+        _ => {}
+    }
+    if let (Some(start), Some(end)) = (start.1, end.1)
+        && start >= end
+    {
+        errors.push(FieldError::new(
+            "window_end",
+            "must be after window_start (the window is [start, end))",
+        ));
+    }
+    if has_inputs && !(start.0 && end.0) {
+        errors.push(FieldError::new(
+            "inputs",
+            "need window_start and window_end to be hashed",
+        ));
+    }
+    errors
 }
 
 impl ArtifactDefinition {
-    /// Parses a save payload, reporting every bad field at once. Payload: `dataset_id`, `dataset_version`,
-    /// `input_window_hash`, `as_of`, `compute_code_version`, optional `window_start` + `window_end` (both or
-    /// neither, start < end), optional `code_dirty`, and optional `inputs` (ordered input references): with
-    /// inputs, the window is required and `input_window_hash` must equal the hash the library computes from them.
-    pub fn parse(payload: &Value) -> Result<Self, ArtifactError> {
-        let mut r = FieldReader::new(payload);
-        let dataset_id = r.required_str("dataset_id", KEY_MAX_CHARS);
-        let dataset_version = r.required_str("dataset_version", KEY_MAX_CHARS);
-        let hash = r.required_str("input_window_hash", HASH_CHARS + 1);
-        let hash = match hash {
-            Some(h) if is_sha256_hex(&h) => Some(h),
-            Some(_) => {
-                r.push_error(FieldError::new(
-                    "input_window_hash",
-                    "must be exactly 64 lowercase hexadecimal characters (a SHA-256 digest)",
-                ));
-                None
+    /// Applies the rules across fields of a parsed save, reporting every one broken: window bounds come in pairs,
+    /// start before end, inputs need the window, and inputs with the window must hash to `input_window_hash`.
+    pub fn new(input: SaveArtifactInput) -> Result<Self, ArtifactError> {
+        let (start, end) = (input.window_start, input.window_end);
+        let mut errors = window_problems(
+            (start.is_some(), start),
+            (end.is_some(), end),
+            input.inputs.is_some(),
+        );
+        match (start, end, input.inputs) {
+            (Some(start), Some(end), Some(inputs)) if start < end => {
+                match InputWindow::new(start, end, inputs) {
+                    Ok(window) => {
+                        let computed = window.hash();
+                        if computed != input.input_window_hash {
+                            errors.push(FieldError::new(
+                                "input_window_hash",
+                                format!("does not match the window and inputs given (they hash to {computed})"),
+                            ));
+                        }
+                    }
+                    Err(problems) => errors.extend(problems),
+                }
             }
-            None => None,
-        };
-        let as_of = r.required_timestamp("as_of");
-        let compute_code_version = r.required_str("compute_code_version", KEY_MAX_CHARS);
-        let window_start = r.optional_timestamp("window_start");
-        let window_end = r.optional_timestamp("window_end");
-        let code_dirty = r.optional_bool("code_dirty");
-        let inputs = r.optional_str_list("inputs", MAX_INPUTS, MAX_INPUT_CHARS);
-        let present = |name: &str| payload.get(name).is_some_and(|v| !v.is_null());
-        match (present("window_start"), present("window_end")) {
-            (true, false) => r.push_error(FieldError::new(
-                "window_end",
-                "is required when window_start is given",
-            )),
-            (false, true) => r.push_error(FieldError::new(
-                "window_start",
-                "is required when window_end is given",
-            )),
             _ => {}
         }
-        if let (Some(start), Some(end)) = (window_start, window_end)
-            && start >= end
-        {
-            r.push_error(FieldError::new(
-                "window_end",
-                "must be after window_start (the window is [start, end))",
-            ));
+        if !errors.is_empty() {
+            return Err(ArtifactError::InvalidInput { fields: errors });
         }
-        if present("inputs") && !(present("window_start") && present("window_end")) {
-            r.push_error(FieldError::new(
-                "inputs",
-                "need window_start and window_end to be hashed",
-            ));
-        }
-        if let (Some(start), Some(end), Some(inputs), Some(hash)) =
-            (window_start, window_end, inputs, &hash)
-            && start < end
-        {
-            match InputWindow::new(start, end, inputs) {
-                Ok(window) => {
-                    let computed = window.hash();
-                    if &computed != hash {
-                        r.push_error(FieldError::new(
-                            "input_window_hash",
-                            format!("does not match the window and inputs given (they hash to {computed})"),
-                        ));
-                    }
-                }
-                Err(errors) => errors.into_iter().for_each(|e| r.push_error(e)),
-            }
-        }
-        r.finish()
-            .map_err(|fields| ArtifactError::InvalidInput { fields })?;
-        match (
-            dataset_id,
-            dataset_version,
-            hash,
-            as_of,
-            compute_code_version,
-        ) {
-            (
-                Some(dataset_id),
-                Some(dataset_version),
-                Some(input_window_hash),
-                Some(as_of),
-                Some(compute_code_version),
-            ) => Ok(Self {
-                dataset_id,
-                dataset_version,
-                input_window_hash,
-                as_of,
-                compute_code_version,
-                window_start,
-                window_end,
-                code_dirty,
-            }),
-            _ => Err(ArtifactError::InvalidInput {
-                fields: vec![FieldError::new("$", "required fields are missing")],
-            }),
-        }
+        Ok(Self {
+            dataset_id: input.dataset_id.into_string(),
+            dataset_version: input.dataset_version.into_string(),
+            input_window_hash: input.input_window_hash,
+            as_of: input.as_of,
+            compute_code_version: input.compute_code_version.into_string(),
+            window_start: start,
+            window_end: end,
+            code_dirty: input.code_dirty,
+        })
     }
+}
 
+impl ArtifactDefinition {
     /// The names of the fields whose values differ from the recorded artifact (empty: an identical replay).
     pub fn differences(&self, recorded: &Artifact) -> Vec<String> {
         let mut fields = Vec::new();
@@ -238,19 +290,30 @@ impl ArtifactDefinition {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
     use time::macros::datetime;
 
     use super::*;
 
     const HASH: &str = "71fc1d32b74ed6c717862480b629f0750d039796e4b4742880b62490e17c1140";
 
-    fn problems(payload: Value) -> Vec<String> {
-        match ArtifactDefinition::parse(&payload) {
-            Err(ArtifactError::InvalidInput { fields }) => {
+    fn parse(payload: Value) -> Result<ArtifactDefinition, Vec<String>> {
+        let request: SaveArtifact = hoc_contracts::input::decode(payload).map_err(|e| vec![e])?;
+        let parsed = request
+            .parse()
+            .map_err(|fields| fields.iter().map(ToString::to_string).collect::<Vec<_>>())?;
+        ArtifactDefinition::new(parsed).map_err(|e| match e {
+            ArtifactError::InvalidInput { fields } => {
                 fields.iter().map(ToString::to_string).collect()
             }
-            other => panic!("expected invalid input, got {other:?}"),
+            other => vec![other.to_string()],
+        })
+    }
+
+    fn problems(payload: Value) -> Vec<String> {
+        match parse(payload) {
+            Err(problems) => problems,
+            Ok(def) => panic!("expected invalid input, got {def:?}"),
         }
     }
 
@@ -266,7 +329,7 @@ mod tests {
 
     #[test]
     fn a_minimal_save_parses() {
-        let def = ArtifactDefinition::parse(&valid()).expect("valid");
+        let def = parse(valid()).expect("valid");
         assert_eq!(def.as_of, datetime!(2026-11-02 00:00:00 UTC));
         assert_eq!((def.window_start, def.code_dirty), (None, None));
     }
@@ -278,32 +341,38 @@ mod tests {
                 "dataset_id": "",
                 "dataset_version": "v".repeat(65),
                 "input_window_hash": HASH.to_uppercase(),
-                "as_of": "2026-11-02T00:00:00+01:00",
+                "as_of": "2026-11-02",
                 "window_start": "2026-11-02T00:00:00Z",
                 "window_end": "2026-11-01T00:00:00Z",
-                "code_dirty": "no",
-                "extra": 1,
             })),
             [
-                "dataset_id: must not be empty",
+                "dataset_id: is required",
                 "dataset_version: must be at most 64 characters (got 65)",
                 "input_window_hash: must be exactly 64 lowercase hexadecimal characters (a SHA-256 digest)",
-                "as_of: must be in UTC",
+                "as_of: must be an RFC 3339 timestamp",
                 "compute_code_version: is required",
-                "code_dirty: must be true or false",
-                "window_end: must be after window_start (the window is [start, end))",
-                "extra: unknown field",
             ]
         );
         assert_eq!(
-            problems(json!({})),
+            problems(json!({"dataset_id": "d", "dataset_version": "v"})),
             [
-                "dataset_id: is required",
-                "dataset_version: is required",
                 "input_window_hash: is required",
                 "as_of: is required",
                 "compute_code_version: is required",
             ]
+        );
+        let mut reversed = valid();
+        reversed["window_start"] = json!("2026-11-02T00:00:00Z");
+        reversed["window_end"] = json!("2026-11-01T00:00:00Z");
+        assert_eq!(
+            problems(reversed),
+            ["window_end: must be after window_start (the window is [start, end))"]
+        );
+        let mut shape = valid();
+        shape["code_dirty"] = json!("no");
+        assert_eq!(
+            problems(shape),
+            ["code_dirty: invalid type: string \"no\", expected a boolean"]
         );
     }
 
@@ -318,7 +387,7 @@ mod tests {
         payload["window_end"] = json!("2026-11-02T00:00:00Z");
         payload["inputs"] = json!(["s3://raw/orders/2026-11-01.parquet"]);
         // The golden window of `window::tests`: its hash is HASH.
-        ArtifactDefinition::parse(&payload).expect("matching hash");
+        parse(payload.clone()).expect("matching hash");
         payload["inputs"] = json!(["s3://raw/orders/2026-11-02.parquet"]);
         let errors = problems(payload);
         assert_eq!(errors.len(), 1);
@@ -338,7 +407,7 @@ mod tests {
 
     #[test]
     fn differences_name_every_changed_field() {
-        let def = ArtifactDefinition::parse(&valid()).expect("valid");
+        let def = parse(valid()).expect("valid");
         let recorded = Artifact {
             id: "art_1".into(),
             tenant_id: "t1".into(),

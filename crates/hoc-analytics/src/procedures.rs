@@ -1,15 +1,15 @@
 //! Save, get and list: read, decide (pure), write through the drivers with the borrowed transaction.
 
-use hoc_contracts::input::FieldReader;
+use hoc_contracts::input::{Limit, Text};
 pub use hoc_contracts::paging::ReadAt;
 use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::paging::{PageRequest, paginate};
 use hoc_drivers::{ArtifactRow, DbTime, Tx, artifacts};
-use serde_json::{Value, json};
+use serde_json::json;
 use time::OffsetDateTime;
 
-use crate::model::KEY_MAX_CHARS;
+use crate::model::{ArtifactListQuery, ArtifactQuery};
 use crate::{Artifact, ArtifactDefinition, ArtifactError, ArtifactPage, SaveOutcome, SaveStatus};
 
 /// What a procedure did.
@@ -27,9 +27,8 @@ pub async fn save(
     tx: &Tx,
     tenant_id: &str,
     now: OffsetDateTime,
-    payload: &Value,
+    def: ArtifactDefinition,
 ) -> Result<Outcome<SaveOutcome>, ArtifactError> {
-    let def = ArtifactDefinition::parse(payload)?;
     let row = ArtifactRow {
         id: format!("art_{}", uuid::Uuid::now_v7()),
         tenant_id: tenant_id.to_owned(),
@@ -97,21 +96,18 @@ pub async fn save(
     })
 }
 
-/// One artifact of a dataset. Payload: `{"dataset_id", "version"?, "as_of"?}`. With `version`, that version;
+/// One artifact of a dataset. With `version`, that version;
 /// without, the latest by (as_of, created_at, id); with `as_of` (point in time), only artifacts whose own `as_of`
 /// is at or before it count. Artifacts created after the read's `as_of` are invisible either way.
 pub async fn get(
     tx: &Tx,
     tenant_id: &str,
-    payload: &Value,
+    query: ArtifactQuery,
     at: ReadAt,
 ) -> Result<Artifact, ArtifactError> {
-    let mut r = FieldReader::new(payload);
-    let dataset_id = r.required_str("dataset_id", KEY_MAX_CHARS);
-    let version = r.optional_str("version", KEY_MAX_CHARS);
-    let point_in_time = r.optional_timestamp("as_of");
-    r.finish().map_err(invalid)?;
-    let dataset_id = dataset_id.unwrap_or_default();
+    let dataset_id = query.dataset_id.into_string();
+    let version = query.version.map(Text::into_string);
+    let point_in_time = query.as_of;
     let visible_until = DbTime::new(at.as_of.unwrap_or(at.now));
     let found = match &version {
         Some(version) => artifacts::find_by_key(tx, tenant_id, &dataset_id, version)
@@ -139,19 +135,16 @@ pub async fn get(
         })
 }
 
-/// The tenant's artifacts newest first by (created_at desc, id desc). Payload: `{"dataset_id"?, "limit"?,
-/// "cursor"?}`.
+/// The tenant's artifacts newest first by (created_at desc, id desc).
 pub async fn list(
     tx: &Tx,
     tenant_id: &str,
-    payload: &Value,
+    query: ArtifactListQuery,
     at: ReadAt,
 ) -> Result<ArtifactPage, ArtifactError> {
-    let mut r = FieldReader::new(payload);
-    let dataset_id = r.optional_str("dataset_id", KEY_MAX_CHARS);
-    let limit = r.optional_limit("limit");
-    let cursor = r.optional_cursor("cursor");
-    r.finish().map_err(invalid)?;
+    let dataset_id = query.dataset_id.map(Text::into_string);
+    let limit = Limit::or_default(query.limit);
+    let cursor = query.cursor;
     let (request, as_of) =
         PageRequest::resolve(limit, cursor.as_ref(), at).map_err(|e| invalid(vec![e]))?;
     let rows = artifacts::list(tx, tenant_id, dataset_id.as_deref(), &request).await?;

@@ -1,375 +1,903 @@
-//! Reading untrusted JSON input once, at the door, collecting every bad field before giving up.
+//! Untrusted input, parsed once at the door.
 //!
-//! A [`FieldReader`] is created over a JSON object; each `required_*` / `optional_*` call takes one field and
-//! records a [`FieldError`] if it is missing or bad; [`FieldReader::finish`] adds one error per field nobody
-//! asked for and returns them all. Strings are trimmed; lengths count characters, as `VARCHAR(n)` does.
+//! A request is a plain serde struct (its *shape*: unknown fields and wrong JSON types are refused by serde) whose
+//! fields each name a [`Rule`]: the validated type the raw value becomes, and the JSON Schema that describes
+//! exactly the values the rule accepts. [`request!`](crate::request) declares such a struct, its JSON Schema and
+//! its `parse`, which applies every rule and reports every bad field at once.
+//!
+//! The rules: [`Text`] (one line, no control characters), [`FreeText`] (newline and tab allowed), the closed
+//! vocabularies ([`Severity`], [`ResolutionType`], [`IncidentState`]), [`Limit`] (1 to 500), [`After`],
+//! [`PageCursor`], [`Timestamp`], [`Sha256Hex`], [`Flag`] and [`TextList`]. Strings are trimmed; lengths count
+//! characters (as `VARCHAR(n)` does) of the string as sent.
 
-use std::collections::BTreeSet;
-
-use serde_json::{Map, Value};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::FieldError;
-use crate::time_format::{parse_utc, truncate_micros};
+use crate::paging::{Cursor, MAX_LIMIT};
+use crate::time_format::truncate_micros;
 
-/// Reads fields out of one JSON object. See the module documentation.
-#[derive(Debug)]
-pub struct FieldReader<'a> {
-    object: Option<&'a Map<String, Value>>,
-    errors: Vec<FieldError>,
-    known: BTreeSet<&'static str>,
+/// Characters no text field accepts: C0 and C1 controls and DEL.
+const CONTROL_CLASS: &str = r"\x00-\x1f\x7f-\x9f";
+/// Characters free text refuses: the controls except tab (`\x09`) and newline (`\x0a`).
+const FREE_CONTROL_CLASS: &str = r"\x00-\x08\x0b-\x1f\x7f-\x9f";
+
+/// One validation rule: what a raw value becomes and the JSON Schema of the values it accepts.
+pub trait Rule {
+    /// The raw value as serde decoded it.
+    type Raw: ?Sized;
+    /// The validated value.
+    type Out;
+    /// The JSON Schema of every raw value [`Rule::parse`] accepts (and of nothing else).
+    fn schema() -> Value;
+    /// Validates `raw`; on failure records one or more errors under `field` and returns `None`.
+    fn parse(field: &str, raw: &Self::Raw, errors: &mut Vec<FieldError>) -> Option<Self::Out>;
 }
 
-impl<'a> FieldReader<'a> {
-    /// Starts reading `payload`; a payload that is not a JSON object is one error on the field `$`.
-    pub fn new(payload: &'a Value) -> Self {
-        let mut reader = Self {
-            object: payload.as_object(),
-            errors: Vec::new(),
-            known: BTreeSet::new(),
-        };
-        if reader.object.is_none() {
-            reader.errors.push(FieldError::new(
-                "$",
-                "the request body must be a JSON object",
-            ));
-        }
-        reader
-    }
+/// A raw field as a request struct holds it: possibly absent (`Option`) or always there.
+pub trait RawField<R: ?Sized> {
+    /// The value, if the caller sent one (`null` counts as absent).
+    fn present(&self) -> Option<&R>;
+}
 
-    fn take(&mut self, name: &'static str) -> Option<&'a Value> {
-        self.known.insert(name);
-        match self.object?.get(name) {
-            None | Some(Value::Null) => None,
-            Some(value) => Some(value),
+/// A plain `String` field (a path parameter, say) counts as absent when empty.
+impl RawField<str> for String {
+    fn present(&self) -> Option<&str> {
+        (!self.is_empty()).then_some(self.as_str())
+    }
+}
+
+impl RawField<str> for Option<String> {
+    fn present(&self) -> Option<&str> {
+        self.as_deref()
+    }
+}
+
+impl RawField<i64> for Option<i64> {
+    fn present(&self) -> Option<&i64> {
+        self.as_ref()
+    }
+}
+
+impl RawField<bool> for Option<bool> {
+    fn present(&self) -> Option<&bool> {
+        self.as_ref()
+    }
+}
+
+impl RawField<[String]> for Option<Vec<String>> {
+    fn present(&self) -> Option<&[String]> {
+        self.as_deref()
+    }
+}
+
+/// Applies `R` to a required field: absent is "is required".
+pub fn required<R: Rule, F: RawField<R::Raw> + ?Sized>(
+    field: &str,
+    raw: &F,
+    errors: &mut Vec<FieldError>,
+) -> Option<R::Out> {
+    match raw.present() {
+        Some(value) => R::parse(field, value, errors),
+        None => {
+            errors.push(FieldError::new(field, "is required"));
+            None
         }
     }
+}
 
-    fn string(&mut self, name: &'static str, max_chars: usize) -> Option<Option<String>> {
-        let value = self.take(name)?;
-        let Some(s) = value.as_str() else {
-            self.errors.push(FieldError::new(name, "must be a string"));
-            return Some(None);
-        };
-        let s = s.trim();
-        let chars = s.chars().count();
-        if chars == 0 {
-            self.errors.push(FieldError::new(name, "must not be empty"));
-            Some(None)
-        } else if chars > max_chars {
-            self.errors.push(FieldError::new(
-                name,
-                format!("must be at most {max_chars} characters (got {chars})"),
-            ));
-            Some(None)
-        } else {
-            Some(Some(s.to_owned()))
-        }
+/// Applies `R` to an optional field: absent is `Some(None)`, bad is `None` (with the error recorded).
+pub fn optional<R: Rule, F: RawField<R::Raw> + ?Sized>(
+    field: &str,
+    raw: &F,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<R::Out>> {
+    match raw.present() {
+        Some(value) => R::parse(field, value, errors).map(Some),
+        None => Some(None),
     }
+}
 
-    /// A required string of 1..=`max_chars` characters after trimming.
-    pub fn required_str(&mut self, name: &'static str, max_chars: usize) -> Option<String> {
-        match self.string(name, max_chars) {
+/// The schema of an optional field: the rule's schema, or `null`.
+pub fn nullable(mut schema: Value) -> Value {
+    if let Some(object) = schema.as_object_mut() {
+        match object.get("type").cloned() {
+            Some(Value::String(ty)) => {
+                object.insert("type".to_owned(), json!([ty, "null"]));
+            }
+            Some(_) => {}
             None => {
-                self.errors.push(FieldError::new(name, "is required"));
-                None
-            }
-            Some(value) => value,
-        }
-    }
-
-    /// An optional string; when present it must have 1..=`max_chars` characters after trimming.
-    pub fn optional_str(&mut self, name: &'static str, max_chars: usize) -> Option<String> {
-        self.string(name, max_chars).flatten()
-    }
-
-    /// A required string from a closed vocabulary.
-    pub fn required_one_of(
-        &mut self,
-        name: &'static str,
-        values: &'static [&'static str],
-    ) -> Option<&'static str> {
-        let value = self.required_str(name, 64)?;
-        self.one_of(name, &value, values)
-    }
-
-    /// An optional string from a closed vocabulary.
-    pub fn optional_one_of(
-        &mut self,
-        name: &'static str,
-        values: &'static [&'static str],
-    ) -> Option<&'static str> {
-        let value = self.optional_str(name, 64)?;
-        self.one_of(name, &value, values)
-    }
-
-    /// Checks `value` against a closed vocabulary, recording an error on `name` if it is not in it.
-    pub fn one_of(
-        &mut self,
-        name: &'static str,
-        value: &str,
-        values: &'static [&'static str],
-    ) -> Option<&'static str> {
-        let found = values.iter().copied().find(|v| *v == value);
-        if found.is_none() {
-            self.errors.push(FieldError::new(
-                name,
-                format!("`{value}` is not one of {}", values.join(", ")),
-            ));
-        }
-        found
-    }
-
-    /// An optional boolean.
-    pub fn optional_bool(&mut self, name: &'static str) -> Option<bool> {
-        let value = self.take(name)?;
-        let b = value.as_bool();
-        if b.is_none() {
-            self.errors
-                .push(FieldError::new(name, "must be true or false"));
-        }
-        b
-    }
-
-    /// An optional list of 1..=`max_items` strings, each 1..=`max_chars` characters after trimming.
-    pub fn optional_str_list(
-        &mut self,
-        name: &'static str,
-        max_items: usize,
-        max_chars: usize,
-    ) -> Option<Vec<String>> {
-        let value = self.take(name)?;
-        let Some(items) = value.as_array() else {
-            self.errors
-                .push(FieldError::new(name, "must be a list of strings"));
-            return None;
-        };
-        if items.is_empty() || items.len() > max_items {
-            self.errors.push(FieldError::new(
-                name,
-                format!("must have 1 to {max_items} items (got {})", items.len()),
-            ));
-            return None;
-        }
-        let mut out = Vec::with_capacity(items.len());
-        let before = self.errors.len();
-        for (i, item) in items.iter().enumerate() {
-            let field = format!("{name}[{i}]");
-            match item.as_str().map(str::trim) {
-                None => self.errors.push(FieldError::new(field, "must be a string")),
-                Some("") => self
-                    .errors
-                    .push(FieldError::new(field, "must not be empty")),
-                Some(s) if s.chars().count() > max_chars => self.errors.push(FieldError::new(
-                    field,
-                    format!(
-                        "must be at most {max_chars} characters (got {})",
-                        s.chars().count()
-                    ),
-                )),
-                Some(s) => out.push(s.to_owned()),
+                object.insert("type".to_owned(), json!(["string", "null"]));
             }
         }
-        (self.errors.len() == before).then_some(out)
-    }
-
-    /// An optional keyset cursor (see [`crate::paging::Cursor`]).
-    pub fn optional_cursor(&mut self, name: &'static str) -> Option<crate::paging::Cursor> {
-        let text = self.optional_str(name, 1024)?;
-        match crate::paging::Cursor::decode(&text) {
-            Ok(cursor) => Some(cursor),
-            Err(problem) => {
-                self.errors.push(FieldError::new(name, problem));
-                None
-            }
+        if let Some(Value::Array(values)) = object.get_mut("enum") {
+            values.push(Value::Null);
         }
     }
+    schema
+}
 
-    /// An optional page size: at least 1; above [`crate::paging::MAX_LIMIT`] it is capped.
-    pub fn optional_limit(&mut self, name: &'static str) -> u64 {
-        crate::paging::effective_limit(self.optional_int(name, 1, i64::MAX))
+fn text_problem(raw: &str, max: usize, free: bool) -> Option<String> {
+    let chars = raw.chars().count();
+    let bad_control = |c: char| c.is_control() && !(free && (c == '\n' || c == '\t'));
+    if chars > max {
+        Some(format!("must be at most {max} characters (got {chars})"))
+    } else if raw.chars().any(bad_control) {
+        Some(if free {
+            "must not contain control characters other than newline and tab".to_owned()
+        } else {
+            "must not contain control characters".to_owned()
+        })
+    } else if raw.trim().is_empty() {
+        Some("must not be empty".to_owned())
+    } else {
+        None
+    }
+}
+
+fn text_schema(max: usize, class: &str) -> Value {
+    json!({
+        "type": "string",
+        "minLength": 1,
+        "maxLength": max,
+        "pattern": format!(r"^[^{class}]*[^\s{class}][^{class}]*$"),
+    })
+}
+
+macro_rules! text_type {
+    ($(#[$doc:meta])* $name:ident, free = $free:literal, class = $class:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name<const MAX: usize>(String);
+
+        impl<const MAX: usize> $name<MAX> {
+            /// Validates `raw` (trimmed; at most `MAX` characters as sent), or says what is wrong.
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                match text_problem(raw, MAX, $free) {
+                    Some(problem) => Err(problem),
+                    None => Ok(Self(raw.trim().to_owned())),
+                }
+            }
+
+            /// The text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The text, owned.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl<const MAX: usize> AsRef<str> for $name<MAX> {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl<const MAX: usize> std::fmt::Display for $name<MAX> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl<const MAX: usize> From<$name<MAX>> for String {
+            fn from(text: $name<MAX>) -> String {
+                text.0
+            }
+        }
+
+        impl<const MAX: usize> Rule for $name<MAX> {
+            type Raw = str;
+            type Out = Self;
+
+            fn schema() -> Value {
+                text_schema(MAX, $class)
+            }
+
+            fn parse(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Self> {
+                Self::parse(raw)
+                    .map_err(|problem| errors.push(FieldError::new(field, problem)))
+                    .ok()
+            }
+        }
+    };
+}
+
+text_type!(
+    /// One line of text: 1 to `MAX` characters, no control characters, trimmed.
+    Text,
+    free = false,
+    class = CONTROL_CLASS
+);
+text_type!(
+    /// Free text: 1 to `MAX` characters, no control characters but newline and tab, trimmed.
+    FreeText,
+    free = true,
+    class = FREE_CONTROL_CLASS
+);
+
+/// A closed vocabulary as a Rust enum.
+pub trait Vocabulary: Sized + Copy + 'static {
+    /// Every value, in documentation order.
+    const ALL: &'static [Self];
+    /// The wire form.
+    fn as_str(self) -> &'static str;
+
+    /// The value with wire form `text`, if any.
+    fn from_wire(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.as_str() == text)
+    }
+}
+
+/// Declares a closed vocabulary: a Rust enum with its wire strings, a [`Vocabulary`], a [`Rule`] (unknown values
+/// are a field error naming the allowed ones) and a JSON Schema `enum`. The invoking crate needs `serde`.
+#[macro_export]
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident = $wire:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vdoc])* #[serde(rename = $wire)] $variant,)*
+        }
+
+        impl $crate::input::Vocabulary for $name {
+            const ALL: &'static [Self] = &[$(Self::$variant),*];
+            fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $wire,)*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str($crate::input::Vocabulary::as_str(*self))
+            }
+        }
+
+        impl $crate::input::Rule for $name {
+            type Raw = str;
+            type Out = Self;
+
+            fn schema() -> $crate::__private::Value {
+                $crate::input::vocabulary_schema::<Self>()
+            }
+
+            fn parse(
+                field: &str,
+                raw: &str,
+                errors: &mut Vec<$crate::FieldError>,
+            ) -> Option<Self> {
+                $crate::input::vocabulary_parse::<Self>(field, raw, errors)
+            }
+        }
+
+        impl $crate::__private::schemars::JsonSchema for $name {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($name).into()
+            }
+
+            fn json_schema(
+                _: &mut $crate::__private::schemars::SchemaGenerator,
+            ) -> $crate::__private::schemars::Schema {
+                $crate::__private::schemars::Schema::try_from($crate::input::vocabulary_schema::<Self>())
+                    .unwrap_or_default()
+            }
+        }
+    };
+}
+
+/// The JSON Schema of a vocabulary: a string `enum`.
+pub fn vocabulary_schema<V: Vocabulary>() -> Value {
+    let values: Vec<&str> = V::ALL.iter().map(|v| v.as_str()).collect();
+    json!({ "type": "string", "enum": values })
+}
+
+/// Parses a vocabulary value, recording an error naming the allowed values.
+pub fn vocabulary_parse<V: Vocabulary>(
+    field: &str,
+    raw: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<V> {
+    let found = V::from_wire(raw.trim());
+    if found.is_none() {
+        let values: Vec<&str> = V::ALL.iter().map(|v| v.as_str()).collect();
+        errors.push(FieldError::new(
+            field,
+            format!("`{}` is not one of {}", raw.trim(), values.join(", ")),
+        ));
+    }
+    found
+}
+
+crate::vocabulary!(
+    /// How bad an incident is.
+    Severity {
+        /// Everything is down.
+        Critical = "critical",
+        /// A major function is down.
+        High = "high",
+        /// Degraded.
+        Medium = "medium",
+        /// A nuisance.
+        Low = "low",
+        /// For the record.
+        Info = "info",
+    }
+);
+
+crate::vocabulary!(
+    /// How an incident was resolved.
+    ResolutionType {
+        /// By hand.
+        Manual = "manual",
+        /// By automation.
+        Auto = "auto",
+        /// A rollback.
+        Rollback = "rollback",
+        /// A hotfix.
+        Hotfix = "hotfix",
+        /// A configuration change.
+        ConfigChange = "config_change",
+        /// Mitigated, cause not removed.
+        Mitigated = "mitigated",
+        /// A duplicate of another incident.
+        Duplicate = "duplicate",
+        /// Not an incident after all.
+        FalsePositive = "false_positive",
+        /// Something else.
+        Other = "other",
+    }
+);
+
+crate::vocabulary!(
+    /// How an incident left the active states other than by a resolution.
+    ResolutionMethod {
+        /// Closed by hand with a reason.
+        ManualClosure = "manual_closure",
+    }
+);
+
+crate::vocabulary!(
+    /// The states an incident can be in.
+    IncidentState {
+        /// New, nobody on it yet.
+        Open = "open",
+        /// Someone is on it.
+        Acknowledged = "acknowledged",
+        /// Fixed, with a resolution record.
+        Resolved = "resolved",
+        /// Closed by hand.
+        Closed = "closed",
+    }
+);
+
+/// A page size: 1 to [`MAX_LIMIT`]; absent means [`crate::paging::DEFAULT_LIMIT`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit(u64);
+
+impl Limit {
+    /// The page size.
+    pub fn get(self) -> u64 {
+        self.0
     }
 
-    /// An optional integer in `min..=max`.
-    pub fn optional_int(&mut self, name: &'static str, min: i64, max: i64) -> Option<i64> {
-        let value = self.take(name)?;
-        match value.as_i64() {
-            Some(n) if (min..=max).contains(&n) => Some(n),
+    /// The default page size when the caller gave none.
+    pub fn or_default(limit: Option<Limit>) -> u64 {
+        limit.map_or(crate::paging::DEFAULT_LIMIT, Limit::get)
+    }
+}
+
+impl Rule for Limit {
+    type Raw = i64;
+    type Out = Self;
+
+    fn schema() -> Value {
+        json!({ "type": "integer", "minimum": 1, "maximum": MAX_LIMIT })
+    }
+
+    fn parse(field: &str, raw: &i64, errors: &mut Vec<FieldError>) -> Option<Self> {
+        match u64::try_from(*raw) {
+            Ok(n) if (1..=MAX_LIMIT).contains(&n) => Some(Self(n)),
             _ => {
-                self.errors.push(FieldError::new(
-                    name,
-                    format!("must be an integer from {min} to {max}"),
+                errors.push(FieldError::new(
+                    field,
+                    format!("must be an integer from 1 to {MAX_LIMIT}"),
                 ));
                 None
             }
         }
     }
+}
 
-    /// An optional RFC 3339 UTC timestamp, truncated to microseconds.
-    pub fn optional_timestamp(&mut self, name: &'static str) -> Option<OffsetDateTime> {
-        let value = self.take(name)?;
-        let parsed = value
-            .as_str()
-            .ok_or("must be an RFC 3339 timestamp string")
-            .and_then(parse_utc);
-        match parsed {
-            Ok(t) => Some(truncate_micros(t)),
-            Err(problem) => {
-                self.errors.push(FieldError::new(name, problem));
-                None
-            }
-        }
+/// An exclusive lower bound on a sequence number: 0 or more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct After;
+
+impl Rule for After {
+    type Raw = i64;
+    type Out = i64;
+
+    fn schema() -> Value {
+        json!({ "type": "integer", "minimum": 0 })
     }
 
-    /// A required RFC 3339 UTC timestamp, truncated to microseconds.
-    pub fn required_timestamp(&mut self, name: &'static str) -> Option<OffsetDateTime> {
-        let present = self
-            .object
-            .is_some_and(|o| !matches!(o.get(name), None | Some(Value::Null)));
-        if !present {
-            self.known.insert(name);
-            self.errors.push(FieldError::new(name, "is required"));
+    fn parse(field: &str, raw: &i64, errors: &mut Vec<FieldError>) -> Option<i64> {
+        if *raw >= 0 {
+            Some(*raw)
+        } else {
+            errors.push(FieldError::new(field, "must be an integer of 0 or more"));
+            None
+        }
+    }
+}
+
+/// An opaque keyset cursor from a previous page's `next_cursor` (see [`Cursor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor;
+
+impl Rule for PageCursor {
+    type Raw = str;
+    type Out = Cursor;
+
+    fn schema() -> Value {
+        json!({ "type": "string", "minLength": 1, "maxLength": crate::paging::MAX_CURSOR_CHARS, "pattern": crate::paging::CURSOR_PATTERN })
+    }
+
+    fn parse(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Cursor> {
+        Cursor::decode(raw)
+            .map_err(|problem| errors.push(FieldError::new(field, problem)))
+            .ok()
+    }
+}
+
+/// An RFC 3339 timestamp (any offset; converted to UTC and truncated to microseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timestamp;
+
+/// Parses an RFC 3339 timestamp with any offset into UTC, truncated to microseconds.
+pub fn parse_timestamp(raw: &str) -> Result<OffsetDateTime, &'static str> {
+    OffsetDateTime::parse(raw, &Rfc3339)
+        .map(|t| truncate_micros(t.to_offset(time::UtcOffset::UTC)))
+        .map_err(|_| "must be an RFC 3339 timestamp")
+}
+
+impl Rule for Timestamp {
+    type Raw = str;
+    type Out = OffsetDateTime;
+
+    fn schema() -> Value {
+        json!({ "type": "string", "format": "date-time" })
+    }
+
+    fn parse(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<OffsetDateTime> {
+        parse_timestamp(raw)
+            .map_err(|problem| errors.push(FieldError::new(field, problem)))
+            .ok()
+    }
+}
+
+/// Exactly 64 lowercase hexadecimal characters (a SHA-256 digest).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sha256Hex;
+
+impl Rule for Sha256Hex {
+    type Raw = str;
+    type Out = String;
+
+    fn schema() -> Value {
+        json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" })
+    }
+
+    fn parse(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<String> {
+        if raw.len() == 64 && raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+            Some(raw.to_owned())
+        } else {
+            errors.push(FieldError::new(
+                field,
+                "must be exactly 64 lowercase hexadecimal characters (a SHA-256 digest)",
+            ));
+            None
+        }
+    }
+}
+
+/// A boolean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flag;
+
+impl Rule for Flag {
+    type Raw = bool;
+    type Out = bool;
+
+    fn schema() -> Value {
+        json!({ "type": "boolean" })
+    }
+
+    fn parse(_: &str, raw: &bool, _: &mut Vec<FieldError>) -> Option<bool> {
+        Some(*raw)
+    }
+}
+
+/// A list of 1 to `ITEMS` one-line texts of at most `MAX` characters each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextList<const ITEMS: usize, const MAX: usize>;
+
+impl<const ITEMS: usize, const MAX: usize> Rule for TextList<ITEMS, MAX> {
+    type Raw = [String];
+    type Out = Vec<String>;
+
+    fn schema() -> Value {
+        json!({ "type": "array", "minItems": 1, "maxItems": ITEMS, "items": text_schema(MAX, CONTROL_CLASS) })
+    }
+
+    fn parse(field: &str, raw: &[String], errors: &mut Vec<FieldError>) -> Option<Vec<String>> {
+        if raw.is_empty() || raw.len() > ITEMS {
+            errors.push(FieldError::new(
+                field,
+                format!("must have 1 to {ITEMS} items (got {})", raw.len()),
+            ));
             return None;
         }
-        self.optional_timestamp(name)
+        let before = errors.len();
+        let items: Vec<String> = raw
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                <Text<MAX> as Rule>::parse(&format!("{field}[{i}]"), item, errors)
+                    .map(Text::into_string)
+            })
+            .collect();
+        (errors.len() == before).then_some(items)
     }
+}
 
-    /// Records an error found by the caller (a rule across fields, say).
-    pub fn push_error(&mut self, error: FieldError) {
-        self.errors.push(error);
-    }
+/// Declares a request: a serde struct that refuses unknown fields, its JSON Schema (one property per field, from
+/// the field's [`Rule`]; `required` fields listed; `additionalProperties: false`), and a parsed form whose
+/// `parse` applies every rule and returns every bad field at once.
+///
+/// ```
+/// hoc_contracts::request! {
+///     /// Ask for a thing.
+///     pub struct AskThing => AskedThing {
+///         /// What to ask for.
+///         title: Option<String> => required hoc_contracts::input::Text<10>,
+///         /// How many.
+///         limit: Option<i64> => optional hoc_contracts::input::Limit,
+///     }
+/// }
+/// let asked = AskThing { title: Some(" kettle ".into()), limit: None }.parse().unwrap();
+/// assert_eq!(asked.title.as_str(), "kettle");
+/// let errors = AskThing { title: None, limit: Some(0) }.parse().unwrap_err();
+/// assert_eq!(errors.len(), 2);
+/// ```
+#[macro_export]
+macro_rules! request {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $name:ident => $parsed:ident {
+            $(
+                $(#[doc = $fdoc:literal])*
+                $field:ident : $raw:ty => $presence:ident $rule:ty
+            ),* $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name {
+            $(
+                $(#[doc = $fdoc])*
+                #[serde(default, skip_serializing_if = "::hoc_contracts::input::is_absent")]
+                $vis $field: $raw,
+            )*
+        }
 
-    /// Ends reading: every field that was not asked for is an error too. Returns all errors, if any.
-    pub fn finish(mut self) -> Result<(), Vec<FieldError>> {
-        if let Some(object) = self.object {
-            for key in object.keys() {
-                if !self.known.contains(key.as_str()) {
-                    self.errors
-                        .push(FieldError::new(key.clone(), "unknown field"));
+        #[doc = concat!("[`", stringify!($name), "`] after every field passed its rule.")]
+        #[derive(Debug, Clone, PartialEq)]
+        $vis struct $parsed {
+            $(
+                $(#[doc = $fdoc])*
+                $vis $field: $crate::__presence_type!($presence, <$rule as $crate::input::Rule>::Out),
+            )*
+        }
+
+        impl $name {
+            /// Applies every field's rule; returns every bad field at once.
+            $vis fn parse(&self) -> Result<$parsed, Vec<$crate::FieldError>> {
+                let mut errors = Vec::new();
+                $(
+                    let $field = $crate::input::$presence::<$rule, _>(
+                        stringify!($field),
+                        &self.$field,
+                        &mut errors,
+                    );
+                )*
+                match ($($field,)*) {
+                    ($(Some($field),)*) if errors.is_empty() => Ok($parsed { $($field,)* }),
+                    _ => Err(errors),
                 }
             }
         }
-        if self.errors.is_empty() {
-            Ok(())
-        } else {
-            Err(self.errors)
+
+        impl $crate::input::RequestSchema for $name {
+            fn fields() -> Vec<$crate::input::FieldSchema> {
+                vec![$(
+                    $crate::input::FieldSchema {
+                        name: stringify!($field),
+                        required: $crate::__presence_required!($presence),
+                        description: concat!($($fdoc, "\n",)*).trim(),
+                        schema: $crate::__presence_schema!($presence, <$rule as $crate::input::Rule>::schema()),
+                    },
+                )*]
+            }
+
+            fn description() -> &'static str {
+                concat!($($doc, "\n",)*).trim()
+            }
         }
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __presence_type {
+    (required, $out:ty) => { $out };
+    (optional, $out:ty) => { Option<$out> };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __presence_required {
+    (required) => {
+        true
+    };
+    (optional) => {
+        false
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __presence_schema {
+    (required, $schema:expr) => {
+        $schema
+    };
+    (optional, $schema:expr) => {
+        $crate::input::nullable($schema)
+    };
+}
+
+/// Decodes a request from JSON: only an object is a request (serde would take an array positionally), and the
+/// message names the field and never a Rust type.
+pub fn decode<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, String> {
+    if !value.is_object() {
+        return Err("the request must be a JSON object".to_owned());
+    }
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| shape_message(&e.path().to_string(), &e.into_inner().to_string()))
+}
+
+/// A serde error as a caller reads it: `field: problem`, with Rust type names taken out.
+pub fn shape_message(path: &str, message: &str) -> String {
+    let message = match message.find(", expected struct ") {
+        Some(i) => format!("{}, expected an object", &message[..i]),
+        None => message.to_owned(),
+    };
+    if path.is_empty() || path == "." {
+        message
+    } else {
+        format!("{path}: {message}")
+    }
+}
+
+/// Whether a raw field is left out when a request is serialized.
+pub fn is_absent<T: Absent>(value: &T) -> bool {
+    value.absent()
+}
+
+/// See [`is_absent`].
+pub trait Absent {
+    /// `None` is absent; a plain value never is.
+    fn absent(&self) -> bool;
+}
+
+impl<T> Absent for Option<T> {
+    fn absent(&self) -> bool {
+        self.is_none()
+    }
+}
+
+impl Absent for String {
+    fn absent(&self) -> bool {
+        false
+    }
+}
+
+/// One field of a request's schema.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldSchema {
+    /// The field's name.
+    pub name: &'static str,
+    /// Whether the caller must send it.
+    pub required: bool,
+    /// Its documentation.
+    pub description: &'static str,
+    /// The JSON Schema of its accepted values.
+    pub schema: Value,
+}
+
+/// The JSON Schema of a request declared with [`request!`](crate::request).
+pub trait RequestSchema {
+    /// Its fields, in declaration order.
+    fn fields() -> Vec<FieldSchema>;
+    /// Its documentation.
+    fn description() -> &'static str;
+
+    /// The object schema of the fields for which `keep` is true.
+    fn object_schema(keep: impl Fn(&str) -> bool) -> Value {
+        let fields: Vec<FieldSchema> = Self::fields()
+            .into_iter()
+            .filter(|f| keep(f.name))
+            .collect();
+        let mut properties = serde_json::Map::new();
+        for field in &fields {
+            let mut schema = field.schema.clone();
+            if !field.description.is_empty()
+                && let Some(object) = schema.as_object_mut()
+            {
+                object.insert("description".to_owned(), json!(field.description));
+            }
+            properties.insert(field.name.to_owned(), schema);
+        }
+        let required: Vec<&str> = fields
+            .iter()
+            .filter(|f| f.required)
+            .map(|f| f.name)
+            .collect();
+        json!({
+            "type": "object",
+            "description": Self::description(),
+            "properties": properties,
+            "required": required,
+            "additionalProperties": false,
+        })
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+
+    crate::request! {
+        /// A test request.
+        struct Probe => ProbeParsed {
+            /// A title.
+            title: Option<String> => required Text<10>,
+            /// Free text.
+            note: Option<String> => optional FreeText<5>,
+            /// A severity.
+            severity: Option<String> => required Severity,
+            /// A page size.
+            limit: Option<i64> => optional Limit,
+            /// A point in time.
+            at: Option<String> => optional Timestamp,
+            /// A list.
+            tags: Option<Vec<String>> => optional TextList<2, 3>,
+            /// An id that is always there.
+            id: String => required Text<4>,
+        }
+    }
+
+    fn problems(probe: Probe) -> Vec<String> {
+        probe
+            .parse()
+            .expect_err("invalid")
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
 
     #[test]
     fn every_problem_is_collected() {
-        let payload = json!({
-            "title": "  ",
-            "severity": "apocalyptic",
-            "category": 7,
-            "note": "x",
-            "long": "abcdef",
-            "flag": "yes",
-            "at": "2026-01-01T00:00:00+02:00",
-            "count": 6,
-        });
-        let mut r = FieldReader::new(&payload);
-        assert_eq!(r.required_str("title", 10), None);
-        assert_eq!(r.required_one_of("severity", &["high", "low"]), None);
-        assert_eq!(r.required_str("category", 10), None);
-        assert_eq!(r.required_str("missing", 10), None);
-        assert_eq!(r.optional_str("long", 5), None);
-        assert_eq!(r.optional_bool("flag"), None);
-        assert_eq!(r.optional_timestamp("at"), None);
-        assert_eq!(r.optional_str("absent", 5), None);
-        assert_eq!(r.optional_int("count", 1, 5), None);
-        let errors: Vec<String> = r
-            .finish()
-            .unwrap_err()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
         assert_eq!(
-            errors,
+            problems(Probe {
+                title: Some("  ".into()),
+                note: Some("a\u{0}b".into()),
+                severity: Some("apocalyptic".into()),
+                limit: Some(501),
+                at: Some("yesterday".into()),
+                tags: Some(vec!["toolong".into(), "a\nb".into()]),
+                id: "abcde".into(),
+            }),
             [
                 "title: must not be empty",
-                "severity: `apocalyptic` is not one of high, low",
-                "category: must be a string",
-                "missing: is required",
-                "long: must be at most 5 characters (got 6)",
-                "flag: must be true or false",
-                "at: must be in UTC",
-                "count: must be an integer from 1 to 5",
-                "note: unknown field",
+                "note: must not contain control characters other than newline and tab",
+                "severity: `apocalyptic` is not one of critical, high, medium, low, info",
+                "limit: must be an integer from 1 to 500",
+                "at: must be an RFC 3339 timestamp",
+                "tags[0]: must be at most 3 characters (got 7)",
+                "tags[1]: must not contain control characters",
+                "id: must be at most 4 characters (got 5)",
+            ]
+        );
+        assert_eq!(
+            problems(Probe::default()),
+            [
+                "title: is required",
+                "severity: is required",
+                "id: is required"
             ]
         );
     }
 
     #[test]
-    fn good_values_are_trimmed_and_returned() {
-        let payload = json!({"title": "  disk full ", "n": null, "ok": true, "at": "2026-01-01T00:00:00.1234567Z", "k": 3});
-        let mut r = FieldReader::new(&payload);
-        assert_eq!(r.required_str("title", 10).as_deref(), Some("disk full"));
-        assert_eq!(r.optional_str("n", 10), None);
-        assert_eq!(r.optional_bool("ok"), Some(true));
-        assert_eq!(r.optional_int("k", 1, 5), Some(3));
+    fn good_values_are_trimmed_and_typed() {
+        let parsed = Probe {
+            title: Some(" disk full".into()),
+            note: Some("a\n\tb".into()),
+            severity: Some("high".into()),
+            limit: Some(500),
+            at: Some("2026-01-01T02:00:00.1234567+02:00".into()),
+            tags: Some(vec![" a ".into()]),
+            id: "inc".into(),
+        }
+        .parse()
+        .expect("valid");
+        assert_eq!(parsed.title.as_str(), "disk full");
+        assert_eq!(parsed.note.as_ref().map(FreeText::as_str), Some("a\n\tb"));
+        assert_eq!(parsed.severity, Severity::High);
+        assert_eq!(parsed.limit.map(Limit::get), Some(500));
         assert_eq!(
-            r.required_timestamp("at"),
+            parsed.at,
             Some(time::macros::datetime!(2026-01-01 00:00:00.123456 UTC))
         );
-        assert_eq!(r.finish(), Ok(()));
-    }
-
-    #[test]
-    fn string_lists() {
-        let payload =
-            json!({"ok": [" a ", "b"], "bad": ["x", 3, "", "toolong"], "empty": [], "scalar": "a"});
-        let mut r = FieldReader::new(&payload);
-        assert_eq!(
-            r.optional_str_list("ok", 4, 5),
-            Some(vec!["a".to_owned(), "b".to_owned()])
-        );
-        assert_eq!(r.optional_str_list("bad", 4, 5), None);
-        assert_eq!(r.optional_str_list("empty", 4, 5), None);
-        assert_eq!(r.optional_str_list("scalar", 4, 5), None);
-        assert_eq!(r.optional_str_list("absent", 4, 5), None);
-        let errors: Vec<String> = r
-            .finish()
-            .unwrap_err()
-            .iter()
-            .map(ToString::to_string)
-            .collect();
-        assert_eq!(
-            errors,
-            [
-                "bad[1]: must be a string",
-                "bad[2]: must not be empty",
-                "bad[3]: must be at most 5 characters (got 7)",
-                "empty: must have 1 to 4 items (got 0)",
-                "scalar: must be a list of strings",
-            ]
-        );
+        assert_eq!(parsed.tags, Some(vec!["a".to_owned()]));
     }
 
     #[test]
     fn lengths_count_characters_not_bytes() {
-        let payload = json!({"t": "ééééé"});
-        let mut r = FieldReader::new(&payload);
-        assert_eq!(r.required_str("t", 5).as_deref(), Some("ééééé"));
-        assert_eq!(r.finish(), Ok(()));
+        assert_eq!(
+            Text::<5>::parse("ééééé").map(Text::into_string),
+            Ok("ééééé".to_owned())
+        );
+        assert!(Text::<4>::parse("ééééé").is_err());
     }
 
     #[test]
-    fn non_object_body() {
-        let payload = json!([1]);
-        let mut r = FieldReader::new(&payload);
-        assert_eq!(r.required_str("title", 10), None);
-        let errors = r.finish().unwrap_err();
+    fn schemas_state_the_rules() {
+        let schema = Probe::object_schema(|name| name != "id");
+        assert_eq!(schema["additionalProperties"], json!(false));
+        assert_eq!(schema["required"], json!(["title", "severity"]));
+        assert_eq!(schema["properties"]["title"]["maxLength"], json!(10));
         assert_eq!(
-            errors[0],
-            FieldError::new("$", "the request body must be a JSON object")
+            schema["properties"]["note"]["type"],
+            json!(["string", "null"])
         );
+        assert_eq!(
+            schema["properties"]["severity"]["enum"],
+            json!(["critical", "high", "medium", "low", "info"])
+        );
+        assert_eq!(schema["properties"]["limit"]["maximum"], json!(500));
+        assert_eq!(schema["properties"]["at"]["format"], json!("date-time"));
+        assert!(schema["properties"].get("id").is_none());
+    }
+
+    #[test]
+    fn unknown_fields_and_wrong_types_are_refused_by_shape() {
+        assert!(serde_json::from_value::<Probe>(json!({"id": "a", "tenant_id": "x"})).is_err());
+        assert!(serde_json::from_value::<Probe>(json!({"id": "a", "title": 5})).is_err());
+        assert_eq!(
+            decode::<Probe>(json!(["a"])),
+            Err("the request must be a JSON object".to_owned())
+        );
+        assert_eq!(
+            decode::<Probe>(json!({"id": "a", "title": 5})),
+            Err("title: invalid type: integer `5`, expected a string".to_owned())
+        );
+        assert!(decode::<Probe>(json!({"id": "a", "title": null})).is_ok());
     }
 }

@@ -3,6 +3,9 @@
 //!
 //! This crate depends on no other workspace crate and never touches storage.
 
+// Lets `request!` name this crate as `::hoc_contracts` inside serde attributes, here as everywhere else.
+extern crate self as hoc_contracts;
+
 pub mod cloudevents;
 mod error;
 pub mod input;
@@ -16,6 +19,13 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 pub use crate::cloudevents::to_cloudevent;
+
+/// What the exported macros name; not part of the API.
+#[doc(hidden)]
+pub mod __private {
+    pub use schemars;
+    pub use serde_json::Value;
+}
 pub use crate::error::{ContractError, FieldProblem, ProblemKind};
 pub use crate::validate::{is_valid, validate_event_payload};
 
@@ -37,7 +47,7 @@ pub const ENVELOPE_FIELDS: [&str; 10] = [
 ];
 
 /// Who caused an event, in the envelope's vocabulary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ActorType {
     /// A person using the product.
@@ -310,7 +320,7 @@ pub struct EnvelopeHeader {
 }
 
 /// A domain event in its envelope: the unit written to the outbox and published.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventEnvelope {
     /// Unique id of this event.
     pub event_id: String,
@@ -332,6 +342,7 @@ pub struct EventEnvelope {
     pub schema_version: String,
     /// When it happened (UTC, RFC 3339).
     #[serde(with = "time_format::utc")]
+    #[schemars(with = "time_format::UtcTimestamp")]
     pub occurred_at: OffsetDateTime,
     /// The extension fields of the event type.
     pub data: Map<String, Value>,

@@ -1,11 +1,10 @@
 //! Opaque keyset cursors and page-size rules shared by every list.
 //!
 //! A cursor names the last row of a page by its `(created_at, id)` key and carries the `as_of` the first page
-//! was read at, so following pages see exactly the same rows. It is hex text: opaque to callers, URL-safe.
+//! was read at, so following pages see exactly the same rows. Its text is opaque to callers and URL-safe; every
+//! string matching [`CURSOR_PATTERN`] decodes.
 
 use time::OffsetDateTime;
-
-use crate::time_format::{format_utc, parse_utc};
 
 /// Page size when the caller gives none.
 pub const DEFAULT_LIMIT: u64 = 50;
@@ -23,37 +22,51 @@ pub struct Cursor {
     pub id: String,
 }
 
-const MAGIC: &str = "c1";
+/// Longest cursor text.
+pub const MAX_CURSOR_CHARS: usize = 110;
+/// Every string of this shape is a cursor [`Cursor::decode`] accepts: `<as_of µs>.<created_at µs>.<id>`, the
+/// times in microseconds since 1970 (up to year 9892).
+pub const CURSOR_PATTERN: &str = r"^(?:[0-9]{1,17}|[01][0-9]{17}|2[0-4][0-9]{16})\.(?:[0-9]{1,17}|[01][0-9]{17}|2[0-4][0-9]{16})\.[0-9A-Za-z_-]{1,64}$";
+
+fn micros(t: OffsetDateTime) -> i128 {
+    t.unix_timestamp_nanos() / 1_000
+}
+
+fn from_micros(text: &str) -> Option<OffsetDateTime> {
+    if text.is_empty() || text.len() > 18 || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let micros: i128 = text.parse().ok()?;
+    OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).ok()
+}
 
 impl Cursor {
-    /// The opaque text form.
+    /// The opaque text form (URL-safe).
     pub fn encode(&self) -> String {
-        let plain = format!(
-            "{MAGIC}\n{}\n{}\n{}",
-            format_utc(self.as_of),
-            format_utc(self.created_at),
+        format!(
+            "{}.{}.{}",
+            micros(self.as_of),
+            micros(self.created_at),
             self.id
-        );
-        plain.bytes().map(|b| format!("{b:02x}")).collect()
+        )
     }
 
     /// Parses the text form; any damage is an error.
     pub fn decode(text: &str) -> Result<Self, &'static str> {
         const BAD: &str = "is not a cursor this service issued";
-        if !text.len().is_multiple_of(2) || text.len() > 1024 {
+        let mut parts = text.splitn(3, '.');
+        let (Some(as_of), Some(created_at), Some(id)) = (parts.next(), parts.next(), parts.next())
+        else {
             return Err(BAD);
-        }
-        let bytes: Vec<u8> = (0..text.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(text.get(i..i + 2).unwrap_or("zz"), 16))
-            .collect::<Result<_, _>>()
-            .map_err(|_| BAD)?;
-        let plain = String::from_utf8(bytes).map_err(|_| BAD)?;
-        let mut parts = plain.splitn(4, '\n');
-        match (parts.next(), parts.next(), parts.next(), parts.next()) {
-            (Some(MAGIC), Some(as_of), Some(created_at), Some(id)) if !id.is_empty() => Ok(Self {
-                as_of: parse_utc(as_of).map_err(|_| BAD)?,
-                created_at: parse_utc(created_at).map_err(|_| BAD)?,
+        };
+        let id_ok = (1..=64).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        match (from_micros(as_of), from_micros(created_at)) {
+            (Some(as_of), Some(created_at)) if id_ok => Ok(Self {
+                as_of,
+                created_at,
                 id: id.to_owned(),
             }),
             _ => Err(BAD),
@@ -70,11 +83,6 @@ pub struct ReadAt {
     pub now: OffsetDateTime,
 }
 
-/// Caps a requested page size to [`MAX_LIMIT`]; `None` gives [`DEFAULT_LIMIT`].
-pub fn effective_limit(requested: Option<i64>) -> u64 {
-    requested.map_or(DEFAULT_LIMIT, |n| n.unsigned_abs().clamp(1, MAX_LIMIT))
-}
-
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -89,24 +97,21 @@ mod tests {
             id: "inc_1".into(),
         };
         let text = cursor.encode();
-        assert!(text.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(text, "1795687200000000.1795687199500000.inc_1");
         assert_eq!(Cursor::decode(&text), Ok(cursor));
         for bad in [
             "",
             "zz",
             "abc",
             &text[..text.len() - 10],
-            &text[2..],
-            "6331",
+            &text.replace('.', ":"),
+            "1.2",
+            "1.2.",
+            "1.2.a b",
+            "x.2.a",
+            "1234567890123456789.2.a",
         ] {
             assert!(Cursor::decode(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn limits_are_defaulted_and_capped() {
-        assert_eq!(effective_limit(None), 50);
-        assert_eq!(effective_limit(Some(10)), 10);
-        assert_eq!(effective_limit(Some(10_000)), 500);
     }
 }

@@ -39,6 +39,24 @@ pub fn now_utc() -> OffsetDateTime {
     truncate_micros(OffsetDateTime::now_utc())
 }
 
+/// The JSON Schema of a timestamp field (`#[schemars(with = "UtcTimestamp")]` on an `OffsetDateTime`).
+#[derive(Debug, Clone, Copy)]
+pub struct UtcTimestamp;
+
+impl schemars::JsonSchema for UtcTimestamp {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "UtcTimestamp".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "format": "date-time" })
+    }
+}
+
 /// `serde(with = "time_format::utc")` for `OffsetDateTime` fields.
 pub mod utc {
     use serde::{Deserialize, Deserializer, Serializer};

@@ -79,7 +79,9 @@ pub struct AuditDraft {
 }
 
 /// One audit ledger entry.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct AuditEntry {
     pub id: String,
     pub entity_type: String,
@@ -92,6 +94,7 @@ pub struct AuditEntry {
     pub after_state: Option<serde_json::Value>,
     pub request_id: String,
     #[serde(with = "hoc_contracts::time_format::utc")]
+    #[schemars(with = "hoc_contracts::time_format::UtcTimestamp")]
     pub created_at: time::OffsetDateTime,
 }
 

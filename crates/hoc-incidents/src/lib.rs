@@ -20,7 +20,9 @@ pub use crate::model::{
     MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, TimelineEntry,
 };
 pub use crate::procedures::{
-    INCIDENT_ID_MAX_CHARS, MANUAL_CLOSURE, Outcome, POSTMORTEM_ID_MAX_CHARS,
-    RESOLUTION_TYPE_MAX_CHARS, acknowledge, close, create, create_postmortem_stub, reopen, resolve,
+    Acknowledge, AcknowledgeIncident, Close, CloseIncident, CreatePostmortemStub,
+    INCIDENT_ID_MAX_CHARS, IncidentId, MANUAL_CLOSURE, NewPostmortem, Outcome,
+    POSTMORTEM_ID_MAX_CHARS, RESOLUTION_TYPE_MAX_CHARS, Reason, Reopen, ReopenIncident, Resolve,
+    ResolveIncident, acknowledge, close, create, create_postmortem_stub, reopen, resolve,
 };
 pub use hoc_drivers::audit::AuditEntry;

@@ -16,7 +16,17 @@ use std::fmt;
 use crate::IncidentError;
 
 /// The canonical state of an incident (the `status` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentStatus {
     /// New, nobody is on it yet.

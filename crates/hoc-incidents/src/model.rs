@@ -1,17 +1,15 @@
 //! The incident as callers see it, and the parsed input of create.
 
-use hoc_contracts::input::FieldReader;
-use hoc_contracts::registry::SEVERITIES;
-use hoc_contracts::time_format::utc;
-use hoc_contracts::{ActorType, FieldError};
+use hoc_contracts::ActorType;
+use hoc_contracts::input::{FreeText, Severity, Text, TextList};
+use hoc_contracts::time_format::{UtcTimestamp, utc};
 use hoc_drivers::{DbTime, IncidentRow, PostmortemRow, StorageError, TimelineRow};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::IncidentStatus;
 use crate::limits::{SHORT_TEXT_MAX_CHARS, SOURCE_REF_MAX_CHARS, TITLE_MAX_CHARS};
 use crate::recurrence::SignatureInputs;
-use crate::{IncidentError, IncidentStatus};
 
 /// Who performs an operation (from the authenticated context, never from the payload).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,11 +21,12 @@ pub struct Actor {
 }
 
 /// An incident (the HTTP API's incident object).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Incident {
     pub id: String,
     pub tenant_id: String,
     pub title: String,
+    #[schemars(with = "Severity")]
     pub severity: String,
     pub category: String,
     pub status: IncidentStatus,
@@ -39,24 +38,31 @@ pub struct Incident {
     pub description: Option<String>,
     pub recurrence_signature: Option<String>,
     pub signature_version: Option<String>,
+    #[schemars(with = "Option<hoc_contracts::input::ResolutionType>")]
     pub resolution_type: Option<String>,
     pub resolution_summary: Option<String>,
+    #[schemars(with = "Option<hoc_contracts::input::ResolutionMethod>")]
     pub resolution_method: Option<String>,
     /// The reason given for a manual close.
     pub close_reason: Option<String>,
     pub postmortem_artifact_id: Option<String>,
     #[serde(with = "utc::option")]
+    #[schemars(with = "Option<UtcTimestamp>")]
     pub acknowledged_at: Option<OffsetDateTime>,
     pub acknowledged_by: Option<String>,
     #[serde(with = "utc::option")]
+    #[schemars(with = "Option<UtcTimestamp>")]
     pub resolved_at: Option<OffsetDateTime>,
     pub resolved_by: Option<String>,
     #[serde(with = "utc::option")]
+    #[schemars(with = "Option<UtcTimestamp>")]
     pub closed_at: Option<OffsetDateTime>,
     pub closed_by: Option<String>,
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub updated_at: OffsetDateTime,
     pub version: i64,
 }
@@ -108,7 +114,7 @@ impl TryFrom<IncidentRow> for Incident {
 }
 
 /// One timeline entry (the HTTP API's timeline item).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimelineEntry {
     pub ordinal: i32,
     pub event_type: String,
@@ -118,6 +124,7 @@ pub struct TimelineEntry {
     pub actor_id: String,
     pub description: String,
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
 }
 
@@ -136,98 +143,41 @@ impl From<TimelineRow> for TimelineEntry {
     }
 }
 
-/// The create request as a caller sends it: untrusted, every field optional until parsed.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreateIncident {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub severity: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub category: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trigger_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_type: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub source_ref: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error_message: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
-    /// A list of strings that replaces the default signature inputs.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fingerprint: Option<Vec<String>>,
-}
-
 /// Upper bound for free-text fields (messages, descriptions, reasons).
 pub const MAX_TEXT_CHARS: usize = 10_000;
-
-/// A create request that passed validation.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewIncident {
-    pub title: String,
-    pub severity: &'static str,
-    pub category: String,
-    pub trigger_type: Option<String>,
-    pub source_type: Option<String>,
-    pub source_ref: Option<String>,
-    pub error_code: Option<String>,
-    pub error_message: Option<String>,
-    pub description: Option<String>,
-    pub fingerprint: Option<Vec<String>>,
-}
-
 /// Most items a fingerprint may have.
 pub const FINGERPRINT_MAX_ITEMS: usize = 16;
 /// Longest fingerprint item.
 pub const FINGERPRINT_ITEM_MAX_CHARS: usize = 256;
 
-impl CreateIncident {
-    /// Parses a create payload, reporting every bad field at once.
-    pub fn parse(payload: &Value) -> Result<NewIncident, IncidentError> {
-        let mut r = FieldReader::new(payload);
-        let title = r.required_str("title", TITLE_MAX_CHARS);
-        let severity = r.required_one_of("severity", SEVERITIES);
-        let category = r.required_str("category", SHORT_TEXT_MAX_CHARS);
-        let trigger_type = r.optional_str("trigger_type", SHORT_TEXT_MAX_CHARS);
-        let source_type = r.optional_str("source_type", SHORT_TEXT_MAX_CHARS);
-        let source_ref = r.optional_str("source_ref", SOURCE_REF_MAX_CHARS);
-        let error_code = r.optional_str("error_code", SHORT_TEXT_MAX_CHARS);
-        let error_message = r.optional_str("error_message", MAX_TEXT_CHARS);
-        let description = r.optional_str("description", MAX_TEXT_CHARS);
-        let fingerprint = r.optional_str_list(
-            "fingerprint",
-            FINGERPRINT_MAX_ITEMS,
-            FINGERPRINT_ITEM_MAX_CHARS,
-        );
-        r.finish()
-            .map_err(|fields| IncidentError::InvalidInput { fields })?;
-        match (title, severity, category) {
-            (Some(title), Some(severity), Some(category)) => Ok(NewIncident {
-                title,
-                severity,
-                category,
-                trigger_type,
-                source_type,
-                source_ref,
-                error_code,
-                error_message,
-                description,
-                fingerprint,
-            }),
-            // finish() returned Ok, so every required field was read; keep the compiler honest anyway.
-            _ => Err(IncidentError::InvalidInput {
-                fields: vec![FieldError::new("$", "required fields are missing")],
-            }),
-        }
+hoc_contracts::request! {
+    /// Open an incident. Tenant and actor come from the caller's context, never from the request.
+    pub struct CreateIncident => NewIncident {
+        /// A one-line summary.
+        title: Option<String> => required Text<{ TITLE_MAX_CHARS }>,
+        /// `critical`, `high`, `medium`, `low` or `info`.
+        severity: Option<String> => required Severity,
+        /// What kind of failure (e.g. `availability`); part of the default recurrence signature.
+        category: Option<String> => required Text<{ SHORT_TEXT_MAX_CHARS }>,
+        /// What raised it (e.g. `alert`, `manual`).
+        trigger_type: Option<String> => optional Text<{ SHORT_TEXT_MAX_CHARS }>,
+        /// What kind of source reported it (e.g. `prometheus`).
+        source_type: Option<String> => optional Text<{ SHORT_TEXT_MAX_CHARS }>,
+        /// A reference into the source (an alert id, a URL).
+        source_ref: Option<String> => optional Text<{ SOURCE_REF_MAX_CHARS }>,
+        /// A machine error code (e.g. `HTTP-503`); part of the default recurrence signature.
+        error_code: Option<String> => optional Text<{ SHORT_TEXT_MAX_CHARS }>,
+        /// The error message; normalised into the default recurrence signature.
+        error_message: Option<String> => optional FreeText<{ MAX_TEXT_CHARS }>,
+        /// Free text.
+        description: Option<String> => optional FreeText<{ MAX_TEXT_CHARS }>,
+        /// A list of strings that replaces the default signature inputs.
+        fingerprint: Option<Vec<String>> => optional TextList<{ FINGERPRINT_MAX_ITEMS }, { FINGERPRINT_ITEM_MAX_CHARS }>,
     }
 }
 
 /// A postmortem (one per incident).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Postmortem {
     pub id: String,
     pub tenant_id: String,
@@ -236,6 +186,7 @@ pub struct Postmortem {
     pub status: String,
     pub created_by: String,
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
 }
 
@@ -254,23 +205,24 @@ impl From<PostmortemRow> for Postmortem {
 }
 
 /// The answer to "create a postmortem stub": the postmortem, and whether this call created it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PostmortemStub {
     pub postmortem: Postmortem,
     pub created: bool,
 }
 
 /// A page of a list, newest first (incidents) or oldest first (audit), with the `as_of` it was read at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub as_of: OffsetDateTime,
 }
 
 /// A recurrence group: summary and one page of members, newest first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecurrenceGroup {
     pub recurrence_signature: String,
     pub signature_version: String,
@@ -278,89 +230,17 @@ pub struct RecurrenceGroup {
     /// Members not yet resolved or closed.
     pub open_count: u64,
     #[serde(with = "utc::option")]
+    #[schemars(with = "Option<UtcTimestamp>")]
     pub first_seen: Option<OffsetDateTime>,
     #[serde(with = "utc::option")]
+    #[schemars(with = "Option<UtcTimestamp>")]
     pub last_seen: Option<OffsetDateTime>,
     pub items: Vec<Incident>,
     pub next_cursor: Option<String>,
     #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub as_of: OffsetDateTime,
     /// For `group_for_incident`: the canonical inputs that produced the signature ("why grouped").
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub signature_inputs: Option<SignatureInputs>,
-}
-
-/// Parses the optional `reason` of a transition.
-pub(crate) fn parse_reason(r: &mut FieldReader<'_>) -> Option<String> {
-    r.optional_str("reason", MAX_TEXT_CHARS)
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    fn problems(payload: Value) -> Vec<String> {
-        match CreateIncident::parse(&payload) {
-            Err(IncidentError::InvalidInput { fields }) => {
-                fields.iter().map(ToString::to_string).collect()
-            }
-            other => panic!("expected invalid input, got {other:?}"),
-        }
-    }
-
-    #[test]
-    fn minimal_create_parses() {
-        let parsed = CreateIncident::parse(
-            &json!({"title": " DB down ", "severity": "high", "category": "db"}),
-        )
-        .expect("valid");
-        assert_eq!(parsed.title, "DB down");
-        assert_eq!(parsed.severity, "high");
-        assert_eq!(parsed.trigger_type, None);
-    }
-
-    #[test]
-    fn every_bad_field_is_listed_at_once() {
-        assert_eq!(
-            problems(json!({
-                "title": "x".repeat(256),
-                "severity": "urgent",
-                "trigger_type": "t".repeat(65),
-                "source_ref": 5,
-                "tenant_id": "other",
-            })),
-            [
-                "title: must be at most 255 characters (got 256)",
-                "severity: `urgent` is not one of critical, high, medium, low, info",
-                "category: is required",
-                "trigger_type: must be at most 64 characters (got 65)",
-                "source_ref: must be a string",
-                "tenant_id: unknown field",
-            ]
-        );
-        assert_eq!(
-            problems(json!({})),
-            [
-                "title: is required",
-                "severity: is required",
-                "category: is required"
-            ]
-        );
-    }
-
-    #[test]
-    fn typed_request_serializes_to_what_parse_accepts() {
-        let request = CreateIncident {
-            title: Some("t".into()),
-            severity: Some("low".into()),
-            category: Some("c".into()),
-            error_code: Some("E1".into()),
-            ..CreateIncident::default()
-        };
-        let parsed = CreateIncident::parse(&serde_json::to_value(&request).expect("serializes"))
-            .expect("valid");
-        assert_eq!(parsed.error_code.as_deref(), Some("E1"));
-    }
 }

@@ -1,8 +1,7 @@
 //! Write procedures: read, decide (pure), write through the drivers with the borrowed transaction, and hand the
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
-use hoc_contracts::input::FieldReader;
-use hoc_contracts::registry::RESOLUTION_TYPES;
+use hoc_contracts::input::{FreeText, ResolutionMethod, ResolutionType, Text, Vocabulary};
 use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::{
@@ -13,10 +12,10 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::lifecycle::{self, Transition};
-use crate::model::parse_reason;
+use crate::limits::TITLE_MAX_CHARS;
 use crate::recurrence::{SignatureSource, sign_current};
 use crate::{
-    Actor, CreateIncident, Incident, IncidentError, IncidentStatus, MAX_TEXT_CHARS, Postmortem,
+    Actor, Incident, IncidentError, IncidentStatus, MAX_TEXT_CHARS, NewIncident, Postmortem,
     PostmortemStub,
 };
 
@@ -31,6 +30,68 @@ const MAX_ATTEMPTS: usize = 16;
 /// `resolution_method` of a manual close.
 pub const MANUAL_CLOSURE: &str = "manual_closure";
 
+/// An incident id as callers send it.
+pub type IncidentId = Text<{ INCIDENT_ID_MAX_CHARS }>;
+/// A reason, a summary: free text.
+pub type Reason = FreeText<{ MAX_TEXT_CHARS }>;
+
+hoc_contracts::request! {
+    /// Acknowledge an open incident: someone is on it.
+    pub struct AcknowledgeIncident => Acknowledge {
+        /// The incident.
+        id: String => required IncidentId,
+        /// Why (optional).
+        reason: Option<String> => optional Reason,
+    }
+}
+
+hoc_contracts::request! {
+    /// Resolve an open or acknowledged incident with its resolution record.
+    pub struct ResolveIncident => Resolve {
+        /// The incident.
+        id: String => required IncidentId,
+        /// How it was resolved: `manual`, `auto`, `rollback`, `hotfix`, `config_change`, `mitigated`,
+        /// `duplicate`, `false_positive` or `other`.
+        resolution_type: Option<String> => required ResolutionType,
+        /// What was done.
+        resolution_summary: Option<String> => optional Reason,
+        /// The incident's own postmortem (from `create_postmortem_stub`).
+        postmortem_artifact_id: Option<String> => optional Text<{ POSTMORTEM_ID_MAX_CHARS }>,
+        /// Why.
+        reason: Option<String> => optional Reason,
+    }
+}
+
+hoc_contracts::request! {
+    /// Close an open or acknowledged incident by hand, without a fix (`resolution_method` = `manual_closure`).
+    pub struct CloseIncident => Close {
+        /// The incident.
+        id: String => required IncidentId,
+        /// Why it is closed (required).
+        reason: Option<String> => required Reason,
+    }
+}
+
+hoc_contracts::request! {
+    /// Return a resolved or closed incident to open.
+    pub struct ReopenIncident => Reopen {
+        /// The incident.
+        id: String => required IncidentId,
+        /// Why.
+        reason: Option<String> => optional Reason,
+    }
+}
+
+hoc_contracts::request! {
+    /// Create the incident's postmortem stub, or get the one it has.
+    pub struct CreatePostmortemStub => NewPostmortem {
+        /// The incident.
+        incident_id: String => required IncidentId,
+        /// The title (default: "Postmortem: <incident title>").
+        title: Option<String> => optional Text<{ TITLE_MAX_CHARS }>,
+    }
+}
+
 /// What a procedure did (the incident after the change, for lifecycle procedures).
 pub type Outcome<T = Incident> = hoc_drivers::Outcome<T>;
 
@@ -42,21 +103,28 @@ fn invalid(fields: Vec<FieldError>) -> IncidentError {
     IncidentError::InvalidInput { fields }
 }
 
-/// Creates an incident in state `open` from an untrusted payload, with its recurrence signature.
+/// Creates an incident in state `open`, with its recurrence signature.
 pub async fn create(
     tx: &Tx,
     tenant_id: &str,
     actor: &Actor,
     now: OffsetDateTime,
-    payload: &Value,
+    input: NewIncident,
 ) -> Result<Outcome, IncidentError> {
-    let input = CreateIncident::parse(payload)?;
+    let text = |t: Option<Text<64>>| t.map(Text::into_string);
+    let input_error_message = input.error_message.map(FreeText::into_string);
+    let (trigger_type, source_type, error_code) = (
+        text(input.trigger_type),
+        text(input.source_type),
+        text(input.error_code),
+    );
+    let category = input.category.into_string();
     let signature = sign_current(&SignatureSource {
-        category: &input.category,
-        error_code: input.error_code.as_deref(),
-        trigger_type: input.trigger_type.as_deref(),
-        source_type: input.source_type.as_deref(),
-        error_message: input.error_message.as_deref(),
+        category: &category,
+        error_code: error_code.as_deref(),
+        trigger_type: trigger_type.as_deref(),
+        source_type: source_type.as_deref(),
+        error_message: input_error_message.as_deref(),
         fingerprint: input.fingerprint.as_deref(),
     });
     let signature_inputs = serde_json::to_string(&signature.inputs).map_err(|e| {
@@ -68,16 +136,16 @@ pub async fn create(
     let row = IncidentRow {
         id: new_id("inc"),
         tenant_id: tenant_id.to_owned(),
-        title: input.title,
-        severity: input.severity.to_owned(),
-        category: input.category,
+        title: input.title.into_string(),
+        severity: input.severity.as_str().to_owned(),
+        category,
         status: IncidentStatus::Open.as_str().to_owned(),
-        trigger_type: input.trigger_type,
-        source_type: input.source_type,
-        source_ref: input.source_ref,
-        error_code: input.error_code,
-        error_message: input.error_message,
-        description: input.description,
+        trigger_type,
+        source_type,
+        source_ref: input.source_ref.map(Text::into_string),
+        error_code,
+        error_message: input_error_message,
+        description: input.description.map(FreeText::into_string),
         recurrence_signature: Some(signature.signature),
         signature_version: Some(signature.version.to_owned()),
         signature_inputs: Some(signature_inputs),
@@ -126,15 +194,18 @@ pub async fn create(
     })
 }
 
-/// Acknowledges an open incident. Payload: `{"id", "reason"?}`.
+/// Acknowledges an open incident.
 pub async fn acknowledge(
     tx: &Tx,
     tenant_id: &str,
     actor: &Actor,
     now: OffsetDateTime,
-    payload: &Value,
+    input: Acknowledge,
 ) -> Result<Outcome, IncidentError> {
-    let (id, reason) = id_and_reason(payload)?;
+    let (id, reason) = (
+        input.id.into_string(),
+        input.reason.map(FreeText::into_string),
+    );
     let change = transition(
         tx,
         tenant_id,
@@ -159,33 +230,28 @@ pub async fn acknowledge(
     )
 }
 
-/// Resolves an open or acknowledged incident with its resolution record. Payload: `{"id", "resolution_type",
-/// "resolution_summary"?, "postmortem_artifact_id"?, "reason"?}`; the postmortem must belong to the same tenant.
+/// Resolves an open or acknowledged incident with its resolution record; the postmortem must belong to the same
+/// tenant.
 pub async fn resolve(
     tx: &Tx,
     tenant_id: &str,
     actor: &Actor,
     now: OffsetDateTime,
-    payload: &Value,
+    input: Resolve,
 ) -> Result<Outcome, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
-    let resolution_type = r
-        .required_str("resolution_type", RESOLUTION_TYPE_MAX_CHARS)
-        .and_then(|value| r.one_of("resolution_type", &value, RESOLUTION_TYPES));
-    let resolution_summary = r.optional_str("resolution_summary", MAX_TEXT_CHARS);
-    let postmortem_id = r.optional_str("postmortem_artifact_id", POSTMORTEM_ID_MAX_CHARS);
-    let reason = parse_reason(&mut r);
+    let id = input.id.into_string();
+    let resolution_type = input.resolution_type.as_str();
+    let resolution_summary = input.resolution_summary.map(FreeText::into_string);
+    let postmortem_id = input.postmortem_artifact_id.map(Text::into_string);
+    let reason = input.reason.map(FreeText::into_string);
     if let Some(pm) = &postmortem_id
         && postmortems::find(tx, tenant_id, pm).await?.is_none()
     {
-        r.push_error(FieldError::new(
+        return Err(invalid(vec![FieldError::new(
             "postmortem_artifact_id",
             "names no postmortem of this tenant",
-        ));
+        )]));
     }
-    r.finish().map_err(invalid)?;
-    let (id, resolution_type) = (id.unwrap_or_default(), resolution_type.unwrap_or_default());
     let change = transition(
         tx,
         tenant_id,
@@ -216,19 +282,16 @@ pub async fn resolve(
     )
 }
 
-/// Closes an open or acknowledged incident by hand. Payload: `{"id", "reason"}` (the reason is required).
+/// Closes an open or acknowledged incident by hand (the reason is required).
 pub async fn close(
     tx: &Tx,
     tenant_id: &str,
     actor: &Actor,
     now: OffsetDateTime,
-    payload: &Value,
+    input: Close,
 ) -> Result<Outcome, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
-    let reason = r.required_str("reason", MAX_TEXT_CHARS);
-    r.finish().map_err(invalid)?;
-    let id = id.unwrap_or_default();
+    let id = input.id.into_string();
+    let reason = Some(input.reason.into_string());
     let change = transition(
         tx,
         tenant_id,
@@ -240,7 +303,7 @@ pub async fn close(
         |row| {
             row.closed_at = Some(now.into());
             row.closed_by = Some(actor.actor_id.clone());
-            row.resolution_method = Some(MANUAL_CLOSURE.to_owned());
+            row.resolution_method = Some(ResolutionMethod::ManualClosure.as_str().to_owned());
             row.close_reason = reason.clone();
         },
     )
@@ -256,7 +319,7 @@ pub async fn close(
     )
 }
 
-/// Returns a resolved or closed incident to `open`. Payload: `{"id", "reason"?}`.
+/// Returns a resolved or closed incident to `open`.
 ///
 /// The incident's current resolution (type, summary, method, close reason, who and when) and acknowledgement are
 /// cleared, because they no longer describe it; the timeline and the audit ledger (whose `before_state` holds
@@ -266,9 +329,12 @@ pub async fn reopen(
     tenant_id: &str,
     actor: &Actor,
     now: OffsetDateTime,
-    payload: &Value,
+    input: Reopen,
 ) -> Result<Outcome, IncidentError> {
-    let (id, reason) = id_and_reason(payload)?;
+    let (id, reason) = (
+        input.id.into_string(),
+        input.reason.map(FreeText::into_string),
+    );
     let change = transition(
         tx,
         tenant_id,
@@ -304,19 +370,16 @@ pub async fn reopen(
 }
 
 /// Creates the incident's postmortem stub, or returns the existing one (writing nothing and emitting nothing).
-/// Payload: `{"incident_id", "title"?}`. The incident's `postmortem_artifact_id` then names it.
+/// The incident's `postmortem_artifact_id` then names it.
 pub async fn create_postmortem_stub(
     tx: &Tx,
     tenant_id: &str,
     actor: &Actor,
     now: OffsetDateTime,
-    payload: &Value,
+    input: NewPostmortem,
 ) -> Result<Outcome<PostmortemStub>, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let incident_id = r.required_str("incident_id", INCIDENT_ID_MAX_CHARS);
-    let title = r.optional_str("title", crate::limits::TITLE_MAX_CHARS);
-    r.finish().map_err(invalid)?;
-    let incident_id = incident_id.unwrap_or_default();
+    let incident_id = input.incident_id.into_string();
+    let title = input.title.map(Text::into_string);
 
     for _ in 0..MAX_ATTEMPTS {
         let before = find(tx, tenant_id, &incident_id).await?;
@@ -390,15 +453,6 @@ pub async fn create_postmortem_stub(
         });
     }
     Err(IncidentError::Contended { id: incident_id })
-}
-
-/// Reads `{"id", "reason"?}`.
-fn id_and_reason(payload: &Value) -> Result<(String, Option<String>), IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
-    let reason = parse_reason(&mut r);
-    r.finish().map_err(invalid)?;
-    Ok((id.unwrap_or_default(), reason))
 }
 
 pub(crate) async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<IncidentRow, IncidentError> {

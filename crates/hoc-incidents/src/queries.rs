@@ -2,34 +2,112 @@
 //! id, and `as_of` hides rows created after it and is echoed back.
 
 use hoc_contracts::FieldError;
-use hoc_contracts::input::FieldReader;
+use hoc_contracts::input::{IncidentState, Limit, PageCursor, Severity, Text, Vocabulary};
 use hoc_contracts::paging::Cursor;
 pub use hoc_contracts::paging::ReadAt;
-use hoc_contracts::registry::SEVERITIES;
+use hoc_contracts::time_format::UtcTimestamp;
 use hoc_drivers::incidents::IncidentFilter;
 use hoc_drivers::paging::{PageRequest, paginate};
 use hoc_drivers::{DbTime, audit, incidents, timeline as timeline_driver};
-use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::procedures::{INCIDENT_ID_MAX_CHARS, find};
-use crate::recurrence::{self, CURRENT_VERSION, SignatureInputs};
+use crate::limits::SIGNATURE_MAX_CHARS;
+use crate::procedures::{IncidentId, find};
+use crate::recurrence::{CURRENT_VERSION, SignatureInputs};
 use crate::{AuditEntry, Incident, IncidentError, Page, RecurrenceGroup, TimelineEntry};
 
 fn invalid(fields: Vec<FieldError>) -> IncidentError {
     IncidentError::InvalidInput { fields }
 }
 
-/// Page parameters as read from a payload.
+hoc_contracts::vocabulary!(
+    /// The recurrence signature algorithms (see `docs/recurrence-signatures.md`).
+    SignatureVersion {
+        /// The first algorithm.
+        RsigV1 = "rsig-v1",
+    }
+);
+
+hoc_contracts::request! {
+    /// Get one incident.
+    pub struct GetIncident => IncidentRef {
+        /// The incident.
+        id: String => required IncidentId,
+    }
+}
+
+hoc_contracts::request! {
+    /// The tenant's incidents, newest first by (created_at, id).
+    pub struct ListIncidents => IncidentQuery {
+        /// Only incidents in this state.
+        status: Option<String> => optional IncidentState,
+        /// Only incidents of this severity.
+        severity: Option<String> => optional Severity,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional Limit,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String> => optional PageCursor,
+    }
+}
+
+hoc_contracts::request! {
+    /// An incident's timeline in ordinal order.
+    pub struct IncidentTimeline => TimelineQuery {
+        /// The incident.
+        id: String => required IncidentId,
+    }
+}
+
+hoc_contracts::request! {
+    /// An incident's audit entries, oldest first by (created_at, id).
+    pub struct IncidentAudit => IncidentAuditQuery {
+        /// The incident.
+        id: String => required IncidentId,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional Limit,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String> => optional PageCursor,
+    }
+}
+
+hoc_contracts::request! {
+    /// A recurrence group by signature: its summary and one page of members, newest first.
+    pub struct GetRecurrenceGroup => GroupQuery {
+        /// The recurrence signature.
+        signature: String => required Text<{ SIGNATURE_MAX_CHARS }>,
+        /// The signature algorithm (default: the current one).
+        version: Option<String> => optional SignatureVersion,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional Limit,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String> => optional PageCursor,
+    }
+}
+
+hoc_contracts::request! {
+    /// The recurrence group of one incident, with the signature inputs that put it there.
+    pub struct GroupForIncident => IncidentGroupQuery {
+        /// The incident.
+        id: String => required IncidentId,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional Limit,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String> => optional PageCursor,
+    }
+}
+
+/// Page parameters of a parsed request.
 struct PageParams {
     limit: u64,
     cursor: Option<Cursor>,
 }
 
-fn read_page(r: &mut FieldReader<'_>) -> PageParams {
-    PageParams {
-        limit: r.optional_limit("limit"),
-        cursor: r.optional_cursor("cursor"),
+impl PageParams {
+    fn new(limit: Option<Limit>, cursor: Option<Cursor>) -> Self {
+        Self {
+            limit: Limit::or_default(limit),
+            cursor,
+        }
     }
 }
 
@@ -63,31 +141,18 @@ pub async fn get(
     Ok(incident)
 }
 
-/// Reads `{"id"}` from a payload.
-pub fn read_id(payload: &Value, name: &'static str) -> Result<String, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let id = r.required_str(name, INCIDENT_ID_MAX_CHARS);
-    r.finish().map_err(invalid)?;
-    Ok(id.unwrap_or_default())
-}
-
-/// Lists the tenant's incidents newest first by (created_at desc, id desc). Payload:
-/// `{"status"?, "severity"?, "limit"?, "cursor"?}`.
+/// Lists the tenant's incidents newest first by (created_at desc, id desc).
 pub async fn list(
     tx: &hoc_drivers::Tx,
     tenant_id: &str,
-    payload: &Value,
+    query: IncidentQuery,
     at: ReadAt,
 ) -> Result<Page<Incident>, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let status = r.optional_one_of("status", hoc_contracts::registry::INCIDENT_STATES);
-    let severity = r.optional_one_of("severity", SEVERITIES);
-    let params = read_page(&mut r);
-    r.finish().map_err(invalid)?;
+    let params = PageParams::new(query.limit, query.cursor);
     let (request, as_of) = page_request(&params, at)?;
     let filter = IncidentFilter {
-        status,
-        severity,
+        status: query.status.map(IncidentState::as_str),
+        severity: query.severity.map(Severity::as_str),
         recurrence: None,
     };
     let rows = incidents::list(tx, tenant_id, filter, &request).await?;
@@ -119,27 +184,27 @@ pub async fn timeline(
 }
 
 /// An incident's timeline in ordinal order, as of a point in time.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct Timeline {
     /// The entries, ordinal order.
     pub items: Vec<TimelineEntry>,
     /// The point in time the timeline shows (entries after it are hidden).
     #[serde(with = "hoc_contracts::time_format::utc")]
+    #[schemars(with = "UtcTimestamp")]
     pub as_of: OffsetDateTime,
 }
 
-/// The incident's audit entries, oldest first by (created_at, id). Payload: `{"id", "limit"?, "cursor"?}`.
+/// The incident's audit entries, oldest first by (created_at, id).
 pub async fn audit_entries(
     tx: &hoc_drivers::Tx,
     tenant_id: &str,
-    payload: &Value,
+    query: IncidentAuditQuery,
     at: ReadAt,
 ) -> Result<Page<AuditEntry>, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
-    let params = read_page(&mut r);
-    r.finish().map_err(invalid)?;
-    let id = id.unwrap_or_default();
+    let params = PageParams::new(query.limit, query.cursor);
+    let id = query.id.into_string();
     let (request, as_of) = page_request(&params, at)?;
     find(tx, tenant_id, &id).await?;
     let rows = audit::list_page(tx, tenant_id, Some(&id), &request).await?;
@@ -157,32 +222,23 @@ pub async fn audit_entries(
     })
 }
 
-/// A recurrence group by signature. Payload: `{"signature", "version"?, "limit"?, "cursor"?}` (version defaults
-/// to the current algorithm). A group with no member visible at `as_of` is `not_found`.
+/// A recurrence group by signature (version defaults to the current algorithm). A group with no member visible
+/// at `as_of` is `not_found`.
 pub async fn recurrence_group(
     tx: &hoc_drivers::Tx,
     tenant_id: &str,
-    payload: &Value,
+    query: GroupQuery,
     at: ReadAt,
 ) -> Result<RecurrenceGroup, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let signature = r.required_str("signature", crate::limits::SIGNATURE_MAX_CHARS);
-    let version = r.optional_str("version", crate::limits::SIGNATURE_VERSION_MAX_CHARS);
-    let params = read_page(&mut r);
-    if let Some(version) = &version
-        && recurrence::algorithm(version).is_none()
-    {
-        r.push_error(FieldError::new(
-            "version",
-            format!("`{version}` is not a signature version"),
-        ));
-    }
-    r.finish().map_err(invalid)?;
-    let version = version.unwrap_or_else(|| CURRENT_VERSION.to_owned());
+    let params = PageParams::new(query.limit, query.cursor);
+    let version = query
+        .version
+        .map_or(CURRENT_VERSION, SignatureVersion::as_str)
+        .to_owned();
     group(
         tx,
         tenant_id,
-        &signature.unwrap_or_default(),
+        query.signature.as_str(),
         &version,
         &params,
         at,
@@ -191,19 +247,15 @@ pub async fn recurrence_group(
     .await
 }
 
-/// The recurrence group of one incident, with the canonical inputs that produced its signature. Payload:
-/// `{"id", "limit"?, "cursor"?}`.
+/// The recurrence group of one incident, with the canonical inputs that produced its signature.
 pub async fn group_for_incident(
     tx: &hoc_drivers::Tx,
     tenant_id: &str,
-    payload: &Value,
+    query: IncidentGroupQuery,
     at: ReadAt,
 ) -> Result<RecurrenceGroup, IncidentError> {
-    let mut r = FieldReader::new(payload);
-    let id = r.required_str("id", INCIDENT_ID_MAX_CHARS);
-    let params = read_page(&mut r);
-    r.finish().map_err(invalid)?;
-    let id = id.unwrap_or_default();
+    let params = PageParams::new(query.limit, query.cursor);
+    let id = query.id.into_string();
     let row = find(tx, tenant_id, &id).await?;
     let not_grouped = || IncidentError::NotFound {
         entity: "recurrence group of incident",

@@ -31,7 +31,7 @@ pub struct SignatureSource<'a> {
 }
 
 /// The canonical inputs of a signature: what "why were these grouped" shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct SignatureInputs {
     /// The algorithm version.
     pub version: String,

@@ -52,6 +52,15 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, "not_found", "no such route")
     }
 
+    /// 415: a body that is not `application/json`.
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "the request body must be JSON: Content-Type: application/json",
+        )
+    }
+
     /// 413: the body is over the limit.
     pub fn too_large(limit: usize) -> Self {
         Self::new(
@@ -73,6 +82,7 @@ impl ApiError {
     /// Translates a spine error. Internals are logged here and never reach the client.
     pub fn from_operation(err: OperationError, request_id: &str) -> Self {
         let status = match err.code() {
+            ErrorCode::MalformedRequest => StatusCode::BAD_REQUEST,
             ErrorCode::InvalidInput => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::InvalidTransition
@@ -95,7 +105,10 @@ impl ApiError {
                 "the service is busy or storage is unavailable; retry",
             );
         }
-        let message = err.to_string();
+        let message = match &err {
+            OperationError::MalformedRequest { message } => message.clone(),
+            other => other.to_string(),
+        };
         let details = match &err {
             OperationError::InvalidInput { fields } => json!({ "fields": fields }),
             OperationError::InvalidTransition { from, to } => json!({ "from": from, "to": to }),

@@ -1,69 +1,63 @@
-//! One handler per route: authenticate, build the operation payload, call the spine, shape the response.
+//! One generic handler per kind of route: authenticate, parse path, query and body into the route's request type
+//! once, call the spine's typed door, shape the response.
 
 use axum::Extension;
 use axum::body::Body;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::rejection::RawPathParamsRejection;
+use axum::extract::{FromRequestParts, RawPathParams, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use hoc_spine::{Replayable, StoredResponse};
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use axum::routing::{MethodFilter, MethodRouter, on};
+use hoc_spine::{OperationMethod, Replayable, StoredResponse};
+use serde_json::{Map, Value, json};
 
-use crate::request::{RequestId, authorize, idempotency, read_json, read_query, with_as_of};
-use crate::{ApiError, AppState, Route, route_named};
+use crate::request::{
+    RequestId, authorize, idempotency, read_body, read_query, require_json, with_as_of,
+};
+use crate::{ApiError, AppState, Route};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
-
-fn route(name: &str) -> Result<&'static Route> {
-    route_named(name).ok_or_else(|| ApiError::malformed(format!("route {name} is not registered")))
-}
 
 fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// How a write's spine response becomes an HTTP status and body.
-type Respond = fn(&Value) -> StoredResponse;
-
-fn ok(body: &Value) -> StoredResponse {
-    StoredResponse {
-        status: 200,
-        body: body.clone(),
-    }
+/// How a route's response becomes an HTTP status and body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// 200 with the response.
+    Ok,
+    /// 201 with the response.
+    Created,
+    /// `{postmortem, created}` → 201 with the postmortem when created, else 200.
+    Postmortem,
+    /// `{status, artifact}` → 201 with the artifact when created, else 200 (identical replay).
+    Artifact,
 }
 
-fn created(body: &Value) -> StoredResponse {
-    StoredResponse {
-        status: 201,
-        body: body.clone(),
+impl Reply {
+    /// The status and body of a response.
+    pub fn respond(self, body: &Value) -> StoredResponse {
+        let (created, body) = match self {
+            Self::Ok => (false, body.clone()),
+            Self::Created => (true, body.clone()),
+            Self::Postmortem => (body["created"] == json!(true), body["postmortem"].clone()),
+            Self::Artifact => (body["status"] == json!("created"), body["artifact"].clone()),
+        };
+        StoredResponse {
+            status: if created { 201 } else { 200 },
+            body,
+        }
     }
-}
 
-/// `{postmortem, created}` → 201 with the postmortem when created, else 200.
-fn postmortem_response(body: &Value) -> StoredResponse {
-    let status = if body["created"] == json!(true) {
-        201
-    } else {
-        200
-    };
-    StoredResponse {
-        status,
-        body: body["postmortem"].clone(),
-    }
-}
-
-/// `{status, artifact}` → 201 with the artifact when created, else 200 (identical replay).
-fn artifact_response(body: &Value) -> StoredResponse {
-    let status = if body["status"] == json!("created") {
-        201
-    } else {
-        200
-    };
-    StoredResponse {
-        status,
-        body: body["artifact"].clone(),
+    /// The statuses a success can have.
+    pub fn statuses(self) -> &'static [u16] {
+        match self {
+            Self::Ok => &[200],
+            Self::Created => &[201],
+            Self::Postmortem | Self::Artifact => &[201, 200],
+        }
     }
 }
 
@@ -105,346 +99,130 @@ impl FromRequestParts<AppState> for Req {
     }
 }
 
-impl Req {
-    fn fail(&self) -> impl Fn(hoc_spine::OperationError) -> ApiError + '_ {
-        |e| ApiError::from_operation(e, &self.rid.0)
-    }
+/// The router of one route: `M`'s request parsed once from path, query and body, then the typed door.
+pub(crate) fn router<M: OperationMethod>(route: &'static Route) -> MethodRouter<AppState> {
+    let filter = match route.method {
+        "GET" => MethodFilter::GET,
+        "PUT" => MethodFilter::PUT,
+        _ => MethodFilter::POST,
+    };
+    on(
+        filter,
+        move |req: Req,
+              params: std::result::Result<RawPathParams, RawPathParamsRejection>,
+              method: Method,
+              body: Body| async move {
+            let result = match params {
+                Err(_) => Err(ApiError::malformed("the path is not valid UTF-8")),
+                Ok(params) => {
+                    let params: Vec<(String, String)> = params
+                        .iter()
+                        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                        .collect();
+                    if method == Method::GET {
+                        read::<M>(route, &req, params).await
+                    } else {
+                        write::<M>(route, &req, params, body).await
+                    }
+                }
+            };
+            result.unwrap_or_else(IntoResponse::into_response)
+        },
+    )
+}
 
-    /// A read route: strict query string, key and scope, `as_of`, then the spine.
-    async fn read<Q: DeserializeOwned + Serialize + AsOf>(
-        &self,
-        name: &str,
-        path: &[(&str, &str)],
-    ) -> Result<Response> {
-        let query: Q = read_query(&self.uri)?;
-        let route = route(name)?;
-        let ctx = authorize(&self.state, &self.headers, &self.rid, route).await?;
-        let ctx = with_as_of(ctx, query.as_of(), &self.rid.0)?;
-        let response = self
-            .state
-            .spine
-            .execute(
+fn fail(rid: &RequestId) -> impl Fn(hoc_spine::OperationError) -> ApiError + '_ {
+    |e| ApiError::from_operation(e, &rid.0)
+}
+
+fn to_value(value: &impl serde::Serialize) -> Result<Value> {
+    serde_json::to_value(value).map_err(|e| ApiError::malformed(e.to_string()))
+}
+
+/// A read: strict query string (plus `as_of` where the route takes it), key and scope, then the spine.
+async fn read<M: OperationMethod>(
+    route: &'static Route,
+    req: &Req,
+    path: Vec<(String, String)>,
+) -> Result<Response> {
+    let (request, as_of) = read_query::<M>(&req.uri, path, route.as_of)?;
+    let ctx = authorize(&req.state, &req.headers, &req.rid, route).await?;
+    let ctx = with_as_of(ctx, as_of.as_deref(), &req.rid.0)?;
+    let response = req
+        .state
+        .spine
+        .call(&ctx, &request)
+        .await
+        .map_err(fail(&req.rid))?;
+    let reply = route.reply.respond(&to_value(&response)?);
+    Ok(stored(reply, false))
+}
+
+/// A write: key and scope first (so a stranger's large body is a 401, not a 413), then the media type and the
+/// body, then the spine — with the stored response when an `Idempotency-Key` came along.
+async fn write<M: OperationMethod>(
+    route: &'static Route,
+    req: &Req,
+    path: Vec<(String, String)>,
+    body: Body,
+) -> Result<Response> {
+    let ctx = authorize(&req.state, &req.headers, &req.rid, route).await?;
+    let bytes = read_body(body, req.state.body_limit).await?;
+    require_json(&req.headers, &bytes)?;
+    let mut object = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(object)) => object,
+            Ok(_) => {
+                return Err(ApiError::malformed(
+                    "the request body must be a JSON object",
+                ));
+            }
+            Err(e) => {
+                return Err(ApiError::malformed(format!(
+                    "the request body is not JSON: {e}"
+                )));
+            }
+        }
+    };
+    for (name, value) in path {
+        if object.contains_key(&name) {
+            return Err(ApiError::malformed(format!(
+                "{name}: unknown field (it is a path parameter)"
+            )));
+        }
+        object.insert(name, Value::String(value));
+    }
+    let request: M =
+        hoc_spine::input::decode(Value::Object(object)).map_err(ApiError::malformed)?;
+    let spine = &req.state.spine;
+    let reply = route.reply;
+    match idempotency(&req.headers, route.method, req.uri.path(), &request)? {
+        Some(key) => match spine
+            .call_idempotent(
                 &ctx,
-                route.operation,
-                route.operation_method,
-                with_fields(&query, path)?,
+                &request,
+                &key,
+                move |response| match serde_json::to_value(response) {
+                    Ok(value) => reply.respond(&value),
+                    Err(_) => StoredResponse {
+                        status: 500,
+                        body: Value::Null,
+                    },
+                },
             )
             .await
-            .map_err(self.fail())?;
-        Ok(json_response(StatusCode::OK, response))
-    }
-
-    /// A write route: key and scope first (so a stranger's large body is a 401, not a 413), then the body, then
-    /// the spine — with the stored response when an `Idempotency-Key` came along.
-    async fn write<B: DeserializeOwned + Serialize>(
-        &self,
-        name: &str,
-        body: Body,
-        path: &[(&str, &str)],
-        respond: Respond,
-    ) -> Result<Response> {
-        let route = route(name)?;
-        let ctx = authorize(&self.state, &self.headers, &self.rid, route).await?;
-        let body: B = read_json(body, self.state.body_limit).await?;
-        let payload = with_fields(body, path)?;
-        let spine = &self.state.spine;
-        match idempotency(&self.headers, route.method, self.uri.path(), &payload)? {
-            Some(key) => match spine
-                .execute_idempotent(
-                    &ctx,
-                    route.operation,
-                    route.operation_method,
-                    payload,
-                    &key,
-                    respond,
-                )
-                .await
-                .map_err(self.fail())?
-            {
-                Replayable::Fresh(response) => Ok(stored(response, false)),
-                Replayable::Replayed(response) => Ok(stored(response, true)),
-            },
-            None => {
-                let response = spine
-                    .execute(&ctx, route.operation, route.operation_method, payload)
-                    .await
-                    .map_err(self.fail())?;
-                Ok(stored(respond(&response), false))
-            }
+            .map_err(fail(&req.rid))?
+        {
+            Replayable::Fresh(response) => Ok(stored(response, false)),
+            Replayable::Replayed(response) => Ok(stored(response, true)),
+        },
+        None => {
+            let response = spine.call(&ctx, &request).await.map_err(fail(&req.rid))?;
+            Ok(stored(reply.respond(&to_value(&response)?), false))
         }
     }
-}
-
-/// The `as_of` of a query string that moves the read's point in time.
-pub(crate) trait AsOf {
-    fn as_of(&self) -> Option<&str> {
-        None
-    }
-}
-
-fn with_fields(body: impl Serialize, extra: &[(&str, &str)]) -> Result<Value> {
-    let mut payload = serde_json::to_value(body).map_err(|e| ApiError::malformed(e.to_string()))?;
-    if let Value::Object(map) = &mut payload {
-        map.retain(|_, v| !v.is_null());
-        for (k, v) in extra {
-            map.insert((*k).to_owned(), Value::String((*v).to_owned()));
-        }
-    }
-    Ok(payload)
-}
-
-// ---- bodies and query strings (unknown fields and wrong types are 400) ----
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateIncidentBody {
-    title: Option<String>,
-    severity: Option<String>,
-    category: Option<String>,
-    trigger_type: Option<String>,
-    source_type: Option<String>,
-    source_ref: Option<String>,
-    error_code: Option<String>,
-    error_message: Option<String>,
-    description: Option<String>,
-    fingerprint: Option<Vec<String>>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ReasonBody {
-    reason: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ResolveBody {
-    resolution_type: Option<String>,
-    resolution_summary: Option<String>,
-    postmortem_artifact_id: Option<String>,
-    reason: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PostmortemBody {
-    title: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ArtifactBody {
-    input_window_hash: Option<String>,
-    as_of: Option<String>,
-    compute_code_version: Option<String>,
-    window_start: Option<String>,
-    window_end: Option<String>,
-    code_dirty: Option<bool>,
-    inputs: Option<Vec<String>>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ListQuery {
-    status: Option<String>,
-    severity: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-    #[serde(skip_serializing)]
-    as_of: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AsOfQuery {
-    #[serde(skip_serializing)]
-    as_of: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct GroupQuery {
-    version: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-    #[serde(skip_serializing)]
-    as_of: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PageQuery {
-    limit: Option<i64>,
-    cursor: Option<String>,
-    #[serde(skip_serializing)]
-    as_of: Option<String>,
-}
-
-/// Artifact get: here `as_of` is the point in time the artifact's own `as_of` must not pass.
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ArtifactGetQuery {
-    version: Option<String>,
-    as_of: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ArtifactListQuery {
-    dataset_id: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-    #[serde(skip_serializing)]
-    as_of: Option<String>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EventsQuery {
-    after: Option<i64>,
-    limit: Option<i64>,
-}
-
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct AuditQuery {
-    entity_id: Option<String>,
-    limit: Option<i64>,
-    cursor: Option<String>,
-    #[serde(skip_serializing)]
-    as_of: Option<String>,
-}
-
-macro_rules! as_of_field {
-    ($($ty:ty),*) => {
-        $(impl AsOf for $ty {
-            fn as_of(&self) -> Option<&str> {
-                self.as_of.as_deref()
-            }
-        })*
-    };
-}
-
-as_of_field!(
-    ListQuery,
-    AsOfQuery,
-    GroupQuery,
-    PageQuery,
-    ArtifactListQuery,
-    AuditQuery
-);
-/// For artifacts, `as_of` is the point in time the artifact's own `as_of` must not pass; it goes in the payload.
-impl AsOf for ArtifactGetQuery {}
-impl AsOf for EventsQuery {}
-
-// ---- the handlers: one line each ----
-
-pub(crate) async fn create_incident(req: Req, body: Body) -> Result<Response> {
-    req.write::<CreateIncidentBody>("create_incident", body, &[], created)
-        .await
-}
-
-pub(crate) async fn list_incidents(req: Req) -> Result<Response> {
-    req.read::<ListQuery>("list_incidents", &[]).await
-}
-
-pub(crate) async fn get_incident(req: Req, Path(id): Path<String>) -> Result<Response> {
-    req.read::<AsOfQuery>("get_incident", &[("id", &id)]).await
-}
-
-pub(crate) async fn acknowledge_incident(
-    req: Req,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response> {
-    req.write::<ReasonBody>("acknowledge_incident", body, &[("id", &id)], ok)
-        .await
-}
-
-pub(crate) async fn resolve_incident(
-    req: Req,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response> {
-    req.write::<ResolveBody>("resolve_incident", body, &[("id", &id)], ok)
-        .await
-}
-
-pub(crate) async fn close_incident(
-    req: Req,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response> {
-    req.write::<ReasonBody>("close_incident", body, &[("id", &id)], ok)
-        .await
-}
-
-pub(crate) async fn reopen_incident(
-    req: Req,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response> {
-    req.write::<ReasonBody>("reopen_incident", body, &[("id", &id)], ok)
-        .await
-}
-
-pub(crate) async fn incident_timeline(req: Req, Path(id): Path<String>) -> Result<Response> {
-    req.read::<AsOfQuery>("incident_timeline", &[("id", &id)])
-        .await
-}
-
-pub(crate) async fn create_postmortem(
-    req: Req,
-    Path(id): Path<String>,
-    body: Body,
-) -> Result<Response> {
-    req.write::<PostmortemBody>(
-        "create_postmortem",
-        body,
-        &[("incident_id", &id)],
-        postmortem_response,
-    )
-    .await
-}
-
-pub(crate) async fn incident_recurrence(req: Req, Path(id): Path<String>) -> Result<Response> {
-    req.read::<PageQuery>("incident_recurrence", &[("id", &id)])
-        .await
-}
-
-pub(crate) async fn recurrence_group(req: Req, Path(signature): Path<String>) -> Result<Response> {
-    req.read::<GroupQuery>("recurrence_group", &[("signature", &signature)])
-        .await
-}
-
-pub(crate) async fn save_artifact(
-    req: Req,
-    Path((dataset, version)): Path<(String, String)>,
-    body: Body,
-) -> Result<Response> {
-    let path = [
-        ("dataset_id", dataset.as_str()),
-        ("dataset_version", version.as_str()),
-    ];
-    req.write::<ArtifactBody>("save_artifact", body, &path, artifact_response)
-        .await
-}
-
-pub(crate) async fn get_artifact(req: Req, Path(dataset_id): Path<String>) -> Result<Response> {
-    req.read::<ArtifactGetQuery>("get_artifact", &[("dataset_id", &dataset_id)])
-        .await
-}
-
-pub(crate) async fn list_artifacts(req: Req) -> Result<Response> {
-    req.read::<ArtifactListQuery>("list_artifacts", &[]).await
-}
-
-pub(crate) async fn list_events(req: Req) -> Result<Response> {
-    req.read::<EventsQuery>("list_events", &[]).await
-}
-
-pub(crate) async fn list_audit(req: Req) -> Result<Response> {
-    req.read::<AuditQuery>("list_audit", &[]).await
 }
 
 // ---- operations ----

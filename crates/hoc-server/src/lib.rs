@@ -1,8 +1,11 @@
-//! L2: the HTTP API of `hocd` over the spine (`../shared/design/HTTP_API.md`, version 1).
+//! L2: the HTTP API of `hocd` over the spine (`docs/API.md`, version 1).
 //!
-//! Every route in [`ROUTES`] authenticates the API key, checks its scope, turns path, query and body into one
-//! operation payload and calls the registered spine operation it names — nothing else. Tenant and actor come
-//! from the key. The OpenAPI document is generated from [`ROUTES`] ([`openapi::document`]).
+//! [`ROUTES`] is the one table of routes. Each names the request type of the spine operation method it serves
+//! (`Route::post::<ResolveIncident>(…)`), so a route to a missing operation does not compile, a read route cannot
+//! name a writing method, the key scope follows from the method, and the router ([`app`]) and the OpenAPI document
+//! ([`openapi::document`]) are both generated from the table and the types. Every handler authenticates the API
+//! key, checks its scope, parses path, query and body into the one request type, and calls the spine's typed door —
+//! nothing else. Tenant and actor come from the key.
 
 mod error;
 mod handlers;
@@ -10,11 +13,17 @@ pub mod openapi;
 mod request;
 
 use axum::Router;
-use axum::routing::{MethodRouter, get, post, put};
-use hoc_spine::Spine;
+use axum::routing::{MethodRouter, get};
 use hoc_spine::auth::Scope;
+use hoc_spine::requests::{
+    AcknowledgeIncident, CloseIncident, CreateIncident, CreatePostmortemStub, GetArtifact,
+    GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentTimeline, ListArtifacts, ListAudit,
+    ListEvents, ListIncidents, ReopenIncident, ResolveIncident, SaveArtifact,
+};
+use hoc_spine::{OperationMethod, Spine};
 
 pub use crate::error::ApiError;
+pub use crate::handlers::Reply;
 
 /// Default request body limit (64 KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -28,193 +37,182 @@ pub struct AppState {
     pub body_limit: usize,
 }
 
-/// One route of the API and the spine operation it dispatches.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One route of the API and the spine operation method it serves.
+#[derive(Debug, Clone, Copy)]
 pub struct Route {
     /// A stable name (the OpenAPI `operationId`).
     pub name: &'static str,
     /// `GET`, `POST` or `PUT`.
     pub method: &'static str,
-    /// The path, with `{param}` placeholders.
+    /// The path, with `{param}` placeholders named like the request's fields.
     pub path: &'static str,
     /// The registered spine operation.
     pub operation: &'static str,
     /// Its method.
     pub operation_method: &'static str,
-    /// The key scope the route needs.
+    /// The key scope the route needs (`write` for writing methods).
     pub scope: Scope,
     /// What it does.
     pub summary: &'static str,
+    /// Whether the route takes `?as_of=` as the point in time of the read (the operation context's `as_of`).
+    pub as_of: bool,
+    /// How the response becomes a status and a body.
+    pub reply: Reply,
+    pub(crate) router: fn(&'static Route) -> MethodRouter<AppState>,
+    pub(crate) schemas: fn(&mut schemars::SchemaGenerator, &Route) -> openapi::RouteSchemas,
 }
 
-const fn route(
-    name: &'static str,
-    method: &'static str,
-    path: &'static str,
-    operation: &'static str,
-    operation_method: &'static str,
-    scope: Scope,
-    summary: &'static str,
-) -> Route {
-    Route {
-        name,
-        method,
-        path,
-        operation,
-        operation_method,
-        scope,
-        summary,
+impl Route {
+    const fn new<M: OperationMethod>(
+        name: &'static str,
+        method: &'static str,
+        path: &'static str,
+        summary: &'static str,
+    ) -> Self {
+        Self {
+            name,
+            method,
+            path,
+            operation: M::OPERATION,
+            operation_method: M::METHOD,
+            scope: if M::WRITES { Scope::Write } else { Scope::Read },
+            summary,
+            as_of: false,
+            reply: Reply::Ok,
+            router: handlers::router::<M>,
+            schemas: openapi::schemas::<M>,
+        }
+    }
+
+    /// A `GET` route of a reading method.
+    pub const fn get<M: OperationMethod>(
+        name: &'static str,
+        path: &'static str,
+        summary: &'static str,
+    ) -> Self {
+        assert!(!M::WRITES, "a GET route must serve a reading method");
+        Self::new::<M>(name, "GET", path, summary)
+    }
+
+    /// A `POST` route of a writing method.
+    pub const fn post<M: OperationMethod>(
+        name: &'static str,
+        path: &'static str,
+        summary: &'static str,
+    ) -> Self {
+        assert!(M::WRITES, "a POST route must serve a writing method");
+        Self::new::<M>(name, "POST", path, summary)
+    }
+
+    /// A `PUT` route of a writing method.
+    pub const fn put<M: OperationMethod>(
+        name: &'static str,
+        path: &'static str,
+        summary: &'static str,
+    ) -> Self {
+        assert!(M::WRITES, "a PUT route must serve a writing method");
+        Self::new::<M>(name, "PUT", path, summary)
+    }
+
+    /// The read takes `?as_of=` into the operation context.
+    pub const fn as_of(mut self) -> Self {
+        self.as_of = true;
+        self
+    }
+
+    /// How the response is shaped (default [`Reply::Ok`]).
+    pub const fn reply(mut self, reply: Reply) -> Self {
+        self.reply = reply;
+        self
+    }
+
+    /// The names of the path's `{param}` placeholders.
+    pub fn path_params(&self) -> Vec<&'static str> {
+        self.path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
+            .collect()
     }
 }
 
-use Scope::{Read, Write};
-
 /// Every authenticated route of the API.
 pub static ROUTES: &[Route] = &[
-    route(
-        "create_incident",
-        "POST",
-        "/v1/incidents",
-        "incidents.write",
-        "create",
-        Write,
-        "Open an incident",
-    ),
-    route(
+    Route::post::<CreateIncident>("create_incident", "/v1/incidents", "Open an incident")
+        .reply(Reply::Created),
+    Route::get::<ListIncidents>(
         "list_incidents",
-        "GET",
         "/v1/incidents",
-        "incidents.query",
-        "list",
-        Read,
         "List incidents, newest first",
-    ),
-    route(
-        "get_incident",
-        "GET",
-        "/v1/incidents/{id}",
-        "incidents.query",
-        "get",
-        Read,
-        "Get an incident",
-    ),
-    route(
+    )
+    .as_of(),
+    Route::get::<GetIncident>("get_incident", "/v1/incidents/{id}", "Get an incident").as_of(),
+    Route::post::<AcknowledgeIncident>(
         "acknowledge_incident",
-        "POST",
         "/v1/incidents/{id}/acknowledge",
-        "incidents.write",
-        "acknowledge",
-        Write,
         "Acknowledge an open incident",
     ),
-    route(
+    Route::post::<ResolveIncident>(
         "resolve_incident",
-        "POST",
         "/v1/incidents/{id}/resolve",
-        "incidents.write",
-        "resolve",
-        Write,
         "Resolve an incident with its resolution record",
     ),
-    route(
+    Route::post::<CloseIncident>(
         "close_incident",
-        "POST",
         "/v1/incidents/{id}/close",
-        "incidents.write",
-        "close",
-        Write,
         "Close an incident by hand",
     ),
-    route(
+    Route::post::<ReopenIncident>(
         "reopen_incident",
-        "POST",
         "/v1/incidents/{id}/reopen",
-        "incidents.write",
-        "reopen",
-        Write,
         "Reopen a resolved or closed incident",
     ),
-    route(
+    Route::get::<IncidentTimeline>(
         "incident_timeline",
-        "GET",
         "/v1/incidents/{id}/timeline",
-        "incidents.query",
-        "timeline",
-        Read,
         "An incident's timeline in ordinal order",
-    ),
-    route(
+    )
+    .as_of(),
+    Route::post::<CreatePostmortemStub>(
         "create_postmortem",
-        "POST",
-        "/v1/incidents/{id}/postmortem",
-        "incidents.recurrence",
-        "create_postmortem_stub",
-        Write,
+        "/v1/incidents/{incident_id}/postmortem",
         "Create (or get) the incident's postmortem stub",
-    ),
-    route(
+    )
+    .reply(Reply::Postmortem),
+    Route::get::<GroupForIncident>(
         "incident_recurrence",
-        "GET",
         "/v1/incidents/{id}/recurrence",
-        "incidents.recurrence",
-        "group_for_incident",
-        Read,
         "The incident's recurrence group and signature inputs",
-    ),
-    route(
+    )
+    .as_of(),
+    Route::get::<GetRecurrenceGroup>(
         "recurrence_group",
-        "GET",
         "/v1/recurrence-groups/{signature}",
-        "incidents.recurrence",
-        "get_recurrence_group",
-        Read,
         "A recurrence group by signature",
-    ),
-    route(
+    )
+    .as_of(),
+    Route::put::<SaveArtifact>(
         "save_artifact",
-        "PUT",
         "/v1/analytics/artifacts/{dataset_id}/{dataset_version}",
-        "analytics.artifacts",
-        "save",
-        Write,
         "Record an analytics artifact",
-    ),
-    route(
+    )
+    .reply(Reply::Artifact),
+    Route::get::<GetArtifact>(
         "get_artifact",
-        "GET",
         "/v1/analytics/artifacts/{dataset_id}",
-        "analytics.artifacts",
-        "get",
-        Read,
         "Get an artifact: a version, the latest, or the latest at a point in time",
     ),
-    route(
+    Route::get::<ListArtifacts>(
         "list_artifacts",
-        "GET",
         "/v1/analytics/artifacts",
-        "analytics.artifacts",
-        "list",
-        Read,
         "List artifacts, newest first",
-    ),
-    route(
+    )
+    .as_of(),
+    Route::get::<ListEvents>(
         "list_events",
-        "GET",
         "/v1/events",
-        "events.feed",
-        "list",
-        Read,
         "The tenant's events in sequence order",
     ),
-    route(
-        "list_audit",
-        "GET",
-        "/v1/audit",
-        "audit.query",
-        "list",
-        Read,
-        "Audit entries, oldest first",
-    ),
+    Route::get::<ListAudit>("list_audit", "/v1/audit", "Audit entries, oldest first").as_of(),
 ];
 
 /// The route named `name`.
@@ -222,45 +220,11 @@ pub fn route_named(name: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.name == name)
 }
 
-fn method_router(route: &Route) -> Option<MethodRouter<AppState>> {
-    use handlers::*;
-    Some(match route.name {
-        "create_incident" => post(create_incident),
-        "list_incidents" => get(list_incidents),
-        "get_incident" => get(get_incident),
-        "acknowledge_incident" => post(acknowledge_incident),
-        "resolve_incident" => post(resolve_incident),
-        "close_incident" => post(close_incident),
-        "reopen_incident" => post(reopen_incident),
-        "incident_timeline" => get(incident_timeline),
-        "create_postmortem" => post(create_postmortem),
-        "incident_recurrence" => get(incident_recurrence),
-        "recurrence_group" => get(recurrence_group),
-        "save_artifact" => put(save_artifact),
-        "get_artifact" => get(get_artifact),
-        "list_artifacts" => get(list_artifacts),
-        "list_events" => get(list_events),
-        "list_audit" => get(list_audit),
-        _ => return None,
-    })
-}
-
-/// The names of [`ROUTES`] entries that have no handler (must be empty; a test checks it).
-pub fn unrouted() -> Vec<&'static str> {
-    ROUTES
-        .iter()
-        .filter(|r| method_router(r).is_none())
-        .map(|r| r.name)
-        .collect()
-}
-
 /// The whole application: [`ROUTES`], `/healthz`, `/openapi.json`, JSON 404s, request ids and the body limit.
 pub fn app(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for route in ROUTES {
-        if let Some(method_router) = method_router(route) {
-            router = router.route(route.path, method_router);
-        }
+        router = router.route(route.path, (route.router)(route));
     }
     router
         .route("/healthz", get(handlers::healthz))

@@ -1,325 +1,262 @@
-//! The OpenAPI 3.1 document of the API, generated from [`crate::ROUTES`] so it cannot miss a route.
+//! The OpenAPI 3.1 document of the API, generated from [`crate::ROUTES`] and the request and response types the
+//! server parses and answers with, so it cannot miss a route, a bound or a field.
+//!
+//! Request parameters and bodies come from each request's declaration (`hoc_spine::request!`: every field's
+//! rule states its JSON Schema — lengths from the one limits table, vocabularies as enums, `date-time`, page
+//! sizes 1 to 500, `additionalProperties: false`); responses from their `schemars` derivations.
 
+use hoc_spine::{Artifact, OperationMethod, Postmortem};
+use schemars::SchemaGenerator;
+use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::{ROUTES, Route};
+use crate::{ROUTES, Reply, Route};
 
-fn string() -> Value {
-    json!({ "type": "string" })
+/// What one route contributes to the document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RouteSchemas {
+    /// Path and query parameters.
+    pub parameters: Vec<Value>,
+    /// The request body schema and whether a body is required.
+    pub body: Option<(Value, bool)>,
+    /// The success response schema.
+    pub response: Value,
 }
 
-fn nullable_string() -> Value {
-    json!({ "type": ["string", "null"] })
+/// Every error code the API answers with.
+pub const ERROR_CODES: &[&str] = &[
+    "malformed_request",
+    "invalid_input",
+    "unauthenticated",
+    "forbidden",
+    "not_found",
+    "invalid_transition",
+    "reproducibility_conflict",
+    "idempotency_key_reused",
+    "payload_too_large",
+    "unsupported_media_type",
+    "unavailable",
+    "internal",
+];
+
+/// A parameter cannot be `null`: drop it from an optional field's schema.
+fn without_null(mut schema: Value) -> Value {
+    if let Some(object) = schema.as_object_mut() {
+        if let Some(Value::Array(types)) = object.get_mut("type") {
+            types.retain(|t| t != "null");
+            if types.len() == 1 {
+                let only = types[0].clone();
+                object.insert("type".to_owned(), only);
+            }
+        }
+        if let Some(Value::Array(values)) = object.get_mut("enum") {
+            values.retain(|v| !v.is_null());
+        }
+    }
+    schema
 }
 
-fn timestamp() -> Value {
-    json!({ "type": "string", "format": "date-time" })
+fn parameter(
+    name: &str,
+    location: &str,
+    required: bool,
+    description: &str,
+    schema: Value,
+) -> Value {
+    json!({
+        "name": name,
+        "in": location,
+        "required": required,
+        "description": description,
+        "schema": without_null(schema),
+    })
 }
 
-fn nullable_timestamp() -> Value {
-    json!({ "type": ["string", "null"], "format": "date-time" })
-}
-
-fn object(properties: &[(&str, Value)], required: &[&str]) -> Value {
-    let props: Map<String, Value> = properties
+/// The parameters, body and response of the route serving `M`.
+pub(crate) fn schemas<M: OperationMethod>(
+    generator: &mut SchemaGenerator,
+    route: &Route,
+) -> RouteSchemas {
+    let path = route.path_params();
+    let fields = M::fields();
+    let mut parameters: Vec<Value> = path
         .iter()
-        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .filter_map(|name| fields.iter().find(|f| f.name == *name))
+        .map(|f| parameter(f.name, "path", true, f.description, f.schema.clone()))
         .collect();
-    json!({ "type": "object", "properties": props, "required": required })
+    let mut body = None;
+    if route.method == "GET" {
+        for field in fields.iter().filter(|f| !path.contains(&f.name)) {
+            parameters.push(parameter(
+                field.name,
+                "query",
+                field.required,
+                field.description,
+                field.schema.clone(),
+            ));
+        }
+        if route.as_of {
+            parameters.push(parameter(
+                "as_of",
+                "query",
+                false,
+                "The point in time the read shows (RFC 3339); echoed in the response. Default: now.",
+                json!({ "type": "string", "format": "date-time" }),
+            ));
+        }
+    } else {
+        let required = fields.iter().any(|f| f.required && !path.contains(&f.name));
+        body = Some((M::object_schema(|name| !path.contains(&name)), required));
+    }
+    let response = match route.reply {
+        Reply::Postmortem => generator.subschema_for::<Postmortem>(),
+        Reply::Artifact => generator.subschema_for::<Artifact>(),
+        Reply::Ok | Reply::Created => generator.subschema_for::<M::Response>(),
+    };
+    RouteSchemas {
+        parameters,
+        body,
+        response: response.to_value(),
+    }
 }
 
 fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
 
-fn page_of(item: &str) -> Value {
-    object(
-        &[
-            (
-                "items",
-                json!({ "type": "array", "items": schema_ref(item) }),
-            ),
-            ("next_cursor", nullable_string()),
-            ("as_of", timestamp()),
-        ],
-        &["items", "next_cursor", "as_of"],
-    )
-}
-
-fn components() -> Value {
-    let incident_fields: Vec<(&str, Value)> = vec![
-        ("id", string()),
-        ("tenant_id", string()),
-        ("title", string()),
-        (
-            "severity",
-            json!({ "enum": ["critical", "high", "medium", "low", "info"] }),
-        ),
-        ("category", string()),
-        (
-            "status",
-            json!({ "enum": ["open", "acknowledged", "resolved", "closed"] }),
-        ),
-        ("trigger_type", nullable_string()),
-        ("source_type", nullable_string()),
-        ("source_ref", nullable_string()),
-        ("error_code", nullable_string()),
-        ("error_message", nullable_string()),
-        ("description", nullable_string()),
-        ("recurrence_signature", nullable_string()),
-        ("signature_version", nullable_string()),
-        ("resolution_type", nullable_string()),
-        ("resolution_summary", nullable_string()),
-        ("resolution_method", nullable_string()),
-        ("close_reason", nullable_string()),
-        ("postmortem_artifact_id", nullable_string()),
-        ("acknowledged_at", nullable_timestamp()),
-        ("acknowledged_by", nullable_string()),
-        ("resolved_at", nullable_timestamp()),
-        ("resolved_by", nullable_string()),
-        ("closed_at", nullable_timestamp()),
-        ("closed_by", nullable_string()),
-        ("created_at", timestamp()),
-        ("updated_at", timestamp()),
-        ("version", json!({ "type": "integer" })),
-    ];
-    let incident_required: Vec<&str> = incident_fields.iter().map(|(k, _)| *k).collect();
+fn error_schema() -> Value {
     json!({
-        "schemas": {
-            "Error": object(&[("error", object(&[
-                ("code", json!({ "enum": [
-                    "malformed_request", "invalid_input", "unauthenticated", "forbidden", "not_found",
-                    "invalid_transition", "reproducibility_conflict", "idempotency_key_reused",
-                    "payload_too_large", "unavailable", "internal"
-                ] })),
-                ("message", string()),
-                ("details", json!({ "type": "object" })),
-            ], &["code", "message", "details"]))], &["error"]),
-            "Incident": object(&incident_fields, &incident_required),
-            "IncidentPage": page_of("Incident"),
-            "TimelineEntry": object(&[
-                ("ordinal", json!({ "type": "integer" })),
-                ("event_type", string()),
-                ("from_state", nullable_string()),
-                ("to_state", string()),
-                ("actor_type", string()),
-                ("actor_id", string()),
-                ("description", string()),
-                ("created_at", timestamp()),
-            ], &["ordinal", "event_type", "from_state", "to_state", "actor_type", "actor_id", "description", "created_at"]),
-            "Timeline": object(&[
-                ("items", json!({ "type": "array", "items": schema_ref("TimelineEntry") })),
-                ("as_of", timestamp()),
-            ], &["items", "as_of"]),
-            "Postmortem": object(&[
-                ("id", string()), ("tenant_id", string()), ("incident_id", string()), ("title", string()),
-                ("status", string()), ("created_by", string()), ("created_at", timestamp()),
-            ], &["id", "tenant_id", "incident_id", "title", "status", "created_by", "created_at"]),
-            "RecurrenceGroup": object(&[
-                ("recurrence_signature", string()),
-                ("signature_version", string()),
-                ("count", json!({ "type": "integer" })),
-                ("open_count", json!({ "type": "integer" })),
-                ("first_seen", nullable_timestamp()),
-                ("last_seen", nullable_timestamp()),
-                ("items", json!({ "type": "array", "items": schema_ref("Incident") })),
-                ("next_cursor", nullable_string()),
-                ("as_of", timestamp()),
-                ("signature_inputs", json!({ "type": "object" })),
-            ], &["recurrence_signature", "signature_version", "count", "open_count", "first_seen", "last_seen", "items", "next_cursor", "as_of"]),
-            "Artifact": object(&[
-                ("id", string()), ("tenant_id", string()), ("dataset_id", string()), ("dataset_version", string()),
-                ("input_window_hash", json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" })),
-                ("as_of", timestamp()), ("compute_code_version", string()),
-                ("window_start", nullable_timestamp()), ("window_end", nullable_timestamp()),
-                ("code_dirty", json!({ "type": ["boolean", "null"] })), ("created_at", timestamp()),
-            ], &["id", "tenant_id", "dataset_id", "dataset_version", "input_window_hash", "as_of", "compute_code_version", "window_start", "window_end", "code_dirty", "created_at"]),
-            "ArtifactPage": page_of("Artifact"),
-            "Event": object(&[
-                ("event_id", string()), ("event_type", string()), ("tenant_id", string()), ("project_id", string()),
-                ("actor_type", json!({ "enum": ["user", "system", "sdk", "founder"] })), ("actor_id", string()),
-                ("decision_owner", string()), ("sequence_no", json!({ "type": "integer" })),
-                ("schema_version", string()), ("occurred_at", timestamp()), ("data", json!({ "type": "object" })),
-            ], &["event_id", "event_type", "tenant_id", "project_id", "actor_type", "actor_id", "decision_owner", "sequence_no", "schema_version", "occurred_at", "data"]),
-            "EventPage": object(&[
-                ("items", json!({ "type": "array", "items": schema_ref("Event") })),
-                ("next_after", json!({ "type": "integer" })),
-            ], &["items", "next_after"]),
-            "AuditEntry": object(&[
-                ("id", string()), ("entity_type", string()), ("entity_id", string()), ("action", string()),
-                ("actor_type", json!({ "enum": ["HUMAN", "SYSTEM", "AGENT"] })), ("actor_id", string()),
-                ("reason", nullable_string()), ("before_state", json!({ "type": ["object", "null"] })),
-                ("after_state", json!({ "type": ["object", "null"] })), ("request_id", string()), ("created_at", timestamp()),
-            ], &["id", "entity_type", "entity_id", "action", "actor_type", "actor_id", "request_id", "created_at"]),
-            "AuditPage": page_of("AuditEntry"),
-            "CreateIncident": object(&[
-                ("title", json!({ "type": "string", "minLength": 1, "maxLength": 255 })),
-                ("severity", json!({ "enum": ["critical", "high", "medium", "low", "info"] })),
-                ("category", json!({ "type": "string", "minLength": 1, "maxLength": 64 })),
-                ("trigger_type", string()), ("source_type", string()), ("source_ref", string()),
-                ("error_code", string()), ("error_message", string()), ("description", string()),
-                ("fingerprint", json!({ "type": "array", "items": string() })),
-            ], &["title", "severity", "category"]),
-            "Reason": object(&[("reason", string())], &[]),
-            "RequiredReason": object(&[("reason", string())], &["reason"]),
-            "Resolve": object(&[
-                ("resolution_type", json!({ "enum": ["manual", "auto", "rollback", "hotfix", "config_change", "mitigated", "duplicate", "false_positive", "other"] })),
-                ("resolution_summary", string()),
-                ("postmortem_artifact_id", json!({ "type": "string", "maxLength": 64 })),
-                ("reason", string()),
-            ], &["resolution_type"]),
-            "CreatePostmortem": object(&[("title", string())], &[]),
-            "SaveArtifact": object(&[
-                ("input_window_hash", json!({ "type": "string", "pattern": "^[0-9a-f]{64}$" })),
-                ("as_of", timestamp()), ("compute_code_version", string()),
-                ("window_start", timestamp()), ("window_end", timestamp()),
-                ("code_dirty", json!({ "type": "boolean" })),
-                ("inputs", json!({ "type": "array", "items": string() })),
-            ], &["input_window_hash", "as_of", "compute_code_version"]),
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": { "type": "string", "enum": ERROR_CODES },
+                    "message": { "type": "string" },
+                    "details": {
+                        "type": "object",
+                        "description": "`fields` (a list of {field, problem}) for invalid_input; `from`/`to` for invalid_transition; `dataset_id`, `dataset_version`, `fields` for reproducibility_conflict.",
+                    },
+                },
+            },
         },
-        "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer" } },
     })
 }
 
-/// Query parameters of each route.
-fn query_params(route: &Route) -> &'static [(&'static str, &'static str)] {
-    match route.name {
-        "list_incidents" => &[
-            ("status", "string"),
-            ("severity", "string"),
-            ("limit", "integer"),
-            ("cursor", "string"),
-            ("as_of", "string"),
-        ],
-        "get_incident" | "incident_timeline" => &[("as_of", "string")],
-        "incident_recurrence" => &[
-            ("limit", "integer"),
-            ("cursor", "string"),
-            ("as_of", "string"),
-        ],
-        "recurrence_group" => &[
-            ("version", "string"),
-            ("limit", "integer"),
-            ("cursor", "string"),
-            ("as_of", "string"),
-        ],
-        "get_artifact" => &[("version", "string"), ("as_of", "string")],
-        "list_artifacts" => &[
-            ("dataset_id", "string"),
-            ("limit", "integer"),
-            ("cursor", "string"),
-            ("as_of", "string"),
-        ],
-        "list_events" => &[("after", "integer"), ("limit", "integer")],
-        "list_audit" => &[
-            ("entity_id", "string"),
-            ("limit", "integer"),
-            ("cursor", "string"),
-            ("as_of", "string"),
-        ],
-        _ => &[],
-    }
-}
-
-/// Request body schema and success responses of each route.
-fn body_and_responses(route: &Route) -> (Option<&'static str>, Vec<(&'static str, &'static str)>) {
-    match route.name {
-        "create_incident" => (Some("CreateIncident"), vec![("201", "Incident")]),
-        "list_incidents" => (None, vec![("200", "IncidentPage")]),
-        "get_incident" => (None, vec![("200", "Incident")]),
-        "acknowledge_incident" | "reopen_incident" => (Some("Reason"), vec![("200", "Incident")]),
-        "close_incident" => (Some("RequiredReason"), vec![("200", "Incident")]),
-        "resolve_incident" => (Some("Resolve"), vec![("200", "Incident")]),
-        "incident_timeline" => (None, vec![("200", "Timeline")]),
-        "create_postmortem" => (
-            Some("CreatePostmortem"),
-            vec![("201", "Postmortem"), ("200", "Postmortem")],
-        ),
-        "incident_recurrence" | "recurrence_group" => (None, vec![("200", "RecurrenceGroup")]),
-        "save_artifact" => (
-            Some("SaveArtifact"),
-            vec![("201", "Artifact"), ("200", "Artifact")],
-        ),
-        "get_artifact" => (None, vec![("200", "Artifact")]),
-        "list_artifacts" => (None, vec![("200", "ArtifactPage")]),
-        "list_events" => (None, vec![("200", "EventPage")]),
-        "list_audit" => (None, vec![("200", "AuditPage")]),
-        _ => (None, vec![]),
-    }
-}
-
-fn operation(route: &Route) -> Value {
-    let mut parameters: Vec<Value> = route
-        .path
-        .split('/')
-        .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": string() }))
-        .collect();
-    for (name, ty) in query_params(route) {
-        parameters.push(
-            json!({ "name": name, "in": "query", "required": false, "schema": { "type": ty } }),
-        );
-    }
-    if route.scope == hoc_spine::auth::Scope::Write {
+fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
+    let schemas = (route.schemas)(generator, route);
+    let mut parameters = schemas.parameters;
+    let writes = route.scope == hoc_spine::auth::Scope::Write;
+    if writes {
         parameters.push(json!({
             "name": "Idempotency-Key", "in": "header", "required": false,
-            "schema": { "type": "string", "maxLength": 128 },
+            "description": "Replays the first response of the same request; another request with the same key is 409.",
+            "schema": { "type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[!-~]{1,128}$" },
         }));
     }
-    let (body, successes) = body_and_responses(route);
     let mut responses = Map::new();
-    for (status, schema) in successes {
+    for status in route.reply.statuses() {
         responses.insert(
-            status.to_owned(),
-            json!({ "description": status, "content": { "application/json": { "schema": schema_ref(schema) } } }),
+            status.to_string(),
+            json!({ "description": if *status == 201 { "created" } else { "ok" }, "content": { "application/json": { "schema": schemas.response.clone() } } }),
         );
     }
-    let error = json!({ "description": "error", "content": { "application/json": { "schema": schema_ref("Error") } } });
-    let mut errors = vec!["400", "401", "404", "422", "503", "500"];
-    if route.scope == hoc_spine::auth::Scope::Write {
-        errors.extend(["403", "409", "413"]);
+    let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": schema_ref("Error") } } });
+    let mut errors = vec![
+        (
+            "400",
+            "malformed_request: not JSON, not an object, an unknown field or parameter, a wrong JSON type",
+        ),
+        (
+            "401",
+            "unauthenticated: no key, or an unknown or revoked one",
+        ),
+        ("404", "not_found: no such resource in the key's tenant"),
+        ("422", "invalid_input: every bad field in details.fields"),
+        ("500", "internal: a bug; the message carries the request id"),
+        ("503", "unavailable: storage down or busy; retry"),
+    ];
+    if writes {
+        errors.extend([
+            ("403", "forbidden: the key's scope is read"),
+            (
+                "409",
+                "invalid_transition, reproducibility_conflict or idempotency_key_reused",
+            ),
+            ("413", "payload_too_large: the body is over the limit"),
+            (
+                "415",
+                "unsupported_media_type: the body is not application/json",
+            ),
+        ]);
     }
-    for status in errors {
-        responses.insert(status.to_owned(), error.clone());
+    for (status, description) in errors {
+        responses.insert(status.to_owned(), error(description));
     }
     let mut op = json!({
         "operationId": route.name,
         "summary": route.summary,
-        "description": format!("Dispatches the spine operation `{}.{}`; needs a `{}` key.", route.operation, route.operation_method, route.scope.as_str()),
+        "description": format!(
+            "Serves the spine operation `{}.{}`; needs a `{}` key.",
+            route.operation, route.operation_method, route.scope.as_str()
+        ),
         "security": [{ "apiKey": [] }],
         "parameters": parameters,
         "responses": responses,
     });
-    if let Some(body) = body {
-        op["requestBody"] = json!({ "required": false, "content": { "application/json": { "schema": schema_ref(body) } } });
+    if let Some((body, required)) = schemas.body {
+        op["requestBody"] =
+            json!({ "required": required, "content": { "application/json": { "schema": body } } });
     }
     op
 }
 
 /// The whole document.
 pub fn document() -> Value {
+    let mut generator = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .for_serialize()
+        .into_generator();
     let mut paths = Map::new();
     for route in ROUTES {
+        let op = operation(&mut generator, route);
         let entry = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
-        entry[route.method.to_ascii_lowercase()] = operation(route);
+        entry[route.method.to_ascii_lowercase()] = op;
     }
     paths.insert(
         "/healthz".to_owned(),
         json!({ "get": { "operationId": "healthz", "summary": "200 when the database answers", "responses": {
-            "200": { "description": "healthy" },
+            "200": { "description": "healthy", "content": { "application/json": { "schema": {
+                "type": "object", "required": ["status"], "properties": { "status": { "const": "ok" } } } } } },
             "503": { "description": "unavailable", "content": { "application/json": { "schema": schema_ref("Error") } } },
         } } }),
     );
     paths.insert(
         "/openapi.json".to_owned(),
-        json!({ "get": { "operationId": "openapi", "summary": "This document", "responses": { "200": { "description": "the OpenAPI document" } } } }),
+        json!({ "get": { "operationId": "openapi", "summary": "This document", "responses": {
+            "200": { "description": "the OpenAPI document", "content": { "application/json": { "schema": { "type": "object" } } } },
+        } } }),
     );
+    let mut schemas = generator.take_definitions(true);
+    schemas.insert("Error".to_owned(), error_schema());
     json!({
         "openapi": "3.1.0",
-        "info": { "title": "hocd", "version": "1", "description": "The incident and analytics core over HTTP." },
+        "info": {
+            "title": "hocd",
+            "version": "1",
+            "description": "The incident and analytics core over HTTP. See docs/API.md in the repository.",
+        },
         "paths": paths,
-        "components": components(),
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": { "apiKey": { "type": "http", "scheme": "bearer" } },
+        },
     })
 }

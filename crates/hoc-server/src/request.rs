@@ -3,12 +3,11 @@
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Query, Request};
+use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use hoc_spine::{FieldError, Idempotency, OperationContext, OperationError};
-use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -82,29 +81,70 @@ pub(crate) async fn authorize(
         .map_err(|e| ApiError::from_operation(e, &request_id.0))
 }
 
-/// Reads a JSON body of at most `limit` bytes into `T` (an empty body reads as `{}`). Over the limit: 413; not
-/// JSON, wrong JSON types or unknown fields: 400.
-pub(crate) async fn read_json<T: DeserializeOwned>(
-    body: Body,
-    limit: usize,
-) -> Result<T, ApiError> {
-    let bytes = axum::body::to_bytes(body, limit)
+/// Reads a body of at most `limit` bytes (over the limit: 413).
+pub(crate) async fn read_body(body: Body, limit: usize) -> Result<axum::body::Bytes, ApiError> {
+    axum::body::to_bytes(body, limit)
         .await
-        .map_err(|_| ApiError::too_large(limit))?;
-    let bytes: &[u8] = if bytes.iter().all(u8::is_ascii_whitespace) {
-        b"{}"
-    } else {
-        &bytes
-    };
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::malformed(format!("the request body is not valid: {e}")))
+        .map_err(|_| ApiError::too_large(limit))
 }
 
-/// Parses the query string into `T` (unknown parameters and wrong types: 400).
-pub(crate) fn read_query<T: DeserializeOwned>(uri: &Uri) -> Result<T, ApiError> {
-    Query::<T>::try_from_uri(uri)
-        .map(|Query(q)| q)
-        .map_err(|e| ApiError::malformed(format!("bad query string: {}", e.body_text())))
+/// A write's body must be declared JSON: a `Content-Type` other than `application/json` (parameters such as
+/// `charset` aside) is 415, and so is a non-empty body without one.
+pub(crate) fn require_json(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiError> {
+    match headers.get(axum::http::header::CONTENT_TYPE) {
+        Some(value) => {
+            let essence = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.split(';').next())
+                .map(|v| v.trim().to_ascii_lowercase());
+            if essence.as_deref() == Some("application/json") {
+                Ok(())
+            } else {
+                Err(ApiError::unsupported_media_type())
+            }
+        }
+        None if body.iter().all(u8::is_ascii_whitespace) => Ok(()),
+        None => Err(ApiError::unsupported_media_type()),
+    }
+}
+
+/// Parses the path parameters and the query string into the request type `M` (unknown parameters, repeated ones
+/// and wrong types: 400). Where the route takes `as_of`, it is taken out and returned for the context.
+pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
+    uri: &Uri,
+    path: Vec<(String, String)>,
+    takes_as_of: bool,
+) -> Result<(M, Option<String>), ApiError> {
+    let bad = |message: String| ApiError::malformed(format!("bad query string: {message}"));
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.query().unwrap_or("")).map_err(|e| bad(e.to_string()))?;
+    let mut as_of = None;
+    let mut fields = path;
+    for (name, value) in pairs {
+        if takes_as_of && name == "as_of" {
+            if as_of.replace(value).is_some() {
+                return Err(bad("as_of: given twice".to_owned()));
+            }
+        } else if fields.iter().any(|(n, _)| *n == name) {
+            return Err(bad(format!("{name}: given twice or also in the path")));
+        } else {
+            fields.push((name, value));
+        }
+    }
+    let encoded = serde_urlencoded::to_string(&fields).map_err(|e| bad(e.to_string()))?;
+    let deserializer = form_urlencoded_parse(encoded.as_bytes());
+    let request = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        bad(hoc_spine::input::shape_message(
+            &e.path().to_string(),
+            &e.into_inner().to_string(),
+        ))
+    })?;
+    Ok((request, as_of))
+}
+
+fn form_urlencoded_parse(bytes: &[u8]) -> serde_urlencoded::Deserializer<'_> {
+    serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes))
 }
 
 /// Applies an `as_of` query parameter to the context (RFC 3339 UTC; anything else is 422).
@@ -120,7 +160,7 @@ pub(crate) fn with_as_of(
 }
 
 fn parse_time(field: &str, text: &str, request_id: &str) -> Result<OffsetDateTime, ApiError> {
-    hoc_spine::time_format::parse_utc(text).map_err(|problem| {
+    hoc_spine::input::parse_timestamp(text).map_err(|problem| {
         ApiError::from_operation(
             OperationError::InvalidInput {
                 fields: vec![FieldError::new(field, problem)],
@@ -130,12 +170,12 @@ fn parse_time(field: &str, text: &str, request_id: &str) -> Result<OffsetDateTim
     })
 }
 
-/// The `Idempotency-Key` of a write, with the fingerprint of the request: method, path and payload.
+/// The `Idempotency-Key` of a write, with the fingerprint of the request: method, path and the parsed request.
 pub(crate) fn idempotency(
     headers: &HeaderMap,
     method: &str,
     path: &str,
-    payload: &serde_json::Value,
+    request: &impl serde::Serialize,
 ) -> Result<Option<Idempotency>, ApiError> {
     let Some(value) = headers.get("idempotency-key") else {
         return Ok(None);
@@ -147,6 +187,7 @@ pub(crate) fn idempotency(
         .ok_or_else(|| {
             ApiError::malformed("Idempotency-Key must be 1 to 128 visible ASCII characters")
         })?;
+    let payload = serde_json::to_string(request).map_err(|e| ApiError::malformed(e.to_string()))?;
     let digest = Sha256::digest(format!("{method} {path}\n{payload}").as_bytes());
     Ok(Some(Idempotency {
         key: key.to_owned(),

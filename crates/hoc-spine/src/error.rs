@@ -9,6 +9,8 @@ use hoc_incidents::IncidentError;
 pub enum ErrorCode {
     /// No operation or method of that name is registered.
     UnknownOperation,
+    /// The request does not have the request's shape (not an object, an unknown field, a wrong JSON type).
+    MalformedRequest,
     /// The input broke a rule; every bad field is listed.
     InvalidInput,
     /// No such resource in the caller's tenant.
@@ -34,6 +36,7 @@ impl ErrorCode {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::UnknownOperation => "unknown_operation",
+            Self::MalformedRequest => "malformed_request",
             Self::InvalidInput => "invalid_input",
             Self::NotFound => "not_found",
             Self::InvalidTransition => "invalid_transition",
@@ -55,6 +58,12 @@ pub enum OperationError {
     UnknownOperation {
         /// `operation` or `operation.method`.
         name: String,
+    },
+    /// The request does not have the request's shape; nothing was run.
+    #[error("malformed request: {message}")]
+    MalformedRequest {
+        /// What is wrong, naming the field.
+        message: String,
     },
     /// The input broke a rule.
     #[error("invalid input: {}", fields.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
@@ -125,6 +134,7 @@ impl OperationError {
     pub fn code(&self) -> ErrorCode {
         match self {
             Self::UnknownOperation { .. } => ErrorCode::UnknownOperation,
+            Self::MalformedRequest { .. } => ErrorCode::MalformedRequest,
             Self::InvalidInput { .. } => ErrorCode::InvalidInput,
             Self::NotFound { .. } => ErrorCode::NotFound,
             Self::InvalidTransition { .. } => ErrorCode::InvalidTransition,
@@ -135,6 +145,11 @@ impl OperationError {
             Self::Unavailable { .. } => ErrorCode::Unavailable,
             Self::Internal { .. } => ErrorCode::Internal,
         }
+    }
+
+    /// Every bad field of a parsed request.
+    pub fn invalid(fields: Vec<FieldError>) -> Self {
+        Self::InvalidInput { fields }
     }
 
     pub(crate) fn internal(message: impl Into<String>) -> Self {

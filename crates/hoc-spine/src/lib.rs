@@ -14,20 +14,32 @@ pub mod requests;
 
 use std::sync::Arc;
 
-use hoc_contracts::{DomainEvent, EnvelopeHeader, EventEnvelope};
-use hoc_drivers::audit::AuditDraft;
+use hoc_contracts::EnvelopeHeader;
+
 use hoc_drivers::{AuditRow, Tx, audit, outbox};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tracing::Instrument;
 
 pub use crate::context::{DEFAULT_PROJECT, OperationContext};
-pub use hoc_contracts::{ActorType, FieldError, time_format};
+pub use hoc_analytics::{Artifact, ArtifactPage, SaveOutcome, SaveStatus};
+pub use hoc_contracts::input::{self, RequestSchema};
+pub use hoc_contracts::{
+    ActorType, DomainEvent, EventEnvelope, FieldError, request, time_format, vocabulary,
+};
 pub use hoc_drivers::Database;
+pub use hoc_drivers::audit::{AuditDraft, AuditEntry};
+pub use hoc_incidents::queries::Timeline;
+pub use hoc_incidents::{
+    Actor, Incident, IncidentStatus, Page, Postmortem, PostmortemStub, RecurrenceGroup,
+    TimelineEntry,
+};
+/// What a host's own operation methods need besides this crate: `async_trait` for `impl OperationMethod`, and
+/// `schemars` for response types.
+pub use {async_trait, schemars};
 
 pub use crate::error::{ErrorCode, OperationError};
-pub use crate::registry::{Call, Effects, Method, Operation, Registry, RegistryBuilder};
-pub use crate::requests::OperationRequest;
+pub use crate::registry::{Call, OperationMethod, Output, Registry, RegistryBuilder};
 /// The drivers' test harness, for hosts' tests (feature `testing`).
 #[cfg(feature = "testing")]
 pub use hoc_drivers::{storage_test, testing};
@@ -64,13 +76,10 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 /// The registry of the operations this crate provides.
 pub fn builtin_operations() -> Result<RegistryBuilder, OperationError> {
-    RegistryBuilder::new()
-        .register(ops::incidents::IncidentsWrite)?
-        .register(ops::incidents::IncidentsQuery)?
-        .register(ops::incidents::IncidentsRecurrence)?
-        .register(ops::analytics::AnalyticsArtifacts)?
-        .register(ops::audit::AuditQuery)?
-        .register(ops::events::EventsFeed)
+    let builder = ops::incidents::register(RegistryBuilder::new())?;
+    let builder = ops::analytics::register(builder)?;
+    let builder = ops::audit::register(builder)?;
+    ops::events::register(builder)
 }
 
 /// The entry point: a database and a frozen registry.
@@ -121,7 +130,9 @@ impl Spine {
         &self.db
     }
 
-    /// The JSON door: runs `operation.method` with an untrusted payload.
+    /// The JSON door: runs `operation.method` with an untrusted payload, decoded into the method's request type
+    /// (a payload that is not an object, has an unknown field or a wrong JSON type is `malformed_request`); from
+    /// there it takes exactly the path of [`Spine::call`].
     pub async fn execute(
         &self,
         ctx: &OperationContext,
@@ -129,40 +140,75 @@ impl Spine {
         method: &str,
         payload: Value,
     ) -> Result<Value, OperationError> {
-        let span = tracing::info_span!(
-            "operation",
-            operation,
-            method,
-            tenant = ctx.tenant_id(),
-            request_id = ctx.request_id()
-        );
-        let result = self
-            .run(ctx, operation, method, &payload)
-            .instrument(span.clone())
-            .await;
-        span.in_scope(|| match &result {
-            Ok(_) => tracing::debug!("operation succeeded"),
-            Err(err @ OperationError::Internal { .. }) => {
-                tracing::error!(error = %err, "operation failed")
-            }
-            Err(err) => {
-                tracing::info!(code = err.code().as_str(), error = %err, "operation refused")
-            }
-        });
+        let found = self.registry.resolve(operation, method);
+        let result = match found {
+            Ok(m) => m.execute(self, ctx, payload).await,
+            Err(e) => Err(e),
+        };
+        if let Err(
+            err @ (OperationError::UnknownOperation { .. }
+            | OperationError::MalformedRequest { .. }),
+        ) = &result
+        {
+            tracing::info!(operation, method, code = err.code().as_str(), error = %err, "operation refused");
+        }
         result
     }
 
-    /// The typed door.
-    pub async fn call<R: OperationRequest>(
+    /// The typed door: runs the registered method `M` with its request, without any JSON in between.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hoc_spine::{Database, OperationContext, Spine, ActorType};
+    /// use hoc_spine::requests::{CreateIncident, GetIncident};
+    ///
+    /// let db = Database::connect_and_migrate("sqlite::memory:").await?;
+    /// let spine = Spine::new(db)?;
+    /// let ctx = OperationContext::new("acme", ActorType::User, "alice")?;
+    /// let created = spine
+    ///     .call(&ctx, &CreateIncident {
+    ///         title: Some("Checkout returns 503".into()),
+    ///         severity: Some("critical".into()),
+    ///         category: Some("availability".into()),
+    ///         ..CreateIncident::default()
+    ///     })
+    ///     .await?;
+    /// let read = spine.call(&ctx, &GetIncident { id: created.id.clone() }).await?;
+    /// assert_eq!(read.status.as_str(), "open");
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
+    pub async fn call<M: OperationMethod>(
         &self,
         ctx: &OperationContext,
-        request: &R,
-    ) -> Result<R::Response, OperationError> {
-        let payload = serde_json::to_value(request)
-            .map_err(|e| OperationError::internal(format!("request does not serialize: {e}")))?;
-        let response = self.execute(ctx, R::OPERATION, R::METHOD, payload).await?;
-        serde_json::from_value(response)
-            .map_err(|e| OperationError::internal(format!("response does not match its type: {e}")))
+        request: &M,
+    ) -> Result<M::Response, OperationError> {
+        if !self.registry.contains::<M>() {
+            return Err(OperationError::UnknownOperation {
+                name: registry::method_name::<M>(),
+            });
+        }
+        self.call_registered(ctx, request).await
+    }
+
+    pub(crate) async fn call_registered<M: OperationMethod>(
+        &self,
+        ctx: &OperationContext,
+        request: &M,
+    ) -> Result<M::Response, OperationError> {
+        let span = operation_span::<M>(ctx);
+        let result = async {
+            let tx = self.begin(M::WRITES).await?;
+            let now = self.now();
+            let response = run_in(&tx, ctx, request, now).await?;
+            tx.commit().await?;
+            Ok(response)
+        }
+        .instrument(span.clone())
+        .await;
+        span.in_scope(|| observe(&result));
+        result
     }
 
     /// The time of a call.
@@ -170,11 +216,36 @@ impl Spine {
         hoc_contracts::time_format::truncate_micros((self.clock)())
     }
 
-    /// The JSON door for a write with an `Idempotency-Key`: the first call runs the operation and stores
+    async fn begin(&self, writes: bool) -> Result<Tx, OperationError> {
+        Ok(if writes {
+            self.db.begin_write().await?
+        } else {
+            self.db.begin_read().await?
+        })
+    }
+
+    /// The typed door for a write with an `Idempotency-Key`: the first call runs the method and stores
     /// `respond(&response)` (e.g. an HTTP status and body) with the key **in the operation's transaction**; a later
     /// call with the same key and the same `fingerprint` gets that stored response back without running anything;
     /// the same key with another fingerprint is `idempotency_key_reused`. A failed call stores nothing (it wrote
     /// nothing, so it is safe to retry).
+    pub async fn call_idempotent<M: OperationMethod>(
+        &self,
+        ctx: &OperationContext,
+        request: &M,
+        idempotency: &Idempotency,
+        respond: impl FnOnce(&M::Response) -> StoredResponse + Send,
+    ) -> Result<Replayable, OperationError> {
+        if !self.registry.contains::<M>() {
+            return Err(OperationError::UnknownOperation {
+                name: registry::method_name::<M>(),
+            });
+        }
+        self.call_idempotent_registered(ctx, request, idempotency, |r| Ok(respond(r)))
+            .await
+    }
+
+    /// The JSON door of [`Spine::call_idempotent`].
     pub async fn execute_idempotent(
         &self,
         ctx: &OperationContext,
@@ -182,115 +253,122 @@ impl Spine {
         method: &str,
         payload: Value,
         idempotency: &Idempotency,
-        respond: impl FnOnce(&Value) -> StoredResponse + Send,
+        respond: impl FnOnce(&Value) -> StoredResponse + Send + 'static,
     ) -> Result<Replayable, OperationError> {
-        let (op, spec) = self.registry.resolve(operation, method)?;
-        if !spec.writes {
+        let method_impl = self.registry.resolve(operation, method)?;
+        method_impl
+            .execute_idempotent(self, ctx, payload, idempotency, Box::new(respond))
+            .await
+    }
+
+    pub(crate) async fn call_idempotent_registered<M: OperationMethod>(
+        &self,
+        ctx: &OperationContext,
+        request: &M,
+        idempotency: &Idempotency,
+        respond: impl FnOnce(&M::Response) -> Result<StoredResponse, OperationError> + Send,
+    ) -> Result<Replayable, OperationError> {
+        if !M::WRITES {
             return Err(OperationError::internal(format!(
-                "{operation}.{method} reads; idempotency keys are for writes"
+                "{} reads; idempotency keys are for writes",
+                registry::method_name::<M>()
             )));
         }
-        let tx = self.db.begin_write().await?;
-        let now = self.now();
-        let claimed = hoc_drivers::idempotency::claim(
-            &tx,
-            ctx.tenant_id(),
-            &idempotency.key,
-            &idempotency.fingerprint,
-            now.into(),
-        )
-        .await?;
-        if let Some(existing) = claimed {
-            if existing.request_fingerprint != idempotency.fingerprint {
-                return Err(OperationError::IdempotencyKeyReused {
-                    key: idempotency.key.clone(),
-                });
+        let span = operation_span::<M>(ctx);
+        let result = async {
+            let tx = self.db.begin_write().await?;
+            let now = self.now();
+            let claimed = hoc_drivers::idempotency::claim(
+                &tx,
+                ctx.tenant_id(),
+                &idempotency.key,
+                &idempotency.fingerprint,
+                now.into(),
+            )
+            .await?;
+            if let Some(existing) = claimed {
+                if existing.request_fingerprint != idempotency.fingerprint {
+                    return Err(OperationError::IdempotencyKeyReused {
+                        key: idempotency.key.clone(),
+                    });
+                }
+                let (Some(status), Some(body)) = (existing.status_code, existing.response_body)
+                else {
+                    return Err(OperationError::internal(
+                        "idempotency record without a response",
+                    ));
+                };
+                let body = serde_json::from_str(&body).map_err(|e| {
+                    OperationError::internal(format!("stored response is not JSON: {e}"))
+                })?;
+                return Ok(Replayable::Replayed(StoredResponse {
+                    status: u16::try_from(status).unwrap_or(500),
+                    body,
+                }));
             }
-            let (Some(status), Some(body)) = (existing.status_code, existing.response_body) else {
-                return Err(OperationError::internal(
-                    "idempotency record without a response",
-                ));
-            };
-            let body = serde_json::from_str(&body).map_err(|e| {
-                OperationError::internal(format!("stored response is not JSON: {e}"))
-            })?;
-            return Ok(Replayable::Replayed(StoredResponse {
-                status: u16::try_from(status).unwrap_or(500),
-                body,
-            }));
-        }
-        let response = self
-            .run_in(&tx, ctx, op, spec, method, &payload, now)
+            let response = run_in(&tx, ctx, request, now).await?;
+            let stored = respond(&response)?;
+            hoc_drivers::idempotency::complete(
+                &tx,
+                ctx.tenant_id(),
+                &idempotency.key,
+                i32::from(stored.status),
+                stored.body.to_string(),
+            )
             .await?;
-        let stored = respond(&response);
-        hoc_drivers::idempotency::complete(
-            &tx,
-            ctx.tenant_id(),
-            &idempotency.key,
-            i32::from(stored.status),
-            stored.body.to_string(),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(Replayable::Fresh(stored))
+            tx.commit().await?;
+            Ok(Replayable::Fresh(stored))
+        }
+        .instrument(span.clone())
+        .await;
+        span.in_scope(|| observe(&result));
+        result
     }
+}
 
-    async fn run(
-        &self,
-        ctx: &OperationContext,
-        operation: &str,
-        method: &str,
-        payload: &Value,
-    ) -> Result<Value, OperationError> {
-        let (op, spec) = self.registry.resolve(operation, method)?;
-        let tx = if spec.writes {
-            self.db.begin_write().await?
-        } else {
-            self.db.begin_read().await?
-        };
-        let now = self.now();
-        let response = self
-            .run_in(&tx, ctx, op, spec, method, payload, now)
-            .await?;
-        tx.commit().await?;
-        Ok(response)
-    }
+fn operation_span<M: OperationMethod>(ctx: &OperationContext) -> tracing::Span {
+    tracing::info_span!(
+        "operation",
+        operation = M::OPERATION,
+        method = M::METHOD,
+        tenant = ctx.tenant_id(),
+        request_id = ctx.request_id()
+    )
+}
 
-    /// Runs an operation in `tx` and writes its audit entries and events; the caller commits.
-    #[allow(clippy::too_many_arguments)]
-    async fn run_in(
-        &self,
-        tx: &Tx,
-        ctx: &OperationContext,
-        op: &dyn Operation,
-        spec: Method,
-        method: &str,
-        payload: &Value,
-        now: OffsetDateTime,
-    ) -> Result<Value, OperationError> {
-        let operation = op.name();
-        let effects = op
-            .execute(Call {
-                ctx,
-                tx,
-                method,
-                payload,
-                now,
-            })
-            .await?;
-        if !spec.writes && (!effects.audit.is_empty() || !effects.events.is_empty()) {
-            return Err(OperationError::internal(format!(
-                "read method {operation}.{method} tried to write audit entries or events"
-            )));
+fn observe<T>(result: &Result<T, OperationError>) {
+    match result {
+        Ok(_) => tracing::debug!("operation succeeded"),
+        Err(err @ OperationError::Internal { .. }) => {
+            tracing::error!(error = %err, "operation failed")
         }
-        for draft in effects.audit {
-            append_audit(tx, ctx, now, draft).await?;
+        Err(err) => {
+            tracing::info!(code = err.code().as_str(), error = %err, "operation refused")
         }
-        for event in &effects.events {
-            emit(tx, ctx, now, event).await?;
-        }
-        Ok(effects.response)
     }
+}
+
+/// Runs a method in `tx` and writes its audit entries and events; the caller commits.
+async fn run_in<M: OperationMethod>(
+    tx: &Tx,
+    ctx: &OperationContext,
+    request: &M,
+    now: OffsetDateTime,
+) -> Result<M::Response, OperationError> {
+    let output = request.run(Call { ctx, tx, now }).await?;
+    if !M::WRITES && (!output.audit.is_empty() || !output.events.is_empty()) {
+        return Err(OperationError::internal(format!(
+            "read method {} tried to write audit entries or events",
+            registry::method_name::<M>()
+        )));
+    }
+    for draft in output.audit {
+        append_audit(tx, ctx, now, draft).await?;
+    }
+    for event in &output.events {
+        emit(tx, ctx, now, event).await?;
+    }
+    Ok(output.response)
 }
 
 pub(crate) async fn append_audit(

@@ -1,80 +1,166 @@
-//! Named operations, registered once at start-up and then frozen.
+//! Operation methods, registered once at start-up by type and then frozen.
 //!
-//! [`RegistryBuilder`] is the only type that can add an operation; [`RegistryBuilder::freeze`] consumes it and
-//! returns a [`Registry`], which has no way to add or replace one. A second registration of a name is refused.
+//! An operation method is a type: its request. It names its operation and method, says whether it writes, names
+//! its response type, and runs inside the spine's transaction ([`OperationMethod`]). [`RegistryBuilder`] is the
+//! only type that can add one; [`RegistryBuilder::freeze`] consumes it and returns a [`Registry`], which has no way
+//! to add or replace one. A second registration of a name is refused.
 
 use std::collections::BTreeMap;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use hoc_contracts::DomainEvent;
+use hoc_contracts::input::RequestSchema;
 use hoc_drivers::Tx;
 use hoc_drivers::audit::AuditDraft;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::{OperationContext, OperationError};
+use crate::{Idempotency, OperationContext, OperationError, Replayable, Spine, StoredResponse};
 
-/// One method of an operation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Method {
-    /// The method name, e.g. `acknowledge`.
-    pub name: &'static str,
-    /// Whether it writes (a write transaction; it may return audit entries and events).
-    pub writes: bool,
-}
-
-/// Everything an operation gets for one call.
-#[derive(Debug)]
+/// Everything an operation method gets for one call.
+#[derive(Debug, Clone, Copy)]
 pub struct Call<'a> {
     /// Who is calling.
     pub ctx: &'a OperationContext,
     /// The transaction the spine owns; borrow it, never end it.
     pub tx: &'a Tx,
-    /// The method called.
-    pub method: &'a str,
-    /// The untrusted request payload.
-    pub payload: &'a Value,
     /// The time of the call (one value for the whole operation).
     pub now: OffsetDateTime,
 }
 
-/// What an operation did: its response, and the audit entries and events the spine writes before commit.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub struct Effects {
-    /// The response payload.
-    pub response: Value,
-    /// Audit entries to append.
+/// What an operation method did: its response, and the audit entries and events the spine writes before commit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output<T> {
+    /// The response.
+    pub response: T,
+    /// Audit entries to append (writes only).
     pub audit: Vec<AuditDraft>,
-    /// Domain events to write to the outbox.
+    /// Domain events to write to the outbox (writes only).
     pub events: Vec<DomainEvent>,
 }
 
-impl Effects {
+impl<T> Output<T> {
     /// A response with no audit entries or events (reads).
-    pub fn read(response: Value) -> Self {
+    pub fn read(response: T) -> Self {
         Self {
             response,
-            ..Self::default()
+            audit: Vec::new(),
+            events: Vec::new(),
         }
     }
 }
 
-/// A named operation.
-#[async_trait]
-pub trait Operation: Send + Sync {
-    /// The registered name, e.g. `incidents.write`.
-    fn name(&self) -> &'static str;
-    /// Its methods.
-    fn methods(&self) -> &'static [Method];
-    /// Runs one method inside the spine's transaction.
-    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError>;
+impl<T> From<hoc_drivers::Outcome<T>> for Output<T> {
+    fn from(outcome: hoc_drivers::Outcome<T>) -> Self {
+        Self {
+            response: outcome.result,
+            audit: outcome.audit,
+            events: outcome.events,
+        }
+    }
 }
 
-/// Collects operations at start-up.
+/// An operation method: a request type that names itself and runs in the spine's transaction.
+///
+/// The request's shape is its serde form (unknown fields refused); its rules are its `parse` (see
+/// [`hoc_contracts::request!`]); its JSON Schema comes from the same declaration, so the OpenAPI document of a host
+/// cannot drift from what the method accepts.
+#[async_trait]
+pub trait OperationMethod:
+    RequestSchema + Serialize + DeserializeOwned + Send + Sync + 'static
+{
+    /// The operation, e.g. `incidents.write`.
+    const OPERATION: &'static str;
+    /// The method, e.g. `resolve`.
+    const METHOD: &'static str;
+    /// Whether it writes (a write transaction; it may return audit entries and events).
+    const WRITES: bool;
+    /// What it answers.
+    type Response: Serialize + DeserializeOwned + schemars::JsonSchema + Send;
+
+    /// Parses the request and runs the method inside the spine's transaction.
+    async fn run(&self, call: Call<'_>) -> Result<Output<Self::Response>, OperationError>;
+}
+
+/// `operation.method` of a method type.
+pub fn method_name<M: OperationMethod>() -> String {
+    format!("{}.{}", M::OPERATION, M::METHOD)
+}
+
+/// The JSON door onto one registered method: decodes the payload into the method's request type, then takes
+/// exactly the typed path.
+#[async_trait]
+pub(crate) trait JsonMethod: Send + Sync {
+    async fn execute(
+        &self,
+        spine: &Spine,
+        ctx: &OperationContext,
+        payload: Value,
+    ) -> Result<Value, OperationError>;
+
+    async fn execute_idempotent(
+        &self,
+        spine: &Spine,
+        ctx: &OperationContext,
+        payload: Value,
+        idempotency: &Idempotency,
+        respond: Respond,
+    ) -> Result<Replayable, OperationError>;
+}
+
+/// How the JSON door turns a response into what it stores with an idempotency key.
+pub(crate) type Respond = Box<dyn for<'v> FnOnce(&'v Value) -> StoredResponse + Send>;
+
+struct Typed<M>(PhantomData<fn() -> M>);
+
+fn decode<M: OperationMethod>(payload: Value) -> Result<M, OperationError> {
+    hoc_contracts::input::decode(payload)
+        .map_err(|message| OperationError::MalformedRequest { message })
+}
+
+pub(crate) fn to_value(value: &impl Serialize) -> Result<Value, OperationError> {
+    serde_json::to_value(value)
+        .map_err(|e| OperationError::internal(format!("response does not serialize: {e}")))
+}
+
+#[async_trait]
+impl<M: OperationMethod> JsonMethod for Typed<M> {
+    async fn execute(
+        &self,
+        spine: &Spine,
+        ctx: &OperationContext,
+        payload: Value,
+    ) -> Result<Value, OperationError> {
+        let request = decode::<M>(payload)?;
+        to_value(&spine.call_registered(ctx, &request).await?)
+    }
+
+    async fn execute_idempotent(
+        &self,
+        spine: &Spine,
+        ctx: &OperationContext,
+        payload: Value,
+        idempotency: &Idempotency,
+        respond: Respond,
+    ) -> Result<Replayable, OperationError> {
+        let request = decode::<M>(payload)?;
+        spine
+            .call_idempotent_registered(ctx, &request, idempotency, |response| {
+                let value = to_value(response)?;
+                Ok(respond(&value))
+            })
+            .await
+    }
+}
+
+/// Collects operation methods at start-up.
 #[derive(Default)]
 pub struct RegistryBuilder {
-    operations: BTreeMap<&'static str, Arc<dyn Operation>>,
+    methods: BTreeMap<(&'static str, &'static str), Arc<dyn JsonMethod>>,
 }
 
 impl RegistryBuilder {
@@ -83,69 +169,62 @@ impl RegistryBuilder {
         Self::default()
     }
 
-    /// Registers an operation; a name that is already registered is refused.
-    pub fn register(mut self, operation: impl Operation + 'static) -> Result<Self, OperationError> {
-        let name = operation.name();
-        if self.operations.contains_key(name) {
+    /// Registers the method `M`; a name that is already registered is refused.
+    pub fn register<M: OperationMethod>(mut self) -> Result<Self, OperationError> {
+        let key = (M::OPERATION, M::METHOD);
+        if self.methods.contains_key(&key) {
             return Err(OperationError::Conflict {
-                message: format!("operation `{name}` is already registered"),
+                message: format!("operation `{}` is already registered", method_name::<M>()),
             });
         }
-        self.operations.insert(name, Arc::new(operation));
+        self.methods.insert(key, Arc::new(Typed::<M>(PhantomData)));
         Ok(self)
     }
 
     /// Ends registration.
     pub fn freeze(self) -> Registry {
         Registry {
-            operations: self.operations,
+            methods: self.methods,
         }
     }
 }
 
-/// The frozen set of operations.
+/// The frozen set of operation methods.
 #[derive(Clone)]
 pub struct Registry {
-    operations: BTreeMap<&'static str, Arc<dyn Operation>>,
+    methods: BTreeMap<(&'static str, &'static str), Arc<dyn JsonMethod>>,
 }
 
 impl Registry {
-    /// The operation and method spec, or `unknown_operation`.
+    /// The method registered as `operation.method`, or `unknown_operation`.
     pub(crate) fn resolve(
         &self,
         operation: &str,
         method: &str,
-    ) -> Result<(&dyn Operation, Method), OperationError> {
-        let op =
-            self.operations
-                .get(operation)
-                .ok_or_else(|| OperationError::UnknownOperation {
-                    name: operation.to_owned(),
-                })?;
-        let spec = op
-            .methods()
-            .iter()
-            .find(|m| m.name == method)
-            .copied()
+    ) -> Result<Arc<dyn JsonMethod>, OperationError> {
+        self.methods
+            .get(&(operation, method))
+            .cloned()
             .ok_or_else(|| OperationError::UnknownOperation {
-                name: format!("{operation}.{method}"),
-            })?;
-        Ok((op.as_ref(), spec))
+                name: if self.methods.keys().any(|(op, _)| *op == operation) {
+                    format!("{operation}.{method}")
+                } else {
+                    operation.to_owned()
+                },
+            })
+    }
+
+    /// Whether `M` is registered.
+    pub fn contains<M: OperationMethod>(&self) -> bool {
+        self.methods.contains_key(&(M::OPERATION, M::METHOD))
     }
 
     /// Every registered `operation.method`, sorted.
     pub fn methods(&self) -> Vec<String> {
-        let mut methods: Vec<String> = self
-            .operations
-            .values()
-            .flat_map(|op| {
-                op.methods()
-                    .iter()
-                    .map(move |m| format!("{}.{}", op.name(), m.name))
-            })
-            .collect();
-        methods.sort();
-        methods
+        self.methods
+            .keys()
+            .map(|(op, method)| format!("{op}.{method}"))
+            .collect()
     }
 }
 

@@ -4,12 +4,11 @@ use std::collections::BTreeSet;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use hoc_server::{ROUTES, app, openapi, state, unrouted};
+use hoc_server::{ROUTES, app, openapi, state};
 use tower::ServiceExt;
 
 #[test]
-fn every_route_has_a_handler() {
-    assert_eq!(unrouted(), Vec::<&str>::new());
+fn route_names_are_unique() {
     let names: BTreeSet<&str> = ROUTES.iter().map(|r| r.name).collect();
     assert_eq!(names.len(), ROUTES.len(), "route names are unique");
 }
@@ -58,6 +57,7 @@ hoc_spine::storage_test!(the_router_serves_every_documented_route, |db| {
         let path = route
             .path
             .replace("{id}", "inc_x")
+            .replace("{incident_id}", "inc_x")
             .replace("{signature}", "sig")
             .replace("{dataset_id}", "ds")
             .replace("{dataset_version}", "v1");

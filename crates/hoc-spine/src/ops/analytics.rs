@@ -1,60 +1,40 @@
 //! `analytics.artifacts`: save, get, list.
 
-use async_trait::async_trait;
-use hoc_analytics::ReadAt;
+use hoc_analytics::{
+    Artifact, ArtifactPage, GetArtifact, ListArtifacts, ReadAt, SaveArtifact, SaveOutcome,
+};
 
-use super::{to_response, undispatched};
-use crate::OperationError;
-use crate::registry::{Call, Effects, Method, Operation};
+use super::{invalid, operation_method};
+use crate::{Call, OperationError, Output, RegistryBuilder};
 
-/// `analytics.artifacts`.
-pub(crate) struct AnalyticsArtifacts;
-
-#[async_trait]
-impl Operation for AnalyticsArtifacts {
-    fn name(&self) -> &'static str {
-        "analytics.artifacts"
-    }
-
-    fn methods(&self) -> &'static [Method] {
-        &[
-            Method {
-                name: "save",
-                writes: true,
-            },
-            Method {
-                name: "get",
-                writes: false,
-            },
-            Method {
-                name: "list",
-                writes: false,
-            },
-        ]
-    }
-
-    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        let (tx, tenant) = (call.tx, call.ctx.tenant_id());
-        let at = ReadAt {
-            as_of: call.ctx.as_of(),
-            now: call.now,
-        };
-        match call.method {
-            "save" => {
-                let outcome = hoc_analytics::save(tx, tenant, call.now, call.payload).await?;
-                Ok(Effects {
-                    response: to_response(&outcome.result)?,
-                    audit: outcome.audit,
-                    events: outcome.events,
-                })
-            }
-            "get" => Ok(Effects::read(to_response(
-                &hoc_analytics::get(tx, tenant, call.payload, at).await?,
-            )?)),
-            "list" => Ok(Effects::read(to_response(
-                &hoc_analytics::list(tx, tenant, call.payload, at).await?,
-            )?)),
-            other => Err(undispatched(self.name(), other)),
-        }
+fn read_at(call: &Call<'_>) -> ReadAt {
+    ReadAt {
+        as_of: call.ctx.as_of(),
+        now: call.now,
     }
 }
+
+pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
+    builder
+        .register::<SaveArtifact>()?
+        .register::<GetArtifact>()?
+        .register::<ListArtifacts>()
+}
+
+operation_method!(SaveArtifact => "analytics.artifacts"."save", writes = true, -> SaveOutcome,
+|request, call| {
+    let definition = request.definition()?;
+    Ok(hoc_analytics::save(call.tx, call.ctx.tenant_id(), call.now, definition).await?.into())
+});
+
+operation_method!(GetArtifact => "analytics.artifacts"."get", writes = false, -> Artifact,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(hoc_analytics::get(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
+});
+
+operation_method!(ListArtifacts => "analytics.artifacts"."list", writes = false, -> ArtifactPage,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(hoc_analytics::list(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
+});

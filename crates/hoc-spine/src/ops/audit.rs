@@ -1,66 +1,46 @@
 //! `audit.query`: the tenant's audit ledger, oldest first.
 
-use async_trait::async_trait;
-use hoc_contracts::input::FieldReader;
+use hoc_contracts::input::{Limit, PageCursor, Text};
 use hoc_contracts::paging::ReadAt;
 use hoc_drivers::audit::{self, AuditEntry};
 use hoc_drivers::paging::{PageRequest, paginate};
-use serde_json::json;
+use hoc_incidents::Page;
 
-use super::{to_response, undispatched};
-use crate::OperationError;
-use crate::registry::{Call, Effects, Method, Operation};
+use super::{invalid, operation_method};
+use crate::{OperationError, Output, RegistryBuilder};
 
-/// `audit.query`: list.
-pub(crate) struct AuditQuery;
-
-#[async_trait]
-impl Operation for AuditQuery {
-    fn name(&self) -> &'static str {
-        "audit.query"
-    }
-
-    fn methods(&self) -> &'static [Method] {
-        &[Method {
-            name: "list",
-            writes: false,
-        }]
-    }
-
-    /// Payload: `{"entity_id"?, "limit"?, "cursor"?}`; entries ordered by (created_at, id).
-    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        if call.method != "list" {
-            return Err(undispatched(self.name(), call.method));
-        }
-        let invalid = |fields| OperationError::InvalidInput { fields };
-        let mut r = FieldReader::new(call.payload);
-        let entity_id = r.optional_str("entity_id", 64);
-        let limit = r.optional_limit("limit");
-        let cursor = r.optional_cursor("cursor");
-        r.finish().map_err(invalid)?;
-        let at = ReadAt {
-            as_of: call.ctx.as_of(),
-            now: call.now,
-        };
-        let (request, as_of) =
-            PageRequest::resolve(limit, cursor.as_ref(), at).map_err(|e| invalid(vec![e]))?;
-        let rows = audit::list_page(
-            call.tx,
-            call.ctx.tenant_id(),
-            entity_id.as_deref(),
-            &request,
-        )
-        .await?;
-        let entries = rows
-            .into_iter()
-            .map(AuditEntry::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        let (items, next_cursor) =
-            paginate(entries, limit, as_of, |e| (e.created_at, e.id.clone()));
-        Ok(Effects::read(json!({
-            "items": to_response(&items)?,
-            "next_cursor": next_cursor,
-            "as_of": hoc_contracts::time_format::format_utc(as_of),
-        })))
+hoc_contracts::request! {
+    /// The tenant's audit entries, oldest first by (created_at, id).
+    pub struct ListAudit => AuditListQuery {
+        /// Only entries about this entity (an incident or artifact id).
+        entity_id: Option<String> => optional Text<64>,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional Limit,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String> => optional PageCursor,
     }
 }
+
+pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
+    builder.register::<ListAudit>()
+}
+
+operation_method!(ListAudit => "audit.query"."list", writes = false, -> Page<AuditEntry>,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let limit = Limit::or_default(input.limit);
+    let at = ReadAt {
+        as_of: call.ctx.as_of(),
+        now: call.now,
+    };
+    let (page, as_of) = PageRequest::resolve(limit, input.cursor.as_ref(), at)
+        .map_err(|e| invalid(vec![e]))?;
+    let entity_id = input.entity_id.as_ref().map(Text::as_str);
+    let rows = audit::list_page(call.tx, call.ctx.tenant_id(), entity_id, &page).await?;
+    let entries = rows
+        .into_iter()
+        .map(AuditEntry::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let (items, next_cursor) = paginate(entries, limit, as_of, |e| (e.created_at, e.id.clone()));
+    Ok(Output::read(Page { items, next_cursor, as_of }))
+});

@@ -1,49 +1,47 @@
 //! `events.feed`: the tenant's events in sequence order.
 
-use async_trait::async_trait;
-use hoc_contracts::input::FieldReader;
-use serde_json::json;
+use hoc_contracts::EventEnvelope;
+use hoc_contracts::input::{After, Limit};
+use serde::{Deserialize, Serialize};
 
-use super::{to_response, undispatched};
-use crate::OperationError;
-use crate::registry::{Call, Effects, Method, Operation};
+use super::{invalid, operation_method};
+use crate::{OperationError, Output, RegistryBuilder};
 
-/// `events.feed`: list.
-pub(crate) struct EventsFeed;
-
-#[async_trait]
-impl Operation for EventsFeed {
-    fn name(&self) -> &'static str {
-        "events.feed"
-    }
-
-    fn methods(&self) -> &'static [Method] {
-        &[Method {
-            name: "list",
-            writes: false,
-        }]
-    }
-
-    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        if call.method != "list" {
-            return Err(undispatched(self.name(), call.method));
-        }
-        let mut r = FieldReader::new(call.payload);
-        let after = r.optional_int("after", 0, i64::MAX).unwrap_or(0);
-        let limit = r.optional_limit("limit");
-        r.finish()
-            .map_err(|fields| OperationError::InvalidInput { fields })?;
-        let items = hoc_drivers::outbox::list_after(
-            call.tx,
-            call.ctx.tenant_id(),
-            Some(call.ctx.project_id()),
-            after,
-            limit,
-        )
-        .await?;
-        let next_after = items.last().map_or(after, |e| e.sequence_no);
-        Ok(Effects::read(
-            json!({ "items": to_response(&items)?, "next_after": next_after }),
-        ))
+hoc_contracts::request! {
+    /// The caller's tenant and project events with `sequence_no > after`, ascending, without gaps.
+    pub struct ListEvents => EventsQuery {
+        /// Exclusive lower bound (0, the default, for the start).
+        after: Option<i64> => optional After,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional Limit,
     }
 }
+
+/// A page of events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EventsPage {
+    /// The envelopes in sequence order.
+    pub items: Vec<EventEnvelope>,
+    /// Pass as `after` for the next page.
+    pub next_after: i64,
+}
+
+pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
+    builder.register::<ListEvents>()
+}
+
+operation_method!(ListEvents => "events.feed"."list", writes = false, -> EventsPage,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let after = input.after.unwrap_or(0);
+    let items = hoc_drivers::outbox::list_after(
+        call.tx,
+        call.ctx.tenant_id(),
+        Some(call.ctx.project_id()),
+        after,
+        Limit::or_default(input.limit),
+    )
+    .await?;
+    let next_after = items.last().map_or(after, |e| e.sequence_no);
+    Ok(Output::read(EventsPage { items, next_after }))
+});

@@ -1,21 +1,16 @@
 //! `incidents.write`, `incidents.query` and `incidents.recurrence`.
 
-use async_trait::async_trait;
-use hoc_incidents::Outcome;
-use hoc_incidents::queries::{self, ReadAt};
-use serde::Serialize;
+use hoc_incidents::queries::{
+    self, GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentAudit, IncidentTimeline,
+    ListIncidents, ReadAt, Timeline,
+};
+use hoc_incidents::{
+    AcknowledgeIncident, AuditEntry, CloseIncident, CreateIncident, CreatePostmortemStub, Incident,
+    Page, PostmortemStub, RecurrenceGroup, ReopenIncident, ResolveIncident,
+};
 
-use super::{to_response, undispatched};
-use crate::OperationError;
-use crate::registry::{Call, Effects, Method, Operation};
-
-fn effects<T: Serialize>(outcome: Outcome<T>) -> Result<Effects, OperationError> {
-    Ok(Effects {
-        response: to_response(&outcome.result)?,
-        audit: outcome.audit,
-        events: outcome.events,
-    })
-}
+use super::{invalid, operation_method};
+use crate::{Call, OperationError, Output, RegistryBuilder};
 
 fn read_at(call: &Call<'_>) -> ReadAt {
     ReadAt {
@@ -24,157 +19,108 @@ fn read_at(call: &Call<'_>) -> ReadAt {
     }
 }
 
-/// `incidents.write`: the lifecycle.
-pub(crate) struct IncidentsWrite;
-
-#[async_trait]
-impl Operation for IncidentsWrite {
-    fn name(&self) -> &'static str {
-        "incidents.write"
-    }
-
-    fn methods(&self) -> &'static [Method] {
-        &[
-            Method {
-                name: "create",
-                writes: true,
-            },
-            Method {
-                name: "acknowledge",
-                writes: true,
-            },
-            Method {
-                name: "resolve",
-                writes: true,
-            },
-            Method {
-                name: "close",
-                writes: true,
-            },
-            Method {
-                name: "reopen",
-                writes: true,
-            },
-        ]
-    }
-
-    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        let (tx, tenant, actor, now, payload) = (
-            call.tx,
-            call.ctx.tenant_id(),
-            call.ctx.actor(),
-            call.now,
-            call.payload,
-        );
-        let outcome = match call.method {
-            "create" => hoc_incidents::create(tx, tenant, actor, now, payload).await?,
-            "acknowledge" => hoc_incidents::acknowledge(tx, tenant, actor, now, payload).await?,
-            "resolve" => hoc_incidents::resolve(tx, tenant, actor, now, payload).await?,
-            "close" => hoc_incidents::close(tx, tenant, actor, now, payload).await?,
-            "reopen" => hoc_incidents::reopen(tx, tenant, actor, now, payload).await?,
-            other => return Err(undispatched(self.name(), other)),
-        };
-        effects(outcome)
-    }
+pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
+    builder
+        .register::<CreateIncident>()?
+        .register::<AcknowledgeIncident>()?
+        .register::<ResolveIncident>()?
+        .register::<CloseIncident>()?
+        .register::<ReopenIncident>()?
+        .register::<GetIncident>()?
+        .register::<ListIncidents>()?
+        .register::<IncidentTimeline>()?
+        .register::<IncidentAudit>()?
+        .register::<GetRecurrenceGroup>()?
+        .register::<GroupForIncident>()?
+        .register::<CreatePostmortemStub>()
 }
 
-/// `incidents.query`: get, list, timeline, audit.
-pub(crate) struct IncidentsQuery;
+operation_method!(CreateIncident => "incidents.write"."create", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
+    Ok(hoc_incidents::create(call.tx, tenant, actor, call.now, input).await?.into())
+});
 
-#[async_trait]
-impl Operation for IncidentsQuery {
-    fn name(&self) -> &'static str {
-        "incidents.query"
-    }
+operation_method!(AcknowledgeIncident => "incidents.write"."acknowledge", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
+    Ok(hoc_incidents::acknowledge(call.tx, tenant, actor, call.now, input).await?.into())
+});
 
-    fn methods(&self) -> &'static [Method] {
-        &[
-            Method {
-                name: "get",
-                writes: false,
-            },
-            Method {
-                name: "list",
-                writes: false,
-            },
-            Method {
-                name: "timeline",
-                writes: false,
-            },
-            Method {
-                name: "audit",
-                writes: false,
-            },
-        ]
-    }
+operation_method!(ResolveIncident => "incidents.write"."resolve", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
+    Ok(hoc_incidents::resolve(call.tx, tenant, actor, call.now, input).await?.into())
+});
 
-    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        let (tx, tenant) = (call.tx, call.ctx.tenant_id());
-        let response = match call.method {
-            "get" => {
-                let id = queries::read_id(call.payload, "id")?;
-                to_response(&queries::get(tx, tenant, &id, call.ctx.as_of()).await?)?
-            }
-            "list" => to_response(&queries::list(tx, tenant, call.payload, read_at(&call)).await?)?,
-            "timeline" => {
-                let id = queries::read_id(call.payload, "id")?;
-                to_response(&queries::timeline(tx, tenant, &id, read_at(&call)).await?)?
-            }
-            "audit" => to_response(
-                &queries::audit_entries(tx, tenant, call.payload, read_at(&call)).await?,
-            )?,
-            other => return Err(undispatched(self.name(), other)),
-        };
-        Ok(Effects::read(response))
-    }
-}
+operation_method!(CloseIncident => "incidents.write"."close", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
+    Ok(hoc_incidents::close(call.tx, tenant, actor, call.now, input).await?.into())
+});
 
-/// `incidents.recurrence`: recurrence groups and postmortem stubs.
-pub(crate) struct IncidentsRecurrence;
+operation_method!(ReopenIncident => "incidents.write"."reopen", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
+    Ok(hoc_incidents::reopen(call.tx, tenant, actor, call.now, input).await?.into())
+});
 
-#[async_trait]
-impl Operation for IncidentsRecurrence {
-    fn name(&self) -> &'static str {
-        "incidents.recurrence"
-    }
+operation_method!(CreatePostmortemStub => "incidents.recurrence"."create_postmortem_stub", writes = true,
+-> PostmortemStub,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
+    Ok(hoc_incidents::create_postmortem_stub(call.tx, tenant, actor, call.now, input).await?.into())
+});
 
-    fn methods(&self) -> &'static [Method] {
-        &[
-            Method {
-                name: "get_recurrence_group",
-                writes: false,
-            },
-            Method {
-                name: "group_for_incident",
-                writes: false,
-            },
-            Method {
-                name: "create_postmortem_stub",
-                writes: true,
-            },
-        ]
-    }
+operation_method!(GetIncident => "incidents.query"."get", writes = false, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let incident =
+        queries::get(call.tx, call.ctx.tenant_id(), input.id.as_str(), call.ctx.as_of()).await?;
+    Ok(Output::read(incident))
+});
 
-    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        let (tx, tenant) = (call.tx, call.ctx.tenant_id());
-        match call.method {
-            "get_recurrence_group" => Ok(Effects::read(to_response(
-                &queries::recurrence_group(tx, tenant, call.payload, read_at(&call)).await?,
-            )?)),
-            "group_for_incident" => Ok(Effects::read(to_response(
-                &queries::group_for_incident(tx, tenant, call.payload, read_at(&call)).await?,
-            )?)),
-            "create_postmortem_stub" => effects(
-                hoc_incidents::create_postmortem_stub(
-                    tx,
-                    tenant,
-                    call.ctx.actor(),
-                    call.now,
-                    call.payload,
-                )
-                .await?,
-            ),
-            other => Err(undispatched(self.name(), other)),
-        }
-    }
-}
+operation_method!(ListIncidents => "incidents.query"."list", writes = false, -> Page<Incident>,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(queries::list(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
+});
+
+operation_method!(IncidentTimeline => "incidents.query"."timeline", writes = false, -> Timeline,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let timeline =
+        queries::timeline(call.tx, call.ctx.tenant_id(), input.id.as_str(), read_at(&call)).await?;
+    Ok(Output::read(timeline))
+});
+
+operation_method!(IncidentAudit => "incidents.query"."audit", writes = false, -> Page<AuditEntry>,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let page = queries::audit_entries(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
+    Ok(Output::read(page))
+});
+
+operation_method!(GetRecurrenceGroup => "incidents.recurrence"."get_recurrence_group", writes = false,
+-> RecurrenceGroup,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let group =
+        queries::recurrence_group(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
+    Ok(Output::read(group))
+});
+
+operation_method!(GroupForIncident => "incidents.recurrence"."group_for_incident", writes = false,
+-> RecurrenceGroup,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let group =
+        queries::group_for_incident(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
+    Ok(Output::read(group))
+});

@@ -1,24 +1,41 @@
-//! The operations the spine registers at start-up.
+//! The operation methods the spine registers at start-up: one `impl OperationMethod` per request type, and one
+//! `register` per domain that [`crate::builtin_operations`] calls.
 
 pub(crate) mod analytics;
 pub(crate) mod audit;
 pub(crate) mod events;
 pub(crate) mod incidents;
 
-use serde::Serialize;
-use serde_json::Value;
+use hoc_contracts::FieldError;
 
 use crate::OperationError;
 
-/// Serializes a response; failing to is a bug.
-pub(crate) fn to_response(value: &impl Serialize) -> Result<Value, OperationError> {
-    serde_json::to_value(value)
-        .map_err(|e| OperationError::internal(format!("response does not serialize: {e}")))
+/// Every bad field of a request, as the spine's error.
+pub(crate) fn invalid(fields: Vec<FieldError>) -> OperationError {
+    OperationError::invalid(fields)
 }
 
-/// A method name the operation declared but does not dispatch: a bug in the operation.
-pub(crate) fn undispatched(operation: &str, method: &str) -> OperationError {
-    OperationError::internal(format!(
-        "{operation} declares `{method}` but does not dispatch it"
-    ))
+/// Implements [`crate::OperationMethod`] for a request type: name, whether it writes, response, and the body
+/// that runs with `$request` (the request) and `$call` (the [`crate::Call`]).
+macro_rules! operation_method {
+    ($request:ty => $operation:literal . $method:literal, writes = $writes:literal, -> $response:ty,
+     |$this:ident, $call:ident| $body:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::OperationMethod for $request {
+            const OPERATION: &'static str = $operation;
+            const METHOD: &'static str = $method;
+            const WRITES: bool = $writes;
+            type Response = $response;
+
+            async fn run(
+                &self,
+                $call: $crate::Call<'_>,
+            ) -> Result<$crate::Output<$response>, $crate::OperationError> {
+                let $this = self;
+                $body
+            }
+        }
+    };
 }
+
+pub(crate) use operation_method;

@@ -182,9 +182,8 @@ hoc_drivers::storage_test!(
                 json!({
                     "id": incident.id,
                     "resolution_type": "prayed",
-                    "resolution_summary": 42,
+                    "resolution_summary": "  ",
                     "postmortem_artifact_id": "p".repeat(65),
-                    "resolved_by": "mallory",
                 })
             )
         );
@@ -198,14 +197,24 @@ hoc_drivers::storage_test!(
                     "resolution_type",
                     "`prayed` is not one of manual, auto, rollback, hotfix, config_change, mitigated, duplicate, false_positive, other"
                 ),
-                FieldError::new("resolution_summary", "must be a string"),
+                FieldError::new("resolution_summary", "must not be empty"),
                 FieldError::new(
                     "postmortem_artifact_id",
                     "must be at most 64 characters (got 65)"
                 ),
-                FieldError::new("resolved_by", "unknown field"),
             ]
         );
+        // Wrong JSON types and unknown fields are the request's shape: malformed, and nothing runs.
+        for payload in [
+            json!({"id": incident.id, "resolution_type": "manual", "resolution_summary": 42}),
+            json!({"id": incident.id, "resolution_type": "manual", "resolved_by": "mallory"}),
+        ] {
+            refused_without_writes!(
+                db,
+                ErrorCode::MalformedRequest,
+                spine.execute(&ctx("t1"), "incidents.write", "resolve", payload)
+            );
+        }
 
         // Too long, and missing.
         let err = refused_without_writes!(
@@ -221,8 +230,10 @@ hoc_drivers::storage_test!(
             )
         );
         assert!(
-            err.to_string()
-                .contains("resolution_type: must be at most 50 characters (got 51)"),
+            err.to_string().contains(&format!(
+                "resolution_type: `{}` is not one of manual",
+                "x".repeat(51)
+            )),
             "{err}"
         );
         let err = refused_without_writes!(

@@ -150,7 +150,7 @@ hoc_drivers::storage_test!(create_signs_incidents_and_groups_recurrences, |db| {
     assert_eq!(err.code(), ErrorCode::InvalidInput);
     assert!(
         err.to_string()
-            .contains("`rsig-v9` is not a signature version"),
+            .contains("version: `rsig-v9` is not one of rsig-v1"),
         "{err}"
     );
 });

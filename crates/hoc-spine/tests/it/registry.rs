@@ -1,40 +1,61 @@
-use async_trait::async_trait;
+use hoc_spine::input::Text;
 use hoc_spine::{
-    Call, Effects, ErrorCode, Method, Operation, OperationError, RegistryBuilder,
-    builtin_operations,
+    Call, ErrorCode, OperationError, OperationMethod, Output, RegistryBuilder, builtin_operations,
 };
 use serde_json::json;
 
 use crate::{ctx, spine};
 
-struct Noop(&'static str);
+hoc_spine::request! {
+    /// A host's own read.
+    struct Ping => PingInput {
+        /// Echoed back.
+        word: Option<String> => optional Text<8>,
+    }
+}
 
-#[async_trait]
-impl Operation for Noop {
-    fn name(&self) -> &'static str {
-        self.0
+#[hoc_spine::async_trait::async_trait]
+impl OperationMethod for Ping {
+    const OPERATION: &'static str = "host.ping";
+    const METHOD: &'static str = "run";
+    const WRITES: bool = false;
+    type Response = serde_json::Value;
+
+    async fn run(&self, _call: Call<'_>) -> Result<Output<serde_json::Value>, OperationError> {
+        let input = self.parse().map_err(OperationError::invalid)?;
+        Ok(Output::read(
+            json!({"ran": "host.ping", "word": input.word.map(Text::into_string)}),
+        ))
     }
-    fn methods(&self) -> &'static [Method] {
-        &[Method {
-            name: "run",
-            writes: false,
-        }]
-    }
-    async fn execute(&self, _call: Call<'_>) -> Result<Effects, OperationError> {
-        Ok(Effects::read(json!({"ran": self.0})))
+}
+
+hoc_spine::request! {
+    /// A host type that claims a built-in name.
+    struct Impostor => ImpostorInput {}
+}
+
+#[hoc_spine::async_trait::async_trait]
+impl OperationMethod for Impostor {
+    const OPERATION: &'static str = "incidents.write";
+    const METHOD: &'static str = "create";
+    const WRITES: bool = true;
+    type Response = serde_json::Value;
+
+    async fn run(&self, _call: Call<'_>) -> Result<Output<serde_json::Value>, OperationError> {
+        Ok(Output::read(json!({})))
     }
 }
 
 #[test]
 fn duplicate_names_are_rejected() {
     let builder = RegistryBuilder::new()
-        .register(Noop("x.op"))
+        .register::<Ping>()
         .expect("first registration");
-    match builder.register(Noop("x.op")) {
+    match builder.register::<Ping>() {
         Err(err @ OperationError::Conflict { .. }) => {
             assert_eq!(
                 err.to_string(),
-                "conflict: operation `x.op` is already registered"
+                "conflict: operation `host.ping.run` is already registered"
             );
         }
         other => panic!("expected a conflict, got {:?}", other.map(|b| b.freeze())),
@@ -42,7 +63,7 @@ fn duplicate_names_are_rejected() {
     // A built-in name cannot be taken over by a host either.
     let taken = builtin_operations()
         .expect("builtins")
-        .register(Noop("incidents.write"));
+        .register::<Impostor>();
     assert!(matches!(taken, Err(OperationError::Conflict { .. })));
 }
 
@@ -94,13 +115,49 @@ hoc_drivers::storage_test!(unknown_operations_and_methods_are_refused, |db| {
 
 hoc_drivers::storage_test!(host_operations_are_reachable_once_registered, |db| {
     let registry = builtin_operations()
-        .and_then(|b| b.register(Noop("host.ping")))
+        .and_then(|b| b.register::<Ping>())
         .expect("registers")
         .freeze();
     let spine = hoc_spine::Spine::with_registry(db.clone(), registry);
     let out = spine
-        .execute(&ctx("t1"), "host.ping", "run", json!({}))
+        .execute(&ctx("t1"), "host.ping", "run", json!({"word": "hi"}))
         .await
         .expect("runs");
-    assert_eq!(out, json!({"ran": "host.ping"}));
+    assert_eq!(out, json!({"ran": "host.ping", "word": "hi"}));
+    let typed = spine
+        .call(&ctx("t1"), &Ping { word: None })
+        .await
+        .expect("runs typed");
+    assert_eq!(typed, json!({"ran": "host.ping", "word": null}));
+    // A spine without the host's registration refuses the typed door too.
+    let err = crate::spine(&db)
+        .call(&ctx("t1"), &Ping { word: None })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::UnknownOperation);
+    // The JSON door decodes into the same type: shape errors are malformed, rule errors invalid.
+    let err = spine
+        .execute(&ctx("t1"), "host.ping", "run", json!({"word": 5}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::MalformedRequest);
+    assert_eq!(
+        err.to_string(),
+        "malformed request: word: invalid type: integer `5`, expected a string"
+    );
+    let err = spine
+        .execute(&ctx("t1"), "host.ping", "run", json!(["hi"]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::MalformedRequest);
+    let err = spine
+        .execute(
+            &ctx("t1"),
+            "host.ping",
+            "run",
+            json!({"word": "far too long"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidInput);
 });

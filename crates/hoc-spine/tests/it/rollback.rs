@@ -1,79 +1,103 @@
 //! A failure after the state change rolls back the change, its timeline row and its audit row.
 
-use async_trait::async_trait;
 use hoc_contracts::DomainEvent;
 use hoc_drivers::testing::row_counts;
 use hoc_incidents::IncidentStatus;
+use hoc_spine::input::Text;
 use hoc_spine::requests::{GetIncident, ListEvents};
 use hoc_spine::{
-    Call, Effects, ErrorCode, Method, Operation, OperationError, Spine, builtin_operations,
+    Call, ErrorCode, OperationError, OperationMethod, Output, Spine, builtin_operations,
 };
 use serde_json::json;
 
 use crate::{create, ctx};
 
-/// Acknowledges for real, then breaks in the way the method name says.
-struct Sabotage;
-
-#[async_trait]
-impl Operation for Sabotage {
-    fn name(&self) -> &'static str {
-        "test.sabotage"
+/// Acknowledges for real, then breaks in the way `mode` says.
+async fn sabotage(
+    call: Call<'_>,
+    id: &str,
+    mode: &str,
+) -> Result<Output<serde_json::Value>, OperationError> {
+    let input = hoc_incidents::AcknowledgeIncident {
+        id: id.to_owned(),
+        reason: None,
     }
-    fn methods(&self) -> &'static [Method] {
-        &[
-            Method {
-                name: "invalid_event",
-                writes: true,
-            },
-            Method {
-                name: "error_after_write",
-                writes: true,
-            },
-            Method {
-                name: "read_that_emits",
-                writes: false,
-            },
-        ]
-    }
-    async fn execute(&self, call: Call<'_>) -> Result<Effects, OperationError> {
-        let outcome = hoc_incidents::acknowledge(
-            call.tx,
-            call.ctx.tenant_id(),
-            call.ctx.actor(),
-            call.now,
-            call.payload,
-        )
-        .await
-        .map_err(|e| OperationError::Internal {
-            message: e.to_string(),
-        })?;
-        let mut effects = Effects {
-            response: json!({}),
-            audit: outcome.audit,
-            events: outcome.events,
-        };
-        match call.method {
-            // A second event whose id is empty: validation refuses it after the change, timeline and audit
-            // were written and a valid event was already in the outbox.
-            "invalid_event" => {
-                effects.events.push(DomainEvent::IncidentAcknowledged {
-                    incident_id: String::new(),
-                    incident_state: "acknowledged".into(),
-                });
-                Ok(effects)
-            }
-            "error_after_write" => Err(OperationError::Conflict {
-                message: "late failure".into(),
-            }),
-            _ => Ok(effects),
+    .parse()
+    .map_err(OperationError::invalid)?;
+    let outcome = hoc_incidents::acknowledge(
+        call.tx,
+        call.ctx.tenant_id(),
+        call.ctx.actor(),
+        call.now,
+        input,
+    )
+    .await
+    .map_err(|e| OperationError::Internal {
+        message: e.to_string(),
+    })?;
+    let mut output = Output {
+        response: json!({}),
+        audit: outcome.audit,
+        events: outcome.events,
+    };
+    match mode {
+        // A second event whose id is empty: validation refuses it after the change, timeline and audit
+        // were written and a valid event was already in the outbox.
+        "invalid_event" => {
+            output.events.push(DomainEvent::IncidentAcknowledged {
+                incident_id: String::new(),
+                incident_state: "acknowledged".into(),
+            });
+            Ok(output)
         }
+        "error_after_write" => Err(OperationError::Conflict {
+            message: "late failure".into(),
+        }),
+        _ => Ok(output),
     }
 }
 
+macro_rules! sabotage_method {
+    ($name:ident, $parsed:ident, $method:literal, $writes:literal) => {
+        hoc_spine::request! {
+            /// A sabotaged acknowledge.
+            struct $name => $parsed {
+                /// The incident.
+                id: String => required Text<64>,
+            }
+        }
+
+        #[hoc_spine::async_trait::async_trait]
+        impl OperationMethod for $name {
+            const OPERATION: &'static str = "test.sabotage";
+            const METHOD: &'static str = $method;
+            const WRITES: bool = $writes;
+            type Response = serde_json::Value;
+
+            async fn run(
+                &self,
+                call: Call<'_>,
+            ) -> Result<Output<serde_json::Value>, OperationError> {
+                sabotage(call, &self.id, $method).await
+            }
+        }
+    };
+}
+
+sabotage_method!(InvalidEvent, InvalidEventInput, "invalid_event", true);
+sabotage_method!(
+    ErrorAfterWrite,
+    ErrorAfterWriteInput,
+    "error_after_write",
+    true
+);
+sabotage_method!(ReadThatEmits, ReadThatEmitsInput, "read_that_emits", false);
+
 fn sabotaged(db: &hoc_drivers::Database) -> Spine {
     let registry = builtin_operations()
-        .and_then(|b| b.register(Sabotage))
+        .and_then(|b| b.register::<InvalidEvent>())
+        .and_then(|b| b.register::<ErrorAfterWrite>())
+        .and_then(|b| b.register::<ReadThatEmits>())
         .expect("registers")
         .freeze();
     Spine::with_registry(db.clone(), registry)
