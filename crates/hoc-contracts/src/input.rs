@@ -422,7 +422,7 @@ impl Rule for After {
     type Out = i64;
 
     fn schema() -> Value {
-        json!({ "type": "integer", "minimum": 0 })
+        json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX })
     }
 
     fn parse(field: &str, raw: &i64, errors: &mut Vec<FieldError>) -> Option<i64> {

@@ -2,7 +2,7 @@
 
 use hoc_contracts::FieldError;
 use hoc_contracts::paging::{Cursor, ReadAt};
-use hoc_contracts::time_format::{format_utc, truncate_micros};
+use hoc_contracts::time_format::truncate_micros;
 use sea_orm::sea_query::{IntoCondition, SimpleExpr};
 use sea_orm::{ColumnTrait, Condition};
 use time::OffsetDateTime;
@@ -54,29 +54,16 @@ pub(crate) fn keyset_condition<C: ColumnTrait>(
 }
 
 impl PageRequest {
-    /// Decides the `as_of` of a listing — the cursor's, else the caller's, else now — and builds the request,
-    /// asking for one row more than `limit` so [`paginate`] can tell whether another page follows. A cursor used
-    /// with a different explicit `as_of` is refused (the pages would not stitch).
+    /// Decides the `as_of` of a listing — the caller's, else the cursor's, else now — and builds the request,
+    /// asking for one row more than `limit` so [`paginate`] can tell whether another page follows. A cursor
+    /// remembers the `as_of` of its listing, so following it alone gives the next page of the same snapshot; an
+    /// explicit `as_of` with a cursor reads on from the cursor's position in the listing at that `as_of`.
     pub fn resolve(
         limit: u64,
         cursor: Option<&Cursor>,
         at: ReadAt,
     ) -> Result<(Self, OffsetDateTime), FieldError> {
-        let as_of = match (cursor, at.as_of) {
-            (Some(cursor), Some(as_of)) if truncate_micros(as_of) != cursor.as_of => {
-                return Err(FieldError::new(
-                    "cursor",
-                    format!(
-                        "was issued for as_of {}, not {}",
-                        format_utc(cursor.as_of),
-                        format_utc(as_of)
-                    ),
-                ));
-            }
-            (Some(cursor), _) => cursor.as_of,
-            (None, Some(as_of)) => as_of,
-            (None, None) => at.now,
-        };
+        let as_of = at.as_of.or(cursor.map(|c| c.as_of)).unwrap_or(at.now);
         let as_of = truncate_micros(as_of);
         let request = Self {
             as_of: DbTime::new(as_of),

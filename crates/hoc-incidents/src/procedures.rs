@@ -1,8 +1,8 @@
 //! Write procedures: read, decide (pure), write through the drivers with the borrowed transaction, and hand the
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
+use hoc_contracts::DomainEvent;
 use hoc_contracts::input::{FreeText, ResolutionMethod, ResolutionType, Text, Vocabulary};
-use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::{
     IncidentRow, PostmortemRow, TimelineRow, Tx, incidents, postmortems,
@@ -97,10 +97,6 @@ pub type Outcome<T = Incident> = hoc_drivers::Outcome<T>;
 
 fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7())
-}
-
-fn invalid(fields: Vec<FieldError>) -> IncidentError {
-    IncidentError::InvalidInput { fields }
 }
 
 /// Creates an incident in state `open`, with its recurrence signature.
@@ -247,10 +243,10 @@ pub async fn resolve(
     if let Some(pm) = &postmortem_id
         && postmortems::find(tx, tenant_id, pm).await?.is_none()
     {
-        return Err(invalid(vec![FieldError::new(
-            "postmortem_artifact_id",
-            "names no postmortem of this tenant",
-        )]));
+        return Err(IncidentError::NotFound {
+            entity: "postmortem",
+            id: pm.clone(),
+        });
     }
     let change = transition(
         tx,

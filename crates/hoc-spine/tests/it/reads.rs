@@ -281,9 +281,11 @@ hoc_drivers::storage_test!(cursors_keep_their_as_of_and_reject_tampering, |db| {
         (second.items.len(), second.as_of, second.next_cursor),
         (1, first.as_of, None)
     );
-    // A cursor with a different explicit as_of, or a damaged one, is invalid input.
-    let other = ctx("t1").with_as_of(datetime!(2026-11-26 09:01:00 UTC));
-    let err = spine
+    // An explicit as_of with the cursor reads on from the cursor's position in the listing at that as_of
+    // (and echoes it); a damaged cursor is invalid input.
+    let at_nine_05 = datetime!(2026-11-26 09:05:00 UTC);
+    let other = ctx("t1").with_as_of(at_nine_05);
+    let moved = spine
         .call(
             &other,
             &ListIncidents {
@@ -292,8 +294,13 @@ hoc_drivers::storage_test!(cursors_keep_their_as_of_and_reject_tampering, |db| {
             },
         )
         .await
-        .unwrap_err();
-    assert_eq!(err.code(), ErrorCode::InvalidInput);
+        .expect("explicit as_of with a cursor");
+    assert_eq!(moved.as_of, at_nine_05);
+    assert_eq!(
+        moved.items.iter().map(|i| &i.id).collect::<Vec<_>>(),
+        second.items.iter().map(|i| &i.id).collect::<Vec<_>>(),
+        "the later row is newer than the cursor's position, so the rest of the listing is the same"
+    );
     let err = spine
         .call(
             &ctx("t1"),
