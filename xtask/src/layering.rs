@@ -32,6 +32,8 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
         ],
     ),
     ("hoc-server", &["hoc-spine"]),
+    // A linking service: the facade and nothing else.
+    ("hoc-host-example", &["hoc-spine"]),
     (
         "xtask",
         &[

@@ -591,7 +591,7 @@ macro_rules! request {
         $vis struct $name {
             $(
                 $(#[doc = $fdoc])*
-                #[serde(default, skip_serializing_if = "::hoc_contracts::input::is_absent")]
+                #[serde(default, skip_serializing_if = "Self::__absent")]
                 $vis $field: $raw,
             )*
         }
@@ -606,6 +606,11 @@ macro_rules! request {
         }
 
         impl $name {
+            #[doc(hidden)]
+            fn __absent<T: $crate::input::Absent>(value: &T) -> bool {
+                value.absent()
+            }
+
             /// Applies every field's rule; returns every bad field at once.
             $vis fn parse(&self) -> Result<$parsed, Vec<$crate::FieldError>> {
                 let mut errors = Vec::new();
@@ -695,11 +700,6 @@ pub fn shape_message(path: &str, message: &str) -> String {
 }
 
 /// Whether a raw field is left out when a request is serialized.
-pub fn is_absent<T: Absent>(value: &T) -> bool {
-    value.absent()
-}
-
-/// See [`is_absent`].
 pub trait Absent {
     /// `None` is absent; a plain value never is.
     fn absent(&self) -> bool;
@@ -715,6 +715,15 @@ impl Absent for String {
     fn absent(&self) -> bool {
         false
     }
+}
+
+/// Doc-comment text as one paragraph: each line trimmed, joined with spaces.
+pub fn doc_text(raw: &str) -> String {
+    raw.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One field of a request's schema.
@@ -737,7 +746,7 @@ pub trait RequestSchema {
     /// Its documentation.
     fn description() -> &'static str;
 
-    /// The object schema of the fields for which `keep` is true.
+    /// The object schema of the fields for which `keep` is true (descriptions from the doc comments).
     fn object_schema(keep: impl Fn(&str) -> bool) -> Value {
         let fields: Vec<FieldSchema> = Self::fields()
             .into_iter()
@@ -749,7 +758,7 @@ pub trait RequestSchema {
             if !field.description.is_empty()
                 && let Some(object) = schema.as_object_mut()
             {
-                object.insert("description".to_owned(), json!(field.description));
+                object.insert("description".to_owned(), json!(doc_text(field.description)));
             }
             properties.insert(field.name.to_owned(), schema);
         }
@@ -760,7 +769,7 @@ pub trait RequestSchema {
             .collect();
         json!({
             "type": "object",
-            "description": Self::description(),
+            "description": doc_text(Self::description()),
             "properties": properties,
             "required": required,
             "additionalProperties": false,

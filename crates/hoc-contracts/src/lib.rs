@@ -3,9 +3,6 @@
 //!
 //! This crate depends on no other workspace crate and never touches storage.
 
-// Lets `request!` name this crate as `::hoc_contracts` inside serde attributes, here as everywhere else.
-extern crate self as hoc_contracts;
-
 pub mod cloudevents;
 mod error;
 pub mod input;

@@ -67,7 +67,7 @@ fn parameter(
         "name": name,
         "in": location,
         "required": required,
-        "description": description,
+        "description": hoc_spine::input::doc_text(description),
         "schema": without_null(schema),
     })
 }

@@ -27,8 +27,8 @@ pub use hoc_contracts::input::{self, RequestSchema};
 pub use hoc_contracts::{
     ActorType, DomainEvent, EventEnvelope, FieldError, request, time_format, vocabulary,
 };
-pub use hoc_drivers::Database;
 pub use hoc_drivers::audit::{AuditDraft, AuditEntry};
+pub use hoc_drivers::{Database, StorageError};
 pub use hoc_incidents::queries::Timeline;
 pub use hoc_incidents::{
     Actor, Incident, IncidentStatus, Page, Postmortem, PostmortemStub, RecurrenceGroup,

@@ -15,6 +15,7 @@ fn path(route: &hoc_server::Route, id: &str, signature: &str) -> String {
     route
         .path
         .replace("{id}", id)
+        .replace("{incident_id}", id)
         .replace("{signature}", signature)
         .replace("{dataset_id}", "daily_orders")
         .replace("{dataset_version}", "v1")
@@ -357,5 +358,158 @@ hoc_spine::storage_test!(
             );
         }
         assert!(server.stop().await.success());
+    }
+);
+
+hoc_spine::storage_test!(
+    the_door_refuses_bad_shapes_with_json_and_writes_nothing,
+    |db, url| {
+        let _ = &db;
+        let server = Server::start(&url).await;
+        let key = server.key("acme", "alice", "write").await;
+        let (_, incident) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&key),
+                Some(json!({"title": "t", "severity": "low", "category": "c"})),
+            )
+            .await;
+        let id = incident["id"].as_str().expect("id").to_owned();
+        let before = snapshot(&server, &key).await;
+
+        // An array where an object is expected is malformed, not read positionally.
+        let (status, err) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&key),
+                Some(json!(["Title", "high", "db"])),
+            )
+            .await;
+        assert_error(status, &err, StatusCode::BAD_REQUEST, "malformed_request");
+        // Messages name the field and the JSON type, never a Rust type.
+        let (status, err) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&key),
+                Some(json!({"title": 5, "severity": "low", "category": "c"})),
+            )
+            .await;
+        assert_error(status, &err, StatusCode::BAD_REQUEST, "malformed_request");
+        assert_eq!(
+            err["error"]["message"],
+            "title: invalid type: integer `5`, expected a string"
+        );
+        let (status, err) = server
+            .call(Method::GET, "/v1/incidents?limit=many", Some(&key), None)
+            .await;
+        assert_error(status, &err, StatusCode::BAD_REQUEST, "malformed_request");
+        assert_eq!(
+            err["error"]["message"],
+            "bad query string: limit: invalid digit found in string"
+        );
+
+        // A write whose body is not declared JSON: 415.
+        for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+            let (status, _, text) = server
+                .raw(
+                    Method::POST,
+                    &format!("/v1/incidents/{id}/acknowledge"),
+                    Some(&key),
+                    None,
+                    &[("content-type", content_type)],
+                )
+                .await;
+            assert_error(
+                status,
+                &serde_json::from_str(&text).expect("json error"),
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+            );
+        }
+
+        // A path segment that is not UTF-8 gets the JSON error body.
+        let (status, _, text) = server
+            .raw(Method::GET, "/v1/incidents/%FF%FE", Some(&key), None, &[])
+            .await;
+        assert_error(
+            status,
+            &serde_json::from_str(&text).expect("json error"),
+            StatusCode::BAD_REQUEST,
+            "malformed_request",
+        );
+
+        // NUL and other control characters, in a body, a path or a query, are invalid input (never a 500).
+        let (status, err) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&key),
+                Some(json!({"title": "a\u{0}b", "severity": "low", "category": "c\u{7}"})),
+            )
+            .await;
+        assert_error(
+            status,
+            &err,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        );
+        assert_eq!(
+            err["error"]["details"]["fields"],
+            json!([
+                {"field": "title", "problem": "must not contain control characters"},
+                {"field": "category", "problem": "must not contain control characters"},
+            ])
+        );
+        for path in [
+            "/v1/incidents/%00",
+            "/v1/incidents?status=%00",
+            "/v1/audit?entity_id=a%00",
+        ] {
+            let (status, err) = server.call(Method::GET, path, Some(&key), None).await;
+            assert_error(
+                status,
+                &err,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_input",
+            );
+        }
+        // Newline and tab are fine in free text.
+        let (status, _) = server
+            .call(
+                Method::POST,
+                &format!("/v1/incidents/{id}/acknowledge"),
+                Some(&key),
+                Some(json!({"reason": "line one\n\tline two"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, err) = server
+            .call(
+                Method::POST,
+                &format!("/v1/incidents/{id}/resolve"),
+                Some(&key),
+                Some(json!({"resolution_type": "hotfix", "reason": "bell\u{7}"})),
+            )
+            .await;
+        assert_error(
+            status,
+            &err,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+        );
+        let after = snapshot(&server, &key).await;
+        assert_eq!(after["incidents"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            before["artifacts"], after["artifacts"],
+            "rejected requests wrote nothing"
+        );
+        assert_eq!(
+            after["events"].as_array().map(Vec::len),
+            before["events"].as_array().map(|e| e.len() + 1),
+            "only the acknowledge wrote an event"
+        );
     }
 );
