@@ -1,5 +1,7 @@
 //! The schema: the only place DDL lives. Migrations run up, down and up again on SQLite and PostgreSQL.
 
+#![warn(missing_docs)]
+
 pub use sea_orm_migration::prelude::*;
 
 mod m20261126_000001_initial;

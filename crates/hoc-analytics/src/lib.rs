@@ -1,9 +1,11 @@
 //! L5 analytics rules: reproducibility artifacts that record exactly how a result was computed, and can never be
 //! silently redefined.
 //!
-//! Decisions are pure: [`ArtifactDefinition::parse`] validates a save, [`ArtifactDefinition::differences`]
+//! Decisions are pure: [`SaveArtifact::definition`] validates a save, [`ArtifactDefinition::differences`]
 //! decides replay versus conflict, [`InputWindow::hash`] computes the window hash. [`save`], [`get`] and [`list`]
 //! call the drivers with the spine's borrowed transaction and never commit.
+
+#![warn(missing_docs)]
 
 mod error;
 mod model;

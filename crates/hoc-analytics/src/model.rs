@@ -27,23 +27,34 @@ pub const LENGTH_LIMITS: &[(&str, &str, usize)] = &[
 /// An analytics artifact (the HTTP API's artifact object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Artifact {
+    /// Its id.
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant_id: String,
+    /// The dataset.
     pub dataset_id: String,
+    /// Its version.
     pub dataset_version: String,
+    /// SHA-256 of the input window (64 lowercase hex characters).
     #[schemars(regex(pattern = "^[0-9a-f]{64}$"))]
     pub input_window_hash: String,
+    /// The point in time the read shows.
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub as_of: OffsetDateTime,
+    /// The code version that computed it.
     pub compute_code_version: String,
+    /// Start of the half-open input window.
     #[serde(with = "utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
     pub window_start: Option<OffsetDateTime>,
+    /// End of the half-open input window.
     #[serde(with = "utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
     pub window_end: Option<OffsetDateTime>,
+    /// Whether the code had uncommitted changes.
     pub code_dirty: Option<bool>,
+    /// When it was created.
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
@@ -102,13 +113,21 @@ pub struct ArtifactPage {
 /// A validated save request: the key and the definition recorded under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArtifactDefinition {
+    /// The dataset.
     pub dataset_id: String,
+    /// Its version.
     pub dataset_version: String,
+    /// SHA-256 of the input window (64 lowercase hex characters).
     pub input_window_hash: String,
+    /// The point in time the read shows.
     pub as_of: OffsetDateTime,
+    /// The code version that computed it.
     pub compute_code_version: String,
+    /// Start of the half-open input window.
     pub window_start: Option<OffsetDateTime>,
+    /// End of the half-open input window.
     pub window_end: Option<OffsetDateTime>,
+    /// Whether the code had uncommitted changes.
     pub code_dirty: Option<bool>,
 }
 

@@ -3,6 +3,8 @@
 //!
 //! This crate depends on no other workspace crate and never touches storage.
 
+#![warn(missing_docs)]
+
 pub mod cloudevents;
 mod error;
 pub mod input;

@@ -3,6 +3,8 @@
 //! The spine opens a [`Tx`] and owns it; drivers borrow it, read and write rows, and never commit or roll
 //! back. Errors leave this crate as [`StorageError`], never as `sea_orm::DbErr` variants to match on.
 
+#![warn(missing_docs)]
+
 pub mod api_keys;
 pub mod artifacts;
 pub mod audit;

@@ -5,6 +5,8 @@
 //! never commit and never write audit rows or events themselves: they return them in an [`Outcome`] for the
 //! spine to write in the same transaction.
 
+#![warn(missing_docs)]
+
 mod error;
 pub mod lifecycle;
 pub mod limits;

@@ -23,47 +23,74 @@ pub struct Actor {
 /// An incident (the HTTP API's incident object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Incident {
+    /// Its id.
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant_id: String,
+    /// A one-line summary.
     pub title: String,
+    /// `critical`, `high`, `medium`, `low` or `info`.
     #[schemars(with = "Severity")]
     pub severity: String,
+    /// What kind of failure it is.
     pub category: String,
+    /// Its current state.
     pub status: IncidentStatus,
+    /// What raised it.
     pub trigger_type: Option<String>,
+    /// What kind of source reported it.
     pub source_type: Option<String>,
+    /// A reference into the source.
     pub source_ref: Option<String>,
+    /// A machine error code.
     pub error_code: Option<String>,
+    /// The error message.
     pub error_message: Option<String>,
+    /// Free text.
     pub description: Option<String>,
+    /// The recurrence signature that groups it with its recurrences.
     pub recurrence_signature: Option<String>,
+    /// The algorithm that computed the signature (e.g. `rsig-v1`).
     pub signature_version: Option<String>,
+    /// How it was resolved (set by resolve, cleared by reopen).
     #[schemars(with = "Option<hoc_contracts::input::ResolutionType>")]
     pub resolution_type: Option<String>,
+    /// What was done to resolve it.
     pub resolution_summary: Option<String>,
+    /// `manual_closure` when closed by hand.
     #[schemars(with = "Option<hoc_contracts::input::ResolutionMethod>")]
     pub resolution_method: Option<String>,
     /// The reason given for a manual close.
     pub close_reason: Option<String>,
+    /// Its postmortem, once one was created.
     pub postmortem_artifact_id: Option<String>,
+    /// When it was acknowledged.
     #[serde(with = "utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
     pub acknowledged_at: Option<OffsetDateTime>,
+    /// Who acknowledged it.
     pub acknowledged_by: Option<String>,
+    /// When it was resolved.
     #[serde(with = "utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
     pub resolved_at: Option<OffsetDateTime>,
+    /// Who resolved it.
     pub resolved_by: Option<String>,
+    /// When it was closed by hand.
     #[serde(with = "utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
     pub closed_at: Option<OffsetDateTime>,
+    /// Who closed it.
     pub closed_by: Option<String>,
+    /// When it was created.
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
+    /// When it last changed.
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub updated_at: OffsetDateTime,
+    /// Bumped by every change (compare-and-set).
     pub version: i64,
 }
 
@@ -116,13 +143,21 @@ impl TryFrom<IncidentRow> for Incident {
 /// One timeline entry (the HTTP API's timeline item).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct TimelineEntry {
+    /// Its position in the timeline, from 1, without gaps.
     pub ordinal: i32,
+    /// What happened (`created`, `acknowledged`, `resolved`, …).
     pub event_type: String,
+    /// The state before (none for the creation).
     pub from_state: Option<String>,
+    /// The state after.
     pub to_state: String,
+    /// The kind of actor who did it.
     pub actor_type: String,
+    /// Who did it.
     pub actor_id: String,
+    /// Free text.
     pub description: String,
+    /// When it was created.
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
@@ -179,12 +214,19 @@ hoc_contracts::request! {
 /// A postmortem (one per incident).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Postmortem {
+    /// Its id.
     pub id: String,
+    /// The tenant it belongs to.
     pub tenant_id: String,
+    /// The incident.
     pub incident_id: String,
+    /// A one-line summary.
     pub title: String,
+    /// Its current state.
     pub status: String,
+    /// Who created it.
     pub created_by: String,
+    /// When it was created.
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
@@ -207,15 +249,20 @@ impl From<PostmortemRow> for Postmortem {
 /// The answer to "create a postmortem stub": the postmortem, and whether this call created it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct PostmortemStub {
+    /// The postmortem.
     pub postmortem: Postmortem,
+    /// Whether this call created it (false: it existed already).
     pub created: bool,
 }
 
 /// A page of a list, newest first (incidents) or oldest first (audit), with the `as_of` it was read at.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Page<T> {
+    /// The page, in the list's order.
     pub items: Vec<T>,
+    /// Pass back as `cursor` for the next page; none after the last.
     pub next_cursor: Option<String>,
+    /// The point in time the read shows.
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub as_of: OffsetDateTime,
@@ -224,19 +271,27 @@ pub struct Page<T> {
 /// A recurrence group: summary and one page of members, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct RecurrenceGroup {
+    /// The recurrence signature that groups it with its recurrences.
     pub recurrence_signature: String,
+    /// The algorithm that computed the signature (e.g. `rsig-v1`).
     pub signature_version: String,
+    /// How many incidents share the signature.
     pub count: u64,
     /// Members not yet resolved or closed.
     pub open_count: u64,
+    /// When the first of them was created.
     #[serde(with = "utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
     pub first_seen: Option<OffsetDateTime>,
+    /// When the latest of them was created.
     #[serde(with = "utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
     pub last_seen: Option<OffsetDateTime>,
+    /// The page, in the list's order.
     pub items: Vec<Incident>,
+    /// Pass back as `cursor` for the next page; none after the last.
     pub next_cursor: Option<String>,
+    /// The point in time the read shows.
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub as_of: OffsetDateTime,

@@ -7,6 +7,8 @@
 //! key, checks its scope, parses path, query and body into the one request type, and calls the spine's typed door —
 //! nothing else. Tenant and actor come from the key.
 
+#![warn(missing_docs)]
+
 mod error;
 mod handlers;
 pub mod openapi;

@@ -5,6 +5,8 @@
 //! the commit, and dropping the uncommitted transaction rolls everything back: no event without its change, no
 //! change without its event.
 
+#![warn(missing_docs)]
+
 pub mod auth;
 mod context;
 mod error;
@@ -101,6 +103,16 @@ impl std::fmt::Debug for Spine {
 
 impl Spine {
     /// A spine over `db` with the built-in operations.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// let db = hoc_spine::Database::connect_and_migrate("sqlite::memory:").await?;
+    /// let spine = hoc_spine::Spine::new(db)?;
+    /// assert!(spine.registry().methods().contains(&"incidents.write.resolve".to_owned()));
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
     pub fn new(db: Database) -> Result<Self, OperationError> {
         Ok(Self::with_registry(db, builtin_operations()?.freeze()))
     }
@@ -133,6 +145,35 @@ impl Spine {
     /// The JSON door: runs `operation.method` with an untrusted payload, decoded into the method's request type
     /// (a payload that is not an object, has an unknown field or a wrong JSON type is `malformed_request`); from
     /// there it takes exactly the path of [`Spine::call`].
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+    /// use hoc_spine::{ActorType, Database, ErrorCode, OperationContext, Spine};
+    /// use serde_json::json;
+    ///
+    /// let spine = Spine::new(Database::connect_and_migrate("sqlite::memory:").await?)?;
+    /// let ctx = OperationContext::new("acme", ActorType::Sdk, "importer")?;
+    /// let created = spine
+    ///     .execute(&ctx, "incidents.write", "create",
+    ///         json!({"title": "Disk full", "severity": "high", "category": "storage"}))
+    ///     .await?;
+    /// assert_eq!(created["status"], "open");
+    /// // Shape errors are malformed_request; broken rules are invalid_input, listing every field.
+    /// let err = spine
+    ///     .execute(&ctx, "incidents.write", "create", json!({"title": 5}))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.code(), ErrorCode::MalformedRequest);
+    /// let err = spine
+    ///     .execute(&ctx, "incidents.write", "create", json!({"title": " ", "severity": "meh"}))
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(err.to_string(), "invalid input: title: must not be empty; \
+    ///     severity: `meh` is not one of critical, high, medium, low, info; category: is required");
+    /// # Ok(())
+    /// # }
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(demo()).unwrap();
+    /// ```
     pub async fn execute(
         &self,
         ctx: &OperationContext,

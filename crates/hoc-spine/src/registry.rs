@@ -158,6 +158,40 @@ impl<M: OperationMethod> JsonMethod for Typed<M> {
 }
 
 /// Collects operation methods at start-up.
+///
+/// A host registers its own methods beside the built-ins: a request declared with [`crate::request!`] that
+/// implements [`OperationMethod`].
+///
+/// ```
+/// use hoc_spine::input::Text;
+/// use hoc_spine::{Call, OperationError, OperationMethod, Output, builtin_operations};
+///
+/// hoc_spine::request! {
+///     /// Say hello.
+///     pub struct Hello => HelloInput {
+///         /// Who to greet.
+///         name: Option<String> => required Text<32>,
+///     }
+/// }
+///
+/// #[hoc_spine::async_trait::async_trait]
+/// impl OperationMethod for Hello {
+///     const OPERATION: &'static str = "host.greetings";
+///     const METHOD: &'static str = "hello";
+///     const WRITES: bool = false;
+///     type Response = String;
+///
+///     async fn run(&self, _call: Call<'_>) -> Result<Output<String>, OperationError> {
+///         let input = self.parse().map_err(OperationError::invalid)?;
+///         Ok(Output::read(format!("hello, {}", input.name)))
+///     }
+/// }
+///
+/// let registry = builtin_operations().unwrap().register::<Hello>().unwrap().freeze();
+/// assert!(registry.contains::<Hello>());
+/// // The same name twice is refused.
+/// assert!(builtin_operations().unwrap().register::<Hello>().unwrap().register::<Hello>().is_err());
+/// ```
 #[derive(Default)]
 pub struct RegistryBuilder {
     methods: BTreeMap<(&'static str, &'static str), Arc<dyn JsonMethod>>,

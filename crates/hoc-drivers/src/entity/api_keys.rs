@@ -13,18 +13,26 @@ pub struct Model {
         auto_increment = false,
         column_type = "String(StringLen::N(64))"
     )]
+    /// Its id.
     pub id: String,
+    /// The tenant it belongs to.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub tenant_id: String,
+    /// The kind of actor who did it.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
     pub actor_type: String,
+    /// Who did it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub actor_id: String,
+    /// `read` or `write`.
     #[sea_orm(column_type = "String(StringLen::N(8))")]
     pub scope: String,
+    /// SHA-256 of the secret, hex (the secret itself is never stored).
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub secret_hash: String,
+    /// When it was created.
     pub created_at: DbTime,
+    /// When the key was revoked; a revoked key authenticates nothing.
     pub revoked_at: Option<DbTime>,
 }
 

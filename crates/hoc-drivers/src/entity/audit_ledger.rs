@@ -12,27 +12,39 @@ pub struct Model {
         auto_increment = false,
         column_type = "String(StringLen::N(64))"
     )]
+    /// Its id.
     pub id: String,
+    /// The tenant it belongs to.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub tenant_id: String,
+    /// What kind of entity changed.
     #[sea_orm(column_type = "String(StringLen::N(32))")]
     pub entity_type: String,
+    /// The entity that changed.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub entity_id: String,
+    /// The operation and method that changed it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub action: String,
+    /// The kind of actor who did it.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
     pub actor_type: String,
+    /// Who did it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub actor_id: String,
+    /// The caller's reason, if given.
     #[sea_orm(column_type = "Text", nullable)]
     pub reason: Option<String>,
+    /// The relevant state before the change.
     #[sea_orm(column_type = "Text", nullable)]
     pub before_state: Option<String>,
+    /// The relevant state after the change.
     #[sea_orm(column_type = "Text", nullable)]
     pub after_state: Option<String>,
+    /// The request that made the change.
     #[sea_orm(column_type = "String(StringLen::N(128))")]
     pub request_id: String,
+    /// When it was created.
     pub created_at: DbTime,
 }
 

@@ -11,13 +11,16 @@ pub struct Model {
         auto_increment = false,
         column_type = "String(StringLen::N(64))"
     )]
+    /// The tenant it belongs to.
     pub tenant_id: String,
     #[sea_orm(
         primary_key,
         auto_increment = false,
         column_type = "String(StringLen::N(64))"
     )]
+    /// The project within the tenant.
     pub project_id: String,
+    /// The last number handed out.
     pub last_sequence_no: i64,
 }
 

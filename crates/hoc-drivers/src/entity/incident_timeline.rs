@@ -12,24 +12,35 @@ pub struct Model {
         auto_increment = false,
         column_type = "String(StringLen::N(64))"
     )]
+    /// Its id.
     pub id: String,
+    /// The tenant it belongs to.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub tenant_id: String,
+    /// The incident.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub incident_id: String,
+    /// Its position in the timeline, from 1, without gaps.
     pub ordinal: i32,
+    /// What happened (`created`, `acknowledged`, `resolved`, …).
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub event_type: String,
+    /// The state before (none for the creation).
     #[sea_orm(column_type = "String(StringLen::N(16))", nullable)]
     pub from_state: Option<String>,
+    /// The state after.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
     pub to_state: String,
+    /// The kind of actor who did it.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
     pub actor_type: String,
+    /// Who did it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub actor_id: String,
+    /// Free text.
     #[sea_orm(column_type = "Text")]
     pub description: String,
+    /// When it was created.
     pub created_at: DbTime,
 }
 

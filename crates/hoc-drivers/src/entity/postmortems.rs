@@ -12,17 +12,24 @@ pub struct Model {
         auto_increment = false,
         column_type = "String(StringLen::N(64))"
     )]
+    /// Its id.
     pub id: String,
+    /// The tenant it belongs to.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub tenant_id: String,
+    /// The incident.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub incident_id: String,
+    /// A one-line summary.
     #[sea_orm(column_type = "String(StringLen::N(255))")]
     pub title: String,
+    /// Its current state.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
     pub status: String,
+    /// Who created it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub created_by: String,
+    /// When it was created.
     pub created_at: DbTime,
 }
 
