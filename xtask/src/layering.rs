@@ -308,6 +308,7 @@ mod tests {
             [
                 "table entry hoc-analytics",
                 "table entry hoc-server",
+                "table entry hoc-host-example",
                 "table entry xtask",
                 "edge hoc-contracts -> hoc-drivers (normal)",
                 "edge hoc-incidents -> hoc-spine (dev)",

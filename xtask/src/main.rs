@@ -35,7 +35,16 @@ where
     use hoc_drivers::testing::{TEST_DATABASE_URL_VAR, TestDatabase};
     let sqlite = TestDatabase::sqlite().await;
     let mut out = check("sqlite", sqlite.db().clone()).await;
-    if std::env::var(TEST_DATABASE_URL_VAR).is_ok() {
+    if let Ok(url) = std::env::var(TEST_DATABASE_URL_VAR) {
+        if let Some(problem) = unreachable(&url) {
+            out.push(report::Outcome::fail(
+                verifier,
+                "postgres",
+                TEST_DATABASE_URL_VAR,
+                format!("{problem}; start PostgreSQL or unset the variable"),
+            ));
+            return out;
+        }
         match tokio::spawn(TestDatabase::postgres()).await {
             Ok(Some(pg)) => out.extend(check("postgres", pg.db().clone()).await),
             _ => out.push(report::Outcome::fail(
@@ -54,6 +63,33 @@ where
         ));
     }
     out
+}
+
+/// Why the server of a `postgres://user@host:port/db` URL cannot be reached, found within 3 seconds (the pool
+/// itself would retry for 30).
+fn unreachable(url: &str) -> Option<String> {
+    use std::net::{TcpStream, ToSocketAddrs};
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
+    let host_port = if host_port.contains(':') {
+        host_port.to_owned()
+    } else {
+        format!("{host_port}:5432")
+    };
+    let addrs = match host_port.to_socket_addrs() {
+        Ok(addrs) => addrs.collect::<Vec<_>>(),
+        Err(e) => return Some(format!("{host_port} does not resolve: {e}")),
+    };
+    let timeout = std::time::Duration::from_secs(3);
+    if addrs
+        .iter()
+        .any(|addr| TcpStream::connect_timeout(addr, timeout).is_ok())
+    {
+        None
+    } else {
+        Some(format!("nothing answers on {host_port}"))
+    }
 }
 
 /// The repository root: the parent of xtask's manifest directory.

@@ -107,6 +107,7 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
             e,
         )),
     }
+    out.extend(unique_key_outcomes(backend, db, schema_check::UNIQUE_KEYS).await);
     out.push(Outcome::from_problem(
         NAME,
         format!("migrations up/down/up {backend}"),
@@ -122,6 +123,40 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
         "restore the triggers that refuse UPDATE and DELETE on audit_ledger",
     ));
     out
+}
+
+/// One outcome per unique key the code relies on: PASS when an index or primary key enforces it.
+async fn unique_key_outcomes(
+    backend: &str,
+    db: &Database,
+    keys: &[(&str, &[&str], &str)],
+) -> Vec<Outcome> {
+    let missing = match schema_check::missing_unique_keys(db, keys).await {
+        Ok(missing) => missing,
+        Err(e) => {
+            return vec![Outcome::fail(
+                NAME,
+                format!("unique keys {backend}"),
+                "hoc_drivers::schema_check::UNIQUE_KEYS",
+                format!("introspection failed: {e}"),
+            )];
+        }
+    };
+    keys.iter()
+        .map(|(table, columns, _)| {
+            let problem = missing
+                .iter()
+                .find(|m| m.table == *table && m.column == columns.join(", "))
+                .map(ToString::to_string);
+            Outcome::from_problem(
+                NAME,
+                format!("unique key {backend}: {table}({})", columns.join(", ")),
+                "migration/src (indexes) vs hoc_drivers::schema_check::UNIQUE_KEYS",
+                problem,
+                "add a migration that creates the unique index the code relies on",
+            )
+        })
+        .collect()
 }
 
 /// Migrates down, checks nothing is left, migrates up again and compares with the entities. `after_down` is SQL a
@@ -278,6 +313,43 @@ mod tests {
         assert_eq!(
             audit_guard_problem(test_db.db()).await.as_deref(),
             Some("UPDATE succeeded")
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_unique_key_made_plain_is_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        let db = test_db.db();
+        let keys = schema_check::UNIQUE_KEYS;
+        assert!(
+            unique_key_outcomes("sqlite", db, keys)
+                .await
+                .iter()
+                .all(|o| o.level == Level::Pass)
+        );
+        // Seeded violation: one postmortem per incident, no longer enforced.
+        execute_raw(db, "DROP INDEX ux_postmortems_tenant_incident")
+            .await
+            .expect("drop index");
+        execute_raw(
+            db,
+            "CREATE INDEX ix_postmortems_plain ON postmortems (tenant_id, incident_id)",
+        )
+        .await
+        .expect("plain index");
+        let outcomes = unique_key_outcomes("sqlite", db, keys).await;
+        let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level == Level::Fail).collect();
+        assert_eq!(failing.len(), 1, "{failing:#?}");
+        assert_eq!(
+            failing[0].check,
+            "unique key sqlite: postmortems(tenant_id, incident_id)"
+        );
+        assert!(
+            failing[0]
+                .location
+                .contains("no unique index or primary key on exactly these columns (one postmortem per incident"),
+            "{}",
+            failing[0].location
         );
     }
 

@@ -11,7 +11,13 @@ fn run_cargo(root: &Path, check: &str, args: &[&str], fix: &str) -> Outcome {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("==> cargo {}", args.join(" "));
     let command = format!("cargo {}", args.join(" "));
-    match Command::new(cargo).args(args).current_dir(root).status() {
+    // Children write to stderr, so stdout carries the report alone (`--format json` is valid JSON).
+    match Command::new(cargo)
+        .args(args)
+        .current_dir(root)
+        .stdout(std::process::Stdio::from(std::io::stderr()))
+        .status()
+    {
         Ok(status) if status.success() => Outcome::pass(NAME, check, command),
         Ok(status) => Outcome::fail(NAME, check, format!("{command} exited with {status}"), fix),
         Err(err) => Outcome::fail(

@@ -265,3 +265,103 @@ pub async fn compare_tables(
 fn nullability(nullable: bool) -> &'static str {
     if nullable { "NULL" } else { "NOT NULL" }
 }
+
+/// The unique keys the code relies on: (table, columns, what relies on it). A unique index or primary key on
+/// exactly these columns must exist on every backend.
+pub const UNIQUE_KEYS: &[(&str, &[&str], &str)] = &[
+    (
+        "postmortems",
+        &["tenant_id", "incident_id"],
+        "one postmortem per incident (concurrent stubs create one)",
+    ),
+    (
+        "incident_timeline",
+        &["tenant_id", "incident_id", "ordinal"],
+        "a timeline ordinal is written once",
+    ),
+    (
+        "event_outbox",
+        &["tenant_id", "project_id", "sequence_no"],
+        "an event sequence number is never reused",
+    ),
+    (
+        "event_sequences",
+        &["tenant_id", "project_id"],
+        "the sequence counter upsert (ON CONFLICT)",
+    ),
+    (
+        "analytics_artifacts",
+        &["tenant_id", "dataset_id", "dataset_version"],
+        "one definition per artifact key (INSERT … ON CONFLICT DO NOTHING)",
+    ),
+    (
+        "idempotency_keys",
+        &["tenant_id", "idempotency_key"],
+        "one stored response per idempotency key",
+    ),
+];
+
+/// The column sets of every unique index (primary keys included) of `table`, each sorted.
+pub async fn unique_column_sets(
+    db: &Database,
+    table: &str,
+) -> Result<Vec<Vec<String>>, StorageError> {
+    let conn = db.conn();
+    let backend = conn.get_database_backend();
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT il.name AS index_name, ii.name AS column_name \
+             FROM pragma_index_list(?) AS il JOIN pragma_index_info(il.name) AS ii \
+             WHERE il.\"unique\" = 1"
+        }
+        Backend::Postgres => {
+            "SELECT i.relname::text AS index_name, a.attname::text AS column_name \
+             FROM pg_class t \
+             JOIN pg_index ix ON ix.indrelid = t.oid \
+             JOIN pg_class i ON i.oid = ix.indexrelid \
+             JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(ix.indkey) \
+             WHERE t.relname = $1 AND t.relnamespace = current_schema()::regnamespace AND ix.indisunique"
+        }
+    };
+    let rows = conn
+        .query_all_raw(Statement::from_sql_and_values(backend, sql, [table.into()]))
+        .await
+        .map_err(StorageError::from_db)?;
+    let mut indexes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in rows {
+        let index: String = row
+            .try_get("", "index_name")
+            .map_err(StorageError::from_db)?;
+        let column: String = row
+            .try_get("", "column_name")
+            .map_err(StorageError::from_db)?;
+        indexes.entry(index).or_default().push(column);
+    }
+    Ok(indexes
+        .into_values()
+        .map(|mut columns| {
+            columns.sort();
+            columns
+        })
+        .collect())
+}
+
+/// The unique keys of `keys` that the database does not enforce, each as a mismatch naming what relies on it.
+pub async fn missing_unique_keys(
+    db: &Database,
+    keys: &[(&str, &[&str], &str)],
+) -> Result<Vec<SchemaMismatch>, StorageError> {
+    let mut missing = Vec::new();
+    for (table, columns, why) in keys {
+        let mut wanted: Vec<String> = columns.iter().map(|c| (*c).to_owned()).collect();
+        wanted.sort();
+        if !unique_column_sets(db, table).await?.contains(&wanted) {
+            missing.push(SchemaMismatch {
+                table: (*table).to_owned(),
+                column: columns.join(", "),
+                problem: format!("no unique index or primary key on exactly these columns ({why})"),
+            });
+        }
+    }
+    Ok(missing)
+}
