@@ -20,6 +20,9 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
         "hoc-drivers",
         &["hoc-contracts", "migration", "hoc-drivers"],
     ),
+    // The spine's capabilities (begin a transaction, append to the audit ledger and the outbox): only the spine
+    // may depend on it, so no engine can bypass the spine's transaction rule.
+    ("hoc-ledger", &["hoc-contracts", "hoc-drivers"]),
     ("hoc-incidents", &["hoc-contracts", "hoc-drivers"]),
     ("hoc-analytics", &["hoc-contracts", "hoc-drivers"]),
     (
@@ -29,6 +32,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hoc-drivers",
             "hoc-incidents",
             "hoc-analytics",
+            "hoc-ledger",
         ],
     ),
     ("hoc-server", &["hoc-spine"]),
@@ -43,6 +47,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hoc-analytics",
             "hoc-spine",
             "hoc-server",
+            "hoc-ledger",
             "migration",
         ],
     ),
@@ -52,8 +57,8 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
 const RESTRICTED: &[(&str, &[&str], &str)] = &[
     (
         "sea-orm",
-        &["hoc-drivers"],
-        "only hoc-drivers and migration talk to the database; move the query into a driver",
+        &["hoc-drivers", "hoc-ledger"],
+        "only hoc-drivers, hoc-ledger and migration talk to the database; move the query into a driver",
     ),
     (
         "sea-orm-migration",
@@ -311,6 +316,7 @@ mod tests {
                 "table entry hoc-host-example",
                 "table entry xtask",
                 "edge hoc-contracts -> hoc-drivers (normal)",
+                "edge hoc-incidents -> hoc-ledger (normal)",
                 "edge hoc-incidents -> hoc-spine (dev)",
                 "hoc-incidents and sea-orm",
                 "crate hoc-ghost is in the layer table",

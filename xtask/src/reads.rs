@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use hoc_drivers::{
-    ArtifactRow, AuditRow, Database, IncidentRow, TimelineRow, artifacts, audit, incidents,
-    timeline,
+    ArtifactRow, AuditRow, Database, IncidentRow, TimelineRow, artifacts, incidents, timeline,
 };
 use hoc_spine::{ActorType, OperationContext, Spine};
 use serde_json::{Value, json};
@@ -176,7 +175,9 @@ fn incident(id: &str, at: OffsetDateTime) -> IncidentRow {
 }
 
 async fn seed(db: &Database) -> Result<(), String> {
-    let tx = db.begin_write().await.map_err(|e| e.to_string())?;
+    let tx = hoc_ledger::begin_write(db)
+        .await
+        .map_err(|e| e.to_string())?;
     let err = |e: hoc_drivers::StorageError| e.to_string();
     let rows = || {
         SHUFFLED
@@ -190,7 +191,7 @@ async fn seed(db: &Database) -> Result<(), String> {
             .map_err(err)?;
     }
     for (n, (id, at)) in rows().enumerate() {
-        audit::append(
+        hoc_ledger::audit::append(
             &tx,
             AuditRow {
                 id: format!("aud_{id}"),

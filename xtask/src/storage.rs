@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use hoc_drivers::schema_check::{self, ColumnShape, SchemaMismatch, TypeFamily};
 use hoc_drivers::testing::execute_raw;
-use hoc_drivers::{AuditRow, Database, audit};
+use hoc_drivers::{AuditRow, Database};
 
 use crate::report::Outcome;
 
@@ -208,8 +208,8 @@ async fn audit_guard_problem(db: &Database) -> Option<String> {
         created_at: time::OffsetDateTime::now_utc().into(),
     };
     let written = async {
-        let tx = db.begin_write().await.ok()?;
-        audit::append(&tx, row).await.ok()?;
+        let tx = hoc_ledger::begin_write(db).await.ok()?;
+        hoc_ledger::audit::append(&tx, row).await.ok()?;
         tx.commit().await.ok()
     };
     if written.await.is_none() {

@@ -1,22 +1,11 @@
-//! The append-only audit ledger. There is no update or delete here, and the database refuses both.
+//! Reading the append-only audit ledger (appending is `hoc-ledger`'s; nothing updates or deletes, and the
+//! database refuses both).
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entity::audit_ledger::{Column, Entity};
 use crate::paging::{Direction, PageRequest, keyset_condition};
 use crate::{AuditRow, StorageError, Tx};
-
-/// Appends an audit row.
-pub async fn append(tx: &Tx, row: AuditRow) -> Result<(), StorageError> {
-    Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(tx.conn())
-        .await
-        .map_err(StorageError::from_db)?;
-    Ok(())
-}
 
 /// The audit entries of one entity, oldest first, ties broken by id (all of them).
 pub async fn list_for_entity(

@@ -33,7 +33,9 @@ pub enum StorageError {
 
 impl StorageError {
     /// Translates a sea-orm error at the edge of this crate.
-    pub(crate) fn from_db(err: DbErr) -> Self {
+    /// Translates a sea-orm error (for `hoc-ledger`).
+    #[doc(hidden)]
+    pub fn from_db(err: DbErr) -> Self {
         match err.sql_err() {
             Some(SqlErr::UniqueConstraintViolation(constraint))
             | Some(SqlErr::ForeignKeyConstraintViolation(constraint)) => {

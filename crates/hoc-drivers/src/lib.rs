@@ -25,10 +25,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sea_orm::{
-    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction};
 
 pub use crate::db_time::DbTime;
 pub use crate::entity::analytics_artifacts::Model as ArtifactRow;
@@ -141,35 +138,19 @@ impl Database {
         self.conn.ping().await.map_err(StorageError::from_db)
     }
 
-    /// Begins a transaction that will write. On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so
-    /// concurrent writers queue instead of failing when they upgrade from reading.
-    pub async fn begin_write(&self) -> Result<Tx, StorageError> {
-        let options = TransactionOptions {
-            isolation_level: None,
-            access_mode: None,
-            sqlite_transaction_mode: (self.backend == Backend::Sqlite)
-                .then_some(SqliteTransactionMode::Immediate),
-        };
-        let inner = self
-            .conn
-            .begin_with_options(options)
-            .await
-            .map_err(StorageError::from_db)?;
-        Ok(Tx { inner })
-    }
-
-    /// Begins a transaction that only reads (one consistent snapshot for multi-query reads).
-    pub async fn begin_read(&self) -> Result<Tx, StorageError> {
-        let inner = self.conn.begin().await.map_err(StorageError::from_db)?;
-        Ok(Tx { inner })
-    }
-
     /// Closes the pool.
     pub async fn close(self) -> Result<(), StorageError> {
         self.conn.close().await.map_err(StorageError::from_db)
     }
 
     pub(crate) fn conn(&self) -> &DatabaseConnection {
+        &self.conn
+    }
+
+    /// For `hoc-ledger`, which begins transactions: the pool. Using it needs `sea_orm`, which only the drivers,
+    /// the ledger and `migration` may name.
+    #[doc(hidden)]
+    pub fn pool(&self) -> &DatabaseConnection {
         &self.conn
     }
 }
@@ -196,7 +177,15 @@ impl Tx {
         &self.inner
     }
 
-    pub(crate) fn backend(&self) -> DbBackend {
-        self.inner.get_database_backend()
+    /// For `hoc-ledger`: wraps a transaction it began.
+    #[doc(hidden)]
+    pub fn from_transaction(inner: DatabaseTransaction) -> Self {
+        Self { inner }
+    }
+
+    /// For `hoc-ledger`, which appends to the ledgers: the transaction. Using it needs `sea_orm`.
+    #[doc(hidden)]
+    pub fn transaction(&self) -> &DatabaseTransaction {
+        &self.inner
     }
 }

@@ -142,7 +142,7 @@ impl Spine {
             revoked_at: None,
         };
         let identity = identity(&row)?;
-        let tx = self.database().begin_write().await?;
+        let tx = hoc_ledger::begin_write(self.database()).await?;
         api_keys::insert(&tx, row).await?;
         crate::append_audit(
             &tx,
@@ -167,7 +167,7 @@ impl Spine {
 
     /// Revokes a key (revoking twice is harmless). Audited. An unknown key id is `not_found`.
     pub async fn revoke_api_key(&self, key_id: &str) -> Result<ApiKeyIdentity, OperationError> {
-        let tx = self.database().begin_write().await?;
+        let tx = hoc_ledger::begin_write(self.database()).await?;
         let row = api_keys::find(&tx, key_id)
             .await?
             .ok_or_else(|| OperationError::NotFound {
@@ -210,7 +210,7 @@ impl Spine {
         if id_part.len() != 16 || secret.len() != 64 {
             return Ok(None);
         }
-        let tx = self.database().begin_read().await?;
+        let tx = hoc_ledger::begin_read(self.database()).await?;
         let Some(row) = api_keys::find(&tx, &format!("key_{id_part}")).await? else {
             return Ok(None);
         };

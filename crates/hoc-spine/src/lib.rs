@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use hoc_contracts::EnvelopeHeader;
 
-use hoc_drivers::{AuditRow, Tx, audit, outbox};
+use hoc_drivers::{AuditRow, Tx};
+use hoc_ledger::{audit, outbox};
 use serde_json::Value;
 use time::OffsetDateTime;
 use tracing::Instrument;
@@ -259,9 +260,9 @@ impl Spine {
 
     async fn begin(&self, writes: bool) -> Result<Tx, OperationError> {
         Ok(if writes {
-            self.db.begin_write().await?
+            hoc_ledger::begin_write(&self.db).await?
         } else {
-            self.db.begin_read().await?
+            hoc_ledger::begin_read(&self.db).await?
         })
     }
 
@@ -317,7 +318,7 @@ impl Spine {
         }
         let span = operation_span::<M>(ctx);
         let result = async {
-            let tx = self.db.begin_write().await?;
+            let tx = hoc_ledger::begin_write(&self.db).await?;
             let now = self.now();
             let claimed = hoc_drivers::idempotency::claim(
                 &tx,

@@ -1,9 +1,9 @@
-use hoc_drivers::{outbox, storage_test};
+use hoc_drivers::storage_test;
 
 storage_test!(
     sequence_numbers_are_per_tenant_and_project_and_start_at_one,
     |db| {
-        let tx = db.begin_write().await.expect("begin");
+        let tx = hoc_ledger::begin_write(&db).await.expect("begin");
         let mut seen = Vec::new();
         for (tenant, project) in [
             ("t1", "p"),
@@ -13,7 +13,7 @@ storage_test!(
             ("t1", "p"),
         ] {
             seen.push(
-                outbox::next_sequence_no(&tx, tenant, project)
+                hoc_ledger::outbox::next_sequence_no(&tx, tenant, project)
                     .await
                     .expect("next"),
             );
@@ -24,36 +24,36 @@ storage_test!(
 );
 
 storage_test!(rolled_back_sequence_numbers_are_handed_out_again, |db| {
-    let tx = db.begin_write().await.expect("begin");
+    let tx = hoc_ledger::begin_write(&db).await.expect("begin");
     assert_eq!(
-        outbox::next_sequence_no(&tx, "t1", "p")
+        hoc_ledger::outbox::next_sequence_no(&tx, "t1", "p")
             .await
             .expect("next"),
         1
     );
     tx.commit().await.expect("commit");
 
-    let tx = db.begin_write().await.expect("begin");
+    let tx = hoc_ledger::begin_write(&db).await.expect("begin");
     assert_eq!(
-        outbox::next_sequence_no(&tx, "t1", "p")
+        hoc_ledger::outbox::next_sequence_no(&tx, "t1", "p")
             .await
             .expect("next"),
         2
     );
     tx.rollback().await.expect("rollback");
 
-    let tx = db.begin_write().await.expect("begin");
+    let tx = hoc_ledger::begin_write(&db).await.expect("begin");
     assert_eq!(
-        outbox::next_sequence_no(&tx, "t1", "p")
+        hoc_ledger::outbox::next_sequence_no(&tx, "t1", "p")
             .await
             .expect("next"),
         2
     );
     drop(tx); // dropping without commit rolls back too
 
-    let tx = db.begin_write().await.expect("begin");
+    let tx = hoc_ledger::begin_write(&db).await.expect("begin");
     assert_eq!(
-        outbox::next_sequence_no(&tx, "t1", "p")
+        hoc_ledger::outbox::next_sequence_no(&tx, "t1", "p")
             .await
             .expect("next"),
         2

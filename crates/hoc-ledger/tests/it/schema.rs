@@ -34,8 +34,8 @@ storage_test!(migrations_go_up_down_and_up_again, |db| {
 });
 
 storage_test!(audit_ledger_refuses_update_and_delete, |db| {
-    let tx = db.begin_write().await.expect("begin");
-    audit::append(&tx, audit_row("aud_1"))
+    let tx = hoc_ledger::begin_write(&db).await.expect("begin");
+    hoc_ledger::audit::append(&tx, audit_row("aud_1"))
         .await
         .expect("append");
     tx.commit().await.expect("commit");
@@ -55,7 +55,7 @@ storage_test!(audit_ledger_refuses_update_and_delete, |db| {
             other => panic!("{what} on the audit ledger was not refused: {other:?}"),
         }
     }
-    let tx = db.begin_read().await.expect("begin");
+    let tx = hoc_ledger::begin_read(&db).await.expect("begin");
     let rows = audit::list_for_entity(&tx, "t1", "inc_1")
         .await
         .expect("list");
@@ -63,22 +63,26 @@ storage_test!(audit_ledger_refuses_update_and_delete, |db| {
 });
 
 storage_test!(audit_rows_are_tenant_scoped_and_ordered, |db| {
-    let tx = db.begin_write().await.expect("begin");
+    let tx = hoc_ledger::begin_write(&db).await.expect("begin");
     let mut later = audit_row("aud_a");
     later.created_at = datetime!(2026-11-26 11:00:00 UTC).into();
-    audit::append(&tx, later.clone()).await.expect("append");
-    audit::append(&tx, audit_row("aud_c"))
+    hoc_ledger::audit::append(&tx, later.clone())
         .await
         .expect("append");
-    audit::append(&tx, audit_row("aud_b"))
+    hoc_ledger::audit::append(&tx, audit_row("aud_c"))
+        .await
+        .expect("append");
+    hoc_ledger::audit::append(&tx, audit_row("aud_b"))
         .await
         .expect("append");
     let mut foreign = audit_row("aud_x");
     foreign.tenant_id = "t2".into();
-    audit::append(&tx, foreign).await.expect("append");
+    hoc_ledger::audit::append(&tx, foreign)
+        .await
+        .expect("append");
     tx.commit().await.expect("commit");
 
-    let tx = db.begin_read().await.expect("begin");
+    let tx = hoc_ledger::begin_read(&db).await.expect("begin");
     let ids: Vec<String> = audit::list_for_entity(&tx, "t1", "inc_1")
         .await
         .expect("list")
@@ -172,14 +176,14 @@ storage_test!(timestamps_sort_in_time_order_and_round_trip_exactly, |db| {
         ("aud_2", datetime!(2026-11-26 10:00:00.37 UTC)),
         ("aud_5", datetime!(2026-11-26 10:00:01.000001 UTC)),
     ];
-    let tx = db.begin_write().await.expect("begin");
+    let tx = hoc_ledger::begin_write(&db).await.expect("begin");
     for (id, at) in times {
         let mut row = audit_row(id);
         row.created_at = at.into();
-        audit::append(&tx, row).await.expect("append");
+        hoc_ledger::audit::append(&tx, row).await.expect("append");
     }
     tx.commit().await.expect("commit");
-    let tx = db.begin_read().await.expect("begin");
+    let tx = hoc_ledger::begin_read(&db).await.expect("begin");
     let rows = audit::list_for_entity(&tx, "t1", "inc_1")
         .await
         .expect("list");
