@@ -868,6 +868,18 @@ mod tests {
     }
 
     #[test]
+    fn vocabularies_are_the_registry_s() {
+        fn wire<V: Vocabulary>() -> Vec<&'static str> {
+            V::ALL.iter().map(|v| v.as_str()).collect()
+        }
+        use crate::registry::{INCIDENT_STATES, RESOLUTION_METHODS, RESOLUTION_TYPES, SEVERITIES};
+        assert_eq!(wire::<Severity>(), SEVERITIES);
+        assert_eq!(wire::<ResolutionType>(), RESOLUTION_TYPES);
+        assert_eq!(wire::<ResolutionMethod>(), RESOLUTION_METHODS);
+        assert_eq!(wire::<IncidentState>(), INCIDENT_STATES);
+    }
+
+    #[test]
     fn lengths_count_characters_not_bytes() {
         assert_eq!(
             Text::<5>::parse("ééééé").map(Text::into_string),

@@ -28,6 +28,22 @@ fn assert_error(status: StatusCode, body: &Value, expected_status: StatusCode, c
     assert!(body["error"]["details"].is_object(), "{body}");
 }
 
+/// A server with acme's write key and one incident of acme's: (server, key, incident id).
+async fn with_incident(url: &str) -> (Server, String, String) {
+    let server = Server::start(url).await;
+    let key = server.key("acme", "alice", "write").await;
+    let (_, incident) = server
+        .call(
+            Method::POST,
+            "/v1/incidents",
+            Some(&key),
+            Some(json!({"title": "t", "severity": "low", "category": "c"})),
+        )
+        .await;
+    let id = incident["id"].as_str().expect("id").to_owned();
+    (server, key, id)
+}
+
 /// Everything a tenant can see, to prove a rejected request changed nothing.
 async fn snapshot(server: &Server, key: &str) -> Value {
     let (_, incidents) = server
@@ -137,17 +153,7 @@ hoc_spine::storage_test!(
     every_error_code_and_nothing_written_by_rejected_requests,
     |db, url| {
         let _ = &db;
-        let server = Server::start(&url).await;
-        let key = server.key("acme", "alice", "write").await;
-        let (_, incident) = server
-            .call(
-                Method::POST,
-                "/v1/incidents",
-                Some(&key),
-                Some(json!({"title": "t", "severity": "low", "category": "c"})),
-            )
-            .await;
-        let id = incident["id"].as_str().expect("id").to_owned();
+        let (server, key, id) = with_incident(&url).await;
         let artifact = json!({
             "input_window_hash": "71fc1d32b74ed6c717862480b629f0750d039796e4b4742880b62490e17c1140",
             "as_of": "2026-11-02T00:00:00Z", "compute_code_version": "c1",
@@ -365,17 +371,7 @@ hoc_spine::storage_test!(
     the_door_refuses_bad_shapes_with_json_and_writes_nothing,
     |db, url| {
         let _ = &db;
-        let server = Server::start(&url).await;
-        let key = server.key("acme", "alice", "write").await;
-        let (_, incident) = server
-            .call(
-                Method::POST,
-                "/v1/incidents",
-                Some(&key),
-                Some(json!({"title": "t", "severity": "low", "category": "c"})),
-            )
-            .await;
-        let id = incident["id"].as_str().expect("id").to_owned();
+        let (server, key, id) = with_incident(&url).await;
         let before = snapshot(&server, &key).await;
 
         // An array where an object is expected is malformed, not read positionally.

@@ -1,18 +1,11 @@
 //! `analytics.artifacts`: save, get, list.
 
 use hoc_analytics::{
-    Artifact, ArtifactPage, GetArtifact, ListArtifacts, ReadAt, SaveArtifact, SaveOutcome,
+    Artifact, ArtifactPage, GetArtifact, ListArtifacts, SaveArtifact, SaveOutcome,
 };
 
-use super::{invalid, operation_method};
-use crate::{Call, OperationError, Output, RegistryBuilder};
-
-fn read_at(call: &Call<'_>) -> ReadAt {
-    ReadAt {
-        as_of: call.ctx.as_of(),
-        now: call.now,
-    }
-}
+use super::{invalid, operation_method, read_at};
+use crate::{OperationError, Output, RegistryBuilder};
 
 pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
     builder

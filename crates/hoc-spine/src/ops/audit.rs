@@ -1,12 +1,11 @@
 //! `audit.query`: the tenant's audit ledger, oldest first.
 
 use hoc_contracts::input::{Limit, PageCursor, Text};
-use hoc_contracts::paging::ReadAt;
 use hoc_drivers::audit::{self, AuditEntry};
 use hoc_drivers::paging::{PageRequest, paginate};
 use hoc_incidents::Page;
 
-use super::{invalid, operation_method};
+use super::{invalid, operation_method, read_at};
 use crate::{OperationError, Output, RegistryBuilder};
 
 hoc_contracts::request! {
@@ -29,11 +28,7 @@ operation_method!(ListAudit => "audit.query"."list", writes = false, -> Page<Aud
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     let limit = Limit::or_default(input.limit);
-    let at = ReadAt {
-        as_of: call.ctx.as_of(),
-        now: call.now,
-    };
-    let (page, as_of) = PageRequest::resolve(limit, input.cursor.as_ref(), at)
+    let (page, as_of) = PageRequest::resolve(limit, input.cursor.as_ref(), read_at(&call))
         .map_err(|e| invalid(vec![e]))?;
     let entity_id = input.entity_id.as_ref().map(Text::as_str);
     let rows = audit::list_page(call.tx, call.ctx.tenant_id(), entity_id, &page).await?;

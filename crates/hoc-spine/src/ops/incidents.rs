@@ -2,22 +2,15 @@
 
 use hoc_incidents::queries::{
     self, GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentAudit, IncidentTimeline,
-    ListIncidents, ReadAt, Timeline,
+    ListIncidents, Timeline,
 };
 use hoc_incidents::{
     AcknowledgeIncident, AuditEntry, CloseIncident, CreateIncident, CreatePostmortemStub, Incident,
     Page, PostmortemStub, RecurrenceGroup, ReopenIncident, ResolveIncident,
 };
 
-use super::{invalid, operation_method};
-use crate::{Call, OperationError, Output, RegistryBuilder};
-
-fn read_at(call: &Call<'_>) -> ReadAt {
-    ReadAt {
-        as_of: call.ctx.as_of(),
-        now: call.now,
-    }
-}
+use super::{invalid, operation_method, read_at};
+use crate::{OperationError, Output, RegistryBuilder};
 
 pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
     builder

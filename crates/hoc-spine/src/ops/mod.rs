@@ -7,8 +7,17 @@ pub(crate) mod events;
 pub(crate) mod incidents;
 
 use hoc_contracts::FieldError;
+use hoc_contracts::paging::ReadAt;
 
-use crate::OperationError;
+use crate::{Call, OperationError};
+
+/// When a read happens: the context's `as_of`, if any, and the call's time.
+pub(crate) fn read_at(call: &Call<'_>) -> ReadAt {
+    ReadAt {
+        as_of: call.ctx.as_of(),
+        now: call.now,
+    }
+}
 
 /// Every bad field of a request, as the spine's error.
 pub(crate) fn invalid(fields: Vec<FieldError>) -> OperationError {
