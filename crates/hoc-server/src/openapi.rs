@@ -39,6 +39,98 @@ pub const ERROR_CODES: &[&str] = &[
     "internal",
 ];
 
+/// OpenAPI links: what a response lets a client (and schemathesis's stateful phase) call next —
+/// (route, status, link name, target route, [(target parameter, runtime expression)]).
+pub const LINKS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[
+    (
+        "create_incident",
+        "201",
+        "GetIncident",
+        "get_incident",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_incident",
+        "201",
+        "AcknowledgeIncident",
+        "acknowledge_incident",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_incident",
+        "201",
+        "ResolveIncident",
+        "resolve_incident",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_incident",
+        "201",
+        "CloseIncident",
+        "close_incident",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_incident",
+        "201",
+        "IncidentTimeline",
+        "incident_timeline",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_incident",
+        "201",
+        "IncidentRecurrence",
+        "incident_recurrence",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "create_incident",
+        "201",
+        "CreatePostmortem",
+        "create_postmortem",
+        &[("incident_id", "$response.body#/id")],
+    ),
+    (
+        "resolve_incident",
+        "200",
+        "ReopenIncident",
+        "reopen_incident",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "close_incident",
+        "200",
+        "ReopenIncident",
+        "reopen_incident",
+        &[("id", "$response.body#/id")],
+    ),
+    (
+        "incident_recurrence",
+        "200",
+        "RecurrenceGroup",
+        "recurrence_group",
+        &[
+            ("signature", "$response.body#/recurrence_signature"),
+            ("version", "$response.body#/signature_version"),
+        ],
+    ),
+    (
+        "save_artifact",
+        "201",
+        "GetArtifact",
+        "get_artifact",
+        &[("dataset_id", "$response.body#/dataset_id")],
+    ),
+    (
+        "save_artifact",
+        "200",
+        "GetArtifact",
+        "get_artifact",
+        &[("dataset_id", "$response.body#/dataset_id")],
+    ),
+];
+
 /// A parameter cannot be `null`: drop it from an optional field's schema.
 fn without_null(mut schema: Value) -> Value {
     if let Some(object) = schema.as_object_mut() {
@@ -158,10 +250,26 @@ fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
     }
     let mut responses = Map::new();
     for status in route.reply.statuses() {
-        responses.insert(
-            status.to_string(),
-            json!({ "description": if *status == 201 { "created" } else { "ok" }, "content": { "application/json": { "schema": schemas.response.clone() } } }),
-        );
+        let mut response = json!({ "description": if *status == 201 { "created" } else { "ok" }, "content": { "application/json": { "schema": schemas.response.clone() } } });
+        let status = status.to_string();
+        let links: Map<String, Value> = LINKS
+            .iter()
+            .filter(|(from, on, ..)| *from == route.name && *on == status)
+            .map(|(_, _, name, to, parameters)| {
+                let parameters: Map<String, Value> = parameters
+                    .iter()
+                    .map(|(p, expr)| ((*p).to_owned(), json!(expr)))
+                    .collect();
+                (
+                    (*name).to_owned(),
+                    json!({ "operationId": to, "parameters": parameters }),
+                )
+            })
+            .collect();
+        if !links.is_empty() {
+            response["links"] = Value::Object(links);
+        }
+        responses.insert(status, response);
     }
     let error = |description: &str| json!({ "description": description, "content": { "application/json": { "schema": schema_ref("Error") } } });
     let mut errors = vec![

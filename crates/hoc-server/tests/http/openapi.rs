@@ -40,6 +40,28 @@ fn the_document_lists_exactly_the_routes() {
             route.name
         );
     }
+    // Every link names a documented operation and only parameters it takes.
+    for (from, status, name, to, parameters) in openapi::LINKS {
+        let route = ROUTES
+            .iter()
+            .find(|r| r.name == *from)
+            .expect("link source");
+        let link = &doc["paths"][route.path][route.method.to_ascii_lowercase()]["responses"]
+            [status]["links"][name];
+        assert_eq!(link["operationId"], *to, "{from} {status} {name}");
+        let target = ROUTES.iter().find(|r| r.name == *to).expect("link target");
+        let op = &doc["paths"][target.path][target.method.to_ascii_lowercase()];
+        for (parameter, _) in *parameters {
+            assert!(
+                op["parameters"]
+                    .as_array()
+                    .expect("parameters")
+                    .iter()
+                    .any(|p| p["name"] == *parameter),
+                "{to} takes no parameter {parameter}"
+            );
+        }
+    }
     let text = doc.to_string();
     for piece in text.split("\"#/components/schemas/").skip(1) {
         let name = piece.split('"').next().unwrap_or("");
