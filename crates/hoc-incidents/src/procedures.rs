@@ -1,8 +1,8 @@
 //! Write procedures: read, decide (pure), write through the drivers with the borrowed transaction, and hand the
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
-use hoc_contracts::DomainEvent;
 use hoc_contracts::input::{FreeText, ResolutionMethod, ResolutionType, Text, Vocabulary};
+use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::{
     IncidentRow, PostmortemRow, TimelineRow, Tx, incidents, postmortems,
@@ -240,13 +240,27 @@ pub async fn resolve(
     let resolution_summary = input.resolution_summary.map(FreeText::into_string);
     let postmortem_id = input.postmortem_artifact_id.map(Text::into_string);
     let reason = input.reason.map(FreeText::into_string);
-    if let Some(pm) = &postmortem_id
-        && postmortems::find(tx, tenant_id, pm).await?.is_none()
-    {
-        return Err(IncidentError::NotFound {
-            entity: "postmortem",
-            id: pm.clone(),
-        });
+    if let Some(pm) = &postmortem_id {
+        match postmortems::find(tx, tenant_id, pm).await? {
+            None => {
+                return Err(IncidentError::NotFound {
+                    entity: "postmortem",
+                    id: pm.clone(),
+                });
+            }
+            Some(found) if found.incident_id != id => {
+                return Err(IncidentError::InvalidInput {
+                    fields: vec![FieldError::new(
+                        "postmortem_artifact_id",
+                        format!(
+                            "is the postmortem of incident {}, not of {id}",
+                            found.incident_id
+                        ),
+                    )],
+                });
+            }
+            Some(_) => {}
+        }
     }
     let change = transition(
         tx,

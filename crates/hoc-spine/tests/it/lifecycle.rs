@@ -268,6 +268,43 @@ hoc_drivers::storage_test!(
             err.to_string(),
             format!("postmortem {} not found", foreign_pm.id)
         );
+        // A postmortem of the same tenant but of another incident is refused, naming the field.
+        let sibling = create(&spine, "t1", "Disk pressure, again").await;
+        let sibling_pm = spine
+            .call(
+                &ctx("t1"),
+                &CreatePostmortemStub {
+                    incident_id: sibling.id.clone(),
+                    title: None,
+                },
+            )
+            .await
+            .expect("sibling postmortem")
+            .postmortem;
+        let err = refused_without_writes!(
+            db,
+            ErrorCode::InvalidInput,
+            spine.call(
+                &ctx("t1"),
+                &ResolveIncident {
+                    postmortem_artifact_id: Some(sibling_pm.id.clone()),
+                    ..resolve_req(&incident.id, "hotfix")
+                }
+            )
+        );
+        let OperationError::InvalidInput { fields } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            fields,
+            [FieldError::new(
+                "postmortem_artifact_id",
+                format!(
+                    "is the postmortem of incident {}, not of {}",
+                    sibling.id, incident.id
+                )
+            )]
+        );
         let after = spine
             .call(
                 &ctx("t1"),
