@@ -224,6 +224,7 @@ async fn seed(db: &Database) -> Result<(), String> {
                 actor_id: "xtask".into(),
                 description: "verify".into(),
                 created_at: at.into(),
+                request_id: Some("verify".into()),
             },
         )
         .await

@@ -22,7 +22,7 @@ pub use crate::model::{
     MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, TimelineEntry,
 };
 pub use crate::procedures::{
-    Acknowledge, AcknowledgeIncident, Close, CloseIncident, CreatePostmortemStub,
+    Acknowledge, AcknowledgeIncident, Caller, Close, CloseIncident, CreatePostmortemStub,
     INCIDENT_ID_MAX_CHARS, IncidentId, MANUAL_CLOSURE, NewPostmortem, Outcome,
     POSTMORTEM_ID_MAX_CHARS, RESOLUTION_TYPE_MAX_CHARS, Reason, Reopen, ReopenIncident, Resolve,
     ResolveIncident, acknowledge, close, create, create_postmortem_stub, reopen, resolve,

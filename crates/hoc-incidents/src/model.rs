@@ -161,6 +161,9 @@ pub struct TimelineEntry {
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub created_at: OffsetDateTime,
+    /// The request that wrote it: the same as its audit entry's and its event's (none for rows written before
+    /// requests were recorded).
+    pub request_id: Option<String>,
 }
 
 impl From<TimelineRow> for TimelineEntry {
@@ -174,6 +177,7 @@ impl From<TimelineRow> for TimelineEntry {
             actor_id: row.actor_id,
             description: row.description,
             created_at: row.created_at.get(),
+            request_id: row.request_id,
         }
     }
 }

@@ -27,6 +27,19 @@ pub const POSTMORTEM_ID_MAX_CHARS: usize = 64;
 pub const INCIDENT_ID_MAX_CHARS: usize = 64;
 /// How often a transition re-reads and re-decides after losing a compare-and-set race before giving up.
 const MAX_ATTEMPTS: usize = 16;
+/// Who calls a procedure, and when: everything a write stamps on the rows it writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Caller<'a> {
+    /// The tenant, from the authenticated context.
+    pub tenant_id: &'a str,
+    /// Who acts.
+    pub actor: &'a Actor,
+    /// The request, written on every timeline row (and, by the spine, audit row and event) of the call.
+    pub request_id: &'a str,
+    /// The time of the call (one value for the whole operation).
+    pub now: OffsetDateTime,
+}
+
 /// `resolution_method` of a manual close.
 pub const MANUAL_CLOSURE: &str = "manual_closure";
 
@@ -102,11 +115,10 @@ fn new_id(prefix: &str) -> String {
 /// Creates an incident in state `open`, with its recurrence signature.
 pub async fn create(
     tx: &Tx,
-    tenant_id: &str,
-    actor: &Actor,
-    now: OffsetDateTime,
+    caller: &Caller<'_>,
     input: NewIncident,
 ) -> Result<Outcome, IncidentError> {
+    let (tenant_id, now) = (caller.tenant_id, caller.now);
     let text = |t: Option<Text<64>>| t.map(Text::into_string);
     let input_error_message = input.error_message.map(FreeText::into_string);
     let (trigger_type, source_type, error_code) = (
@@ -166,8 +178,7 @@ pub async fn create(
         &row,
         None,
         "created",
-        actor,
-        now,
+        caller,
         "incident opened".to_owned(),
     )
     .await?;
@@ -193,20 +204,17 @@ pub async fn create(
 /// Acknowledges an open incident.
 pub async fn acknowledge(
     tx: &Tx,
-    tenant_id: &str,
-    actor: &Actor,
-    now: OffsetDateTime,
+    caller: &Caller<'_>,
     input: Acknowledge,
 ) -> Result<Outcome, IncidentError> {
+    let (actor, now) = (caller.actor, caller.now);
     let (id, reason) = (
         input.id.into_string(),
         input.reason.map(FreeText::into_string),
     );
     let change = transition(
         tx,
-        tenant_id,
-        actor,
-        now,
+        caller,
         &id,
         Transition::Acknowledge,
         reason.as_deref(),
@@ -230,11 +238,10 @@ pub async fn acknowledge(
 /// tenant.
 pub async fn resolve(
     tx: &Tx,
-    tenant_id: &str,
-    actor: &Actor,
-    now: OffsetDateTime,
+    caller: &Caller<'_>,
     input: Resolve,
 ) -> Result<Outcome, IncidentError> {
+    let (tenant_id, actor, now) = (caller.tenant_id, caller.actor, caller.now);
     let id = input.id.into_string();
     let resolution_type = input.resolution_type.as_str();
     let resolution_summary = input.resolution_summary.map(FreeText::into_string);
@@ -264,9 +271,7 @@ pub async fn resolve(
     }
     let change = transition(
         tx,
-        tenant_id,
-        actor,
-        now,
+        caller,
         &id,
         Transition::Resolve,
         reason.as_deref(),
@@ -293,20 +298,13 @@ pub async fn resolve(
 }
 
 /// Closes an open or acknowledged incident by hand (the reason is required).
-pub async fn close(
-    tx: &Tx,
-    tenant_id: &str,
-    actor: &Actor,
-    now: OffsetDateTime,
-    input: Close,
-) -> Result<Outcome, IncidentError> {
+pub async fn close(tx: &Tx, caller: &Caller<'_>, input: Close) -> Result<Outcome, IncidentError> {
+    let (actor, now) = (caller.actor, caller.now);
     let id = input.id.into_string();
     let reason = Some(input.reason.into_string());
     let change = transition(
         tx,
-        tenant_id,
-        actor,
-        now,
+        caller,
         &id,
         Transition::Close,
         reason.as_deref(),
@@ -334,22 +332,14 @@ pub async fn close(
 /// The incident's current resolution (type, summary, method, close reason, who and when) and acknowledgement are
 /// cleared, because they no longer describe it; the timeline and the audit ledger (whose `before_state` holds
 /// them) keep the history. The postmortem link stays.
-pub async fn reopen(
-    tx: &Tx,
-    tenant_id: &str,
-    actor: &Actor,
-    now: OffsetDateTime,
-    input: Reopen,
-) -> Result<Outcome, IncidentError> {
+pub async fn reopen(tx: &Tx, caller: &Caller<'_>, input: Reopen) -> Result<Outcome, IncidentError> {
     let (id, reason) = (
         input.id.into_string(),
         input.reason.map(FreeText::into_string),
     );
     let change = transition(
         tx,
-        tenant_id,
-        actor,
-        now,
+        caller,
         &id,
         Transition::Reopen,
         reason.as_deref(),
@@ -383,11 +373,10 @@ pub async fn reopen(
 /// The incident's `postmortem_artifact_id` then names it.
 pub async fn create_postmortem_stub(
     tx: &Tx,
-    tenant_id: &str,
-    actor: &Actor,
-    now: OffsetDateTime,
+    caller: &Caller<'_>,
     input: NewPostmortem,
 ) -> Result<Outcome<PostmortemStub>, IncidentError> {
+    let (tenant_id, actor, now) = (caller.tenant_id, caller.actor, caller.now);
     let incident_id = input.incident_id.into_string();
     let title = input.title.map(Text::into_string);
 
@@ -435,8 +424,7 @@ pub async fn create_postmortem_stub(
             &after,
             Some(before.status.clone()),
             "postmortem_created",
-            actor,
-            now,
+            caller,
             description,
         )
         .await?;
@@ -508,14 +496,13 @@ impl Change {
 #[allow(clippy::too_many_arguments)]
 async fn transition(
     tx: &Tx,
-    tenant_id: &str,
-    actor: &Actor,
-    now: OffsetDateTime,
+    caller: &Caller<'_>,
     id: &str,
     transition: Transition,
     reason: Option<&str>,
     apply: impl Fn(&mut IncidentRow),
 ) -> Result<Change, IncidentError> {
+    let (tenant_id, now) = (caller.tenant_id, caller.now);
     let allowed: Vec<&str> = transition
         .allowed_from()
         .iter()
@@ -542,8 +529,7 @@ async fn transition(
             &after,
             Some(before.status.clone()),
             transition.timeline_event(),
-            actor,
-            now,
+            caller,
             description,
         )
         .await?;
@@ -560,10 +546,10 @@ async fn append_timeline(
     incident: &IncidentRow,
     from_state: Option<String>,
     event_type: &str,
-    actor: &Actor,
-    now: OffsetDateTime,
+    caller: &Caller<'_>,
     description: String,
 ) -> Result<(), IncidentError> {
+    let (actor, now) = (caller.actor, caller.now);
     // A creation (no from-state) is always the first row; anything later asks the timeline.
     let ordinal = match from_state {
         None => 1,
@@ -583,6 +569,7 @@ async fn append_timeline(
             actor_id: actor.actor_id.clone(),
             description,
             created_at: now.into(),
+            request_id: Some(caller.request_id.to_owned()),
         },
     )
     .await?;

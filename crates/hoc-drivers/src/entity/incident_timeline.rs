@@ -42,6 +42,9 @@ pub struct Model {
     pub description: String,
     /// When it was created.
     pub created_at: DbTime,
+    /// The request that wrote it (none for rows written before requests were recorded).
+    #[sea_orm(column_type = "String(StringLen::N(128))", nullable)]
+    pub request_id: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -5,12 +5,21 @@ use hoc_incidents::queries::{
     ListIncidents, Timeline,
 };
 use hoc_incidents::{
-    AcknowledgeIncident, AuditEntry, CloseIncident, CreateIncident, CreatePostmortemStub, Incident,
-    Page, PostmortemStub, RecurrenceGroup, ReopenIncident, ResolveIncident,
+    AcknowledgeIncident, AuditEntry, Caller, CloseIncident, CreateIncident, CreatePostmortemStub,
+    Incident, Page, PostmortemStub, RecurrenceGroup, ReopenIncident, ResolveIncident,
 };
 
 use super::{invalid, operation_method, read_at};
-use crate::{OperationError, Output, RegistryBuilder};
+use crate::{Call, OperationError, Output, RegistryBuilder};
+
+fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
+    Caller {
+        tenant_id: call.ctx.tenant_id(),
+        actor: call.ctx.actor(),
+        request_id: call.ctx.request_id(),
+        now: call.now,
+    }
+}
 
 pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
     builder
@@ -31,44 +40,38 @@ pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, Oper
 operation_method!(CreateIncident => "incidents.write"."create", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
-    Ok(hoc_incidents::create(call.tx, tenant, actor, call.now, input).await?.into())
+    Ok(hoc_incidents::create(call.tx, &caller(&call), input).await?.into())
 });
 
 operation_method!(AcknowledgeIncident => "incidents.write"."acknowledge", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
-    Ok(hoc_incidents::acknowledge(call.tx, tenant, actor, call.now, input).await?.into())
+    Ok(hoc_incidents::acknowledge(call.tx, &caller(&call), input).await?.into())
 });
 
 operation_method!(ResolveIncident => "incidents.write"."resolve", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
-    Ok(hoc_incidents::resolve(call.tx, tenant, actor, call.now, input).await?.into())
+    Ok(hoc_incidents::resolve(call.tx, &caller(&call), input).await?.into())
 });
 
 operation_method!(CloseIncident => "incidents.write"."close", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
-    Ok(hoc_incidents::close(call.tx, tenant, actor, call.now, input).await?.into())
+    Ok(hoc_incidents::close(call.tx, &caller(&call), input).await?.into())
 });
 
 operation_method!(ReopenIncident => "incidents.write"."reopen", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
-    Ok(hoc_incidents::reopen(call.tx, tenant, actor, call.now, input).await?.into())
+    Ok(hoc_incidents::reopen(call.tx, &caller(&call), input).await?.into())
 });
 
 operation_method!(CreatePostmortemStub => "incidents.recurrence"."create_postmortem_stub", writes = true,
 -> PostmortemStub,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    let (tenant, actor) = (call.ctx.tenant_id(), call.ctx.actor());
-    Ok(hoc_incidents::create_postmortem_stub(call.tx, tenant, actor, call.now, input).await?.into())
+    Ok(hoc_incidents::create_postmortem_stub(call.tx, &caller(&call), input).await?.into())
 });
 
 operation_method!(GetIncident => "incidents.query"."get", writes = false, -> Incident,

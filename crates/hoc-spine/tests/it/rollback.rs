@@ -24,17 +24,17 @@ async fn sabotage(
     }
     .parse()
     .map_err(OperationError::invalid)?;
-    let outcome = hoc_incidents::acknowledge(
-        call.tx,
-        call.ctx.tenant_id(),
-        call.ctx.actor(),
-        call.now,
-        input,
-    )
-    .await
-    .map_err(|e| OperationError::Internal {
-        message: e.to_string(),
-    })?;
+    let caller = hoc_incidents::Caller {
+        tenant_id: call.ctx.tenant_id(),
+        actor: call.ctx.actor(),
+        request_id: call.ctx.request_id(),
+        now: call.now,
+    };
+    let outcome = hoc_incidents::acknowledge(call.tx, &caller, input)
+        .await
+        .map_err(|e| OperationError::Internal {
+            message: e.to_string(),
+        })?;
     let mut output = Output {
         response: json!({}),
         audit: outcome.audit,
