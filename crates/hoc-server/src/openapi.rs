@@ -39,9 +39,17 @@ pub const ERROR_CODES: &[&str] = &[
     "internal",
 ];
 
-/// OpenAPI links: what a response lets a client (and schemathesis's stateful phase) call next —
-/// (route, status, link name, target route, [(target parameter, runtime expression)]).
-pub const LINKS: &[(&str, &str, &str, &str, &[(&str, &str)])] = &[
+/// One OpenAPI link: (route, status, link name, target route, [(target parameter, runtime expression)]).
+pub type Link = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
+/// OpenAPI links: what a response lets a client (and schemathesis's stateful phase) call next.
+pub const LINKS: &[Link] = &[
     (
         "create_incident",
         "201",
