@@ -233,6 +233,91 @@ pub(crate) fn check_catalog(committed: Option<&Value>, current: &Value) -> Vec<O
             "run cargo xtask bless",
         ));
     }
+    out.extend(envelope_outcomes(committed, current));
+    out
+}
+
+/// `major.minor.patch` of a catalog's schema version.
+fn version(catalog: &Value) -> Option<(u64, u64, u64)> {
+    let text = catalog["schema_version"].as_str()?;
+    let mut parts = text.split('.').map(|p| p.parse::<u64>().ok());
+    match (parts.next()?, parts.next()?, parts.next()?, parts.next()) {
+        (Some(major), Some(minor), Some(patch), None) => Some((major, minor, patch)),
+        _ => None,
+    }
+}
+
+/// The envelope against the committed catalog: a field added is additive and needs at least a minor bump; a
+/// field removed is breaking and needs a major one.
+fn envelope_outcomes(committed: &Value, current: &Value) -> Vec<Outcome> {
+    let at = "xtask/catalog/events.json envelope";
+    let fields = |c: &Value| -> Vec<String> {
+        c["envelope"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let (old, new) = (fields(committed), fields(current));
+    let added: Vec<&String> = new.iter().filter(|f| !old.contains(f)).collect();
+    let removed: Vec<&String> = old.iter().filter(|f| !new.contains(f)).collect();
+    let (Some(was), Some(is)) = (version(committed), version(current)) else {
+        return vec![Outcome::fail(
+            NAME,
+            "envelope against the catalog",
+            at,
+            "schema versions must be major.minor.patch",
+        )];
+    };
+    let problem = if !removed.is_empty() && is.0 <= was.0 {
+        Some(format!(
+            "envelope fields removed ({}) need a major schema version bump ({}.{}.{} → {}.0.0)",
+            removed
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            was.0,
+            was.1,
+            was.2,
+            was.0 + 1
+        ))
+    } else if !added.is_empty() && is <= was {
+        Some(format!(
+            "envelope fields added ({}) need at least a minor schema version bump ({}.{}.{} → {}.{}.0)",
+            added
+                .iter()
+                .map(|f| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            was.0,
+            was.1,
+            was.2,
+            was.0,
+            was.1 + 1
+        ))
+    } else {
+        None
+    };
+    let mut out = vec![Outcome::from_problem(
+        NAME,
+        "envelope against the catalog",
+        at,
+        problem.clone(),
+        "bump SCHEMA_VERSION in hoc-contracts, then run cargo xtask bless",
+    )];
+    if problem.is_none() && (!added.is_empty() || !removed.is_empty()) {
+        out.push(Outcome::warn(
+            NAME,
+            "catalog matches the registry",
+            format!("{at} — envelope changed under a new schema version"),
+            "run cargo xtask bless to record it",
+        ));
+    }
     out
 }
 
@@ -245,6 +330,7 @@ pub(crate) fn fixture_for(event: &DomainEvent) -> Value {
         actor_type: hoc_contracts::ActorType::User,
         actor_id: "fixture_user".to_owned(),
         occurred_at: time::macros::datetime!(2026-01-01 00:00:00 UTC),
+        request_id: "req_fixture_0001".to_owned(),
     };
     EventEnvelope::new(header, 1, event).to_json()
 }
@@ -416,8 +502,52 @@ mod tests {
         let outcomes = check_catalog(Some(&older), &current);
         assert_eq!(
             outcomes.iter().map(|o| o.level).collect::<Vec<_>>(),
-            [Level::Pass, Level::Warn]
+            [Level::Pass, Level::Warn, Level::Pass],
+            "types: no breaking change, one addition to bless; envelope unchanged"
         );
         assert_eq!(check_catalog(None, &current)[0].level, Level::Fail);
+    }
+
+    #[test]
+    fn an_envelope_field_needs_a_minor_bump() {
+        let current = hoc_contracts::registry::catalog();
+        assert_eq!(current["schema_version"], "1.1.0");
+        let mut before = current.clone();
+        before["envelope"]
+            .as_array_mut()
+            .expect("envelope")
+            .retain(|f| f != "request_id");
+        // The catalog of 1.0.0 without request_id: 1.1.0 adds it with a minor bump, accepted (bless reminder).
+        before["schema_version"] = json!("1.0.0");
+        let outcomes = envelope_outcomes(&before, &current);
+        assert_eq!(
+            outcomes.iter().map(|o| o.level).collect::<Vec<_>>(),
+            [Level::Pass, Level::Warn]
+        );
+        // Seeded violation: the same field added without the bump.
+        before["schema_version"] = json!("1.1.0");
+        let outcomes = check_catalog(Some(&before), &current);
+        let envelope = outcomes
+            .iter()
+            .find(|o| o.check == "envelope against the catalog")
+            .expect("envelope outcome");
+        assert_eq!(envelope.level, Level::Fail);
+        assert!(
+            envelope.location.contains(
+                "envelope fields added (request_id) need at least a minor schema version bump"
+            ),
+            "{}",
+            envelope.location
+        );
+        // Removing an envelope field needs a major bump: a minor one is refused.
+        let mut later = current.clone();
+        later["envelope"]
+            .as_array_mut()
+            .expect("envelope")
+            .retain(|f| f != "request_id");
+        later["schema_version"] = json!("1.2.0");
+        assert_eq!(envelope_outcomes(&current, &later)[0].level, Level::Fail);
+        later["schema_version"] = json!("2.0.0");
+        assert_eq!(envelope_outcomes(&current, &later)[0].level, Level::Pass);
     }
 }

@@ -30,6 +30,7 @@ pub fn to_cloudevent(envelope: &EventEnvelope) -> Value {
         "decisionowner": envelope.decision_owner,
         "sequenceno": envelope.sequence_no,
         "schemaversion": envelope.schema_version,
+        "requestid": envelope.request_id,
         "data": Value::Object(envelope.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>()),
     })
 }

@@ -28,11 +28,11 @@ pub mod __private {
 pub use crate::error::{ContractError, FieldProblem, ProblemKind};
 pub use crate::validate::{is_valid, validate_event_payload};
 
-/// The envelope schema version every event carries.
-pub const SCHEMA_VERSION: &str = "1.0.0";
+/// The envelope schema version every event carries. 1.1.0 added `request_id` (additive: a minor bump).
+pub const SCHEMA_VERSION: &str = "1.1.0";
 
-/// The ten envelope fields, in wire order.
-pub const ENVELOPE_FIELDS: [&str; 10] = [
+/// The eleven envelope fields, in wire order.
+pub const ENVELOPE_FIELDS: [&str; 11] = [
     "event_id",
     "event_type",
     "tenant_id",
@@ -43,6 +43,7 @@ pub const ENVELOPE_FIELDS: [&str; 10] = [
     "sequence_no",
     "schema_version",
     "occurred_at",
+    "request_id",
 ];
 
 /// Who caused an event, in the envelope's vocabulary.
@@ -316,6 +317,8 @@ pub struct EnvelopeHeader {
     pub actor_id: String,
     /// When it happened (UTC).
     pub occurred_at: OffsetDateTime,
+    /// The request that caused it (its audit entries and timeline rows carry the same).
+    pub request_id: String,
 }
 
 /// A domain event in its envelope: the unit written to the outbox and published.
@@ -343,6 +346,10 @@ pub struct EventEnvelope {
     #[serde(with = "time_format::utc")]
     #[schemars(with = "time_format::UtcTimestamp")]
     pub occurred_at: OffsetDateTime,
+    /// The request that caused it: its audit entries and timeline rows carry the same (schema 1.1.0; empty in
+    /// events recorded under 1.0.0).
+    #[serde(default)]
+    pub request_id: String,
     /// The extension fields of the event type.
     pub data: Map<String, Value>,
 }
@@ -361,6 +368,7 @@ impl EventEnvelope {
             sequence_no,
             schema_version: SCHEMA_VERSION.to_owned(),
             occurred_at: header.occurred_at,
+            request_id: header.request_id,
             data: event.data(),
         }
     }
@@ -382,6 +390,7 @@ impl EventEnvelope {
             "occurred_at".into(),
             Value::String(time_format::format_utc(self.occurred_at)),
         );
+        object.insert("request_id".into(), s(&self.request_id));
         object.insert("data".into(), Value::Object(self.data.clone()));
         Value::Object(object)
     }

@@ -146,7 +146,11 @@ pub fn catalog() -> serde_json::Value {
             (spec.name.to_owned(), serde_json::Value::Object(fields))
         })
         .collect();
-    serde_json::json!({ "schema_version": crate::SCHEMA_VERSION, "types": types })
+    serde_json::json!({
+        "schema_version": crate::SCHEMA_VERSION,
+        "envelope": crate::ENVELOPE_FIELDS,
+        "types": types,
+    })
 }
 
 /// Looks up a registered event type by its full name.

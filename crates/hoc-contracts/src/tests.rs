@@ -11,6 +11,7 @@ fn header() -> EnvelopeHeader {
         actor_type: ActorType::User,
         actor_id: "user_42".into(),
         occurred_at: datetime!(2026-11-26 08:30:00.123456 UTC),
+        request_id: "req_0190a3c2-0000-7000-8000-00000000000b".into(),
     }
 }
 
@@ -207,7 +208,7 @@ fn unregistered_type_and_wrong_schema_version_are_invalid() {
         check(&payload),
         [
             "invalid `event_type`: `incidents.IncidentExploded` is not a registered event type",
-            "invalid `schema_version`: unsupported schema version `2.0.0`; expected 1.0.0",
+            "invalid `schema_version`: unsupported schema version `2.0.0`; expected 1.1.0",
         ]
     );
 }

@@ -23,16 +23,29 @@ pub async fn list_for_entity(
         .map_err(StorageError::from_db)
 }
 
-/// One page of the tenant's audit entries (optionally of one entity), oldest first by (created_at, id).
+/// Which of a tenant's audit entries a page lists.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AuditFilter<'a> {
+    /// Only entries about this entity.
+    pub entity_id: Option<&'a str>,
+    /// Only entries written by this request.
+    pub request_id: Option<&'a str>,
+}
+
+/// One page of the tenant's audit entries (optionally of one entity or one request), oldest first by
+/// (created_at, id).
 pub async fn list_page(
     tx: &Tx,
     tenant_id: &str,
-    entity_id: Option<&str>,
+    filter: AuditFilter<'_>,
     page: &PageRequest,
 ) -> Result<Vec<AuditRow>, StorageError> {
     let mut query = Entity::find().filter(Column::TenantId.eq(tenant_id));
-    if let Some(entity_id) = entity_id {
+    if let Some(entity_id) = filter.entity_id {
         query = query.filter(Column::EntityId.eq(entity_id));
+    }
+    if let Some(request_id) = filter.request_id {
+        query = query.filter(Column::RequestId.eq(request_id));
     }
     query
         .filter(keyset_condition(

@@ -248,6 +248,8 @@ pub async fn resolve(
     let postmortem_id = input.postmortem_artifact_id.map(Text::into_string);
     let reason = input.reason.map(FreeText::into_string);
     if let Some(pm) = &postmortem_id {
+        // A missing incident is not found before its postmortem can be the wrong one.
+        find(tx, tenant_id, &id).await?;
         match postmortems::find(tx, tenant_id, pm).await? {
             None => {
                 return Err(IncidentError::NotFound {

@@ -207,7 +207,11 @@ pub async fn audit_entries(
     let id = query.id.into_string();
     let (request, as_of) = page_request(&params, at)?;
     find(tx, tenant_id, &id).await?;
-    let rows = audit::list_page(tx, tenant_id, Some(&id), &request).await?;
+    let filter = audit::AuditFilter {
+        entity_id: Some(&id),
+        request_id: None,
+    };
+    let rows = audit::list_page(tx, tenant_id, filter, &request).await?;
     let entries = rows
         .into_iter()
         .map(|row| AuditEntry::try_from(row).map_err(IncidentError::from))

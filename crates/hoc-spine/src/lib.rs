@@ -458,6 +458,7 @@ async fn emit(
             actor_type: ctx.actor().actor_type,
             actor_id: ctx.actor().actor_id.clone(),
             occurred_at: now,
+            request_id: ctx.request_id().to_owned(),
         },
         sequence_no,
         event,

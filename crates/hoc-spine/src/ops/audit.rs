@@ -13,6 +13,8 @@ hoc_contracts::request! {
     pub struct ListAudit => AuditListQuery {
         /// Only entries about this entity (an incident or artifact id).
         entity_id: Option<String> => optional Text<64>,
+        /// Only entries written by this request (an event's `request_id`, or a response's `x-request-id`).
+        request_id: Option<String> => optional Text<128>,
         /// Page size (1 to 500, default 50).
         limit: Option<i64> => optional Limit,
         /// From a previous page's `next_cursor`.
@@ -30,8 +32,11 @@ operation_method!(ListAudit => "audit.query"."list", writes = false, -> Page<Aud
     let limit = Limit::or_default(input.limit);
     let (page, as_of) = PageRequest::resolve(limit, input.cursor.as_ref(), read_at(&call))
         .map_err(|e| invalid(vec![e]))?;
-    let entity_id = input.entity_id.as_ref().map(Text::as_str);
-    let rows = audit::list_page(call.tx, call.ctx.tenant_id(), entity_id, &page).await?;
+    let filter = audit::AuditFilter {
+        entity_id: input.entity_id.as_ref().map(Text::as_str),
+        request_id: input.request_id.as_ref().map(Text::as_str),
+    };
+    let rows = audit::list_page(call.tx, call.ctx.tenant_id(), filter, &page).await?;
     let entries = rows
         .into_iter()
         .map(AuditEntry::try_from)

@@ -305,6 +305,18 @@ hoc_drivers::storage_test!(
                 )
             )]
         );
+        // A missing incident is not found, whatever postmortem comes with it.
+        refused_without_writes!(
+            db,
+            ErrorCode::NotFound,
+            spine.call(
+                &ctx("t1"),
+                &ResolveIncident {
+                    postmortem_artifact_id: Some(sibling_pm.id.clone()),
+                    ..resolve_req("inc_missing", "hotfix")
+                }
+            )
+        );
         let after = spine
             .call(
                 &ctx("t1"),

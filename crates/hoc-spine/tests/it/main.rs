@@ -27,6 +27,7 @@ mod recurrence;
 mod registry;
 mod rollback;
 mod slice;
+mod thread;
 
 use hoc_contracts::ActorType;
 use hoc_drivers::Database;
