@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261126_000001_initial;
 mod m20261126_000002_http;
 mod m20261128_000003_request_thread;
+mod m20261128_000004_history;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000001_initial::Migration),
             Box::new(m20261126_000002_http::Migration),
             Box::new(m20261128_000003_request_thread::Migration),
+            Box::new(m20261128_000004_history::Migration),
         ]
     }
 }

@@ -1,13 +1,13 @@
-//! Incident rows: insert, tenant-scoped lookup, and the compare-and-set transition.
+//! Incident rows: insert, tenant-scoped lookup and the compare-and-set transition, each recording the new version
+//! in `incident_versions`; and reads at a point in time, which read those versions.
 
-use sea_orm::sea_query::{Expr, Func};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic,
+    IntoActiveModel, Iterable, QueryFilter, Statement, Value,
 };
 
 use crate::entity::incidents::{Column, Entity};
-use crate::paging::{Direction, PageRequest, keyset_condition};
+use crate::paging::PageRequest;
 use crate::{DbTime, IncidentRow, StorageError, Tx};
 
 /// Which incidents a list shows.
@@ -21,49 +21,149 @@ pub struct IncidentFilter<'a> {
     pub recurrence: Option<(&'a str, &'a str)>,
 }
 
-impl IncidentFilter<'_> {
-    fn apply(
-        &self,
-        tenant_id: &str,
-        mut query: sea_orm::Select<Entity>,
-    ) -> sea_orm::Select<Entity> {
-        query = query.filter(Column::TenantId.eq(tenant_id));
-        if let Some(status) = self.status {
-            query = query.filter(Column::Status.eq(status));
+/// A SQL text and its values, with placeholders in the backend's spelling.
+struct Sql {
+    backend: DbBackend,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn new(tx: &Tx) -> Self {
+        Self {
+            backend: tx.conn().get_database_backend(),
+            text: String::new(),
+            values: Vec::new(),
         }
-        if let Some(severity) = self.severity {
-            query = query.filter(Column::Severity.eq(severity));
-        }
-        if let Some((version, signature)) = self.recurrence {
-            query = query
-                .filter(Column::SignatureVersion.eq(version))
-                .filter(Column::RecurrenceSignature.eq(signature));
-        }
-        query
+    }
+
+    /// Appends `text`.
+    fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+
+    /// Appends a placeholder bound to `value`.
+    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.values.push(value.into());
+        let placeholder = match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        };
+        self.text.push_str(&placeholder);
+        self
+    }
+
+    fn statement(self) -> Statement {
+        Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
 }
 
-/// Incidents of the tenant matching `filter`, newest first by (created_at desc, id desc), one page.
+/// Every column of an incident row, in the entity's order (the same in `incidents` and `incident_versions`).
+fn columns(prefix: &str) -> String {
+    Column::iter()
+        .map(|c| format!("{prefix}{}", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `FROM incident_versions v WHERE` the version of each of the tenant's incidents that was valid at `as_of`
+/// (the one with the highest version among those whose change happened at or before it), matching `filter`.
+fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, as_of: DbTime) {
+    sql.push(" FROM incident_versions v WHERE v.tenant_id = ")
+        .bind(tenant_id)
+        .push(" AND v.updated_at <= ")
+        .bind(as_of)
+        .push(
+            " AND NOT EXISTS (SELECT 1 FROM incident_versions w WHERE w.tenant_id = v.tenant_id \
+             AND w.id = v.id AND w.version > v.version AND w.updated_at <= ",
+        )
+        .bind(as_of)
+        .push(")");
+    if let Some(status) = filter.status {
+        sql.push(" AND v.status = ").bind(status);
+    }
+    if let Some(severity) = filter.severity {
+        sql.push(" AND v.severity = ").bind(severity);
+    }
+    if let Some((version, signature)) = filter.recurrence {
+        sql.push(" AND v.signature_version = ")
+            .bind(version)
+            .push(" AND v.recurrence_signature = ")
+            .bind(signature);
+    }
+}
+
+/// Incidents of the tenant as they were at `page.as_of` (each in its version valid then), matching `filter` at
+/// that instant, newest first by (created_at desc, id desc), one page.
 pub async fn list(
     tx: &Tx,
     tenant_id: &str,
     filter: IncidentFilter<'_>,
     page: &PageRequest,
 ) -> Result<Vec<IncidentRow>, StorageError> {
-    filter
-        .apply(tenant_id, Entity::find())
-        .filter(keyset_condition(
-            Column::CreatedAt,
-            Column::Id,
-            page,
-            Direction::Descending,
-        ))
-        .order_by_desc(Column::CreatedAt)
-        .order_by_desc(Column::Id)
-        .limit(page.limit)
+    let mut sql = Sql::new(tx);
+    sql.push("SELECT ").push(&columns("v."));
+    versions_at(&mut sql, tenant_id, filter, page.as_of);
+    if let Some((at, last_id)) = &page.after {
+        sql.push(" AND (v.created_at < ")
+            .bind(*at)
+            .push(" OR (v.created_at = ")
+            .bind(*at)
+            .push(" AND v.id < ")
+            .bind(last_id.as_str())
+            .push("))");
+    }
+    sql.push(" ORDER BY v.created_at DESC, v.id DESC LIMIT ")
+        .bind(i64::try_from(page.limit).unwrap_or(i64::MAX));
+    Entity::find()
+        .from_raw_sql(sql.statement())
         .all(tx.conn())
         .await
         .map_err(StorageError::from_db)
+}
+
+/// The incident `id` of `tenant_id` as it was at `as_of`, or `None` (not created yet, or another tenant's).
+pub async fn find_at(
+    tx: &Tx,
+    tenant_id: &str,
+    id: &str,
+    as_of: DbTime,
+) -> Result<Option<IncidentRow>, StorageError> {
+    let mut sql = Sql::new(tx);
+    sql.push("SELECT ")
+        .push(&columns(""))
+        .push(" FROM incident_versions WHERE tenant_id = ")
+        .bind(tenant_id)
+        .push(" AND id = ")
+        .bind(id)
+        .push(" AND updated_at <= ")
+        .bind(as_of)
+        .push(" ORDER BY version DESC LIMIT 1");
+    Entity::find()
+        .from_raw_sql(sql.statement())
+        .one(tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// Records the incident's current row as its newest version (same transaction as the change).
+async fn record_version(tx: &Tx, tenant_id: &str, id: &str) -> Result<(), StorageError> {
+    let mut sql = Sql::new(tx);
+    let columns = columns("");
+    sql.push("INSERT INTO incident_versions (")
+        .push(&columns)
+        .push(") SELECT ")
+        .push(&columns)
+        .push(" FROM incidents WHERE tenant_id = ")
+        .bind(tenant_id)
+        .push(" AND id = ")
+        .bind(id);
+    tx.conn()
+        .execute_raw(sql.statement())
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(())
 }
 
 /// Summary of a recurrence group as of a point in time.
@@ -71,7 +171,7 @@ pub async fn list(
 pub struct GroupStats {
     /// Members created at or before `as_of`.
     pub count: u64,
-    /// Of those, the ones not resolved or closed (now).
+    /// Of those, the ones open or acknowledged at `as_of`.
     pub open_count: u64,
     /// The oldest member's `created_at`.
     pub first_seen: Option<DbTime>,
@@ -79,7 +179,7 @@ pub struct GroupStats {
     pub last_seen: Option<DbTime>,
 }
 
-/// Counts and first/last seen of one recurrence group, as of `as_of`.
+/// Counts and first/last seen of one recurrence group, each member in its version valid at `as_of`.
 pub async fn group_stats(
     tx: &Tx,
     tenant_id: &str,
@@ -91,42 +191,50 @@ pub async fn group_stats(
         recurrence: Some((version, signature)),
         ..IncidentFilter::default()
     };
-    // One aggregate query: count, open count, first and last seen.
-    let open = Expr::case(Column::Status.is_in(["open", "acknowledged"]), 1).finally(0);
-    let (count, open_count, first_seen, last_seen): (
-        i64,
-        Option<i64>,
-        Option<DbTime>,
-        Option<DbTime>,
-    ) = filter
-        .apply(tenant_id, Entity::find())
-        .filter(Column::CreatedAt.lte(as_of))
-        .select_only()
-        .column_as(Column::Id.count(), "n")
-        .column_as(Expr::from(Func::sum(open)), "open_n")
-        .column_as(Column::CreatedAt.min(), "first_seen")
-        .column_as(Column::CreatedAt.max(), "last_seen")
-        .into_tuple()
-        .one(tx.conn())
+    let mut sql = Sql::new(tx);
+    sql.push(
+        "SELECT COUNT(*) AS n, \
+         SUM(CASE WHEN v.status IN ('open', 'acknowledged') THEN 1 ELSE 0 END) AS open_n, \
+         MIN(v.created_at) AS first_seen, MAX(v.created_at) AS last_seen",
+    );
+    versions_at(&mut sql, tenant_id, filter, as_of);
+    let row = tx
+        .conn()
+        .query_one_raw(sql.statement())
         .await
-        .map_err(StorageError::from_db)?
-        .unwrap_or((0, None, None, None));
-    let (count, open_count) = (count.unsigned_abs(), open_count.unwrap_or(0).unsigned_abs());
+        .map_err(StorageError::from_db)?;
+    let Some(row) = row else {
+        return Ok(GroupStats {
+            count: 0,
+            open_count: 0,
+            first_seen: None,
+            last_seen: None,
+        });
+    };
+    let count: i64 = row.try_get("", "n").map_err(StorageError::from_db)?;
+    let open_count: Option<i64> = row.try_get("", "open_n").map_err(StorageError::from_db)?;
+    let first_seen: Option<DbTime> = row
+        .try_get("", "first_seen")
+        .map_err(StorageError::from_db)?;
+    let last_seen: Option<DbTime> = row
+        .try_get("", "last_seen")
+        .map_err(StorageError::from_db)?;
     Ok(GroupStats {
-        count,
-        open_count,
+        count: count.unsigned_abs(),
+        open_count: open_count.unwrap_or(0).unsigned_abs(),
         first_seen,
         last_seen,
     })
 }
 
-/// Inserts a new incident.
+/// Inserts a new incident, and its first version.
 pub async fn insert(tx: &Tx, row: IncidentRow) -> Result<(), StorageError> {
+    let (tenant_id, id) = (row.tenant_id.clone(), row.id.clone());
     Entity::insert(row.into_active_model().reset_all())
         .exec_without_returning(tx.conn())
         .await
         .map_err(StorageError::from_db)?;
-    Ok(())
+    record_version(tx, &tenant_id, &id).await
 }
 
 /// The incident `id` of `tenant_id`, or `None` (another tenant's incident is `None` too).
@@ -157,5 +265,10 @@ pub async fn compare_and_set(
         .exec(tx.conn())
         .await
         .map_err(StorageError::from_db)?;
-    Ok(result.rows_affected == 1)
+    if result.rows_affected != 1 {
+        return Ok(false);
+    }
+    // The new version, in the same transaction: one statement more per change.
+    record_version(tx, &after.tenant_id, &after.id).await?;
+    Ok(true)
 }

@@ -6,17 +6,20 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use crate::entity::event_outbox::{Column, Entity};
 use crate::{StorageError, Tx};
 
-/// Events of a tenant (optionally one project) with `sequence_no > after`, ascending, at most `limit`.
+/// Events of a tenant (optionally one project) with `sequence_no > after` that occurred at or before `until`,
+/// ascending, at most `limit`.
 pub async fn list_after(
     tx: &Tx,
     tenant_id: &str,
     project_id: Option<&str>,
     after: i64,
+    until: crate::DbTime,
     limit: u64,
 ) -> Result<Vec<EventEnvelope>, StorageError> {
     let mut query = Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::SequenceNo.gt(after));
+        .filter(Column::SequenceNo.gt(after))
+        .filter(Column::OccurredAt.lte(until));
     if let Some(project_id) = project_id {
         query = query.filter(Column::ProjectId.eq(project_id));
     }

@@ -67,6 +67,10 @@ pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
     add::<entity::analytics_artifacts::Entity>(&mut tables);
     add::<entity::api_keys::Entity>(&mut tables);
     add::<entity::idempotency_keys::Entity>(&mut tables);
+    // History keeps every version of an incident, column for column the incidents table.
+    if let Some(columns) = tables.get("incidents").cloned() {
+        tables.insert("incident_versions".to_owned(), columns);
+    }
     tables
 }
 
@@ -298,6 +302,16 @@ pub const UNIQUE_KEYS: &[(&str, &[&str], &str)] = &[
         "idempotency_keys",
         &["tenant_id", "idempotency_key"],
         "one stored response per idempotency key",
+    ),
+    (
+        "incident_versions",
+        &["tenant_id", "id", "version"],
+        "one row per version of an incident; the version at T is a lookup in it",
+    ),
+    (
+        "tenant_clocks",
+        &["tenant_id"],
+        "the tenant clock upsert (ON CONFLICT)",
     ),
 ];
 

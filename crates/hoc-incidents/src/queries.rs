@@ -12,7 +12,7 @@ use hoc_drivers::{DbTime, audit, incidents, timeline as timeline_driver};
 use time::OffsetDateTime;
 
 use crate::limits::SIGNATURE_MAX_CHARS;
-use crate::procedures::{IncidentId, find};
+use crate::procedures::IncidentId;
 use crate::recurrence::{CURRENT_VERSION, SignatureInputs};
 use crate::{AuditEntry, Incident, IncidentError, Page, RecurrenceGroup, TimelineEntry};
 
@@ -124,21 +124,33 @@ fn incidents_from(rows: Vec<hoc_drivers::IncidentRow>) -> Result<Vec<Incident>, 
         .collect()
 }
 
-/// One incident. With an explicit `as_of`, an incident created after it is not found.
+/// One incident as it was at the read's instant (its `as_of`, or the call's); one that did not exist yet then is
+/// not found.
 pub async fn get(
     tx: &hoc_drivers::Tx,
     tenant_id: &str,
     id: &str,
-    as_of: Option<OffsetDateTime>,
+    at: ReadAt,
 ) -> Result<Incident, IncidentError> {
-    let incident = Incident::try_from(find(tx, tenant_id, id).await?)?;
-    if as_of.is_some_and(|as_of| incident.created_at > as_of) {
-        return Err(IncidentError::NotFound {
+    Ok(Incident::try_from(find_at(tx, tenant_id, id, at).await?)?)
+}
+
+/// The incident's row as it was at the read's instant, or not found.
+async fn find_at(
+    tx: &hoc_drivers::Tx,
+    tenant_id: &str,
+    id: &str,
+    at: ReadAt,
+) -> Result<hoc_drivers::IncidentRow, IncidentError> {
+    let as_of = DbTime::new(hoc_contracts::time_format::truncate_micros(
+        at.as_of.unwrap_or(at.now),
+    ));
+    incidents::find_at(tx, tenant_id, id, as_of)
+        .await?
+        .ok_or_else(|| IncidentError::NotFound {
             entity: "incident",
             id: id.to_owned(),
-        });
-    }
-    Ok(incident)
+        })
 }
 
 /// Lists the tenant's incidents newest first by (created_at desc, id desc).
@@ -173,7 +185,7 @@ pub async fn timeline(
     id: &str,
     at: ReadAt,
 ) -> Result<Timeline, IncidentError> {
-    get(tx, tenant_id, id, at.as_of).await?;
+    get(tx, tenant_id, id, at).await?;
     let as_of = hoc_contracts::time_format::truncate_micros(at.as_of.unwrap_or(at.now));
     let items = timeline_driver::list(tx, tenant_id, id, Some(DbTime::new(as_of)))
         .await?
@@ -206,7 +218,7 @@ pub async fn audit_entries(
     let params = PageParams::new(query.limit, query.cursor);
     let id = query.id.into_string();
     let (request, as_of) = page_request(&params, at)?;
-    find(tx, tenant_id, &id).await?;
+    find_at(tx, tenant_id, &id, at).await?;
     let filter = audit::AuditFilter {
         entity_id: Some(&id),
         request_id: None,
@@ -260,7 +272,7 @@ pub async fn group_for_incident(
 ) -> Result<RecurrenceGroup, IncidentError> {
     let params = PageParams::new(query.limit, query.cursor);
     let id = query.id.into_string();
-    let row = find(tx, tenant_id, &id).await?;
+    let row = find_at(tx, tenant_id, &id, at).await?;
     let not_grouped = || IncidentError::NotFound {
         entity: "recurrence group of incident",
         id: id.clone(),

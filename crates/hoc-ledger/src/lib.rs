@@ -33,6 +33,93 @@ pub async fn begin_read(db: &Database) -> Result<Tx, StorageError> {
     Ok(Tx::from_transaction(inner))
 }
 
+/// The tenant clock: the instants of a tenant's changes follow its commit order.
+///
+/// Every write takes its instant with [`clock::tick`] inside its transaction: `max(now, the tenant's last instant +
+/// 1 µs)`, stored in the tenant's `tenant_clocks` row, whose lock (a row lock on PostgreSQL, the database write lock
+/// on SQLite) the write then holds until it commits. So a tenant's instants strictly increase in commit order, and
+/// every write still in flight has an instant after the last committed one. A read without `as_of` reads at
+/// [`clock::last`] — the last committed instant its snapshot sees — which no write in flight can precede: the same
+/// read at that instant gives the same answer later, whatever commits since.
+pub mod clock {
+    use hoc_drivers::{StorageError, Tx};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use time::OffsetDateTime;
+
+    fn micros(t: OffsetDateTime) -> i64 {
+        i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+    }
+
+    fn instant(micros: i64) -> Result<OffsetDateTime, StorageError> {
+        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(|e| {
+            StorageError::Corrupt {
+                table: "tenant_clocks",
+                problem: e.to_string(),
+            }
+        })
+    }
+
+    fn placeholders(tx: &Tx) -> (DbBackend, &'static str, &'static str) {
+        match tx.transaction().get_database_backend() {
+            DbBackend::Postgres => (DbBackend::Postgres, "$1", "$2"),
+            other => (other, "?", "?"),
+        }
+    }
+
+    /// The instant of a write of `tenant_id` that starts at `now`: after every instant the tenant has used.
+    pub async fn tick(
+        tx: &Tx,
+        tenant_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<OffsetDateTime, StorageError> {
+        let (backend, p1, p2) = placeholders(tx);
+        let sql = format!(
+            "INSERT INTO tenant_clocks (tenant_id, last_micros) VALUES ({p1}, {p2}) \
+             ON CONFLICT (tenant_id) DO UPDATE SET last_micros = \
+             CASE WHEN tenant_clocks.last_micros >= excluded.last_micros \
+             THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END \
+             RETURNING last_micros"
+        );
+        let row = tx
+            .transaction()
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [tenant_id.into(), micros(now).into()],
+            ))
+            .await
+            .map_err(StorageError::from_db)?
+            .ok_or(StorageError::Corrupt {
+                table: "tenant_clocks",
+                problem: "the clock upsert returned no row".to_owned(),
+            })?;
+        instant(
+            row.try_get::<i64>("", "last_micros")
+                .map_err(StorageError::from_db)?,
+        )
+    }
+
+    /// The last instant the tenant committed a change at, as `tx` sees it (`None`: it never changed anything).
+    pub async fn last(tx: &Tx, tenant_id: &str) -> Result<Option<OffsetDateTime>, StorageError> {
+        let (backend, p1, _) = placeholders(tx);
+        let row = tx
+            .transaction()
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                format!("SELECT last_micros FROM tenant_clocks WHERE tenant_id = {p1}"),
+                [tenant_id.into()],
+            ))
+            .await
+            .map_err(StorageError::from_db)?;
+        row.map(|row| {
+            row.try_get::<i64>("", "last_micros")
+                .map_err(StorageError::from_db)
+                .and_then(instant)
+        })
+        .transpose()
+    }
+}
+
 /// The append-only audit ledger. There is no update or delete here, and the database refuses both.
 pub mod audit {
     use hoc_drivers::entity::audit_ledger::Entity;

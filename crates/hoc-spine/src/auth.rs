@@ -143,11 +143,17 @@ impl Spine {
         };
         let identity = identity(&row)?;
         let tx = hoc_ledger::begin_write(self.database()).await?;
+        // The tenant's clock, like every change of the tenant: its audit entry is visible from that instant.
+        let now = hoc_ledger::clock::tick(&tx, tenant_id, self.now()).await?;
+        let row = ApiKeyRow {
+            created_at: now.into(),
+            ..row
+        };
         api_keys::insert(&tx, row).await?;
         crate::append_audit(
             &tx,
             &admin_context(tenant_id)?,
-            self.now(),
+            now,
             AuditDraft {
                 entity_type: "api_key",
                 entity_id: key_id.clone(),
@@ -175,12 +181,13 @@ impl Spine {
                 id: key_id.to_owned(),
             })?;
         let already = row.revoked_at.is_some();
-        let row = api_keys::revoke(&tx, row, DbTime::new(self.now())).await?;
+        let now = hoc_ledger::clock::tick(&tx, &row.tenant_id, self.now()).await?;
+        let row = api_keys::revoke(&tx, row, DbTime::new(now)).await?;
         if !already {
             crate::append_audit(
                 &tx,
                 &admin_context(&row.tenant_id)?,
-                self.now(),
+                now,
                 AuditDraft {
                     entity_type: "api_key",
                     entity_id: row.id.clone(),

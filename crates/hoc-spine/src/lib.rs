@@ -242,7 +242,7 @@ impl Spine {
         let span = operation_span::<M>(ctx);
         let result = async {
             let tx = self.begin(M::WRITES).await?;
-            let now = self.now();
+            let now = self.instant(&tx, ctx, M::WRITES).await?;
             let response = run_in(&tx, ctx, request, now).await?;
             tx.commit().await?;
             Ok(response)
@@ -256,6 +256,24 @@ impl Spine {
     /// The time of a call.
     pub(crate) fn now(&self) -> OffsetDateTime {
         hoc_contracts::time_format::truncate_micros((self.clock)())
+    }
+
+    /// The instant of a call: a write's comes from the tenant clock (after every instant the tenant has used, in
+    /// commit order); a read's is the tenant's last committed instant, which no write still in flight can precede
+    /// (see `hoc_ledger::clock`), or the epoch for a tenant that never wrote.
+    async fn instant(
+        &self,
+        tx: &Tx,
+        ctx: &OperationContext,
+        writes: bool,
+    ) -> Result<OffsetDateTime, OperationError> {
+        Ok(if writes {
+            hoc_ledger::clock::tick(tx, ctx.tenant_id(), self.now()).await?
+        } else {
+            hoc_ledger::clock::last(tx, ctx.tenant_id())
+                .await?
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+        })
     }
 
     async fn begin(&self, writes: bool) -> Result<Tx, OperationError> {
@@ -319,7 +337,7 @@ impl Spine {
         let span = operation_span::<M>(ctx);
         let result = async {
             let tx = hoc_ledger::begin_write(&self.db).await?;
-            let now = self.now();
+            let now = self.instant(&tx, ctx, true).await?;
             let claimed = hoc_drivers::idempotency::claim(
                 &tx,
                 ctx.tenant_id(),

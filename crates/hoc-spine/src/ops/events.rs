@@ -8,7 +8,8 @@ use super::{invalid, operation_method};
 use crate::{OperationError, Output, RegistryBuilder};
 
 hoc_contracts::request! {
-    /// The caller's tenant and project events with `sequence_no > after`, ascending, without gaps.
+    /// The caller's tenant and project events with `sequence_no > after` that occurred at or before the read's
+    /// instant, ascending, without gaps.
     pub struct ListEvents => EventsQuery {
         /// Exclusive lower bound (0, the default, for the start).
         after: Option<i64> => optional After,
@@ -39,6 +40,7 @@ operation_method!(ListEvents => "events.feed"."list", writes = false, -> EventsP
         call.ctx.tenant_id(),
         Some(call.ctx.project_id()),
         after,
+        hoc_drivers::DbTime::new(call.ctx.as_of().unwrap_or(call.now)),
         Limit::or_default(input.limit),
     )
     .await?;

@@ -78,7 +78,7 @@ operation_method!(GetIncident => "incidents.query"."get", writes = false, -> Inc
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     let incident =
-        queries::get(call.tx, call.ctx.tenant_id(), input.id.as_str(), call.ctx.as_of()).await?;
+        queries::get(call.tx, call.ctx.tenant_id(), input.id.as_str(), read_at(&call)).await?;
     Ok(Output::read(incident))
 });
 

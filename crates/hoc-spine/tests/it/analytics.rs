@@ -289,6 +289,16 @@ hoc_drivers::storage_test!(get_latest_and_point_in_time, |db| {
             .await
             .expect("then-latest")
             .dataset_version,
+        "v1",
+        "v1 and v3 were saved on the same clock reading; the tenant clock puts v3 one microsecond later"
+    );
+    let after_v3 = ctx("t1").with_as_of(datetime!(2026-11-26 09:00:00.000001 UTC));
+    assert_eq!(
+        spine
+            .call(&after_v3, &get(None, None))
+            .await
+            .expect("then-latest")
+            .dataset_version,
         "v3"
     );
 });

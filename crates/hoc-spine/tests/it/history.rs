@@ -1,0 +1,387 @@
+//! `as_of` travels in time: every read shows the state at that instant, and the same read at the same instant
+//! gives the same bytes whatever is written later.
+
+use hoc_spine::requests::{
+    AcknowledgeIncident, CloseIncident, CreatePostmortemStub, GetIncident, GetRecurrenceGroup,
+    GroupForIncident, IncidentTimeline, ListAudit, ListEvents, ListIncidents, ReopenIncident,
+    ResolveIncident,
+};
+use hoc_spine::{ErrorCode, IncidentStatus, OperationContext, Spine};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use crate::{TestClock, create_request, ctx, spine};
+
+/// Every read of item 2 at `at`, as the bytes a client would get.
+async fn reads_at(spine: &Spine, at: OffsetDateTime, id: &str, signature: &str) -> Vec<String> {
+    let c = ctx("t1").with_as_of(at);
+    let json = |v: serde_json::Value| v.to_string();
+    let value = |r: Result<serde_json::Value, hoc_spine::OperationError>| match r {
+        Ok(v) => json(v),
+        Err(e) => format!("error {}", e.code().as_str()),
+    };
+    let to = |v: &dyn erased::Json| v.json();
+    let mut out = vec![
+        value(
+            spine
+                .call(&c, &GetIncident { id: id.into() })
+                .await
+                .map(|v| to(&v)),
+        ),
+        value(
+            spine
+                .call(&c, &ListIncidents::default())
+                .await
+                .map(|v| to(&v)),
+        ),
+        value(
+            spine
+                .call(
+                    &c,
+                    &ListIncidents {
+                        status: Some("open".into()),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(|v| to(&v)),
+        ),
+        value(
+            spine
+                .call(&c, &IncidentTimeline { id: id.into() })
+                .await
+                .map(|v| to(&v)),
+        ),
+        value(spine.call(&c, &ListAudit::default()).await.map(|v| to(&v))),
+        value(spine.call(&c, &ListEvents::default()).await.map(|v| to(&v))),
+        value(
+            spine
+                .call(
+                    &c,
+                    &GroupForIncident {
+                        id: id.into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(|v| to(&v)),
+        ),
+        value(
+            spine
+                .call(
+                    &c,
+                    &GetRecurrenceGroup {
+                        signature: signature.into(),
+                        ..Default::default()
+                    },
+                )
+                .await
+                .map(|v| to(&v)),
+        ),
+    ];
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+mod erased {
+    /// Any response, as JSON.
+    pub(crate) trait Json {
+        fn json(&self) -> serde_json::Value;
+    }
+
+    impl<T: serde::Serialize> Json for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or_default()
+        }
+    }
+}
+
+hoc_drivers::storage_test!(
+    reads_at_a_past_instant_show_that_instants_state_byte_for_byte,
+    |db| {
+        let clock = TestClock::at(datetime!(2026-11-26 09:00:00 UTC));
+        let spine = clock.install(spine(&db));
+        let incident = spine
+            .call(&ctx("t1"), &create_request("Replica lag"))
+            .await
+            .expect("create");
+        let signature = incident.recurrence_signature.clone().expect("signed");
+        clock.set(datetime!(2026-11-26 09:10:00 UTC));
+        spine
+            .call(
+                &ctx("t1"),
+                &AcknowledgeIncident {
+                    id: incident.id.clone(),
+                    reason: None,
+                },
+            )
+            .await
+            .expect("ack");
+        let acked_at = datetime!(2026-11-26 09:10:00 UTC);
+        clock.set(datetime!(2026-11-26 09:20:00 UTC));
+        spine
+            .call(
+                &ctx("t1"),
+                &ResolveIncident {
+                    id: incident.id.clone(),
+                    resolution_type: Some("rollback".into()),
+                    resolution_summary: Some("rolled back".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("resolve");
+
+        // At 09:10 it was acknowledged, not resolved, and it was the group's one open member.
+        let then = ctx("t1").with_as_of(acked_at);
+        let at_ack = spine
+            .call(
+                &then,
+                &GetIncident {
+                    id: incident.id.clone(),
+                },
+            )
+            .await
+            .expect("get");
+        assert_eq!(at_ack.status, IncidentStatus::Acknowledged);
+        assert_eq!((at_ack.resolution_type, at_ack.version), (None, 2));
+        let open_then = spine
+            .call(
+                &then,
+                &ListIncidents {
+                    status: Some("acknowledged".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("list");
+        assert_eq!(open_then.items.len(), 1);
+        let group = spine
+            .call(
+                &then,
+                &GroupForIncident {
+                    id: incident.id.clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("group");
+        assert_eq!((group.count, group.open_count), (1, 1));
+        let timeline = spine
+            .call(
+                &then,
+                &IncidentTimeline {
+                    id: incident.id.clone(),
+                },
+            )
+            .await
+            .expect("t");
+        assert_eq!(timeline.items.len(), 2);
+        let events = spine
+            .call(&then, &ListEvents::default())
+            .await
+            .expect("events");
+        assert_eq!(events.items.len(), 2);
+        // Now it is resolved, and the group has no open member.
+        let now = spine
+            .call(
+                &ctx("t1"),
+                &GetIncident {
+                    id: incident.id.clone(),
+                },
+            )
+            .await
+            .expect("get");
+        assert_eq!(now.status, IncidentStatus::Resolved);
+        let group_now = spine
+            .call(
+                &ctx("t1"),
+                &GroupForIncident {
+                    id: incident.id.clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("group");
+        assert_eq!((group_now.count, group_now.open_count), (1, 0));
+        // Before it existed: not found.
+        let before = ctx("t1").with_as_of(datetime!(2026-11-26 08:59:59 UTC));
+        let err = spine
+            .call(
+                &before,
+                &GetIncident {
+                    id: incident.id.clone(),
+                },
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), ErrorCode::NotFound);
+
+        // Every read at 09:10, recorded now, then again after later writes: the same bytes.
+        let recorded = reads_at(&spine, acked_at, &incident.id, &signature).await;
+        clock.set(datetime!(2026-11-26 09:30:00 UTC));
+        spine
+            .call(
+                &ctx("t1"),
+                &ReopenIncident {
+                    id: incident.id.clone(),
+                    reason: Some("again".into()),
+                },
+            )
+            .await
+            .expect("reopen");
+        spine
+            .call(
+                &ctx("t1"),
+                &CreatePostmortemStub {
+                    incident_id: incident.id.clone(),
+                    title: None,
+                },
+            )
+            .await
+            .expect("postmortem");
+        spine
+            .call(&ctx("t1"), &create_request("Replica lag"))
+            .await
+            .expect("a new group member");
+        spine
+            .call(
+                &ctx("t1"),
+                &CloseIncident {
+                    id: incident.id.clone(),
+                    reason: Some("dup".into()),
+                },
+            )
+            .await
+            .expect("close");
+        assert_eq!(
+            reads_at(&spine, acked_at, &incident.id, &signature).await,
+            recorded
+        );
+    }
+);
+
+hoc_drivers::storage_test!(
+    a_read_without_as_of_repeats_at_the_instant_it_echoes,
+    |db| {
+        let spine = spine(&db);
+        let empty = spine
+            .call(&ctx("t1"), &ListIncidents::default())
+            .await
+            .expect("list");
+        assert_eq!(
+            empty.as_of,
+            OffsetDateTime::UNIX_EPOCH,
+            "a tenant that never wrote"
+        );
+        let incident = spine
+            .call(&ctx("t1"), &create_request("Cache miss storm"))
+            .await
+            .expect("c");
+        let page = spine
+            .call(&ctx("t1"), &ListIncidents::default())
+            .await
+            .expect("list");
+        assert_eq!(page.as_of, incident.created_at, "the tenant's last change");
+        let bytes = serde_json::to_string(&page).expect("json");
+        spine
+            .call(
+                &ctx("t1"),
+                &AcknowledgeIncident {
+                    id: incident.id.clone(),
+                    reason: None,
+                },
+            )
+            .await
+            .expect("ack");
+        let again = spine
+            .call(&ctx("t1").with_as_of(page.as_of), &ListIncidents::default())
+            .await
+            .expect("list again");
+        assert_eq!(serde_json::to_string(&again).expect("json"), bytes);
+    }
+);
+
+hoc_drivers::storage_test!(reads_while_writers_commit_repeat_at_their_instant, |db| {
+    let spine = spine(&db);
+    let mut ids = Vec::new();
+    for i in 0..6 {
+        ids.push(
+            spine
+                .call(&ctx("t1"), &create_request(&format!("load {i}")))
+                .await
+                .expect("c")
+                .id,
+        );
+    }
+    let writers: Vec<_> = ids
+        .iter()
+        .map(|id| {
+            let (spine, id) = (spine.clone(), id.clone());
+            tokio::spawn(async move {
+                for step in 0..3 {
+                    let c: OperationContext = ctx("t1");
+                    let _ = match step {
+                        0 => {
+                            spine
+                                .call(
+                                    &c,
+                                    &AcknowledgeIncident {
+                                        id: id.clone(),
+                                        reason: None,
+                                    },
+                                )
+                                .await
+                        }
+                        1 => {
+                            spine
+                                .call(
+                                    &c,
+                                    &ResolveIncident {
+                                        id: id.clone(),
+                                        resolution_type: Some("hotfix".into()),
+                                        ..Default::default()
+                                    },
+                                )
+                                .await
+                        }
+                        _ => {
+                            spine
+                                .call(
+                                    &c,
+                                    &ReopenIncident {
+                                        id: id.clone(),
+                                        reason: None,
+                                    },
+                                )
+                                .await
+                        }
+                    };
+                }
+            })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        let page = spine
+            .call(&ctx("t1"), &ListIncidents::default())
+            .await
+            .expect("list");
+        seen.push((page.as_of, serde_json::to_string(&page).expect("json")));
+        tokio::task::yield_now().await;
+    }
+    for writer in writers {
+        writer.await.expect("writer");
+    }
+    for (as_of, bytes) in seen {
+        let again = spine
+            .call(&ctx("t1").with_as_of(as_of), &ListIncidents::default())
+            .await
+            .expect("list again");
+        assert_eq!(
+            serde_json::to_string(&again).expect("json"),
+            bytes,
+            "at {as_of}"
+        );
+    }
+});
