@@ -30,6 +30,8 @@ pub const TABLES: &[&str] = &[
     "analytics_artifacts",
     "api_keys",
     "idempotency_keys",
+    "incident_versions",
+    "tenant_clocks",
 ];
 
 /// A fresh, migrated database that is removed when dropped.
