@@ -1,6 +1,8 @@
 //! Deterministic reads: for every list/group/timeline read the spine offers, insert rows with identical
 //! timestamps in shuffled order, read all pages twice, and require identical results that form one total order;
-//! `as_of` hides later rows and is echoed.
+//! `as_of` hides later rows and is echoed. Then time travel: record every read (and a get) at `as_of`, apply later
+//! transitions (acknowledge, resolve, reopen, close, a postmortem, a new group member), replay the reads at `as_of`
+//! and require identical bytes.
 
 use std::sync::Arc;
 
@@ -73,6 +75,97 @@ fn key_of(item: &Value, key: &str) -> (String, String) {
         .unwrap_or_default()
         .to_owned();
     (k, id)
+}
+
+/// The context of the verifier's reads at `AS_OF`.
+fn reader() -> Option<OperationContext> {
+    Some(
+        OperationContext::new(TENANT, ActorType::System, "xtask")
+            .ok()?
+            .with_as_of(AS_OF),
+    )
+}
+
+/// Every listing and a get of `inc_r0`, read at `AS_OF` through `ctx`, as bytes.
+async fn snapshot(spine: &Spine, ctx: &OperationContext, listings: &[Listing]) -> Vec<String> {
+    let mut out = Vec::new();
+    for listing in listings {
+        out.push(match read_all(spine, ctx, listing).await {
+            Ok((items, as_of)) => format!("{} {:?}", Value::Array(items), as_of),
+            Err(e) => format!("error {e}"),
+        });
+    }
+    out.push(
+        match spine
+            .execute(ctx, "incidents.query", "get", json!({"id": "inc_r0"}))
+            .await
+        {
+            Ok(incident) => incident.to_string(),
+            Err(e) => format!("error {e}"),
+        },
+    );
+    out
+}
+
+/// Changes after `AS_OF`: every transition of `inc_r0`, a postmortem of `inc_r1`, a new member of the group.
+async fn later_changes(spine: &Spine, db: &Database) -> Result<(), String> {
+    let ctx =
+        OperationContext::new(TENANT, ActorType::System, "xtask").map_err(|e| e.to_string())?;
+    let steps = [
+        ("incidents.write", "acknowledge", json!({"id": "inc_r0"})),
+        (
+            "incidents.write",
+            "resolve",
+            json!({"id": "inc_r0", "resolution_type": "hotfix"}),
+        ),
+        (
+            "incidents.write",
+            "reopen",
+            json!({"id": "inc_r0", "reason": "again"}),
+        ),
+        (
+            "incidents.write",
+            "close",
+            json!({"id": "inc_r0", "reason": "duplicate"}),
+        ),
+        (
+            "incidents.recurrence",
+            "create_postmortem_stub",
+            json!({"incident_id": "inc_r1"}),
+        ),
+    ];
+    for (operation, method, payload) in steps {
+        spine
+            .execute(&ctx, operation, method, payload)
+            .await
+            .map_err(|e| format!("{operation}.{method}: {e}"))?;
+    }
+    let tx = hoc_ledger::begin_write(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    incidents::insert(&tx, incident("r_new", LATER + time::Duration::hours(2)))
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())
+}
+
+/// Records every read at `AS_OF`, applies `changes`, replays: one problem per read whose bytes changed.
+async fn replay_problems(
+    spine: &Spine,
+    ctx: &OperationContext,
+    listings: &[Listing],
+    changes: impl std::future::Future<Output = Result<(), String>>,
+) -> Result<Vec<Option<String>>, String> {
+    let before = snapshot(spine, ctx, listings).await;
+    changes.await?;
+    let after = snapshot(spine, ctx, listings).await;
+    Ok(before
+        .iter()
+        .zip(&after)
+        .map(|(b, a)| {
+            (b != a).then(|| format!("the read at as_of changed after later writes: {b} → {a}"))
+        })
+        .collect())
 }
 
 async fn read_all(
@@ -398,7 +491,47 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
         events_problem,
         "number events gaplessly per (tenant, project) and list them by sequence_no",
     ));
+    out.extend(replay_outcomes(backend, &spine, db).await);
     out
+}
+
+/// One outcome per read: its bytes at `AS_OF` before and after later changes are the same.
+async fn replay_outcomes(backend: &str, spine: &Spine, db: &Database) -> Vec<Outcome> {
+    let listings = listings();
+    let mut names: Vec<String> = listings
+        .iter()
+        .map(|l| format!("{}.{}", l.operation, l.method))
+        .collect();
+    names.push("incidents.query.get".to_owned());
+    let Some(ctx) = reader() else {
+        return vec![Outcome::fail(
+            NAME,
+            format!("replay {backend}"),
+            "xtask",
+            "no context",
+        )];
+    };
+    match replay_problems(spine, &ctx, &listings, later_changes(spine, db)).await {
+        Err(e) => vec![Outcome::fail(
+            NAME,
+            format!("replay {backend}"),
+            "xtask/src/reads.rs later_changes",
+            e,
+        )],
+        Ok(problems) => names
+            .into_iter()
+            .zip(problems)
+            .map(|(name, problem)| {
+                Outcome::from_problem(
+                    NAME,
+                    format!("replay at as_of {name} {backend}"),
+                    "crates/hoc-drivers/src/incidents.rs (versions), crates/hoc-incidents/src/queries.rs",
+                    problem,
+                    "read each incident's version valid at as_of (incident_versions), never the current row",
+                )
+            })
+            .collect(),
+    }
 }
 
 pub(crate) async fn verify() -> Vec<Outcome> {
@@ -460,11 +593,38 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread")]
+    async fn a_read_that_shows_current_state_is_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        let db = test_db.db();
+        seed(db).await.expect("seeded");
+        let spine = Spine::new(db.clone())
+            .expect("spine")
+            .with_clock(Arc::new(|| LATER + time::Duration::hours(1)));
+        // Seeded violation: a read that shows the current state whatever as_of says — modelled as reads at an
+        // instant no change precedes, so each shows the latest state, which the later changes move.
+        let current = OperationContext::new(TENANT, ActorType::System, "xtask")
+            .expect("ctx")
+            .with_as_of(datetime!(9999-01-01 00:00:00 UTC));
+        let problems = replay_problems(&spine, &current, &listings(), later_changes(&spine, db))
+            .await
+            .expect("replayed");
+        let caught = problems.iter().filter(|p| p.is_some()).count();
+        assert!(caught >= 5, "{problems:#?}");
+        // The get is the last read: it showed inc_r0 open, then closed.
+        assert!(
+            problems.last().cloned().flatten().is_some_and(
+                |p| p.contains("\"status\":\"open\"") && p.contains("\"status\":\"closed\"")
+            ),
+            "{problems:#?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
     async fn every_read_is_deterministic_on_sqlite() {
         let test_db = TestDatabase::sqlite().await;
         let outcomes = verify_backend("sqlite", test_db.db()).await;
         let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
         assert!(failing.is_empty(), "{failing:#?}");
-        assert_eq!(outcomes.len(), 8);
+        assert_eq!(outcomes.len(), 16);
     }
 }
