@@ -18,7 +18,7 @@ pub mod recurrence;
 pub use crate::error::IncidentError;
 pub use crate::lifecycle::{IncidentStatus, Transition};
 pub use crate::model::{
-    Actor, CreateIncident, FINGERPRINT_ITEM_MAX_CHARS, FINGERPRINT_MAX_ITEMS, Incident,
+    Actor, CreateIncident, FINGERPRINT_ITEM_MAX_CHARS, FINGERPRINT_MAX_ITEMS, Incident, IncidentAt,
     MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, TimelineEntry,
 };
 pub use crate::procedures::{

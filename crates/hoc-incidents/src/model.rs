@@ -94,6 +94,26 @@ pub struct Incident {
     pub version: i64,
 }
 
+/// An incident as it was at an instant, with that instant: what a single-incident read answers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct IncidentAt {
+    /// The incident, in its version valid at `as_of`.
+    #[serde(flatten)]
+    pub incident: Incident,
+    /// The instant the read shows (the caller's `as_of`, or the tenant's last committed change).
+    #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
+    pub as_of: OffsetDateTime,
+}
+
+impl std::ops::Deref for IncidentAt {
+    type Target = Incident;
+
+    fn deref(&self) -> &Incident {
+        &self.incident
+    }
+}
+
 /// The stored status of a row; an unknown one is corrupt storage.
 pub(crate) fn status_of(row: &IncidentRow) -> Result<IncidentStatus, StorageError> {
     IncidentStatus::parse(&row.status).ok_or_else(|| StorageError::Corrupt {

@@ -14,7 +14,9 @@ use time::OffsetDateTime;
 use crate::limits::SIGNATURE_MAX_CHARS;
 use crate::procedures::IncidentId;
 use crate::recurrence::{CURRENT_VERSION, SignatureInputs};
-use crate::{AuditEntry, Incident, IncidentError, Page, RecurrenceGroup, TimelineEntry};
+use crate::{
+    AuditEntry, Incident, IncidentAt, IncidentError, Page, RecurrenceGroup, TimelineEntry,
+};
 
 fn invalid(fields: Vec<FieldError>) -> IncidentError {
     IncidentError::InvalidInput { fields }
@@ -131,8 +133,11 @@ pub async fn get(
     tenant_id: &str,
     id: &str,
     at: ReadAt,
-) -> Result<Incident, IncidentError> {
-    Ok(Incident::try_from(find_at(tx, tenant_id, id, at).await?)?)
+) -> Result<IncidentAt, IncidentError> {
+    Ok(IncidentAt {
+        incident: Incident::try_from(find_at(tx, tenant_id, id, at).await?)?,
+        as_of: hoc_contracts::time_format::truncate_micros(at.as_of.unwrap_or(at.now)),
+    })
 }
 
 /// The incident's row as it was at the read's instant, or not found.

@@ -34,7 +34,7 @@ pub use hoc_drivers::audit::{AuditDraft, AuditEntry};
 pub use hoc_drivers::{Database, StorageError};
 pub use hoc_incidents::queries::Timeline;
 pub use hoc_incidents::{
-    Actor, Incident, IncidentStatus, Page, Postmortem, PostmortemStub, RecurrenceGroup,
+    Actor, Incident, IncidentAt, IncidentStatus, Page, Postmortem, PostmortemStub, RecurrenceGroup,
     TimelineEntry,
 };
 /// What a host's own operation methods need besides this crate: `async_trait` for `impl OperationMethod`, and

@@ -44,6 +44,13 @@ hoc_spine::storage_test!(readme_walkthrough_over_http, |db, url| {
             None,
         )
         .await;
+    // A single-object read echoes the instant it shows (here the incident's creation, the tenant's last change).
+    let mut got = got;
+    let as_of = got
+        .as_object_mut()
+        .and_then(|o| o.remove("as_of"))
+        .expect("as_of echoed");
+    assert_eq!(as_of, incident["created_at"]);
     assert_eq!((status, &got), (StatusCode::OK, &incident));
 
     let (status, acked) = server

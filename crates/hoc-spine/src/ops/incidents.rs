@@ -6,7 +6,7 @@ use hoc_incidents::queries::{
 };
 use hoc_incidents::{
     AcknowledgeIncident, AuditEntry, Caller, CloseIncident, CreateIncident, CreatePostmortemStub,
-    Incident, Page, PostmortemStub, RecurrenceGroup, ReopenIncident, ResolveIncident,
+    Incident, IncidentAt, Page, PostmortemStub, RecurrenceGroup, ReopenIncident, ResolveIncident,
 };
 
 use super::{invalid, operation_method, read_at};
@@ -74,7 +74,7 @@ operation_method!(CreatePostmortemStub => "incidents.recurrence"."create_postmor
     Ok(hoc_incidents::create_postmortem_stub(call.tx, &caller(&call), input).await?.into())
 });
 
-operation_method!(GetIncident => "incidents.query"."get", writes = false, -> Incident,
+operation_method!(GetIncident => "incidents.query"."get", writes = false, -> IncidentAt,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     let incident =

@@ -144,7 +144,8 @@ hoc_drivers::storage_test!(
             .await
             .expect("get");
         assert_eq!(at_ack.status, IncidentStatus::Acknowledged);
-        assert_eq!((at_ack.resolution_type, at_ack.version), (None, 2));
+        assert_eq!((at_ack.resolution_type.clone(), at_ack.version), (None, 2));
+        assert_eq!(at_ack.as_of, acked_at, "echoes the as_of it read at");
         let open_then = spine
             .call(
                 &then,

@@ -78,7 +78,8 @@ hoc_drivers::storage_test!(resolve_records_the_resolution_contract, |db| {
                 }
             )
             .await
-            .expect("get"),
+            .expect("get")
+            .incident,
         resolved
     );
 
@@ -749,7 +750,8 @@ hoc_drivers::storage_test!(
             spine
                 .call(&ctx("t1"), &GetIncident { id })
                 .await
-                .expect("get"),
+                .expect("get")
+                .incident,
             theirs
         );
     }

@@ -42,7 +42,11 @@ hoc_drivers::storage_test!(create_writes_incident_timeline_audit_and_event, |db|
         )
         .await
         .expect("get");
-    assert_eq!(fetched, incident);
+    assert_eq!(fetched.incident, incident);
+    assert_eq!(
+        fetched.as_of, incident.created_at,
+        "a get echoes the instant it read at"
+    );
 
     let events = events(&spine, "t1").await;
     assert_eq!(events.len(), 1);
@@ -99,7 +103,8 @@ hoc_drivers::storage_test!(
                     }
                 )
                 .await
-                .expect("get"),
+                .expect("get")
+                .incident,
             acked
         );
 
