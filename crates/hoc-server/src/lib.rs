@@ -213,7 +213,8 @@ pub static ROUTES: &[Route] = &[
         "list_events",
         "/v1/events",
         "The tenant's events in sequence order",
-    ),
+    )
+    .as_of(),
     Route::get::<ListAudit>("list_audit", "/v1/audit", "Audit entries, oldest first").as_of(),
 ];
 

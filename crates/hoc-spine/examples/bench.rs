@@ -10,7 +10,9 @@
 use std::time::Instant;
 
 use hoc_incidents::CreateIncident;
-use hoc_spine::requests::{AcknowledgeIncident, ListIncidents};
+use hoc_spine::requests::{
+    AcknowledgeIncident, GetIncident, ListIncidents, ReopenIncident, ResolveIncident,
+};
 use hoc_spine::testing::TestDatabase;
 use hoc_spine::{ActorType, OperationContext, Spine};
 
@@ -72,6 +74,71 @@ async fn run(label: &str, db: &hoc_spine::Database, n: usize) {
         }
     }
     let list = started.elapsed();
+    // Time travel: two more versions of every incident (resolve, reopen: four in all), then reads now and at the
+    // instant after the acknowledgements.
+    let past = spine
+        .call(&ctx, &ListIncidents::default())
+        .await
+        .expect("list")
+        .as_of;
+    for id in &ids {
+        spine
+            .call(
+                &ctx,
+                &ResolveIncident {
+                    id: id.clone(),
+                    resolution_type: Some("hotfix".into()),
+                    ..ResolveIncident::default()
+                },
+            )
+            .await
+            .expect("resolve");
+        spine
+            .call(
+                &ctx,
+                &ReopenIncident {
+                    id: id.clone(),
+                    reason: None,
+                },
+            )
+            .await
+            .expect("reopen");
+    }
+    let then = ctx.clone().with_as_of(past);
+    let p50 = |mut samples: Vec<f64>| {
+        samples.sort_by(f64::total_cmp);
+        samples[samples.len() / 2]
+    };
+    let mut get_now = Vec::new();
+    let mut get_then = Vec::new();
+    for id in ids.iter().take(500) {
+        for (c, out) in [(&ctx, &mut get_now), (&then, &mut get_then)] {
+            let started = Instant::now();
+            spine
+                .call(c, &GetIncident { id: id.clone() })
+                .await
+                .expect("get");
+            out.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let mut list_now = Vec::new();
+    let mut list_then = Vec::new();
+    for _ in 0..50 {
+        for (c, out) in [(&ctx, &mut list_now), (&then, &mut list_then)] {
+            let started = Instant::now();
+            spine
+                .call(c, &ListIncidents::default())
+                .await
+                .expect("list");
+            out.push(started.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    let (gn, gt, ln, lt) = (p50(get_now), p50(get_then), p50(list_now), p50(list_then));
+    println!(
+        "{label:<9} p50 get now {gn:.3} ms, at a past as_of {gt:.3} ms ({:.2}x) | first list page now {ln:.3} ms, at a past as_of {lt:.3} ms ({:.2}x)",
+        gt / gn,
+        lt / ln
+    );
     let per_sec = |count: usize, d: std::time::Duration| count as f64 / d.as_secs_f64();
     println!(
         "{label:<9} creates: {n} in {:>7.1} ms ({:>6.0}/s) | acknowledges: {:>6.0}/s | list pages of 50: {pages} in {:>6.1} ms ({:>6.0} pages/s)",
