@@ -531,3 +531,56 @@ async fn cli_migrates_and_refuses_bad_arguments() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+hoc_spine::storage_test!(a_request_id_threads_event_audit_and_timeline, |db, url| {
+    let _ = &db;
+    let server = Server::start(&url).await;
+    let key = server.key("acme", "alice", "write").await;
+    let (_, incident) = server
+        .call(
+            Method::POST,
+            "/v1/incidents",
+            Some(&key),
+            Some(json!({"title": "t", "severity": "low", "category": "c"})),
+        )
+        .await;
+    let id = incident["id"].as_str().expect("id").to_owned();
+    let (status, _, _) = server
+        .raw(
+            Method::POST,
+            &format!("/v1/incidents/{id}/acknowledge"),
+            Some(&key),
+            Some("{}".into()),
+            &[("x-request-id", "req-http-thread-1")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let events = events(&server, &key).await;
+    let ack = events.last().expect("the acknowledge event");
+    assert_eq!(
+        (ack["request_id"].as_str(), ack["schema_version"].as_str()),
+        (Some("req-http-thread-1"), Some("1.1.0"))
+    );
+    let (status, audit) = server
+        .call(
+            Method::GET,
+            "/v1/audit?request_id=req-http-thread-1",
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{audit}");
+    let entries = audit["items"].as_array().expect("items");
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["action"], "incidents.write.acknowledge");
+    let (_, timeline) = server
+        .call(
+            Method::GET,
+            &format!("/v1/incidents/{id}/timeline"),
+            Some(&key),
+            None,
+        )
+        .await;
+    assert_eq!(timeline["items"][1]["request_id"], "req-http-thread-1");
+    assert!(server.stop().await.success());
+});
