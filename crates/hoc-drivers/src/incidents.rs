@@ -1,5 +1,6 @@
-//! Incident rows: insert, tenant-scoped lookup and the compare-and-set transition, each recording the new version
-//! in `incident_versions`; and reads at a point in time, which read those versions.
+//! Incident rows: insert, tenant-scoped lookup and the compare-and-set transition (the database records each new
+//! row in `incident_versions` by trigger, in the same statement); and reads at a point in time, which read those
+//! versions.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic,
@@ -149,25 +150,6 @@ pub async fn find_at(
         .map_err(StorageError::from_db)
 }
 
-/// Records the incident's current row as its newest version (same transaction as the change).
-async fn record_version(tx: &Tx, tenant_id: &str, id: &str) -> Result<(), StorageError> {
-    let mut sql = Sql::new(tx);
-    let columns = columns("");
-    sql.push("INSERT INTO incident_versions (")
-        .push(&columns)
-        .push(") SELECT ")
-        .push(&columns)
-        .push(" FROM incidents WHERE tenant_id = ")
-        .bind(tenant_id)
-        .push(" AND id = ")
-        .bind(id);
-    tx.conn()
-        .execute_raw(sql.statement())
-        .await
-        .map_err(StorageError::from_db)?;
-    Ok(())
-}
-
 /// Summary of a recurrence group as of a point in time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct GroupStats {
@@ -229,14 +211,13 @@ pub async fn group_stats(
     })
 }
 
-/// Inserts a new incident, and its first version.
+/// Inserts a new incident (the database records it as version 1 in `incident_versions`, by trigger).
 pub async fn insert(tx: &Tx, row: IncidentRow) -> Result<(), StorageError> {
-    let (tenant_id, id) = (row.tenant_id.clone(), row.id.clone());
     Entity::insert(row.into_active_model().reset_all())
         .exec_without_returning(tx.conn())
         .await
         .map_err(StorageError::from_db)?;
-    record_version(tx, &tenant_id, &id).await
+    Ok(())
 }
 
 /// The incident `id` of `tenant_id`, or `None` (another tenant's incident is `None` too).
@@ -267,10 +248,6 @@ pub async fn compare_and_set(
         .exec(tx.conn())
         .await
         .map_err(StorageError::from_db)?;
-    if result.rows_affected != 1 {
-        return Ok(false);
-    }
-    // The new version, in the same transaction: one statement more per change.
-    record_version(tx, &after.tenant_id, &after.id).await?;
-    Ok(true)
+    // An applied change is recorded as the incident's next version by the database itself (trigger).
+    Ok(result.rows_affected == 1)
 }
