@@ -230,7 +230,7 @@ async fn check_listing(spine: &Spine, listing: &Listing) -> Option<String> {
     None
 }
 
-fn incident(id: &str, at: OffsetDateTime) -> IncidentRow {
+pub(crate) fn incident(id: &str, at: OffsetDateTime) -> IncidentRow {
     IncidentRow {
         id: format!("inc_{id}"),
         tenant_id: TENANT.into(),

@@ -117,6 +117,13 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
     ));
     out.push(Outcome::from_problem(
         NAME,
+        format!("incident history recorded {backend}"),
+        "migration/src/m20261128_000004_history.rs history_triggers",
+        history_problem(db).await,
+        "restore the triggers that insert every new incidents row into incident_versions",
+    ));
+    out.push(Outcome::from_problem(
+        NAME,
         format!("audit ledger append-only {backend}"),
         "migration/src/m20261126_000001_initial.rs audit_ledger_guards",
         audit_guard_problem(db).await,
@@ -186,6 +193,44 @@ async fn migration_cycle_problem(db: &Database, after_down: Option<&str>) -> Opt
         }
     };
     cycle.await.err()
+}
+
+/// Inserting and then changing an incident leaves versions 1 and 2 in `incident_versions` (the history triggers).
+async fn history_problem(db: &Database) -> Option<String> {
+    let at = time::OffsetDateTime::now_utc();
+    let id = format!("hist_{}", at.unix_timestamp_nanos());
+    let row = crate::reads::incident(&id, at);
+    let tenant = row.tenant_id.clone();
+    let counted = async {
+        let tx = hoc_ledger::begin_write(db)
+            .await
+            .map_err(|e| e.to_string())?;
+        hoc_drivers::incidents::insert(&tx, row.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut after = row.clone();
+        after.status = "acknowledged".into();
+        after.version = 2;
+        hoc_drivers::incidents::compare_and_set(&tx, &["open"], 1, &after)
+            .await
+            .map_err(|e| e.to_string())?;
+        tx.commit().await.map_err(|e| e.to_string())?;
+        let tx = hoc_ledger::begin_read(db)
+            .await
+            .map_err(|e| e.to_string())?;
+        let found = hoc_drivers::incidents::find_at(&tx, &tenant, &row.id, at.into())
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|r| r.version);
+        Ok::<_, String>(found)
+    };
+    match counted.await {
+        Err(e) => Some(e),
+        Ok(Some(2)) => None,
+        Ok(found) => Some(format!(
+            "after an insert and a change, the recorded version is {found:?}, not 2: versions are not recorded"
+        )),
+    }
 }
 
 async fn audit_guard_problem(db: &Database) -> Option<String> {
@@ -351,6 +396,17 @@ mod tests {
             "{}",
             failing[0].location
         );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn an_incident_table_without_its_history_trigger_is_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        assert_eq!(history_problem(test_db.db()).await, None);
+        execute_raw(test_db.db(), "DROP TRIGGER incidents_history_update")
+            .await
+            .expect("drop trigger");
+        let problem = history_problem(test_db.db()).await.expect("caught");
+        assert!(problem.contains("versions are not recorded"), "{problem}");
     }
 
     #[tokio::test(flavor = "multi_thread")]
