@@ -29,7 +29,7 @@ fn assert_error(status: StatusCode, body: &Value, expected_status: StatusCode, c
 }
 
 /// A server with acme's write key and one incident of acme's: (server, key, incident id).
-async fn with_incident(url: &str) -> (Server, String, String) {
+pub(crate) async fn with_incident(url: &str) -> (Server, String, String) {
     let server = Server::start(url).await;
     let key = server.key("acme", "alice", "write").await;
     let (_, incident) = server

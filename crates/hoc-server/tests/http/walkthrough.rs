@@ -534,17 +534,7 @@ async fn cli_migrates_and_refuses_bad_arguments() {
 
 hoc_spine::storage_test!(a_request_id_threads_event_audit_and_timeline, |db, url| {
     let _ = &db;
-    let server = Server::start(&url).await;
-    let key = server.key("acme", "alice", "write").await;
-    let (_, incident) = server
-        .call(
-            Method::POST,
-            "/v1/incidents",
-            Some(&key),
-            Some(json!({"title": "t", "severity": "low", "category": "c"})),
-        )
-        .await;
-    let id = incident["id"].as_str().expect("id").to_owned();
+    let (server, key, id) = crate::errors::with_incident(&url).await;
     let (status, _, _) = server
         .raw(
             Method::POST,
