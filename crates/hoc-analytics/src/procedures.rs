@@ -1,8 +1,8 @@
 //! Save, get and list: read, decide (pure), write through the drivers with the borrowed transaction.
 
+use hoc_contracts::DomainEvent;
 use hoc_contracts::input::{Limit, Text};
 pub use hoc_contracts::paging::ReadAt;
-use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::paging::{PageRequest, paginate};
 use hoc_drivers::{ArtifactRow, DbTime, Tx, artifacts};
@@ -14,10 +14,6 @@ use crate::{Artifact, ArtifactDefinition, ArtifactError, ArtifactPage, SaveOutco
 
 /// What a procedure did.
 pub type Outcome<T> = hoc_drivers::Outcome<T>;
-
-fn invalid(fields: Vec<FieldError>) -> ArtifactError {
-    ArtifactError::InvalidInput { fields }
-}
 
 /// Records an artifact. A new key is created (with `analytics.ArtifactRecorded` and an audit entry); an identical
 /// replay is `unchanged` and writes nothing; a different definition under an existing key is
@@ -108,7 +104,7 @@ pub async fn get(
     let dataset_id = query.dataset_id.into_string();
     let version = query.version.map(Text::into_string);
     let point_in_time = query.as_of;
-    let visible_until = DbTime::new(at.as_of.unwrap_or(at.now));
+    let visible_until = DbTime::new(at.instant());
     let found = match &version {
         Some(version) => artifacts::find_by_key(tx, tenant_id, &dataset_id, version)
             .await?
@@ -145,8 +141,7 @@ pub async fn list(
     let dataset_id = query.dataset_id.map(Text::into_string);
     let limit = Limit::or_default(query.limit);
     let cursor = query.cursor;
-    let (request, as_of) =
-        PageRequest::resolve(limit, cursor.as_ref(), at).map_err(|e| invalid(vec![e]))?;
+    let (request, as_of) = PageRequest::resolve(limit, cursor.as_ref(), at);
     let rows = artifacts::list(tx, tenant_id, dataset_id.as_deref(), &request).await?;
     let artifacts: Vec<Artifact> = rows.into_iter().map(Artifact::from).collect();
     let (items, next_cursor) = paginate(artifacts, limit, as_of, |a| (a.created_at, a.id.clone()));

@@ -83,6 +83,13 @@ pub struct ReadAt {
     pub now: OffsetDateTime,
 }
 
+impl ReadAt {
+    /// The instant the read shows: the caller's `as_of`, else now, truncated to microseconds.
+    pub fn instant(self) -> OffsetDateTime {
+        crate::time_format::truncate_micros(self.as_of.unwrap_or(self.now))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;

@@ -182,19 +182,16 @@ pub async fn group_stats(
          MIN(v.created_at) AS first_seen, MAX(v.created_at) AS last_seen",
     );
     versions_at(&mut sql, tenant_id, filter, as_of);
+    // An aggregate without GROUP BY always answers one row.
     let row = tx
         .conn()
         .query_one_raw(sql.statement())
         .await
-        .map_err(StorageError::from_db)?;
-    let Some(row) = row else {
-        return Ok(GroupStats {
-            count: 0,
-            open_count: 0,
-            first_seen: None,
-            last_seen: None,
-        });
-    };
+        .map_err(StorageError::from_db)?
+        .ok_or(StorageError::Corrupt {
+            table: "incident_versions",
+            problem: "the group aggregate returned no row".to_owned(),
+        })?;
     let count: i64 = row.try_get("", "n").map_err(StorageError::from_db)?;
     let open_count: Option<i64> = row.try_get("", "open_n").map_err(StorageError::from_db)?;
     let first_seen: Option<DbTime> = row

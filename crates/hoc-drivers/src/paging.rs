@@ -1,6 +1,5 @@
 //! Keyset paging over `(created_at, id)`: the total order every list uses, `id` breaking ties.
 
-use hoc_contracts::FieldError;
 use hoc_contracts::paging::{Cursor, ReadAt};
 use hoc_contracts::time_format::truncate_micros;
 use sea_orm::sea_query::{IntoCondition, SimpleExpr};
@@ -58,11 +57,7 @@ impl PageRequest {
     /// asking for one row more than `limit` so [`paginate`] can tell whether another page follows. A cursor
     /// remembers the `as_of` of its listing, so following it alone gives the next page of the same snapshot; an
     /// explicit `as_of` with a cursor reads on from the cursor's position in the listing at that `as_of`.
-    pub fn resolve(
-        limit: u64,
-        cursor: Option<&Cursor>,
-        at: ReadAt,
-    ) -> Result<(Self, OffsetDateTime), FieldError> {
+    pub fn resolve(limit: u64, cursor: Option<&Cursor>, at: ReadAt) -> (Self, OffsetDateTime) {
         let as_of = at.as_of.or(cursor.map(|c| c.as_of)).unwrap_or(at.now);
         let as_of = truncate_micros(as_of);
         let request = Self {
@@ -70,7 +65,7 @@ impl PageRequest {
             after: cursor.map(|c| (DbTime::new(c.created_at), c.id.clone())),
             limit: limit.saturating_add(1),
         };
-        Ok((request, as_of))
+        (request, as_of)
     }
 }
 

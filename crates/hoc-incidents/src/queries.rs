@@ -1,7 +1,6 @@
 //! Read procedures. Every read is tenant-scoped in SQL, lists are keyset-paged over a total order ending in the
 //! id, and `as_of` hides rows created after it and is echoed back.
 
-use hoc_contracts::FieldError;
 use hoc_contracts::input::{IncidentState, Limit, PageCursor, Severity, Text, Vocabulary};
 use hoc_contracts::paging::Cursor;
 pub use hoc_contracts::paging::ReadAt;
@@ -17,10 +16,6 @@ use crate::recurrence::{CURRENT_VERSION, SignatureInputs};
 use crate::{
     AuditEntry, Incident, IncidentAt, IncidentError, Page, RecurrenceGroup, TimelineEntry,
 };
-
-fn invalid(fields: Vec<FieldError>) -> IncidentError {
-    IncidentError::InvalidInput { fields }
-}
 
 hoc_contracts::vocabulary!(
     /// The recurrence signature algorithms (see `docs/recurrence-signatures.md`).
@@ -113,11 +108,8 @@ impl PageParams {
     }
 }
 
-fn page_request(
-    params: &PageParams,
-    at: ReadAt,
-) -> Result<(PageRequest, OffsetDateTime), IncidentError> {
-    PageRequest::resolve(params.limit, params.cursor.as_ref(), at).map_err(|e| invalid(vec![e]))
+fn page_request(params: &PageParams, at: ReadAt) -> (PageRequest, OffsetDateTime) {
+    PageRequest::resolve(params.limit, params.cursor.as_ref(), at)
 }
 
 fn incidents_from(rows: Vec<hoc_drivers::IncidentRow>) -> Result<Vec<Incident>, IncidentError> {
@@ -136,7 +128,7 @@ pub async fn get(
 ) -> Result<IncidentAt, IncidentError> {
     Ok(IncidentAt {
         incident: Incident::try_from(find_at(tx, tenant_id, id, at).await?)?,
-        as_of: hoc_contracts::time_format::truncate_micros(at.as_of.unwrap_or(at.now)),
+        as_of: at.instant(),
     })
 }
 
@@ -147,9 +139,7 @@ async fn find_at(
     id: &str,
     at: ReadAt,
 ) -> Result<hoc_drivers::IncidentRow, IncidentError> {
-    let as_of = DbTime::new(hoc_contracts::time_format::truncate_micros(
-        at.as_of.unwrap_or(at.now),
-    ));
+    let as_of = DbTime::new(at.instant());
     incidents::find_at(tx, tenant_id, id, as_of)
         .await?
         .ok_or_else(|| IncidentError::NotFound {
@@ -166,7 +156,7 @@ pub async fn list(
     at: ReadAt,
 ) -> Result<Page<Incident>, IncidentError> {
     let params = PageParams::new(query.limit, query.cursor);
-    let (request, as_of) = page_request(&params, at)?;
+    let (request, as_of) = page_request(&params, at);
     let filter = IncidentFilter {
         status: query.status.map(IncidentState::as_str),
         severity: query.severity.map(Severity::as_str),
@@ -191,7 +181,7 @@ pub async fn timeline(
     at: ReadAt,
 ) -> Result<Timeline, IncidentError> {
     get(tx, tenant_id, id, at).await?;
-    let as_of = hoc_contracts::time_format::truncate_micros(at.as_of.unwrap_or(at.now));
+    let as_of = at.instant();
     let items = timeline_driver::list(tx, tenant_id, id, Some(DbTime::new(as_of)))
         .await?
         .into_iter()
@@ -222,7 +212,7 @@ pub async fn audit_entries(
 ) -> Result<Page<AuditEntry>, IncidentError> {
     let params = PageParams::new(query.limit, query.cursor);
     let id = query.id.into_string();
-    let (request, as_of) = page_request(&params, at)?;
+    let (request, as_of) = page_request(&params, at);
     find_at(tx, tenant_id, &id, at).await?;
     let filter = audit::AuditFilter {
         entity_id: Some(&id),
@@ -316,7 +306,7 @@ async fn group(
     at: ReadAt,
     signature_inputs: Option<SignatureInputs>,
 ) -> Result<RecurrenceGroup, IncidentError> {
-    let (request, as_of) = page_request(params, at)?;
+    let (request, as_of) = page_request(params, at);
     let stats = incidents::group_stats(tx, tenant_id, version, signature, request.as_of).await?;
     if stats.count == 0 {
         return Err(IncidentError::NotFound {

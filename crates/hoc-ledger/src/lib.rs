@@ -33,6 +33,15 @@ pub async fn begin_read(db: &Database) -> Result<Tx, StorageError> {
     Ok(Tx::from_transaction(inner))
 }
 
+/// The backend of `tx` and its spelling of the first two statement parameters.
+fn placeholders(tx: &Tx) -> (sea_orm::DbBackend, &'static str, &'static str) {
+    use sea_orm::ConnectionTrait;
+    match tx.transaction().get_database_backend() {
+        sea_orm::DbBackend::Postgres => (sea_orm::DbBackend::Postgres, "$1", "$2"),
+        other => (other, "?", "?"),
+    }
+}
+
 /// The tenant clock: the instants of a tenant's changes follow its commit order.
 ///
 /// Every write takes its instant with [`clock::tick`] inside its transaction: `max(now, the tenant's last instant +
@@ -43,8 +52,10 @@ pub async fn begin_read(db: &Database) -> Result<Tx, StorageError> {
 /// read at that instant gives the same answer later, whatever commits since.
 pub mod clock {
     use hoc_drivers::{StorageError, Tx};
-    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use sea_orm::{ConnectionTrait, Statement};
     use time::OffsetDateTime;
+
+    use crate::placeholders;
 
     fn micros(t: OffsetDateTime) -> i64 {
         i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
@@ -57,13 +68,6 @@ pub mod clock {
                 problem: e.to_string(),
             }
         })
-    }
-
-    fn placeholders(tx: &Tx) -> (DbBackend, &'static str, &'static str) {
-        match tx.transaction().get_database_backend() {
-            DbBackend::Postgres => (DbBackend::Postgres, "$1", "$2"),
-            other => (other, "?", "?"),
-        }
     }
 
     /// The instant of a write of `tenant_id` that starts at `now`: after every instant the tenant has used.
@@ -142,7 +146,7 @@ pub mod outbox {
     use hoc_drivers::entity::event_outbox::{ActiveModel, Entity};
     use hoc_drivers::{StorageError, Tx};
     use sea_orm::ActiveValue::{NotSet, Set};
-    use sea_orm::{ConnectionTrait, DbBackend, EntityTrait, Statement};
+    use sea_orm::{ConnectionTrait, EntityTrait, Statement};
 
     /// Hands out the next sequence number of (tenant, project), starting at 1.
     ///
@@ -154,21 +158,17 @@ pub mod outbox {
         tenant_id: &str,
         project_id: &str,
     ) -> Result<i64, StorageError> {
-        let placeholders = match tx.transaction().get_database_backend() {
-            DbBackend::Postgres => ("$1", "$2"),
-            _ => ("?", "?"),
-        };
+        let (backend, p1, p2) = crate::placeholders(tx);
         let sql = format!(
-            "INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) VALUES ({}, {}, 1) \
+            "INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) VALUES ({p1}, {p2}, 1) \
              ON CONFLICT (tenant_id, project_id) \
              DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + 1 \
-             RETURNING last_sequence_no",
-            placeholders.0, placeholders.1
+             RETURNING last_sequence_no"
         );
         let row = tx
             .transaction()
             .query_one_raw(Statement::from_sql_and_values(
-                tx.transaction().get_database_backend(),
+                backend,
                 sql,
                 [tenant_id.into(), project_id.into()],
             ))

@@ -200,18 +200,9 @@ async fn write<M: OperationMethod>(
     let reply = route.reply;
     match idempotency(&req.headers, route.method, req.uri.path(), &request)? {
         Some(key) => match spine
-            .call_idempotent(
-                &ctx,
-                &request,
-                &key,
-                move |response| match serde_json::to_value(response) {
-                    Ok(value) => reply.respond(&value),
-                    Err(_) => StoredResponse {
-                        status: 500,
-                        body: Value::Null,
-                    },
-                },
-            )
+            .call_idempotent(&ctx, &request, &key, move |response| {
+                reply.respond(response)
+            })
             .await
             .map_err(fail(&req.rid))?
         {

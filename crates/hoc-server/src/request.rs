@@ -133,7 +133,8 @@ pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
         }
     }
     let encoded = serde_urlencoded::to_string(&fields).map_err(|e| bad(e.to_string()))?;
-    let deserializer = form_urlencoded_parse(encoded.as_bytes());
+    let deserializer =
+        serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
     let request = serde_path_to_error::deserialize(deserializer).map_err(|e| {
         bad(hoc_spine::input::shape_message(
             &e.path().to_string(),
@@ -141,10 +142,6 @@ pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
         ))
     })?;
     Ok((request, as_of))
-}
-
-fn form_urlencoded_parse(bytes: &[u8]) -> serde_urlencoded::Deserializer<'_> {
-    serde_urlencoded::Deserializer::new(form_urlencoded::parse(bytes))
 }
 
 /// Applies an `as_of` query parameter to the context (RFC 3339 UTC; anything else is 422).

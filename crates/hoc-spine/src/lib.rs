@@ -285,7 +285,7 @@ impl Spine {
     }
 
     /// The typed door for a write with an `Idempotency-Key`: the first call runs the method and stores
-    /// `respond(&response)` (e.g. an HTTP status and body) with the key **in the operation's transaction**; a later
+    /// `respond(&response as JSON)` (e.g. an HTTP status and body) with the key **in the operation's transaction**; a later
     /// call with the same key and the same `fingerprint` gets that stored response back without running anything;
     /// the same key with another fingerprint is `idempotency_key_reused`. A failed call stores nothing (it wrote
     /// nothing, so it is safe to retry).
@@ -294,15 +294,17 @@ impl Spine {
         ctx: &OperationContext,
         request: &M,
         idempotency: &Idempotency,
-        respond: impl FnOnce(&M::Response) -> StoredResponse + Send,
+        respond: impl FnOnce(&Value) -> StoredResponse + Send,
     ) -> Result<Replayable, OperationError> {
         if !self.registry.contains::<M>() {
             return Err(OperationError::UnknownOperation {
                 name: registry::method_name::<M>(),
             });
         }
-        self.call_idempotent_registered(ctx, request, idempotency, |r| Ok(respond(r)))
-            .await
+        self.call_idempotent_registered(ctx, request, idempotency, |r| {
+            Ok(respond(&registry::to_value(r)?))
+        })
+        .await
     }
 
     /// The JSON door of [`Spine::call_idempotent`].

@@ -30,8 +30,7 @@ operation_method!(ListAudit => "audit.query"."list", writes = false, -> Page<Aud
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     let limit = Limit::or_default(input.limit);
-    let (page, as_of) = PageRequest::resolve(limit, input.cursor.as_ref(), read_at(&call))
-        .map_err(|e| invalid(vec![e]))?;
+    let (page, as_of) = PageRequest::resolve(limit, input.cursor.as_ref(), read_at(&call));
     let filter = audit::AuditFilter {
         entity_id: input.entity_id.as_ref().map(Text::as_str),
         request_id: input.request_id.as_ref().map(Text::as_str),

@@ -4,7 +4,7 @@ use hoc_contracts::EventEnvelope;
 use hoc_contracts::input::{After, Limit};
 use serde::{Deserialize, Serialize};
 
-use super::{invalid, operation_method};
+use super::{invalid, operation_method, read_at};
 use crate::{OperationError, Output, RegistryBuilder};
 
 hoc_contracts::request! {
@@ -40,7 +40,7 @@ operation_method!(ListEvents => "events.feed"."list", writes = false, -> EventsP
         call.ctx.tenant_id(),
         Some(call.ctx.project_id()),
         after,
-        hoc_drivers::DbTime::new(call.ctx.as_of().unwrap_or(call.now)),
+        hoc_drivers::DbTime::new(read_at(&call).instant()),
         Limit::or_default(input.limit),
     )
     .await?;
