@@ -14,9 +14,9 @@ pub mod window;
 
 pub use crate::error::ArtifactError;
 pub use crate::model::{
-    Artifact, ArtifactDefinition, ArtifactListQuery, ArtifactPage, ArtifactQuery, GetArtifact,
-    HASH_CHARS, KEY_MAX_CHARS, LENGTH_LIMITS, ListArtifacts, SaveArtifact, SaveArtifactInput,
-    SaveOutcome, SaveStatus,
+    Artifact, ArtifactAt, ArtifactDefinition, ArtifactListQuery, ArtifactPage, ArtifactQuery,
+    GetArtifact, HASH_CHARS, KEY_MAX_CHARS, LENGTH_LIMITS, ListArtifacts, SaveArtifact,
+    SaveArtifactInput, SaveOutcome, SaveStatus,
 };
 pub use crate::procedures::{Outcome, ReadAt, get, list, save};
 pub use crate::window::InputWindow;

@@ -78,6 +78,28 @@ impl From<ArtifactRow> for Artifact {
     }
 }
 
+/// An artifact as a read at an instant found it, with that instant: what a single-artifact read answers. The
+/// artifact's own `as_of` is the point in time of its data, so the read's instant is echoed as `read_as_of`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct ArtifactAt {
+    /// The artifact.
+    #[serde(flatten)]
+    pub artifact: Artifact,
+    /// The instant the read shows (the caller's `read_as_of`, or the tenant's last committed change): artifacts
+    /// recorded after it are invisible. Repeating the read with this `read_as_of` gives the same answer.
+    #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
+    pub read_as_of: OffsetDateTime,
+}
+
+impl std::ops::Deref for ArtifactAt {
+    type Target = Artifact;
+
+    fn deref(&self) -> &Artifact {
+        &self.artifact
+    }
+}
+
 /// Whether a save recorded a new artifact or replayed an identical one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]

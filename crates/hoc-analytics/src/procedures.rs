@@ -10,7 +10,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::model::{ArtifactListQuery, ArtifactQuery};
-use crate::{Artifact, ArtifactDefinition, ArtifactError, ArtifactPage, SaveOutcome, SaveStatus};
+use crate::{
+    Artifact, ArtifactAt, ArtifactDefinition, ArtifactError, ArtifactPage, SaveOutcome, SaveStatus,
+};
 
 /// What a procedure did.
 pub type Outcome<T> = hoc_drivers::Outcome<T>;
@@ -100,11 +102,12 @@ pub async fn get(
     tenant_id: &str,
     query: ArtifactQuery,
     at: ReadAt,
-) -> Result<Artifact, ArtifactError> {
+) -> Result<ArtifactAt, ArtifactError> {
     let dataset_id = query.dataset_id.into_string();
     let version = query.version.map(Text::into_string);
     let point_in_time = query.as_of;
-    let visible_until = DbTime::new(at.instant());
+    let read_as_of = at.instant();
+    let visible_until = DbTime::new(read_as_of);
     let found = match &version {
         Some(version) => artifacts::find_by_key(tx, tenant_id, &dataset_id, version)
             .await?
@@ -122,7 +125,10 @@ pub async fn get(
         }
     };
     found
-        .map(Artifact::from)
+        .map(|row| ArtifactAt {
+            artifact: Artifact::from(row),
+            read_as_of,
+        })
         .ok_or_else(|| ArtifactError::NotFound {
             id: match version {
                 Some(version) => format!("{dataset_id}@{version}"),

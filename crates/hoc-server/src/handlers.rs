@@ -147,7 +147,12 @@ async fn read<M: OperationMethod>(
 ) -> Result<Response> {
     let (request, as_of) = read_query::<M>(&req.uri, path, route.as_of)?;
     let ctx = authorize(&req.state, &req.headers, &req.rid, route).await?;
-    let ctx = with_as_of(ctx, as_of.as_deref(), &req.rid.0)?;
+    let ctx = with_as_of(
+        ctx,
+        route.as_of.unwrap_or("as_of"),
+        as_of.as_deref(),
+        &req.rid.0,
+    )?;
     let response = req
         .state
         .spine

@@ -56,8 +56,9 @@ pub struct Route {
     pub scope: Scope,
     /// What it does.
     pub summary: &'static str,
-    /// Whether the route takes `?as_of=` as the point in time of the read (the operation context's `as_of`).
-    pub as_of: bool,
+    /// The query parameter, if any, that carries the point in time of the read (the operation context's
+    /// `as_of`): `as_of` on most reads, `read_as_of` where `as_of` already names a field of the request.
+    pub as_of: Option<&'static str>,
     /// How the response becomes a status and a body.
     pub reply: Reply,
     pub(crate) router: fn(&'static Route) -> MethodRouter<AppState>,
@@ -79,7 +80,7 @@ impl Route {
             operation_method: M::METHOD,
             scope: if M::WRITES { Scope::Write } else { Scope::Read },
             summary,
-            as_of: false,
+            as_of: None,
             reply: Reply::Ok,
             router: handlers::router::<M>,
             schemas: openapi::schemas::<M>,
@@ -117,8 +118,13 @@ impl Route {
     }
 
     /// The read takes `?as_of=` into the operation context.
-    pub const fn as_of(mut self) -> Self {
-        self.as_of = true;
+    pub const fn as_of(self) -> Self {
+        self.as_of_named("as_of")
+    }
+
+    /// The read takes the point in time of the read from the query parameter `name`.
+    pub const fn as_of_named(mut self, name: &'static str) -> Self {
+        self.as_of = Some(name);
         self
     }
 
@@ -202,7 +208,8 @@ pub static ROUTES: &[Route] = &[
         "get_artifact",
         "/v1/analytics/artifacts/{dataset_id}",
         "Get an artifact: a version, the latest, or the latest at a point in time",
-    ),
+    )
+    .as_of_named("read_as_of"),
     Route::get::<ListArtifacts>(
         "list_artifacts",
         "/v1/analytics/artifacts",

@@ -195,9 +195,9 @@ pub(crate) fn schemas<M: OperationMethod>(
                 field.schema.clone(),
             ));
         }
-        if route.as_of {
+        if let Some(name) = route.as_of {
             parameters.push(parameter(
-                "as_of",
+                name,
                 "query",
                 false,
                 "The point in time the read shows (RFC 3339); echoed in the response. Default: now.",

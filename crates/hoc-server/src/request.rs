@@ -110,11 +110,12 @@ pub(crate) fn require_json(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiEr
 }
 
 /// Parses the path parameters and the query string into the request type `M` (unknown parameters, repeated ones
-/// and wrong types: 400). Where the route takes `as_of`, it is taken out and returned for the context.
+/// and wrong types: 400). Where the route takes the read's point in time (`as_of`, the parameter named by
+/// `as_of_param`), it is taken out and returned for the context.
 pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
     uri: &Uri,
     path: Vec<(String, String)>,
-    takes_as_of: bool,
+    as_of_param: Option<&str>,
 ) -> Result<(M, Option<String>), ApiError> {
     let bad = |message: String| ApiError::malformed(format!("bad query string: {message}"));
     let pairs: Vec<(String, String)> =
@@ -122,9 +123,9 @@ pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
     let mut as_of = None;
     let mut fields = path;
     for (name, value) in pairs {
-        if takes_as_of && name == "as_of" {
+        if as_of_param == Some(name.as_str()) {
             if as_of.replace(value).is_some() {
-                return Err(bad("as_of: given twice".to_owned()));
+                return Err(bad(format!("{name}: given twice")));
             }
         } else if fields.iter().any(|(n, _)| *n == name) {
             return Err(bad(format!("{name}: given twice or also in the path")));
@@ -144,15 +145,17 @@ pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
     Ok((request, as_of))
 }
 
-/// Applies an `as_of` query parameter to the context (RFC 3339 UTC; anything else is 422).
+/// Applies the read's point in time (the query parameter `param`) to the context (RFC 3339; anything else is
+/// 422).
 pub(crate) fn with_as_of(
     ctx: OperationContext,
+    param: &str,
     as_of: Option<&str>,
     request_id: &str,
 ) -> Result<OperationContext, ApiError> {
     match as_of {
         None => Ok(ctx),
-        Some(text) => parse_time("as_of", text, request_id).map(|t| ctx.with_as_of(t)),
+        Some(text) => parse_time(param, text, request_id).map(|t| ctx.with_as_of(t)),
     }
 }
 

@@ -254,7 +254,31 @@ hoc_spine::storage_test!(readme_walkthrough_over_http, |db, url| {
             None,
         )
         .await;
-    assert_eq!((status, &latest), (StatusCode::OK, &saved));
+    assert_eq!(status, StatusCode::OK);
+    let mut shown = latest.clone();
+    let read_as_of = shown
+        .as_object_mut()
+        .and_then(|o| o.remove("read_as_of"))
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .expect("a single-artifact read echoes read_as_of");
+    assert_eq!(shown, saved);
+    // The read repeats at its echoed instant, byte for byte; before the save, the artifact did not exist.
+    let again = |at: &str| {
+        format!("/v1/analytics/artifacts/daily_orders?as_of=2026-11-03T00:00:00Z&read_as_of={at}")
+    };
+    let (status, repeated) = server
+        .call(Method::GET, &again(&read_as_of), Some(&reader), None)
+        .await;
+    assert_eq!((status, &repeated), (StatusCode::OK, &latest));
+    let (status, _) = server
+        .call(
+            Method::GET,
+            &again("2026-01-01T00:00:00Z"),
+            Some(&reader),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, listed) = server
         .call(
             Method::GET,

@@ -1,7 +1,7 @@
 //! `analytics.artifacts`: save, get, list.
 
 use hoc_analytics::{
-    Artifact, ArtifactPage, GetArtifact, ListArtifacts, SaveArtifact, SaveOutcome,
+    ArtifactAt, ArtifactPage, GetArtifact, ListArtifacts, SaveArtifact, SaveOutcome,
 };
 
 use super::{invalid, operation_method, read_at};
@@ -20,7 +20,7 @@ operation_method!(SaveArtifact => "analytics.artifacts"."save", writes = true, -
     Ok(hoc_analytics::save(call.tx, call.ctx.tenant_id(), call.now, definition).await?.into())
 });
 
-operation_method!(GetArtifact => "analytics.artifacts"."get", writes = false, -> Artifact,
+operation_method!(GetArtifact => "analytics.artifacts"."get", writes = false, -> ArtifactAt,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     Ok(Output::read(hoc_analytics::get(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))

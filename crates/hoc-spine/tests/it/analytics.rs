@@ -122,7 +122,7 @@ hoc_drivers::storage_test!(created_then_unchanged_then_conflict, |db| {
         )
         .await
         .expect("get");
-    assert_eq!(stored, artifact);
+    assert_eq!(stored.artifact, artifact);
 });
 
 hoc_drivers::storage_test!(invalid_saves_list_every_field_and_write_nothing, |db| {

@@ -2,9 +2,9 @@
 //! gives the same bytes whatever is written later.
 
 use hoc_spine::requests::{
-    AcknowledgeIncident, CloseIncident, CreatePostmortemStub, GetIncident, GetRecurrenceGroup,
-    GroupForIncident, IncidentTimeline, ListAudit, ListEvents, ListIncidents, ReopenIncident,
-    ResolveIncident,
+    AcknowledgeIncident, CloseIncident, CreatePostmortemStub, GetArtifact, GetIncident,
+    GetRecurrenceGroup, GroupForIncident, IncidentTimeline, ListArtifacts, ListAudit, ListEvents,
+    ListIncidents, ReopenIncident, ResolveIncident, SaveArtifact,
 };
 use hoc_spine::{ErrorCode, IncidentStatus, OperationContext, Spine};
 use time::OffsetDateTime;
@@ -337,3 +337,74 @@ hoc_drivers::storage_test!(reads_while_writers_commit_repeat_at_their_instant, |
         );
     }
 });
+
+hoc_drivers::storage_test!(
+    an_artifact_read_echoes_its_instant_and_repeats_at_it_byte_for_byte,
+    |db| {
+        let clock = TestClock::at(datetime!(2026-11-26 09:00:00 UTC));
+        let spine = clock.install(spine(&db));
+        let save = |version: &str, data_as_of: &str| SaveArtifact {
+            dataset_id: "revenue".into(),
+            dataset_version: version.into(),
+            input_window_hash: Some("a".repeat(64)),
+            as_of: Some(data_as_of.into()),
+            compute_code_version: Some("git:4f2a9c1".into()),
+            ..SaveArtifact::default()
+        };
+        spine
+            .call(&ctx("t1"), &save("v1", "2026-11-01T00:00:00Z"))
+            .await
+            .expect("v1");
+        let latest = GetArtifact {
+            dataset_id: "revenue".into(),
+            ..Default::default()
+        };
+        let first = spine.call(&ctx("t1"), &latest).await.expect("latest");
+        assert_eq!(first.dataset_version, "v1");
+        assert_eq!(
+            first.read_as_of,
+            datetime!(2026-11-26 09:00:00 UTC),
+            "a read without as_of echoes the tenant's last committed instant"
+        );
+        let first_list = spine
+            .call(&ctx("t1"), &ListArtifacts::default())
+            .await
+            .expect("list");
+
+        // A later artifact of the same dataset: it becomes the latest only for reads at or after the instant it
+        // was recorded, whatever its data's own `as_of`.
+        clock.set(datetime!(2026-11-26 10:00:00 UTC));
+        spine
+            .call(&ctx("t1"), &save("v2", "2026-11-02T00:00:00Z"))
+            .await
+            .expect("v2");
+        let then = ctx("t1").with_as_of(first.read_as_of);
+        assert_eq!(
+            bytes(spine.call(&then, &latest).await),
+            bytes(Ok::<_, hoc_spine::OperationError>(first.clone()))
+        );
+        assert_eq!(
+            bytes(spine.call(&then, &ListArtifacts::default()).await),
+            bytes(Ok::<_, hoc_spine::OperationError>(first_list))
+        );
+        let v2_by_name = GetArtifact {
+            dataset_id: "revenue".into(),
+            version: Some("v2".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            spine
+                .call(&then, &v2_by_name)
+                .await
+                .map(|a| a.artifact.dataset_version)
+                .map_err(|e| e.code()),
+            Err(ErrorCode::NotFound),
+            "at the first read's instant v2 did not exist yet"
+        );
+        let now = spine.call(&ctx("t1"), &latest).await.expect("latest now");
+        assert_eq!(
+            (now.dataset_version.as_str(), now.read_as_of),
+            ("v2", datetime!(2026-11-26 10:00:00 UTC))
+        );
+    }
+);
