@@ -8,6 +8,7 @@ mod m20261126_000001_initial;
 mod m20261126_000002_http;
 mod m20261128_000003_request_thread;
 mod m20261128_000004_history;
+mod m20261128_000005_performance;
 
 /// All migrations, oldest first.
 pub struct Migrator;
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000002_http::Migration),
             Box::new(m20261128_000003_request_thread::Migration),
             Box::new(m20261128_000004_history::Migration),
+            Box::new(m20261128_000005_performance::Migration),
         ]
     }
 }

@@ -124,6 +124,13 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
     ));
     out.push(Outcome::from_problem(
         NAME,
+        format!("recurrence group summaries recorded {backend}"),
+        "migration/src/m20261128_000005_performance.rs group_triggers",
+        group_summary_problem(db).await,
+        "restore the triggers that keep recurrence_groups and recurrence_group_versions",
+    ));
+    out.push(Outcome::from_problem(
+        NAME,
         format!("audit ledger append-only {backend}"),
         "migration/src/m20261126_000001_initial.rs audit_ledger_guards",
         audit_guard_problem(db).await,
@@ -195,40 +202,64 @@ async fn migration_cycle_problem(db: &Database, after_down: Option<&str>) -> Opt
     cycle.await.err()
 }
 
-/// Inserting and then changing an incident leaves versions 1 and 2 in `incident_versions` (the history triggers).
-async fn history_problem(db: &Database) -> Option<String> {
+/// Inserts an incident of a group of its own and resolves it, at one instant: the version found then, and the
+/// group's summary then.
+async fn insert_and_resolve(
+    db: &Database,
+) -> Result<(Option<i64>, hoc_drivers::incidents::GroupStats), String> {
     let at = time::OffsetDateTime::now_utc();
     let id = format!("hist_{}", at.unix_timestamp_nanos());
-    let row = crate::reads::incident(&id, at);
+    let mut row = crate::reads::incident(&id, at);
+    row.recurrence_signature = Some(format!("sig_{id}"));
     let tenant = row.tenant_id.clone();
-    let counted = async {
-        let tx = hoc_ledger::begin_write(db)
-            .await
-            .map_err(|e| e.to_string())?;
-        hoc_drivers::incidents::insert(&tx, row.clone())
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut after = row.clone();
-        after.status = "acknowledged".into();
-        after.version = 2;
-        hoc_drivers::incidents::compare_and_set(&tx, &["open"], 1, &after)
-            .await
-            .map_err(|e| e.to_string())?;
-        tx.commit().await.map_err(|e| e.to_string())?;
-        let tx = hoc_ledger::begin_read(db)
-            .await
-            .map_err(|e| e.to_string())?;
-        let found = hoc_drivers::incidents::find_at(&tx, &tenant, &row.id, at.into())
-            .await
-            .map_err(|e| e.to_string())?
-            .map(|r| r.version);
-        Ok::<_, String>(found)
-    };
+    let tx = hoc_ledger::begin_write(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    hoc_drivers::incidents::insert(&tx, row.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut after = row.clone();
+    after.status = "resolved".into();
+    after.version = 2;
+    hoc_drivers::incidents::compare_and_set(&tx, &["open"], &row, &after)
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    let tx = hoc_ledger::begin_read(db)
+        .await
+        .map_err(|e| e.to_string())?;
+    let found = hoc_drivers::incidents::find_at(&tx, &tenant, &row.id, at.into())
+        .await
+        .map_err(|e| e.to_string())?
+        .map(|r| r.version);
+    let signature = row.recurrence_signature.unwrap_or_default();
+    let stats = hoc_drivers::incidents::group_stats(&tx, &tenant, "rsig-v1", &signature, at.into())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((found, stats))
+}
+
+/// Inserting and then changing an incident leaves versions 1 and 2 in `incident_versions` (the history triggers).
+async fn history_problem(db: &Database) -> Option<String> {
+    let counted = async { insert_and_resolve(db).await.map(|(found, _)| found) };
     match counted.await {
         Err(e) => Some(e),
         Ok(Some(2)) => None,
         Ok(found) => Some(format!(
             "after an insert and a change, the recorded version is {found:?}, not 2: versions are not recorded"
+        )),
+    }
+}
+
+/// A new member counts in its group, and resolving it leaves the group's `open_count` at 0 (the group triggers).
+async fn group_summary_problem(db: &Database) -> Option<String> {
+    match insert_and_resolve(db).await {
+        Err(e) => Some(e),
+        Ok((_, stats)) if (stats.count, stats.open_count) == (1, 0) => None,
+        Ok((_, stats)) => Some(format!(
+            "after a new member was resolved, its group counts {} member(s), {} open, not 1 and 0: \
+             group summaries are not maintained",
+            stats.count, stats.open_count
         )),
     }
 }
@@ -407,6 +438,17 @@ mod tests {
             .expect("drop trigger");
         let problem = history_problem(test_db.db()).await.expect("caught");
         assert!(problem.contains("versions are not recorded"), "{problem}");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_group_summary_without_its_trigger_is_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        assert_eq!(group_summary_problem(test_db.db()).await, None);
+        execute_raw(test_db.db(), "DROP TRIGGER incidents_group_update")
+            .await
+            .expect("drop trigger");
+        let problem = group_summary_problem(test_db.db()).await.expect("caught");
+        assert!(problem.contains("1 open, not 1 and 0"), "{problem}");
     }
 
     #[tokio::test(flavor = "multi_thread")]

@@ -2,9 +2,10 @@
 //! row in `incident_versions` by trigger, in the same statement); and reads at a point in time, which read those
 //! versions.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, QueryFilter, Statement, Value,
+    IntoActiveModel, Iterable, ModelTrait, QueryFilter, Statement, Value,
 };
 
 use crate::entity::incidents::{Column, Entity};
@@ -109,13 +110,12 @@ pub async fn list(
     sql.push("SELECT ").push(&columns("v."));
     versions_at(&mut sql, tenant_id, filter, page.as_of);
     if let Some((at, last_id)) = &page.after {
-        sql.push(" AND (v.created_at < ")
+        // A row comparison: an index bound on (tenant, created_at, id), so a deep page is a seek.
+        sql.push(" AND (v.created_at, v.id) < (")
             .bind(*at)
-            .push(" OR (v.created_at = ")
-            .bind(*at)
-            .push(" AND v.id < ")
+            .push(", ")
             .bind(last_id.as_str())
-            .push("))");
+            .push(")");
     }
     sql.push(" ORDER BY v.created_at DESC, v.id DESC LIMIT ")
         .bind(i64::try_from(page.limit).unwrap_or(i64::MAX));
@@ -163,7 +163,9 @@ pub struct GroupStats {
     pub last_seen: Option<DbTime>,
 }
 
-/// Counts and first/last seen of one recurrence group, each member in its version valid at `as_of`.
+/// Counts and first/last seen of one recurrence group at `as_of`: the group's summary version valid then, one
+/// index lookup whatever the group's size (the database maintains the summaries by trigger, in the statement that
+/// adds a member or changes whether one is open).
 pub async fn group_stats(
     tx: &Tx,
     tenant_id: &str,
@@ -171,40 +173,47 @@ pub async fn group_stats(
     signature: &str,
     as_of: DbTime,
 ) -> Result<GroupStats, StorageError> {
-    let filter = IncidentFilter {
-        recurrence: Some((version, signature)),
-        ..IncidentFilter::default()
-    };
     let mut sql = Sql::new(tx);
     sql.push(
-        "SELECT COUNT(*) AS n, \
-         SUM(CASE WHEN v.status IN ('open', 'acknowledged') THEN 1 ELSE 0 END) AS open_n, \
-         MIN(v.created_at) AS first_seen, MAX(v.created_at) AS last_seen",
-    );
-    versions_at(&mut sql, tenant_id, filter, as_of);
-    // An aggregate without GROUP BY always answers one row.
-    let row = tx
+        "SELECT member_count, open_count, first_seen, last_seen FROM recurrence_group_versions \
+         WHERE tenant_id = ",
+    )
+    .bind(tenant_id)
+    .push(" AND signature_version = ")
+    .bind(version)
+    .push(" AND recurrence_signature = ")
+    .bind(signature)
+    .push(" AND valid_from <= ")
+    .bind(as_of)
+    .push(" ORDER BY valid_from DESC, version DESC LIMIT 1");
+    let Some(row) = tx
         .conn()
         .query_one_raw(sql.statement())
         .await
         .map_err(StorageError::from_db)?
-        .ok_or(StorageError::Corrupt {
-            table: "incident_versions",
-            problem: "the group aggregate returned no row".to_owned(),
-        })?;
-    let count: i64 = row.try_get("", "n").map_err(StorageError::from_db)?;
-    let open_count: Option<i64> = row.try_get("", "open_n").map_err(StorageError::from_db)?;
-    let first_seen: Option<DbTime> = row
+    else {
+        return Ok(GroupStats {
+            count: 0,
+            open_count: 0,
+            first_seen: None,
+            last_seen: None,
+        });
+    };
+    let get = |column: &str| -> Result<i64, StorageError> {
+        row.try_get("", column).map_err(StorageError::from_db)
+    };
+    let (count, open_count) = (get("member_count")?, get("open_count")?);
+    let first_seen: DbTime = row
         .try_get("", "first_seen")
         .map_err(StorageError::from_db)?;
-    let last_seen: Option<DbTime> = row
+    let last_seen: DbTime = row
         .try_get("", "last_seen")
         .map_err(StorageError::from_db)?;
     Ok(GroupStats {
         count: count.unsigned_abs(),
-        open_count: open_count.unwrap_or(0).unsigned_abs(),
-        first_seen,
-        last_seen,
+        open_count: open_count.unsigned_abs(),
+        first_seen: Some(first_seen),
+        last_seen: Some(last_seen),
     })
 }
 
@@ -227,21 +236,29 @@ pub async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<Option<IncidentR
         .map_err(StorageError::from_db)
 }
 
-/// Writes `after` over the stored incident only if the stored row still has `expected_version` and one of the
-/// `allowed_from` states; returns whether it did. `after.version` must already be the next version. This is
-/// the guard that makes N concurrent conflicting transitions apply exactly one.
+/// Writes `after` over the stored incident only if the stored row is still `before` (its version and one of the
+/// `allowed_from` states); returns whether it did. `after.version` must already be the next version. This is the
+/// guard that makes N concurrent conflicting transitions apply exactly one. The UPDATE sets only the columns that
+/// differ from `before`, never the key: an UPDATE that names the key makes SQLite check every foreign key that
+/// points at it.
 pub async fn compare_and_set(
     tx: &Tx,
     allowed_from: &[&str],
-    expected_version: i64,
+    before: &IncidentRow,
     after: &IncidentRow,
 ) -> Result<bool, StorageError> {
-    let result = Entity::update_many()
-        .set(after.clone().into_active_model().reset_all())
-        .filter(Column::TenantId.eq(after.tenant_id.as_str()))
-        .filter(Column::Id.eq(after.id.as_str()))
+    let mut update = Entity::update_many();
+    for column in Column::iter().filter(|c| !matches!(c, Column::Id | Column::TenantId)) {
+        let value = after.get(column);
+        if value != before.get(column) {
+            update = update.col_expr(column, Expr::val(value));
+        }
+    }
+    let result = update
+        .filter(Column::TenantId.eq(before.tenant_id.as_str()))
+        .filter(Column::Id.eq(before.id.as_str()))
         .filter(Column::Status.is_in(allowed_from.iter().copied()))
-        .filter(Column::Version.eq(expected_version))
+        .filter(Column::Version.eq(before.version))
         .exec(tx.conn())
         .await
         .map_err(StorageError::from_db)?;

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sea_orm::{ConnectOptions, DatabaseConnection, DatabaseTransaction};
+use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 
 pub use crate::db_time::DbTime;
 pub use crate::entity::analytics_artifacts::Model as ArtifactRow;
@@ -107,11 +107,25 @@ impl Database {
         Ok(Self { conn, backend })
     }
 
-    /// Connects and applies every pending migration.
+    /// Connects, applies every pending migration and refreshes the planner's statistics ([`Self::optimize`]).
     pub async fn connect_and_migrate(url: &str) -> Result<Self, StorageError> {
         let db = Self::connect(url).await?;
         db.migrate().await?;
+        db.optimize().await?;
         Ok(db)
+    }
+
+    /// Refreshes the planner's statistics where the database does not do it itself: SQLite's `PRAGMA optimize`
+    /// (which runs `ANALYZE` on the tables whose statistics are missing or stale; SQLite never does on its own).
+    /// PostgreSQL's autovacuum analyzes by itself, so there it does nothing. Hosts run it at start and periodically.
+    pub async fn optimize(&self) -> Result<(), StorageError> {
+        if self.backend == Backend::Sqlite {
+            self.conn
+                .execute_unprepared("PRAGMA optimize=0x10002")
+                .await
+                .map_err(StorageError::from_db)?;
+        }
+        Ok(())
     }
 
     /// Applies every pending migration.
@@ -124,6 +138,14 @@ impl Database {
     /// Rolls back every migration (used to prove migrations go up, down and up again).
     pub async fn migrate_down_all(&self) -> Result<(), StorageError> {
         Migrator::down(&self.conn, None)
+            .await
+            .map_err(StorageError::from_db)
+    }
+
+    /// Rolls back the last `steps` migrations (used to prove a migration's backfill agrees with what its
+    /// triggers maintain).
+    pub async fn migrate_down(&self, steps: u32) -> Result<(), StorageError> {
+        Migrator::down(&self.conn, Some(steps))
             .await
             .map_err(StorageError::from_db)
     }

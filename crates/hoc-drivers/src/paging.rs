@@ -2,8 +2,8 @@
 
 use hoc_contracts::paging::{Cursor, ReadAt};
 use hoc_contracts::time_format::truncate_micros;
-use sea_orm::sea_query::{IntoCondition, SimpleExpr};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, Condition, ExprTrait};
 use time::OffsetDateTime;
 
 use crate::DbTime;
@@ -29,7 +29,9 @@ pub struct PageRequest {
     pub limit: u64,
 }
 
-/// `created_at <= as_of AND (created_at, id) beyond after`.
+/// `created_at <= as_of AND (created_at, id) beyond after`, the bound written as one row comparison
+/// (`(created_at, id) < (t, x)`), which both databases use as an index bound: a page at any depth is a seek, not a
+/// scan that filters away every row before it (`created_at < t OR (created_at = t AND id < x)` is not).
 pub(crate) fn keyset_condition<C: ColumnTrait>(
     created_at: C,
     id: C,
@@ -38,16 +40,12 @@ pub(crate) fn keyset_condition<C: ColumnTrait>(
 ) -> Condition {
     let mut condition = Condition::all().add(created_at.lte(page.as_of));
     if let Some((at, last_id)) = &page.after {
-        let (beyond_at, beyond_id): (SimpleExpr, SimpleExpr) = match direction {
-            Direction::Descending => (created_at.lt(*at), id.lt(last_id.as_str())),
-            Direction::Ascending => (created_at.gt(*at), id.gt(last_id.as_str())),
-        };
-        condition = condition.add(
-            Condition::any()
-                .add(beyond_at)
-                .add(Condition::all().add(created_at.eq(*at)).add(beyond_id))
-                .into_condition(),
-        );
+        let key = Expr::tuple([Expr::col(created_at), Expr::col(id)]);
+        let bound = Expr::tuple([Expr::val(*at), Expr::val(last_id.as_str())]);
+        condition = condition.add(match direction {
+            Direction::Descending => key.lt(bound),
+            Direction::Ascending => key.gt(bound),
+        });
     }
     condition
 }

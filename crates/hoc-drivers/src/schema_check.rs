@@ -313,6 +313,21 @@ pub const UNIQUE_KEYS: &[(&str, &[&str], &str)] = &[
         &["tenant_id"],
         "the tenant clock upsert (ON CONFLICT)",
     ),
+    (
+        "recurrence_groups",
+        &["tenant_id", "signature_version", "recurrence_signature"],
+        "the group summary upsert of the group trigger (ON CONFLICT / INSERT OR IGNORE)",
+    ),
+    (
+        "recurrence_group_versions",
+        &[
+            "tenant_id",
+            "signature_version",
+            "recurrence_signature",
+            "version",
+        ],
+        "one row per version of a group's summary",
+    ),
 ];
 
 /// The column sets of every unique index (primary keys included) of `table`, each sorted.

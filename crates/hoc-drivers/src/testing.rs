@@ -32,6 +32,8 @@ pub const TABLES: &[&str] = &[
     "idempotency_keys",
     "incident_versions",
     "tenant_clocks",
+    "recurrence_groups",
+    "recurrence_group_versions",
 ];
 
 /// A fresh, migrated database that is removed when dropped.
@@ -183,6 +185,23 @@ pub async fn row_counts(db: &Database) -> BTreeMap<&'static str, i64> {
         );
     }
     counts
+}
+
+/// The integer column `n` of the one row `sql` answers (e.g. `SELECT COUNT(*) AS n FROM …`).
+pub async fn scalar(db: &Database, sql: &str) -> Result<i64, StorageError> {
+    let row = db
+        .conn()
+        .query_one_raw(Statement::from_string(
+            db.conn().get_database_backend(),
+            sql.to_owned(),
+        ))
+        .await
+        .map_err(StorageError::from_db)?
+        .ok_or(StorageError::Corrupt {
+            table: "(query)",
+            problem: format!("no row from {sql}"),
+        })?;
+    row.try_get::<i64>("", "n").map_err(StorageError::from_db)
 }
 
 /// Runs one raw SQL statement outside any transaction (for tests that poke the schema directly).

@@ -414,9 +414,7 @@ pub async fn create_postmortem_stub(
         after.version = before.version + 1;
         // Locks the incident (and proves nobody changed it since we looked) before the postmortem is written,
         // so two concurrent stubs cannot both be created: the loser re-reads and finds the winner's.
-        if !incidents::compare_and_set(tx, &[before.status.as_str()], before.version, &after)
-            .await?
-        {
+        if !incidents::compare_and_set(tx, &[before.status.as_str()], &before, &after).await? {
             continue;
         }
         postmortems::insert(tx, postmortem.clone()).await?;
@@ -519,7 +517,7 @@ async fn transition(
         apply(&mut after);
         after.updated_at = now.into();
         after.version = before.version + 1;
-        if !incidents::compare_and_set(tx, &allowed, before.version, &after).await? {
+        if !incidents::compare_and_set(tx, &allowed, &before, &after).await? {
             continue;
         }
         let description = match reason {

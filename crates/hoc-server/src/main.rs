@@ -90,6 +90,9 @@ fn init_tracing() {
         .init();
 }
 
+/// How often `hocd serve` refreshes the planner's statistics (SQLite `PRAGMA optimize`).
+const OPTIMIZE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
 async fn open(url: &str) -> Result<Spine, String> {
     let db = Database::connect_and_migrate(url)
         .await
@@ -143,6 +146,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
             let address = listener.local_addr().map_err(|e| e.to_string())?;
+            let pool = spine.database().clone();
+            tokio::spawn(async move {
+                // SQLite's statistics go stale as tables grow; `PRAGMA optimize` is cheap when nothing changed.
+                let mut every = tokio::time::interval(OPTIMIZE_EVERY);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if let Err(e) = pool.optimize().await {
+                        tracing::warn!(error = %e, "refreshing the planner's statistics failed");
+                    }
+                }
+            });
             let mut state = hoc_server::state(spine);
             state.body_limit = max_body_bytes;
             println!("hocd listening on http://{address}");

@@ -195,3 +195,27 @@ storage_test!(timestamps_sort_in_time_order_and_round_trip_exactly, |db| {
     expected.sort_by_key(|(_, at)| *at);
     assert_eq!(read, expected);
 });
+
+#[tokio::test(flavor = "multi_thread")]
+async fn optimize_gives_sqlite_planner_statistics() {
+    let test_db = hoc_drivers::testing::TestDatabase::sqlite().await;
+    let db = test_db.db();
+    let tx = hoc_ledger::begin_write(db).await.expect("begin");
+    for i in 0..50 {
+        hoc_ledger::audit::append(&tx, audit_row(&format!("aud_{i}")))
+            .await
+            .expect("append");
+    }
+    tx.commit().await.expect("commit");
+    let stats = "SELECT COUNT(*) AS n FROM sqlite_stat1 WHERE tbl = 'audit_ledger'";
+    let before = hoc_drivers::testing::scalar(db, stats).await;
+    assert!(
+        before.as_ref().map_or(true, |n| *n == 0),
+        "no statistics before: {before:?}"
+    );
+    db.optimize().await.expect("optimize");
+    let after = hoc_drivers::testing::scalar(db, stats)
+        .await
+        .expect("sqlite_stat1 exists");
+    assert!(after > 0, "ANALYZE ran on audit_ledger");
+}

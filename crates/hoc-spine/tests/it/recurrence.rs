@@ -303,3 +303,104 @@ hoc_drivers::storage_test!(postmortem_stub_is_created_once_and_linked, |db| {
     assert_eq!(err.code(), ErrorCode::NotFound);
     assert_eq!(row_counts(&db).await, before);
 });
+
+hoc_drivers::storage_test!(
+    group_summaries_replayed_from_history_equal_the_maintained_ones,
+    |db| {
+        use hoc_spine::requests::{AcknowledgeIncident, CloseIncident, ReopenIncident};
+        let clock = crate::TestClock::at(time::macros::datetime!(2026-11-26 09:00:00 UTC));
+        let spine = clock.install(spine(&db));
+        let mut ids = Vec::new();
+        let mut instants = Vec::new();
+        let mut t = time::macros::datetime!(2026-11-26 09:00:00 UTC);
+        for (minute, message) in ["user 1", "user 2", "user 3", "user 4"].iter().enumerate() {
+            t += time::Duration::minutes(10);
+            clock.set(t);
+            let incident = spine
+                .call(
+                    &ctx("t1"),
+                    &db_incident(&format!("too many clients for {message}")),
+                )
+                .await
+                .expect("create");
+            ids.push(incident.id.clone());
+            instants.push(incident.created_at);
+            let id = incident.id;
+            t += time::Duration::minutes(1);
+            clock.set(t);
+            let changed = match minute {
+                0 => spine
+                    .call(&ctx("t1"), &AcknowledgeIncident { id, reason: None })
+                    .await
+                    .map(|i| i.updated_at),
+                1 => spine
+                    .call(
+                        &ctx("t1"),
+                        &ResolveIncident {
+                            id,
+                            resolution_type: Some("hotfix".into()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .map(|i| i.updated_at),
+                _ => spine
+                    .call(
+                        &ctx("t1"),
+                        &CloseIncident {
+                            id,
+                            reason: Some("duplicate".into()),
+                        },
+                    )
+                    .await
+                    .map(|i| i.updated_at),
+            };
+            instants.push(changed.expect("transition"));
+        }
+        clock.set(t + time::Duration::minutes(1));
+        let reopened = spine
+            .call(
+                &ctx("t1"),
+                &ReopenIncident {
+                    id: ids[1].clone(),
+                    reason: None,
+                },
+            )
+            .await
+            .expect("reopen");
+        instants.push(reopened.updated_at);
+        let signature = reopened.recurrence_signature.clone().expect("signed");
+        let group = GetRecurrenceGroup {
+            signature,
+            ..Default::default()
+        };
+        let summaries = |spine: hoc_spine::Spine, instants: Vec<time::OffsetDateTime>| {
+            let group = group.clone();
+            async move {
+                let mut out = Vec::new();
+                for at in instants {
+                    let found = spine
+                        .call(&ctx("t1").with_as_of(at), &group)
+                        .await
+                        .expect("group");
+                    out.push(serde_json::to_value(&found).expect("json"));
+                }
+                out
+            }
+        };
+        let maintained = summaries(spine.clone(), instants.clone()).await;
+        assert_eq!(
+            maintained
+                .iter()
+                .map(|g| (g["count"].as_u64(), g["open_count"].as_u64()))
+                .collect::<Vec<_>>()
+                .last(),
+            Some(&(Some(4), Some(2))),
+            "acknowledged and reopened members are open; the closed ones are not"
+        );
+        // Replays the history into the summary tables: the migration's backfill must agree with the triggers.
+        db.migrate_down(1).await.expect("down");
+        db.migrate().await.expect("up");
+        assert_eq!(summaries(spine, instants).await, maintained);
+    }
+);
