@@ -10,6 +10,51 @@ mod m20261128_000003_request_thread;
 mod m20261128_000004_history;
 mod m20261128_000005_performance;
 
+/// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
+/// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
+/// migration that introduced them runs) and the triggers are restored.
+pub mod bulk_load {
+    use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, DbErr};
+
+    /// Drops the incidents triggers (history and group summaries).
+    pub async fn suspend_triggers<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+        let drops: &[&str] = match conn.get_database_backend() {
+            DatabaseBackend::Postgres => &[
+                "DROP TRIGGER IF EXISTS incidents_history ON incidents",
+                "DROP TRIGGER IF EXISTS incidents_group ON incidents",
+            ],
+            _ => &[
+                "DROP TRIGGER IF EXISTS incidents_history_insert",
+                "DROP TRIGGER IF EXISTS incidents_history_update",
+                "DROP TRIGGER IF EXISTS incidents_group_insert",
+                "DROP TRIGGER IF EXISTS incidents_group_update",
+            ],
+        };
+        for sql in drops {
+            conn.execute_unprepared(sql).await?;
+        }
+        Ok(())
+    }
+
+    /// Rebuilds the group summaries from `incident_versions` and restores the triggers.
+    pub async fn resume_triggers<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
+        let backend = conn.get_database_backend();
+        conn.execute_unprepared("DELETE FROM recurrence_group_versions")
+            .await?;
+        conn.execute_unprepared("DELETE FROM recurrence_groups")
+            .await?;
+        for sql in crate::m20261128_000005_performance::backfill() {
+            conn.execute_unprepared(&sql).await?;
+        }
+        let mut restore = crate::m20261128_000004_history::history_triggers(backend);
+        restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
+        for sql in restore {
+            conn.execute_unprepared(&sql).await?;
+        }
+        Ok(())
+    }
+}
+
 /// All migrations, oldest first.
 pub struct Migrator;
 

@@ -124,7 +124,7 @@ impl MigrationTrait for Migration {
 }
 
 /// `AFTER INSERT OR UPDATE ON incidents`: insert the new row into `incident_versions`.
-fn history_triggers(backend: sea_orm::DatabaseBackend) -> Vec<String> {
+pub(crate) fn history_triggers(backend: sea_orm::DatabaseBackend) -> Vec<String> {
     let new_values = COLUMNS
         .split(',')
         .map(|c| format!("NEW.{}", c.trim()))

@@ -191,7 +191,7 @@ const GROUP_COLUMNS: &str = "tenant_id, signature_version, recurrence_signature,
 /// Replays the recorded history into group versions: each member adds one to the count at its creation, and
 /// each version that changes whether the member is open moves `open_count`; changes at one instant are one group
 /// version; running sums and extremes give each version's summary. Then the current summary of every group.
-fn backfill() -> Vec<String> {
+pub(crate) fn backfill() -> Vec<String> {
     let changes = format!(
         "WITH steps AS ( \
            SELECT tenant_id, signature_version, recurrence_signature, updated_at AS at, created_at, \
@@ -232,7 +232,7 @@ fn backfill() -> Vec<String> {
 
 /// `AFTER INSERT OR UPDATE ON incidents`: a new member, or a member whose status crosses between open and not,
 /// moves its group's summary and records the new summary as a version valid from the change's instant.
-fn group_triggers(backend: sea_orm::DatabaseBackend) -> Vec<String> {
+pub(crate) fn group_triggers(backend: sea_orm::DatabaseBackend) -> Vec<String> {
     let record = format!(
         "INSERT INTO recurrence_group_versions ({GROUP_COLUMNS}, valid_from) \
          SELECT {GROUP_COLUMNS}, NEW.updated_at FROM recurrence_groups \

@@ -22,6 +22,7 @@ use std::process::ExitCode;
 use report::Report;
 
 const USAGE: &str = "usage: cargo xtask verify [--strict] [--format text|json] [--only workspace|layering|events|storage|reads]
+       cargo xtask bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json]
        cargo xtask bless";
 const VERIFIERS: [&str; 5] = ["workspace", "layering", "events", "storage", "reads"];
 
@@ -195,6 +196,43 @@ fn bless(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `cargo xtask bench [ARGS]`: builds the harness and `hocd` in release mode and runs the harness (with
+/// `--hocd` pointing at the built server); `HOC_BENCH_DATABASE_URL` adds PostgreSQL. Prints; asserts nothing.
+fn bench(root: &Path, args: &[String]) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built = std::process::Command::new(&cargo)
+        .current_dir(root)
+        .args([
+            "build",
+            "--release",
+            "-q",
+            "-p",
+            "hoc-bench",
+            "-p",
+            "hoc-server",
+        ])
+        .status();
+    if !matches!(built, Ok(status) if status.success()) {
+        eprintln!("bench: the release build failed");
+        return ExitCode::FAILURE;
+    }
+    let release = root.join("target").join("release");
+    let ran = std::process::Command::new(release.join("hoc-bench"))
+        .current_dir(root)
+        .args(args)
+        .arg("--hocd")
+        .arg(release.join("hocd"))
+        .status();
+    match ran {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("bench: cannot run the harness: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
@@ -218,6 +256,7 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some("bench") => bench(&root, &args[1..]),
         Some("bless") => match bless(&root) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -74,8 +74,12 @@ fn columns(prefix: &str) -> String {
 /// chosen by a correlated `MAX` — a lookup in the primary key per candidate row, whatever the planner's
 /// statistics say (an anti-join form degrades to a quadratic scan on PostgreSQL before `ANALYZE`).
 fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, as_of: DbTime) {
+    // `created_at <= as_of` is implied (a version's change is never before its incident's creation), but written
+    // out it is the index bound that starts a newest-first walk at `as_of` instead of at the newest incident.
     sql.push(" FROM incident_versions v WHERE v.tenant_id = ")
         .bind(tenant_id)
+        .push(" AND v.created_at <= ")
+        .bind(as_of)
         .push(" AND v.updated_at <= ")
         .bind(as_of)
         .push(

@@ -3,7 +3,10 @@
 //! A key reads `hoc_<key id>_<secret>`. The key id finds the row; the secret's SHA-256 is compared with the
 //! stored hash in constant time. The plain key is shown once, at creation.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use hoc_contracts::{ActorType, FieldError};
 use hoc_drivers::audit::AuditDraft;
@@ -200,10 +203,16 @@ impl Spine {
             .await?;
         }
         tx.commit().await?;
+        self.keys.forget(&row.id);
         identity(&row)
     }
 
     /// The identity of a presented key, or `None` for a malformed, unknown or revoked one.
+    ///
+    /// Answers come from a per-spine cache ([`KeyCache`]) for up to its time to live (1 second by default), so a
+    /// request costs no database round trip for its key; a key revoked on any instance stops working on every
+    /// instance within that time (each re-reads the key's row once its entry expires), and at once on the
+    /// instance that revoked it.
     pub async fn authenticate(
         &self,
         token: &str,
@@ -217,16 +226,95 @@ impl Spine {
         if id_part.len() != 16 || secret.len() != 64 {
             return Ok(None);
         }
-        let tx = hoc_ledger::begin_read(self.database()).await?;
-        let Some(row) = api_keys::find(&tx, &format!("key_{id_part}")).await? else {
-            return Ok(None);
-        };
-        drop(tx);
-        let matches = constant_time_eq(sha256_hex(secret).as_bytes(), row.secret_hash.as_bytes());
-        if !matches || row.revoked_at.is_some() {
-            return Ok(None);
+        // The cache is keyed by the token's hash, never the token.
+        let fingerprint = sha256_hex(token);
+        if let Some(cached) = self.keys.get(&fingerprint) {
+            return Ok(cached);
         }
-        identity(&row).map(Some)
+        let key_id = format!("key_{id_part}");
+        let tx = hoc_ledger::begin_read(self.database()).await?;
+        let found = api_keys::find(&tx, &key_id).await?;
+        drop(tx);
+        let answer = match found {
+            Some(row)
+                if row.revoked_at.is_none()
+                    && constant_time_eq(
+                        sha256_hex(secret).as_bytes(),
+                        row.secret_hash.as_bytes(),
+                    ) =>
+            {
+                Some(identity(&row)?)
+            }
+            _ => None,
+        };
+        self.keys.put(fingerprint, &key_id, answer.clone());
+        Ok(answer)
+    }
+}
+
+/// A bounded cache of authentication answers whose entries expire: what lets a request skip the key lookup.
+#[derive(Debug)]
+pub(crate) struct KeyCache {
+    ttl: Duration,
+    entries: Mutex<HashMap<String, CachedKey>>,
+}
+
+#[derive(Debug, Clone)]
+struct CachedKey {
+    key_id: String,
+    answer: Option<ApiKeyIdentity>,
+    until: Instant,
+}
+
+/// Most entries the cache holds; when full, expired entries go, and if none has expired, all of them.
+const KEY_CACHE_CAPACITY: usize = 10_000;
+
+impl KeyCache {
+    pub(crate) fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedKey>> {
+        // A panic while holding the lock cannot leave the map inconsistent (each operation is one map call).
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, fingerprint: &str) -> Option<Option<ApiKeyIdentity>> {
+        let entries = self.lock();
+        let entry = entries.get(fingerprint)?;
+        (entry.until > Instant::now()).then(|| entry.answer.clone())
+    }
+
+    fn put(&self, fingerprint: String, key_id: &str, answer: Option<ApiKeyIdentity>) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        let mut entries = self.lock();
+        if entries.len() >= KEY_CACHE_CAPACITY {
+            let now = Instant::now();
+            entries.retain(|_, e| e.until > now);
+            if entries.len() >= KEY_CACHE_CAPACITY {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            fingerprint,
+            CachedKey {
+                key_id: key_id.to_owned(),
+                answer,
+                until: Instant::now() + self.ttl,
+            },
+        );
+    }
+
+    /// Forgets every answer about `key_id` (after a revocation on this instance).
+    fn forget(&self, key_id: &str) {
+        self.lock().retain(|_, e| e.key_id != key_id);
     }
 }
 

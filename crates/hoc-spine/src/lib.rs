@@ -85,12 +85,16 @@ pub fn builtin_operations() -> Result<RegistryBuilder, OperationError> {
     ops::events::register(builder)
 }
 
+/// How long [`Spine::authenticate`] reuses an answer by default.
+pub const DEFAULT_KEY_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// The entry point: a database and a frozen registry.
 #[derive(Clone)]
 pub struct Spine {
     db: Database,
     registry: Arc<Registry>,
     clock: Clock,
+    keys: Arc<auth::KeyCache>,
 }
 
 impl std::fmt::Debug for Spine {
@@ -124,7 +128,15 @@ impl Spine {
             db,
             registry: Arc::new(registry),
             clock: Arc::new(hoc_contracts::time_format::now_utc),
+            keys: Arc::new(auth::KeyCache::new(DEFAULT_KEY_CACHE_TTL)),
         }
+    }
+
+    /// Sets how long an authentication answer is reused before the key's row is read again: the bound on how
+    /// long a key revoked on another instance keeps working here (default 1 second; zero turns the cache off).
+    pub fn with_key_cache_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.keys = Arc::new(auth::KeyCache::new(ttl));
+        self
     }
 
     /// Replaces the clock.

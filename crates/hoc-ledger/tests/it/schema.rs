@@ -219,3 +219,16 @@ async fn optimize_gives_sqlite_planner_statistics() {
         .expect("sqlite_stat1 exists");
     assert!(after > 0, "ANALYZE ran on audit_ledger");
 }
+
+storage_test!(postgres_sessions_run_without_jit, |db| {
+    // A generic plan over a large table can pass jit_above_cost and compile code on every execution.
+    if db.backend() == hoc_drivers::Backend::Postgres {
+        let jit = hoc_drivers::testing::scalar(
+            &db,
+            "SELECT COUNT(*) AS n WHERE current_setting('jit') = 'off'",
+        )
+        .await
+        .expect("setting");
+        assert_eq!(jit, 1);
+    }
+});

@@ -242,3 +242,47 @@ hoc_drivers::storage_test!(
         assert_eq!(row_counts(&db).await["incidents"], 1);
     }
 );
+
+hoc_drivers::storage_test!(
+    a_key_revoked_on_another_instance_stops_working_within_the_cache_ttl,
+    |db| {
+        let ttl = std::time::Duration::from_millis(400);
+        let here = spine(&db).with_key_cache_ttl(ttl);
+        let elsewhere = spine(&db);
+        let key = here
+            .create_api_key("t1", ActorType::Sdk, "deployer", Scope::Read)
+            .await
+            .expect("create");
+        assert!(here.authenticate(&key.token).await.expect("auth").is_some());
+        // The row is gone from under the cache: a cached answer needs no database.
+        elsewhere
+            .revoke_api_key(&key.identity.key_id)
+            .await
+            .expect("revoke elsewhere");
+        assert!(
+            here.authenticate(&key.token).await.expect("auth").is_some(),
+            "within the ttl the cached answer stands"
+        );
+        tokio::time::sleep(ttl + std::time::Duration::from_millis(100)).await;
+        assert_eq!(
+            here.authenticate(&key.token).await.expect("auth"),
+            None,
+            "after the ttl the revocation is seen"
+        );
+        // On the instance that revokes, at once.
+        let other = here
+            .create_api_key("t1", ActorType::Sdk, "deployer", Scope::Read)
+            .await
+            .expect("create");
+        assert!(
+            here.authenticate(&other.token)
+                .await
+                .expect("auth")
+                .is_some()
+        );
+        here.revoke_api_key(&other.identity.key_id)
+            .await
+            .expect("revoke here");
+        assert_eq!(here.authenticate(&other.token).await.expect("auth"), None);
+    }
+);

@@ -1,0 +1,672 @@
+//! `cargo xtask bench`: the spine (and `hocd` over HTTP) beside hand-written SQL floors, on a fresh SQLite file and,
+//! with `HOC_BENCH_DATABASE_URL` (a PostgreSQL server URL; a fresh database is created there and dropped after),
+//! on PostgreSQL, at each table size, at each number of concurrent clients. Prints a table with ops/s, p50/p99 and
+//! the ratio to the floor, and writes it as JSON. Asserts nothing about time.
+//!
+//! ```text
+//! hoc-bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json] [--hocd PATH]
+//! ```
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod floor;
+mod http;
+mod seed;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hoc_drivers::{Backend, Database};
+use hoc_spine::requests::{
+    AcknowledgeIncident, CreateIncident, GetIncident, GetRecurrenceGroup, ListEvents,
+    ListIncidents, ResolveIncident,
+};
+use hoc_spine::{ActorType, OperationContext, Spine};
+use serde::Serialize;
+use time::OffsetDateTime;
+
+use crate::floor::Op;
+use crate::seed::{STEP, Seeded, VERSION_STEP};
+
+/// One measured case.
+#[derive(Debug, Clone, Serialize)]
+struct Figure {
+    database: String,
+    size: i64,
+    clients: usize,
+    case: String,
+    path: String,
+    ops: usize,
+    ops_per_sec: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    /// This figure's ops/s over the floor's (for reads: the floor's p50 over this p50).
+    ratio: Option<f64>,
+    ratio_to: Option<String>,
+}
+
+struct Args {
+    sizes: Vec<i64>,
+    clients: Vec<usize>,
+    seconds: f64,
+    out: std::path::PathBuf,
+    hocd: Option<std::path::PathBuf>,
+    /// Seed, print the database URL and stop (for EXPLAIN by hand); the database is kept.
+    seed_only: bool,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        sizes: vec![10_000, 1_000_000],
+        clients: vec![1, 8],
+        seconds: 2.0,
+        out: "target/bench.json".into(),
+        hocd: None,
+        seed_only: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--seed-only" {
+            args.seed_only = true;
+            continue;
+        }
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let list = |v: &str| -> Result<Vec<i64>, String> {
+            v.split(',')
+                .map(|x| x.trim().parse().map_err(|e| format!("{flag}: {e}")))
+                .collect()
+        };
+        match flag.as_str() {
+            "--sizes" => args.sizes = list(&value)?,
+            "--clients" => {
+                args.clients = list(&value)?
+                    .into_iter()
+                    .map(|c| usize::try_from(c).unwrap_or(1))
+                    .collect();
+            }
+            "--seconds" => args.seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--out" => args.out = value.into(),
+            "--hocd" => args.hocd = Some(value.into()),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(args)
+}
+
+/// Latencies of one case, all clients together.
+struct Sample {
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+    errors: usize,
+}
+
+impl Sample {
+    fn quantile(&self, q: f64) -> f64 {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let index = ((sorted.len() - 1) as f64 * q).round() as usize;
+        sorted[index].as_secs_f64() * 1e3
+    }
+
+    fn ops_per_sec(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+/// Runs `op(k)` from `clients` concurrent tasks for `seconds` (k counts calls across all clients; a case whose
+/// inputs run out stops early).
+async fn measure<F, Fut>(clients: usize, seconds: f64, op: F) -> Sample
+where
+    F: Fn(usize) -> Option<Fut> + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send,
+{
+    let op = Arc::new(op);
+    let counter = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (op, counter) = (op.clone(), counter.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut errors = 0;
+                while Instant::now() < deadline {
+                    let k = counter.fetch_add(1, Ordering::Relaxed);
+                    let Some(call) = op(k) else { break };
+                    let t = Instant::now();
+                    match call.await {
+                        Ok(()) => latencies.push(t.elapsed()),
+                        Err(e) => {
+                            errors += 1;
+                            if errors == 1 {
+                                eprintln!("  error: {e}");
+                            }
+                        }
+                    }
+                }
+                (latencies, errors)
+            })
+        })
+        .collect();
+    let mut sample = Sample {
+        latencies: Vec::new(),
+        elapsed: Duration::ZERO,
+        errors: 0,
+    };
+    for task in tasks {
+        if let Ok((latencies, errors)) = task.await {
+            sample.latencies.extend(latencies);
+            sample.errors += errors;
+        }
+    }
+    sample.elapsed = started.elapsed();
+    sample
+}
+
+/// A cheap deterministic pseudo-random index (splitmix64).
+fn pick(k: usize, n: i64) -> i64 {
+    let mut z = (k as u64).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    i64::try_from(z % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
+}
+
+fn micros_to_time(micros: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Ids of seeded incidents that are open at the end, handed out once each (acknowledge and resolve use them up).
+struct OpenIds {
+    next: AtomicUsize,
+    n: i64,
+}
+
+impl OpenIds {
+    fn take(&self) -> Option<String> {
+        let k = i64::try_from(self.next.fetch_add(1, Ordering::Relaxed)).ok()?;
+        // Even-numbered incidents end reopened (open); walk them from the oldest.
+        let i = k * 2;
+        (i < self.n).then(|| Seeded::id(i))
+    }
+}
+
+struct Bench {
+    label: &'static str,
+    db: Database,
+    spine: Spine,
+    seeded: Seeded,
+    ids: Arc<OpenIds>,
+    seconds: f64,
+    figures: Vec<Figure>,
+}
+
+impl Bench {
+    fn record(&mut self, clients: usize, case: &str, path: &str, sample: &Sample) -> usize {
+        let figure = Figure {
+            database: self.label.to_owned(),
+            size: self.seeded.n,
+            clients,
+            case: case.to_owned(),
+            path: path.to_owned(),
+            ops: sample.latencies.len(),
+            ops_per_sec: sample.ops_per_sec(),
+            p50_ms: sample.quantile(0.5),
+            p99_ms: sample.quantile(0.99),
+            ratio: None,
+            ratio_to: None,
+        };
+        if sample.errors > 0 {
+            eprintln!("  {case} {path}: {} errors", sample.errors);
+        }
+        self.figures.push(figure);
+        self.figures.len() - 1
+    }
+
+    fn compare(&mut self, this: usize, floor: usize, reads: bool) {
+        let (a, b) = (&self.figures[this], &self.figures[floor]);
+        let ratio = if reads {
+            b.p50_ms / a.p50_ms
+        } else {
+            a.ops_per_sec / b.ops_per_sec
+        };
+        let to = b.path.clone();
+        let figure = &mut self.figures[this];
+        figure.ratio = Some(ratio);
+        figure.ratio_to = Some(to);
+    }
+
+    fn ctx() -> OperationContext {
+        OperationContext::new(seed::TENANT, ActorType::Sdk, "bench").unwrap_or_else(|_| {
+            unreachable!("a constant tenant and actor are valid") // documented invariant
+        })
+    }
+
+    async fn spine_case<M, F>(&self, clients: usize, make: F) -> Sample
+    where
+        M: hoc_spine::OperationMethod + Send + Sync + 'static,
+        F: Fn(usize) -> Option<(M, OperationContext)> + Send + Sync + 'static,
+    {
+        let spine = self.spine.clone();
+        measure(clients, self.seconds, move |k| {
+            let spine = spine.clone();
+            make(k).map(|(request, ctx)| async move {
+                spine
+                    .call(&ctx, &request)
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| e.to_string())
+            })
+        })
+        .await
+    }
+
+    async fn floor_case<F>(&self, clients: usize, one_trip: bool, make: F) -> Sample
+    where
+        F: Fn(usize) -> Option<Op> + Send + Sync + 'static,
+    {
+        let db = self.db.clone();
+        measure(clients, self.seconds, move |k| {
+            let db = db.clone();
+            make(k).map(|op| async move {
+                if one_trip {
+                    floor::one_trip(&db, &op).await
+                } else {
+                    floor::run(&db, &op).await
+                }
+            })
+        })
+        .await
+    }
+
+    async fn reads(&mut self, clients: usize) {
+        let s = self.seeded;
+        let n = s.n;
+        let past = move |i: i64| s.created(i) + VERSION_STEP + VERSION_STEP / 2;
+        let deep_index = n - 1 - n / 2;
+        let deep = (s.created(deep_index), Seeded::id(deep_index));
+        let cursor = format!("{}.{}.{}", s.end(), deep.0, deep.1);
+        let list_past = s.created(n / 2);
+
+        let sample = self
+            .spine_case(clients, move |k| {
+                Some((
+                    GetIncident {
+                        id: Seeded::id(pick(k, n)),
+                    },
+                    Self::ctx(),
+                ))
+            })
+            .await;
+        let a = self.record(clients, "get", "spine", &sample);
+        let sample = self
+            .floor_case(clients, false, move |k| {
+                Some(Op::Get {
+                    id: Seeded::id(pick(k, n)),
+                    at: None,
+                })
+            })
+            .await;
+        let b = self.record(clients, "get", "floor", &sample);
+        self.compare(a, b, true);
+
+        let sample = self
+            .spine_case(clients, move |k| {
+                let i = pick(k, n);
+                Some((
+                    GetIncident { id: Seeded::id(i) },
+                    Self::ctx().with_as_of(micros_to_time(past(i))),
+                ))
+            })
+            .await;
+        let a = self.record(clients, "get at past as_of", "spine", &sample);
+        let sample = self
+            .floor_case(clients, false, move |k| {
+                let i = pick(k, n);
+                Some(Op::Get {
+                    id: Seeded::id(i),
+                    at: Some(past(i)),
+                })
+            })
+            .await;
+        let b = self.record(clients, "get at past as_of", "floor", &sample);
+        self.compare(a, b, true);
+
+        for (case, at, after) in [
+            ("list first page", None, None),
+            ("list first page at past as_of", Some(list_past), None),
+            ("list page at depth n/2", Some(s.end()), Some(deep.clone())),
+        ] {
+            let cursor = after.as_ref().map(|_| cursor.clone());
+            let sample = self
+                .spine_case(clients, move |_| {
+                    let ctx = match at {
+                        Some(t) if cursor.is_none() => Self::ctx().with_as_of(micros_to_time(t)),
+                        _ => Self::ctx(),
+                    };
+                    Some((
+                        ListIncidents {
+                            limit: Some(50),
+                            cursor: cursor.clone(),
+                            ..ListIncidents::default()
+                        },
+                        ctx,
+                    ))
+                })
+                .await;
+            let a = self.record(clients, case, "spine", &sample);
+            let sample = self
+                .floor_case(clients, false, move |_| {
+                    Some(Op::List {
+                        at,
+                        after: after.clone(),
+                    })
+                })
+                .await;
+            let b = self.record(clients, case, "floor", &sample);
+            self.compare(a, b, true);
+        }
+
+        let mut groups = vec![("group page+summary, n/10 members", "sig_big")];
+        if n >= 1_000_000 {
+            groups.push(("group page+summary, 1k members", "sig_1k"));
+        }
+        for (case, signature) in groups {
+            let sample = self
+                .spine_case(clients, move |_| {
+                    Some((
+                        GetRecurrenceGroup {
+                            signature: signature.to_owned(),
+                            limit: Some(50),
+                            ..GetRecurrenceGroup::default()
+                        },
+                        Self::ctx(),
+                    ))
+                })
+                .await;
+            let a = self.record(clients, case, "spine", &sample);
+            let sample = self
+                .floor_case(clients, false, move |_| Some(Op::Group { signature }))
+                .await;
+            let b = self.record(clients, case, "floor", &sample);
+            self.compare(a, b, true);
+        }
+
+        let after = s.events() - 100;
+        let sample = self
+            .spine_case(clients, move |_| {
+                Some((
+                    ListEvents {
+                        after: Some(after),
+                        limit: Some(50),
+                    },
+                    Self::ctx(),
+                ))
+            })
+            .await;
+        let a = self.record(clients, "events feed near the end", "spine", &sample);
+        let sample = self
+            .floor_case(clients, false, move |_| Some(Op::Events { after }))
+            .await;
+        let b = self.record(clients, "events feed near the end", "floor", &sample);
+        self.compare(a, b, true);
+    }
+
+    async fn writes(&mut self, clients: usize) {
+        let pg = self.db.backend() == Backend::Postgres;
+        let sample = self
+            .spine_case(clients, |k| {
+                Some((
+                    CreateIncident {
+                        title: Some(format!("bench {k}")),
+                        severity: Some("low".into()),
+                        category: Some("bench".into()),
+                        error_message: Some(format!("timeout after {k} ms")),
+                        ..CreateIncident::default()
+                    },
+                    Self::ctx(),
+                ))
+            })
+            .await;
+        let a = self.record(clients, "create", "spine", &sample);
+        let sample = self
+            .floor_case(clients, false, |k| Some(Op::Create { n: k as u64 }))
+            .await;
+        let b = self.record(clients, "create", "floor", &sample);
+        self.compare(a, b, false);
+        if pg {
+            let sample = self
+                .floor_case(clients, true, |k| Some(Op::Create { n: k as u64 }))
+                .await;
+            self.record(clients, "create", "floor, one round trip", &sample);
+        }
+
+        for resolve in [false, true] {
+            let case = if resolve { "resolve" } else { "acknowledge" };
+            let ids = self.ids.clone();
+            let sample = if resolve {
+                self.spine_case(clients, move |_| {
+                    let id = ids.take()?;
+                    Some((
+                        ResolveIncident {
+                            id,
+                            resolution_type: Some("hotfix".into()),
+                            resolution_summary: Some("patched".into()),
+                            ..ResolveIncident::default()
+                        },
+                        Self::ctx(),
+                    ))
+                })
+                .await
+            } else {
+                self.spine_case(clients, move |_| {
+                    let id = ids.take()?;
+                    Some((AcknowledgeIncident { id, reason: None }, Self::ctx()))
+                })
+                .await
+            };
+            let a = self.record(clients, case, "spine", &sample);
+            let ids = self.ids.clone();
+            let sample = self
+                .floor_case(clients, false, move |_| {
+                    let id = ids.take()?;
+                    Some(if resolve {
+                        Op::Resolve { id }
+                    } else {
+                        Op::Acknowledge { id }
+                    })
+                })
+                .await;
+            let b = self.record(clients, case, "floor", &sample);
+            self.compare(a, b, false);
+            if pg && !resolve {
+                let ids = self.ids.clone();
+                let sample = self
+                    .floor_case(clients, true, move |_| {
+                        ids.take().map(|id| Op::Acknowledge { id })
+                    })
+                    .await;
+                self.record(clients, case, "floor, one round trip", &sample);
+            }
+        }
+    }
+}
+
+/// A fresh database for one size: a new SQLite file, or a new database on the PostgreSQL server.
+async fn fresh(
+    label: &str,
+    size: i64,
+    pg_server: Option<&str>,
+) -> Result<(Database, String), String> {
+    let stamp = OffsetDateTime::now_utc().unix_timestamp();
+    match pg_server {
+        None => {
+            std::fs::create_dir_all("target/bench").map_err(|e| e.to_string())?;
+            let path = format!("target/bench/{label}_{size}_{stamp}.db");
+            let url = format!("sqlite://{path}?mode=rwc");
+            let db = Database::connect_and_migrate(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((db, url))
+        }
+        Some(server) => {
+            let admin = Database::connect(server).await.map_err(|e| e.to_string())?;
+            let name = format!("hoc_bench_{size}_{stamp}");
+            sea_orm::ConnectionTrait::execute_unprepared(
+                admin.pool(),
+                &format!("CREATE DATABASE {name}"),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            let base = server.rsplit_once('/').map_or(server, |(b, _)| b);
+            let url = format!("{base}/{name}");
+            let db = Database::connect_and_migrate(&url)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok((db, url))
+        }
+    }
+}
+
+async fn drop_database(server: &str, url: &str) {
+    let Some((_, name)) = url.rsplit_once('/') else {
+        return;
+    };
+    if let Ok(admin) = Database::connect(server).await {
+        let _ = sea_orm::ConnectionTrait::execute_unprepared(
+            admin.pool(),
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
+    }
+}
+
+fn print_table(figures: &[Figure]) {
+    println!(
+        "{:<9} {:>8} {:>3}  {:<34} {:<22} {:>9} {:>9} {:>9} {:>8}",
+        "database", "size", "cl", "case", "path", "ops/s", "p50 ms", "p99 ms", "× floor"
+    );
+    for f in figures {
+        println!(
+            "{:<9} {:>8} {:>3}  {:<34} {:<22} {:>9.0} {:>9.3} {:>9.3} {:>8}",
+            f.database,
+            f.size,
+            f.clients,
+            f.case,
+            f.path,
+            f.ops_per_sec,
+            f.p50_ms,
+            f.p99_ms,
+            f.ratio.map_or(String::new(), |r| format!("{r:.2}")),
+        );
+    }
+}
+
+async fn run(args: Args) -> Result<(), String> {
+    let pg_server = std::env::var("HOC_BENCH_DATABASE_URL").ok();
+    let mut targets: Vec<(&'static str, Option<&str>)> = vec![("sqlite", None)];
+    match &pg_server {
+        Some(server) => targets.push(("postgres", Some(server.as_str()))),
+        None => eprintln!("HOC_BENCH_DATABASE_URL is not set: PostgreSQL not measured"),
+    }
+    let mut figures = Vec::new();
+    for (label, server) in targets {
+        for &size in &args.sizes {
+            let (db, url) = fresh(label, size, server).await?;
+            let t = Instant::now();
+            let seeded = seed::seed(&db, size, floor::now_micros()).await?;
+            eprintln!(
+                "{label}: seeded {size} incidents ({} rows) in {:.1} s",
+                size * 17,
+                t.elapsed().as_secs_f64()
+            );
+            if args.seed_only {
+                println!("{url}");
+                continue;
+            }
+            let spine = Spine::new(db.clone()).map_err(|e| e.to_string())?;
+            let mut bench = Bench {
+                label,
+                db: db.clone(),
+                spine,
+                seeded,
+                ids: Arc::new(OpenIds {
+                    next: AtomicUsize::new(0),
+                    n: size,
+                }),
+                seconds: args.seconds,
+                figures: Vec::new(),
+            };
+            for &clients in &args.clients {
+                bench.reads(clients).await;
+            }
+            for &clients in &args.clients {
+                bench.writes(clients).await;
+            }
+            if let Some(hocd) = &args.hocd {
+                let spine_create: Vec<(usize, f64)> = bench
+                    .figures
+                    .iter()
+                    .filter(|f| f.case == "create" && f.path == "spine")
+                    .map(|f| (f.clients, f.ops_per_sec))
+                    .collect();
+                let mut over_http = http::creates(hocd, &url, &args.clients, args.seconds).await?;
+                for f in &mut over_http {
+                    f.database = label.to_owned();
+                    f.size = size;
+                    if let Some((_, spine)) = spine_create.iter().find(|(c, _)| *c == f.clients) {
+                        f.ratio = Some(f.ops_per_sec / spine);
+                        f.ratio_to = Some("spine".into());
+                    }
+                }
+                bench.figures.extend(over_http);
+            }
+            print_table(&bench.figures);
+            figures.extend(bench.figures);
+            db.close().await.map_err(|e| e.to_string())?;
+            match server {
+                Some(server) => drop_database(server, &url).await,
+                None => {
+                    let path = url
+                        .trim_start_matches("sqlite://")
+                        .trim_end_matches("?mode=rwc");
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                    }
+                }
+            }
+        }
+    }
+    println!();
+    print_table(&figures);
+    if let Some(dir) = args.out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    }
+    let json = serde_json::to_string_pretty(&figures).map_err(|e| e.to_string())?;
+    std::fs::write(&args.out, json).map_err(|e| e.to_string())?;
+    println!("written to {}", args.out.display());
+    let _ = STEP;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("{e}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    match run(args).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("bench failed: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
