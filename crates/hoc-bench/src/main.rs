@@ -181,17 +181,30 @@ fn micros_to_time(micros: i64) -> OffsetDateTime {
 }
 
 /// Ids of seeded incidents that are open at the end, handed out once each (acknowledge and resolve use them up).
+/// Acknowledge takes seeded open incidents in order; resolve takes them again in the same order, by then
+/// acknowledged (resolve is allowed from acknowledged), so the two share one supply.
 struct OpenIds {
-    next: AtomicUsize,
+    acknowledge: AtomicUsize,
+    resolve: AtomicUsize,
     n: i64,
 }
 
+/// Most calls one write case makes, so that every write case of the smaller size still finds open incidents.
+const WRITE_CASE_CAP: usize = 600;
+
 impl OpenIds {
-    fn take(&self) -> Option<String> {
-        let k = i64::try_from(self.next.fetch_add(1, Ordering::Relaxed)).ok()?;
+    fn nth(&self, k: usize) -> Option<String> {
         // Even-numbered incidents end reopened (open); walk them from the oldest.
-        let i = k * 2;
+        let i = i64::try_from(k).ok()? * 2;
         (i < self.n).then(|| Seeded::id(i))
+    }
+
+    fn take(&self, resolve: bool, k: usize) -> Option<String> {
+        if k >= WRITE_CASE_CAP {
+            return None;
+        }
+        let counter = if resolve { &self.resolve } else { &self.acknowledge };
+        self.nth(counter.fetch_add(1, Ordering::Relaxed))
     }
 }
 
@@ -449,8 +462,8 @@ impl Bench {
             let case = if resolve { "resolve" } else { "acknowledge" };
             let ids = self.ids.clone();
             let sample = if resolve {
-                self.spine_case(clients, move |_| {
-                    let id = ids.take()?;
+                self.spine_case(clients, move |k| {
+                    let id = ids.take(true, k)?;
                     Some((
                         ResolveIncident {
                             id,
@@ -463,8 +476,8 @@ impl Bench {
                 })
                 .await
             } else {
-                self.spine_case(clients, move |_| {
-                    let id = ids.take()?;
+                self.spine_case(clients, move |k| {
+                    let id = ids.take(false, k)?;
                     Some((AcknowledgeIncident { id, reason: None }, Self::ctx()))
                 })
                 .await
@@ -472,8 +485,8 @@ impl Bench {
             let a = self.record(clients, case, "spine", &sample);
             let ids = self.ids.clone();
             let sample = self
-                .floor_case(clients, false, move |_| {
-                    let id = ids.take()?;
+                .floor_case(clients, false, move |k| {
+                    let id = ids.take(resolve, k)?;
                     Some(if resolve {
                         Op::Resolve { id }
                     } else {
@@ -486,8 +499,8 @@ impl Bench {
             if pg && !resolve {
                 let ids = self.ids.clone();
                 let sample = self
-                    .floor_case(clients, true, move |_| {
-                        ids.take().map(|id| Op::Acknowledge { id })
+                    .floor_case(clients, true, move |k| {
+                        ids.take(false, k).map(|id| Op::Acknowledge { id })
                     })
                     .await;
                 self.record(clients, case, "floor, one round trip", &sample);
@@ -595,7 +608,8 @@ async fn run(args: Args) -> Result<(), String> {
                 spine,
                 seeded,
                 ids: Arc::new(OpenIds {
-                    next: AtomicUsize::new(0),
+                    acknowledge: AtomicUsize::new(0),
+                    resolve: AtomicUsize::new(0),
                     n: size,
                 }),
                 seconds: args.seconds,
