@@ -203,7 +203,11 @@ impl OpenIds {
         if k >= WRITE_CASE_CAP {
             return None;
         }
-        let counter = if resolve { &self.resolve } else { &self.acknowledge };
+        let counter = if resolve {
+            &self.resolve
+        } else {
+            &self.acknowledge
+        };
         self.nth(counter.fetch_add(1, Ordering::Relaxed))
     }
 }
