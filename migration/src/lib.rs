@@ -14,22 +14,16 @@ mod m20261128_000005_performance;
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
 /// migration that introduced them runs) and the triggers are restored.
 pub mod bulk_load {
-    use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, DbErr};
+    use sea_orm_migration::sea_orm::{ConnectionTrait, DbErr};
 
-    /// Drops the incidents triggers (history and group summaries).
+    /// Drops the incidents triggers (history and group summaries), as the migrations' `down` does.
     pub async fn suspend_triggers<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
-        let drops: &[&str] = match conn.get_database_backend() {
-            DatabaseBackend::Postgres => &[
-                "DROP TRIGGER IF EXISTS incidents_history ON incidents",
-                "DROP TRIGGER IF EXISTS incidents_group ON incidents",
-            ],
-            _ => &[
-                "DROP TRIGGER IF EXISTS incidents_history_insert",
-                "DROP TRIGGER IF EXISTS incidents_history_update",
-                "DROP TRIGGER IF EXISTS incidents_group_insert",
-                "DROP TRIGGER IF EXISTS incidents_group_update",
-            ],
-        };
+        let backend = conn.get_database_backend();
+        let drops = crate::m20261128_000004_history::history_trigger_drops(backend)
+            .iter()
+            .chain(crate::m20261128_000005_performance::group_trigger_drops(
+                backend,
+            ));
         for sql in drops {
             conn.execute_unprepared(sql).await?;
         }

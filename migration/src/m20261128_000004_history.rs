@@ -105,21 +105,25 @@ impl MigrationTrait for Migration {
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.drop_table(Table::drop().table(TenantClocks::Table).to_owned())
             .await?;
-        let drops: &[&str] = match m.get_database_backend() {
-            sea_orm::DatabaseBackend::Postgres => &[
-                "DROP TRIGGER IF EXISTS incidents_history ON incidents",
-                "DROP FUNCTION IF EXISTS incidents_record_version()",
-            ],
-            _ => &[
-                "DROP TRIGGER IF EXISTS incidents_history_insert",
-                "DROP TRIGGER IF EXISTS incidents_history_update",
-            ],
-        };
-        for sql in drops {
+        for sql in history_trigger_drops(m.get_database_backend()) {
             m.get_connection().execute_unprepared(sql).await?;
         }
         m.drop_table(Table::drop().table(IncidentVersions::Table).to_owned())
             .await
+    }
+}
+
+/// Drops what [`history_triggers`] creates.
+pub(crate) fn history_trigger_drops(backend: sea_orm::DatabaseBackend) -> &'static [&'static str] {
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => &[
+            "DROP TRIGGER IF EXISTS incidents_history ON incidents",
+            "DROP FUNCTION IF EXISTS incidents_record_version()",
+        ],
+        _ => &[
+            "DROP TRIGGER IF EXISTS incidents_history_insert",
+            "DROP TRIGGER IF EXISTS incidents_history_update",
+        ],
     }
 }
 

@@ -115,17 +115,7 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
-        let drops: &[&str] = match m.get_database_backend() {
-            sea_orm::DatabaseBackend::Postgres => &[
-                "DROP TRIGGER IF EXISTS incidents_group ON incidents",
-                "DROP FUNCTION IF EXISTS incidents_maintain_group()",
-            ],
-            _ => &[
-                "DROP TRIGGER IF EXISTS incidents_group_insert",
-                "DROP TRIGGER IF EXISTS incidents_group_update",
-            ],
-        };
-        for sql in drops {
+        for sql in group_trigger_drops(m.get_database_backend()) {
             m.get_connection().execute_unprepared(sql).await?;
         }
         m.drop_table(
@@ -228,6 +218,20 @@ pub(crate) fn backfill() -> Vec<String> {
                AND w.recurrence_signature = v.recurrence_signature)"
         ),
     ]
+}
+
+/// Drops what [`group_triggers`] creates.
+pub(crate) fn group_trigger_drops(backend: sea_orm::DatabaseBackend) -> &'static [&'static str] {
+    match backend {
+        sea_orm::DatabaseBackend::Postgres => &[
+            "DROP TRIGGER IF EXISTS incidents_group ON incidents",
+            "DROP FUNCTION IF EXISTS incidents_maintain_group()",
+        ],
+        _ => &[
+            "DROP TRIGGER IF EXISTS incidents_group_insert",
+            "DROP TRIGGER IF EXISTS incidents_group_update",
+        ],
+    }
 }
 
 /// `AFTER INSERT OR UPDATE ON incidents`: a new member, or a member whose status crosses between open and not,

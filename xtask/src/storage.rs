@@ -241,8 +241,7 @@ async fn insert_and_resolve(
 
 /// Inserting and then changing an incident leaves versions 1 and 2 in `incident_versions` (the history triggers).
 async fn history_problem(db: &Database) -> Option<String> {
-    let counted = async { insert_and_resolve(db).await.map(|(found, _)| found) };
-    match counted.await {
+    match insert_and_resolve(db).await.map(|(found, _)| found) {
         Err(e) => Some(e),
         Ok(Some(2)) => None,
         Ok(found) => Some(format!(

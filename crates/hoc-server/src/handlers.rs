@@ -149,8 +149,7 @@ async fn read<M: OperationMethod>(
     let ctx = authorize(&req.state, &req.headers, &req.rid, route).await?;
     let ctx = with_as_of(
         ctx,
-        route.as_of.unwrap_or("as_of"),
-        as_of.as_deref(),
+        as_of.as_ref().map(|(param, text)| (*param, text.as_str())),
         &req.rid.0,
     )?;
     let response = req

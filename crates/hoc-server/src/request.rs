@@ -109,22 +109,25 @@ pub(crate) fn require_json(headers: &HeaderMap, body: &[u8]) -> Result<(), ApiEr
     }
 }
 
+/// The read's point in time as given: the query parameter's name and its text.
+pub(crate) type AsOfParam = (&'static str, String);
+
 /// Parses the path parameters and the query string into the request type `M` (unknown parameters, repeated ones
 /// and wrong types: 400). Where the route takes the read's point in time (`as_of`, the parameter named by
 /// `as_of_param`), it is taken out and returned for the context.
 pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
     uri: &Uri,
     path: Vec<(String, String)>,
-    as_of_param: Option<&str>,
-) -> Result<(M, Option<String>), ApiError> {
+    as_of_param: Option<&'static str>,
+) -> Result<(M, Option<AsOfParam>), ApiError> {
     let bad = |message: String| ApiError::malformed(format!("bad query string: {message}"));
     let pairs: Vec<(String, String)> =
         serde_urlencoded::from_str(uri.query().unwrap_or("")).map_err(|e| bad(e.to_string()))?;
     let mut as_of = None;
     let mut fields = path;
     for (name, value) in pairs {
-        if as_of_param == Some(name.as_str()) {
-            if as_of.replace(value).is_some() {
+        if let Some(param) = as_of_param.filter(|p| *p == name) {
+            if as_of.replace((param, value)).is_some() {
                 return Err(bad(format!("{name}: given twice")));
             }
         } else if fields.iter().any(|(n, _)| *n == name) {
@@ -149,13 +152,12 @@ pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
 /// 422).
 pub(crate) fn with_as_of(
     ctx: OperationContext,
-    param: &str,
-    as_of: Option<&str>,
+    as_of: Option<(&str, &str)>,
     request_id: &str,
 ) -> Result<OperationContext, ApiError> {
     match as_of {
         None => Ok(ctx),
-        Some(text) => parse_time(param, text, request_id).map(|t| ctx.with_as_of(t)),
+        Some((param, text)) => parse_time(param, text, request_id).map(|t| ctx.with_as_of(t)),
     }
 }
 

@@ -232,3 +232,30 @@ storage_test!(postgres_sessions_run_without_jit, |db| {
         assert_eq!(jit, 1);
     }
 });
+
+/// Foreign keys whose child column does not lead an index (then every write of the parent's key scans the child).
+async fn unindexed_foreign_keys(db: &hoc_drivers::Database) -> i64 {
+    let sql = match db.backend() {
+        hoc_drivers::Backend::Sqlite => {
+            "SELECT COUNT(*) AS n FROM sqlite_master m, pragma_foreign_key_list(m.name) f \
+             WHERE m.type = 'table' AND NOT EXISTS (SELECT 1 FROM pragma_index_list(m.name) il, \
+             pragma_index_info(il.name) ii WHERE ii.seqno = 0 AND ii.name = f.\"from\")"
+        }
+        hoc_drivers::Backend::Postgres => {
+            "SELECT COUNT(*) AS n FROM pg_constraint c WHERE c.contype = 'f' AND NOT EXISTS \
+             (SELECT 1 FROM pg_index i WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])"
+        }
+    };
+    hoc_drivers::testing::scalar(db, sql)
+        .await
+        .expect("catalog query")
+}
+
+storage_test!(every_foreign_key_child_column_leads_an_index, |db| {
+    assert_eq!(unindexed_foreign_keys(&db).await, 0);
+    // Without the migration that added them, the timeline's and the postmortems' keys are unindexed.
+    db.migrate_down(1).await.expect("down");
+    assert_eq!(unindexed_foreign_keys(&db).await, 2);
+    db.migrate().await.expect("up");
+    assert_eq!(unindexed_foreign_keys(&db).await, 0);
+});
