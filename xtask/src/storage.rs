@@ -225,9 +225,7 @@ async fn insert_and_resolve(
         .await
         .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
-    let tx = hoc_ledger::begin_read(db)
-        .await
-        .map_err(|e| e.to_string())?;
+    let tx = hoc_ledger::begin_read(db);
     let found = hoc_drivers::incidents::find_at(&tx, &tenant, &row.id, at.into())
         .await
         .map_err(|e| e.to_string())?

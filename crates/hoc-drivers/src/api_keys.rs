@@ -8,7 +8,7 @@ use crate::{DbTime, StorageError, Tx};
 /// Inserts a key.
 pub async fn insert(tx: &Tx, row: ApiKeyRow) -> Result<(), StorageError> {
     Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(tx.conn())
+        .exec_without_returning(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     Ok(())
@@ -17,7 +17,7 @@ pub async fn insert(tx: &Tx, row: ApiKeyRow) -> Result<(), StorageError> {
 /// A key by id (revoked or not).
 pub async fn find(tx: &Tx, id: &str) -> Result<Option<ApiKeyRow>, StorageError> {
     Entity::find_by_id(id.to_owned())
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -30,7 +30,7 @@ pub async fn revoke(tx: &Tx, row: ApiKeyRow, at: DbTime) -> Result<ApiKeyRow, St
     let mut active: ActiveModel = row.into_active_model();
     active.revoked_at = Set(Some(at));
     active
-        .update(tx.conn())
+        .update(tx.write()?)
         .await
         .map_err(StorageError::from_db)
 }

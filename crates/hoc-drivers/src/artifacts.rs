@@ -20,7 +20,7 @@ pub async fn find_by_key(
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::DatasetId.eq(dataset_id))
         .filter(Column::DatasetVersion.eq(dataset_version))
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -31,7 +31,7 @@ pub async fn find_by_key(
 pub async fn insert_if_absent(tx: &Tx, row: ArtifactRow) -> Result<bool, StorageError> {
     let result = Entity::insert(row.into_active_model().reset_all())
         .on_conflict_do_nothing_on([Column::TenantId, Column::DatasetId, Column::DatasetVersion])
-        .exec_without_returning(tx.conn())
+        .exec_without_returning(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     Ok(matches!(result, TryInsertResult::Inserted(n) if n > 0))
@@ -57,7 +57,7 @@ pub async fn latest(
         .order_by_desc(Column::AsOf)
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -83,7 +83,7 @@ pub async fn list(
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
         .limit(page.limit)
-        .all(tx.conn())
+        .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }

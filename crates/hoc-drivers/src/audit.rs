@@ -18,7 +18,7 @@ pub async fn list_for_entity(
         .filter(Column::EntityId.eq(entity_id))
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
-        .all(tx.conn())
+        .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -57,7 +57,7 @@ pub async fn list_page(
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
         .limit(page.limit)
-        .all(tx.conn())
+        .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }

@@ -26,6 +26,9 @@ pub enum StorageError {
         /// The scheme that was given.
         scheme: String,
     },
+    /// A write was attempted through a reader, which has no transaction to keep it in (a bug in the caller).
+    #[error("a write through a read-only handle; writes need a transaction")]
+    ReadOnly,
     /// Any other database error.
     #[error("storage error")]
     Backend(#[source] DbErr),

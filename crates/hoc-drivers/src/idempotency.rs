@@ -28,7 +28,7 @@ pub async fn claim(
     };
     let inserted = Entity::insert(row)
         .on_conflict_do_nothing_on([Column::TenantId, Column::IdempotencyKey])
-        .exec_without_returning(tx.conn())
+        .exec_without_returning(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     if matches!(inserted, TryInsertResult::Inserted(n) if n > 0) {
@@ -37,7 +37,7 @@ pub async fn claim(
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::IdempotencyKey.eq(key))
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)?
         .map(Some)
@@ -56,7 +56,7 @@ pub async fn complete(
     response_body: String,
 ) -> Result<(), StorageError> {
     let row = Entity::find_by_id((tenant_id.to_owned(), key.to_owned()))
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)?
         .ok_or(StorageError::Corrupt {
@@ -67,7 +67,7 @@ pub async fn complete(
     active.status_code = Set(Some(status_code));
     active.response_body = Set(Some(response_body));
     active
-        .update(tx.conn())
+        .update(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     Ok(())

@@ -125,7 +125,7 @@ pub async fn list(
         .bind(i64::try_from(page.limit).unwrap_or(i64::MAX));
     Entity::find()
         .from_raw_sql(sql.statement())
-        .all(tx.conn())
+        .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -149,7 +149,7 @@ pub async fn find_at(
         .push(" ORDER BY version DESC LIMIT 1");
     Entity::find()
         .from_raw_sql(sql.statement())
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -224,7 +224,7 @@ pub async fn group_stats(
 /// Inserts a new incident (the database records it as version 1 in `incident_versions`, by trigger).
 pub async fn insert(tx: &Tx, row: IncidentRow) -> Result<(), StorageError> {
     Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(tx.conn())
+        .exec_without_returning(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     Ok(())
@@ -235,7 +235,7 @@ pub async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<Option<IncidentR
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::Id.eq(id))
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -263,7 +263,7 @@ pub async fn compare_and_set(
         .filter(Column::Id.eq(before.id.as_str()))
         .filter(Column::Status.is_in(allowed_from.iter().copied()))
         .filter(Column::Version.eq(before.version))
-        .exec(tx.conn())
+        .exec(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     // An applied change is recorded as the incident's next version by the database itself (trigger).

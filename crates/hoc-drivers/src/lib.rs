@@ -21,12 +21,17 @@ pub mod schema_check;
 pub mod testing;
 pub mod timeline;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseTransaction};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 pub use crate::db_time::DbTime;
 pub use crate::entity::analytics_artifacts::Model as ArtifactRow;
@@ -59,11 +64,38 @@ pub enum Backend {
     Postgres,
 }
 
-/// A connection pool to one database. Cheap to clone.
+/// A connection pool to one database. Cheap to clone (clones share the pool and its [`Counters`]).
 #[derive(Debug, Clone)]
 pub struct Database {
     conn: DatabaseConnection,
     backend: Backend,
+    counts: Arc<Counts>,
+}
+
+#[derive(Debug, Default)]
+struct Counts {
+    statements: AtomicU64,
+    transactions: AtomicU64,
+}
+
+/// How much a pool has done since it connected: what shows the round trips an operation costs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Counters {
+    /// Statements sent (not counting `BEGIN`/`COMMIT`/`ROLLBACK`).
+    pub statements: u64,
+    /// Transactions begun.
+    pub transactions: u64,
+}
+
+impl std::ops::Sub for Counters {
+    type Output = Counters;
+
+    fn sub(self, earlier: Counters) -> Counters {
+        Counters {
+            statements: self.statements.saturating_sub(earlier.statements),
+            transactions: self.transactions.saturating_sub(earlier.transactions),
+        }
+    }
 }
 
 /// How long a SQLite writer waits for the write lock before giving up.
@@ -109,10 +141,19 @@ impl Database {
                     });
             }
         }
-        let conn = sea_orm::Database::connect(options)
+        let mut conn = sea_orm::Database::connect(options)
             .await
             .map_err(StorageError::from_db)?;
-        Ok(Self { conn, backend })
+        let counts = Arc::new(Counts::default());
+        let statements = Arc::clone(&counts);
+        conn.set_metric_callback(move |_| {
+            statements.statements.fetch_add(1, Ordering::Relaxed);
+        });
+        Ok(Self {
+            conn,
+            backend,
+            counts,
+        })
     }
 
     /// Connects, applies every pending migration and refreshes the planner's statistics ([`Self::optimize`]).
@@ -177,6 +218,35 @@ impl Database {
         &self.conn
     }
 
+    /// What this pool has done since it connected.
+    pub fn counters(&self) -> Counters {
+        Counters {
+            statements: self.counts.statements.load(Ordering::Relaxed),
+            transactions: self.counts.transactions.load(Ordering::Relaxed),
+        }
+    }
+
+    /// For `hoc-ledger`, the only crate that begins transactions: begins one (on SQLite with `BEGIN IMMEDIATE` when
+    /// `immediate`, taking the write lock up front).
+    #[doc(hidden)]
+    pub async fn begin_transaction(&self, immediate: bool) -> Result<Tx, StorageError> {
+        let options = TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: (immediate && self.backend == Backend::Sqlite)
+                .then_some(SqliteTransactionMode::Immediate),
+        };
+        let inner = self
+            .conn
+            .begin_with_options(options)
+            .await
+            .map_err(StorageError::from_db)?;
+        self.counts.transactions.fetch_add(1, Ordering::Relaxed);
+        Ok(Tx {
+            inner: Inner::Transaction(inner),
+        })
+    }
+
     /// For `hoc-ledger`, which begins transactions: the pool. Using it needs `sea_orm`, which only the drivers,
     /// the ledger and `migration` may name.
     #[doc(hidden)]
@@ -185,37 +255,80 @@ impl Database {
     }
 }
 
-/// An open transaction. The spine owns it and decides its end; drivers borrow it. Dropping it without
-/// [`Tx::commit`] rolls everything back.
+/// What the spine reads and writes through: an open transaction, or — for a read — the pool itself.
+///
+/// A write runs in a transaction the spine owns and ends; dropping it without [`Tx::commit`] rolls everything back.
+/// A read needs no transaction: every statement of a read is bounded by the read's instant, and nothing at or
+/// before an instant already committed ever changes (see `docs/history.md`), so its statements agree as if they ran
+/// in one snapshot, and each one is a single round trip without `BEGIN`/`COMMIT`. Drivers write only through
+/// [`Tx::write`], which refuses a reader: a write can never autocommit outside its operation's transaction.
 #[derive(Debug)]
 pub struct Tx {
-    inner: DatabaseTransaction,
+    inner: Inner,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Transaction(DatabaseTransaction),
+    Reader(DatabaseConnection),
 }
 
 impl Tx {
-    /// Commits every write made through this transaction.
+    /// Commits every write made through this transaction (a reader has nothing to commit).
     pub async fn commit(self) -> Result<(), StorageError> {
-        self.inner.commit().await.map_err(StorageError::from_db)
+        match self.inner {
+            Inner::Transaction(tx) => tx.commit().await.map_err(StorageError::from_db),
+            Inner::Reader(_) => Ok(()),
+        }
     }
 
-    /// Rolls back every write made through this transaction.
+    /// Rolls back every write made through this transaction (a reader has nothing to roll back).
     pub async fn rollback(self) -> Result<(), StorageError> {
-        self.inner.rollback().await.map_err(StorageError::from_db)
+        match self.inner {
+            Inner::Transaction(tx) => tx.rollback().await.map_err(StorageError::from_db),
+            Inner::Reader(_) => Ok(()),
+        }
     }
 
-    pub(crate) fn conn(&self) -> &DatabaseTransaction {
-        &self.inner
+    /// Whether this is a transaction that may write (not a reader).
+    pub fn writes(&self) -> bool {
+        matches!(self.inner, Inner::Transaction(_))
     }
 
-    /// For `hoc-ledger`: wraps a transaction it began.
+    /// Where reads go: the transaction, or the pool.
+    pub(crate) fn conn(&self) -> DatabaseExecutor<'_> {
+        match &self.inner {
+            Inner::Transaction(tx) => DatabaseExecutor::Transaction(tx),
+            Inner::Reader(pool) => DatabaseExecutor::Connection(pool),
+        }
+    }
+
+    /// Where writes go: the transaction; a reader refuses.
+    pub(crate) fn write(&self) -> Result<&DatabaseTransaction, StorageError> {
+        match &self.inner {
+            Inner::Transaction(tx) => Ok(tx),
+            Inner::Reader(_) => Err(StorageError::ReadOnly),
+        }
+    }
+
+    /// For `hoc-ledger`: a reader on the pool of `db` (no transaction).
     #[doc(hidden)]
-    pub fn from_transaction(inner: DatabaseTransaction) -> Self {
-        Self { inner }
+    pub fn reader(db: &Database) -> Self {
+        Self {
+            inner: Inner::Reader(db.conn.clone()),
+        }
     }
 
-    /// For `hoc-ledger`, which appends to the ledgers: the transaction. Using it needs `sea_orm`.
+    /// For `hoc-ledger`, which reads the tenant clock: where reads go. Using it needs `sea_orm`.
     #[doc(hidden)]
-    pub fn transaction(&self) -> &DatabaseTransaction {
-        &self.inner
+    pub fn executor(&self) -> DatabaseExecutor<'_> {
+        self.conn()
+    }
+
+    /// For `hoc-ledger`, which appends to the ledgers: the transaction (a reader refuses). Using it needs
+    /// `sea_orm`.
+    #[doc(hidden)]
+    pub fn transaction(&self) -> Result<&DatabaseTransaction, StorageError> {
+        self.write()
     }
 }

@@ -27,7 +27,7 @@ pub async fn list_after(
         .order_by_asc(Column::SequenceNo)
         .order_by_asc(Column::ProjectId)
         .limit(limit)
-        .all(tx.conn())
+        .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)?;
     rows.into_iter()

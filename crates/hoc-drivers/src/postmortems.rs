@@ -14,7 +14,7 @@ pub async fn find_for_incident(
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::IncidentId.eq(incident_id))
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -28,7 +28,7 @@ pub async fn find(
     Entity::find()
         .filter(Column::TenantId.eq(tenant_id))
         .filter(Column::Id.eq(id))
-        .one(tx.conn())
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }
@@ -36,7 +36,7 @@ pub async fn find(
 /// Inserts a postmortem; a second one for the same incident is a `Conflict`.
 pub async fn insert(tx: &Tx, row: PostmortemRow) -> Result<(), StorageError> {
     Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(tx.conn())
+        .exec_without_returning(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     Ok(())

@@ -1,4 +1,4 @@
-//! Incident timeline rows, numbered per incident from 1.
+//! Incident timeline rows, numbered per incident from 1: row n records the change that made the incident's version n.
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
@@ -7,26 +7,10 @@ use sea_orm::{
 use crate::entity::incident_timeline::{Column, Entity};
 use crate::{DbTime, StorageError, TimelineRow, Tx};
 
-/// The ordinal the next timeline row of the incident gets (1 for the first).
-pub async fn next_ordinal(
-    tx: &Tx,
-    tenant_id: &str,
-    incident_id: &str,
-) -> Result<i32, StorageError> {
-    let last = Entity::find()
-        .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::IncidentId.eq(incident_id))
-        .order_by_desc(Column::Ordinal)
-        .one(tx.conn())
-        .await
-        .map_err(StorageError::from_db)?;
-    Ok(last.map_or(1, |row| row.ordinal + 1))
-}
-
 /// Appends a timeline row. The unique (tenant, incident, ordinal) key refuses a second row with one ordinal.
 pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<(), StorageError> {
     Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(tx.conn())
+        .exec_without_returning(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     Ok(())
@@ -47,7 +31,7 @@ pub async fn list(
     }
     query
         .order_by_asc(Column::Ordinal)
-        .all(tx.conn())
+        .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)
 }

@@ -5,7 +5,7 @@ use hoc_contracts::input::{FreeText, ResolutionMethod, ResolutionType, Text, Voc
 use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::{
-    IncidentRow, PostmortemRow, TimelineRow, Tx, incidents, postmortems,
+    IncidentRow, PostmortemRow, StorageError, TimelineRow, Tx, incidents, postmortems,
     timeline as timeline_driver,
 };
 use serde_json::{Value, json};
@@ -550,11 +550,16 @@ async fn append_timeline(
     description: String,
 ) -> Result<(), IncidentError> {
     let (actor, now) = (caller.actor, caller.now);
-    // A creation (no from-state) is always the first row; anything later asks the timeline.
-    let ordinal = match from_state {
-        None => 1,
-        Some(_) => timeline_driver::next_ordinal(tx, &incident.tenant_id, &incident.id).await?,
-    };
+    // Every change of an incident — its creation and each transition — makes exactly one new version and one
+    // timeline row, so timeline row n records the change that made version n: no lookup of the last ordinal. The
+    // unique (tenant, incident, ordinal) key refuses a row that would break this.
+    let ordinal = i32::try_from(incident.version).map_err(|_| StorageError::Corrupt {
+        table: "incidents",
+        problem: format!(
+            "version {} is past the timeline's ordinals",
+            incident.version
+        ),
+    })?;
     timeline_driver::insert(
         tx,
         TimelineRow {

@@ -7,36 +7,25 @@
 
 #![warn(missing_docs)]
 
-use hoc_drivers::{Backend, Database, StorageError, Tx};
-use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use hoc_drivers::{Database, StorageError, Tx};
 
 /// Begins a transaction that will write. On SQLite it takes the write lock up front (BEGIN IMMEDIATE), so
 /// concurrent writers queue instead of failing when they upgrade from reading.
 pub async fn begin_write(db: &Database) -> Result<Tx, StorageError> {
-    let options = TransactionOptions {
-        isolation_level: None,
-        access_mode: None,
-        sqlite_transaction_mode: (db.backend() == Backend::Sqlite)
-            .then_some(SqliteTransactionMode::Immediate),
-    };
-    let inner = db
-        .pool()
-        .begin_with_options(options)
-        .await
-        .map_err(StorageError::from_db)?;
-    Ok(Tx::from_transaction(inner))
+    db.begin_transaction(true).await
 }
 
-/// Begins a transaction that only reads (one consistent snapshot for multi-query reads).
-pub async fn begin_read(db: &Database) -> Result<Tx, StorageError> {
-    let inner = db.pool().begin().await.map_err(StorageError::from_db)?;
-    Ok(Tx::from_transaction(inner))
+/// A reader: no transaction, each statement one round trip on the pool. Every read statement is bounded by the
+/// read's instant, and what is committed at or before an instant never changes, so a read of several statements
+/// agrees with itself as in one snapshot (see `docs/history.md`). It refuses writes.
+pub fn begin_read(db: &Database) -> Tx {
+    Tx::reader(db)
 }
 
 /// The backend of `tx` and its spelling of the first two statement parameters.
 fn placeholders(tx: &Tx) -> (sea_orm::DbBackend, &'static str, &'static str) {
     use sea_orm::ConnectionTrait;
-    match tx.transaction().get_database_backend() {
+    match tx.executor().get_database_backend() {
         sea_orm::DbBackend::Postgres => (sea_orm::DbBackend::Postgres, "$1", "$2"),
         other => (other, "?", "?"),
     }
@@ -85,7 +74,7 @@ pub mod clock {
              RETURNING last_micros"
         );
         let row = tx
-            .transaction()
+            .transaction()?
             .query_one_raw(Statement::from_sql_and_values(
                 backend,
                 sql,
@@ -107,7 +96,7 @@ pub mod clock {
     pub async fn last(tx: &Tx, tenant_id: &str) -> Result<Option<OffsetDateTime>, StorageError> {
         let (backend, p1, _) = placeholders(tx);
         let row = tx
-            .transaction()
+            .executor()
             .query_one_raw(Statement::from_sql_and_values(
                 backend,
                 format!("SELECT last_micros FROM tenant_clocks WHERE tenant_id = {p1}"),
@@ -133,7 +122,7 @@ pub mod audit {
     /// Appends an audit row.
     pub async fn append(tx: &Tx, row: AuditRow) -> Result<(), StorageError> {
         Entity::insert(row.into_active_model().reset_all())
-            .exec_without_returning(tx.transaction())
+            .exec_without_returning(tx.transaction()?)
             .await
             .map_err(StorageError::from_db)?;
         Ok(())
@@ -166,7 +155,7 @@ pub mod outbox {
              RETURNING last_sequence_no"
         );
         let row = tx
-            .transaction()
+            .transaction()?
             .query_one_raw(Statement::from_sql_and_values(
                 backend,
                 sql,
@@ -201,7 +190,7 @@ pub mod outbox {
             published_at: NotSet,
         };
         Entity::insert(row)
-            .exec_without_returning(tx.transaction())
+            .exec_without_returning(tx.transaction()?)
             .await
             .map_err(StorageError::from_db)?;
         Ok(())

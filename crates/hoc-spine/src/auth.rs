@@ -232,9 +232,7 @@ impl Spine {
             return Ok(cached);
         }
         let key_id = format!("key_{id_part}");
-        let tx = hoc_ledger::begin_read(self.database()).await?;
-        let found = api_keys::find(&tx, &key_id).await?;
-        drop(tx);
+        let found = api_keys::find(&hoc_ledger::begin_read(self.database()), &key_id).await?;
         let answer = match found {
             Some(row)
                 if row.revoked_at.is_none()

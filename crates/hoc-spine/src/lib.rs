@@ -281,6 +281,9 @@ impl Spine {
     ) -> Result<OffsetDateTime, OperationError> {
         Ok(if writes {
             hoc_ledger::clock::tick(tx, ctx.tenant_id(), self.now()).await?
+        } else if let Some(as_of) = ctx.as_of() {
+            // The caller named the instant: reading the clock would only be thrown away.
+            as_of
         } else {
             hoc_ledger::clock::last(tx, ctx.tenant_id())
                 .await?
@@ -292,7 +295,7 @@ impl Spine {
         Ok(if writes {
             hoc_ledger::begin_write(&self.db).await?
         } else {
-            hoc_ledger::begin_read(&self.db).await?
+            hoc_ledger::begin_read(&self.db)
         })
     }
 

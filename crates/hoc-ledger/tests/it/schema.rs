@@ -55,7 +55,7 @@ storage_test!(audit_ledger_refuses_update_and_delete, |db| {
             other => panic!("{what} on the audit ledger was not refused: {other:?}"),
         }
     }
-    let tx = hoc_ledger::begin_read(&db).await.expect("begin");
+    let tx = hoc_ledger::begin_read(&db);
     let rows = audit::list_for_entity(&tx, "t1", "inc_1")
         .await
         .expect("list");
@@ -82,7 +82,7 @@ storage_test!(audit_rows_are_tenant_scoped_and_ordered, |db| {
         .expect("append");
     tx.commit().await.expect("commit");
 
-    let tx = hoc_ledger::begin_read(&db).await.expect("begin");
+    let tx = hoc_ledger::begin_read(&db);
     let ids: Vec<String> = audit::list_for_entity(&tx, "t1", "inc_1")
         .await
         .expect("list")
@@ -183,7 +183,7 @@ storage_test!(timestamps_sort_in_time_order_and_round_trip_exactly, |db| {
         hoc_ledger::audit::append(&tx, row).await.expect("append");
     }
     tx.commit().await.expect("commit");
-    let tx = hoc_ledger::begin_read(&db).await.expect("begin");
+    let tx = hoc_ledger::begin_read(&db);
     let rows = audit::list_for_entity(&tx, "t1", "inc_1")
         .await
         .expect("list");

@@ -27,6 +27,7 @@ mod reads;
 mod recurrence;
 mod registry;
 mod rollback;
+mod round_trips;
 mod slice;
 mod thread;
 

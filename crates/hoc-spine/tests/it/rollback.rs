@@ -114,9 +114,10 @@ hoc_drivers::storage_test!(failures_after_the_state_change_roll_everything_back,
         ),
         ("error_after_write", ErrorCode::Conflict, "late failure"),
         (
+            // A read runs on a reader, which refuses its first write.
             "read_that_emits",
             ErrorCode::Internal,
-            "read method test.sabotage.read_that_emits tried to write",
+            "a write through a read-only handle",
         ),
     ] {
         let before = row_counts(&db).await;

@@ -134,7 +134,7 @@ hoc_drivers::storage_test!(
         assert_eq!(page.items[1].actor_type, "sdk");
 
         // Audit: the acknowledge row carries actor, reason, request id and before/after state.
-        let tx = hoc_ledger::begin_read(&db).await.expect("tx");
+        let tx = hoc_ledger::begin_read(&db);
         let audit_rows = audit::list_for_entity(&tx, "t1", &incident.id)
             .await
             .expect("audit");
