@@ -46,8 +46,6 @@ const ACKNOWLEDGE: &str = "UPDATE incidents SET status = 'acknowledged', acknowl
 const RESOLVE: &str = "UPDATE incidents SET status = 'resolved', resolution_type = 'hotfix', \
     resolution_summary = 'patched', resolved_at = $1, resolved_by = 'bench', updated_at = $1, version = $2 \
     WHERE tenant_id = $3 AND id = $4 AND status IN ('open', 'acknowledged') AND version = $5";
-const ORDINAL: &str = "SELECT COALESCE(MAX(ordinal), 0) + 1 AS n FROM incident_timeline \
-    WHERE tenant_id = $1 AND incident_id = $2";
 const TIMELINE: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, \
     from_state, to_state, actor_type, actor_id, description, created_at, request_id) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, 'sdk', 'bench', 'bench change', $8, $9)";
@@ -92,8 +90,7 @@ const TRANSITION_ONE_TRIP: &str = "WITH clk AS (INSERT INTO tenant_clocks (tenan
     WHERE tenant_id = $1 AND id = $2 AND status = 'open' RETURNING incidents.id, incidents.version), \
   tl AS (INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, from_state, to_state, \
     actor_type, actor_id, description, created_at, request_id) \
-    SELECT 'tl_' || $4, $1, upd.id, (SELECT COALESCE(MAX(ordinal), 0) + 1 FROM incident_timeline \
-      WHERE tenant_id = $1 AND incident_id = $2), 'acknowledged', 'open', 'acknowledged', 'sdk', 'bench', \
+    SELECT 'tl_' || $4, $1, upd.id, upd.version, 'acknowledged', 'open', 'acknowledged', 'sdk', 'bench', \
       'open → acknowledged', t.at, $4 FROM upd, t), \
   au AS (INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, actor_id, reason, \
     before_state, after_state, request_id, created_at) \
@@ -163,15 +160,12 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
     // One body for both databases: the macro expands it once per pool type, with `$time` the stored form of an
     // instant there.
     macro_rules! on_both {
-        (|$tx:ident, $time:ident| $body:block, $writes:expr) => {
+        // A write: one transaction (BEGIN IMMEDIATE on SQLite), like `hoc_ledger::begin_write`.
+        (|$tx:ident, $time:ident| $body:block, write) => {
             match db.backend() {
                 hoc_drivers::Backend::Sqlite => {
                     let pool = db.pool().get_sqlite_connection_pool();
-                    let mut $tx = if $writes {
-                        pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?
-                    } else {
-                        pool.begin().await.map_err(err)?
-                    };
+                    let mut $tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
                     let $time = sqlite_time;
                     $body
                     $tx.commit().await.map_err(err)
@@ -182,6 +176,25 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                     let $time = instant;
                     $body
                     $tx.commit().await.map_err(err)
+                }
+            }
+        };
+        // A read: no transaction, like the spine's reader (one pooled connection, statements in autocommit).
+        (|$tx:ident, $time:ident| $body:block, read) => {
+            match db.backend() {
+                hoc_drivers::Backend::Sqlite => {
+                    let pool = db.pool().get_sqlite_connection_pool();
+                    let mut $tx = pool.acquire().await.map_err(err)?;
+                    let $time = sqlite_time;
+                    $body
+                    Ok(())
+                }
+                hoc_drivers::Backend::Postgres => {
+                    let pool = db.pool().get_postgres_connection_pool();
+                    let mut $tx = pool.acquire().await.map_err(err)?;
+                    let $time = instant;
+                    $body
+                    Ok(())
                 }
             }
         };
@@ -268,7 +281,7 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                     .await
                     .map_err(err)?;
             },
-            true
+            write
         ),
         Op::Acknowledge { id } | Op::Resolve { id } => {
             let (update, to, action) = match op {
@@ -307,14 +320,8 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                     if done.rows_affected() != 1 {
                         return Err(format!("{id}: not changed"));
                     }
-                    let ordinal: i32 = sqlx::query(ORDINAL)
-                        .bind(TENANT)
-                        .bind(id)
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(err)?
-                        .try_get(0)
-                        .map_err(err)?;
+                    // Timeline row n records the change that made version n.
+                    let ordinal = i32::try_from(version + 1).map_err(|e| e.to_string())?;
                     let rid = format!("req_{}", uuid::Uuid::now_v7());
                     sqlx::query(TIMELINE)
                         .bind(format!("tl_{rid}"))
@@ -359,7 +366,7 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                         .await
                         .map_err(err)?;
                 },
-                true
+                write
             )
         }
         Op::Get { id, at } => on_both!(
@@ -373,7 +380,7 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                     .await
                     .map_err(err)?;
             },
-            false
+            read
         ),
         Op::List { at, after } => on_both!(
             |tx, time| {
@@ -398,7 +405,7 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                 }
                 .map_err(err)?;
             },
-            false
+            read
         ),
         Op::Group { signature } => on_both!(
             |tx, time| {
@@ -418,7 +425,7 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                     .await
                     .map_err(err)?;
             },
-            false
+            read
         ),
         Op::Events { after } => on_both!(
             |tx, _time| {
@@ -430,7 +437,7 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                     .await
                     .map_err(err)?;
             },
-            false
+            read
         ),
     }
 }
