@@ -183,14 +183,14 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
         (|$tx:ident, $time:ident| $body:block, read) => {
             match db.backend() {
                 hoc_drivers::Backend::Sqlite => {
-                    let pool = db.pool().get_sqlite_connection_pool();
+                    let pool = db.read_pool().get_sqlite_connection_pool();
                     let mut $tx = pool.acquire().await.map_err(err)?;
                     let $time = sqlite_time;
                     $body
                     Ok(())
                 }
                 hoc_drivers::Backend::Postgres => {
-                    let pool = db.pool().get_postgres_connection_pool();
+                    let pool = db.read_pool().get_postgres_connection_pool();
                     let mut $tx = pool.acquire().await.map_err(err)?;
                     let $time = instant;
                     $body

@@ -9,9 +9,15 @@ pub enum StorageError {
         /// What the database said about the constraint.
         constraint: String,
     },
-    /// The database could not be reached or did not hand out a connection; safe to retry.
+    /// The database could not be reached, did not hand out a connection in time, or is locked by another writer
+    /// (SQLite busy); safe to retry later. The caller already waited, so retrying at once is pointless.
     #[error("storage unavailable")]
     Unavailable(#[source] DbErr),
+    /// The statement was cut off before its transaction could commit: the connection was lost or closed by the
+    /// server (PostgreSQL admin shutdown, 08xxx), or PostgreSQL aborted it as a serialization failure or deadlock.
+    /// Nothing of the transaction was kept; re-running the whole operation at once is safe and likely to succeed.
+    #[error("storage interrupted")]
+    Interrupted(#[source] DbErr),
     /// A stored value could not be read back as the type the code expects.
     #[error("corrupt row in {table}: {problem}")]
     Corrupt {
@@ -47,32 +53,80 @@ impl StorageError {
             _ => {}
         }
         match &err {
-            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Self::Unavailable(err),
-            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e))
-                if is_transient(e) =>
-            {
-                Self::Unavailable(err)
-            }
+            DbErr::ConnectionAcquire(_) => Self::Unavailable(err),
+            DbErr::Conn(RuntimeErr::SqlxError(e))
+            | DbErr::Exec(RuntimeErr::SqlxError(e))
+            | DbErr::Query(RuntimeErr::SqlxError(e)) => match transience(e) {
+                Some(Transience::Interrupted) => Self::Interrupted(err),
+                Some(Transience::Unavailable) => Self::Unavailable(err),
+                None if matches!(err, DbErr::Conn(_)) => Self::Unavailable(err),
+                None => Self::Backend(err),
+            },
+            DbErr::Conn(_) => Self::Unavailable(err),
             _ => Self::Backend(err),
         }
     }
 
     /// Whether retrying the whole operation may succeed.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Unavailable(_))
+        matches!(self, Self::Unavailable(_) | Self::Interrupted(_))
+    }
+
+    /// Whether the operation was cut off before it could commit, so that re-running it at once is safe and likely
+    /// to succeed (see [`StorageError::Interrupted`]).
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Self::Interrupted(_))
     }
 }
 
-/// Connection loss, a busy SQLite database, or a PostgreSQL serialization failure / deadlock.
-fn is_transient(e: &sea_orm::sqlx::Error) -> bool {
+enum Transience {
+    Interrupted,
+    Unavailable,
+}
+
+/// How a sqlx error is transient, if it is: connection loss, a server shutting the session down, a PostgreSQL
+/// serialization failure or deadlock (interrupted: retry at once); a busy SQLite database, a pool that timed out or
+/// closed, a server that refuses connections (unavailable: retry later).
+fn transience(e: &sea_orm::sqlx::Error) -> Option<Transience> {
     use sea_orm::sqlx::Error;
     match e {
-        Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
-        Error::Database(db) => matches!(
-            db.code().as_deref(),
-            // SQLITE_BUSY, SQLITE_LOCKED; PostgreSQL serialization_failure, deadlock_detected.
-            Some("5") | Some("6") | Some("40001") | Some("40P01")
-        ),
-        _ => false,
+        Error::Io(_) | Error::Protocol(_) | Error::WorkerCrashed => Some(Transience::Interrupted),
+        Error::PoolTimedOut | Error::PoolClosed => Some(Transience::Unavailable),
+        Error::Database(db) => {
+            let code = db.code()?;
+            match code.as_ref() {
+                // PostgreSQL: serialization_failure, deadlock_detected; admin_shutdown, crash_shutdown,
+                // cannot_connect_now; the connection exception class.
+                "40001" | "40P01" | "57P01" | "57P02" | "57P03" => Some(Transience::Interrupted),
+                c if c.starts_with("08") => Some(Transience::Interrupted),
+                // PostgreSQL too_many_connections; SQLite SQLITE_BUSY, SQLITE_LOCKED (and their extended codes).
+                "53300" => Some(Transience::Unavailable),
+                c if is_sqlite_busy(c) => Some(Transience::Unavailable),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// SQLITE_BUSY (5) and SQLITE_LOCKED (6), with their extended codes (the low byte is the primary code). SQLite's
+/// codes are at most four digits; PostgreSQL's SQLSTATEs are always five characters.
+fn is_sqlite_busy(code: &str) -> bool {
+    code.len() < 5 && code.parse::<u32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_sqlite_busy;
+
+    #[test]
+    fn sqlite_busy_codes_are_told_from_postgres_sqlstates() {
+        for busy in ["5", "6", "261", "517", "773", "262"] {
+            assert!(is_sqlite_busy(busy), "{busy}");
+        }
+        // 22021 % 256 == 5, but it is PostgreSQL's character_not_in_repertoire.
+        for other in ["19", "2067", "22021", "23505", "40001"] {
+            assert!(!is_sqlite_busy(other), "{other}");
+        }
     }
 }

@@ -65,9 +65,15 @@ pub enum Backend {
 }
 
 /// A connection pool to one database. Cheap to clone (clones share the pool and its [`Counters`]).
+///
+/// On SQLite there are two pools on one file: one connection that writes (every write transaction holds the
+/// database's write lock anyway) and a pool of readers, so that reads never queue behind a writer or an external lock
+/// (WAL lets readers run beside the writer). An in-memory database has one pool (a second would be another
+/// database).
 #[derive(Debug, Clone)]
 pub struct Database {
     conn: DatabaseConnection,
+    reader: DatabaseConnection,
     backend: Backend,
     counts: Arc<Counts>,
 }
@@ -98,12 +104,37 @@ impl std::ops::Sub for Counters {
     }
 }
 
-/// How long a SQLite writer waits for the write lock before giving up.
-const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// How a [`Database`] waits: the limits that turn an outage or a lock into a fast `unavailable` instead of a hang.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DatabaseConfig {
+    /// How long a call waits for a pooled connection (and for a new one to connect) before it is `unavailable`.
+    pub acquire_timeout: Duration,
+    /// SQLite: how long a write waits for the database's write lock (held by another process) before it is
+    /// `unavailable`.
+    pub busy_timeout: Duration,
+    /// Most connections to PostgreSQL (SQLite: readers; it always has one writer).
+    pub max_connections: u32,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            acquire_timeout: Duration::from_secs(3),
+            busy_timeout: Duration::from_secs(5),
+            max_connections: 16,
+        }
+    }
+}
 
 impl Database {
-    /// Connects to `sqlite://…` or `postgres://…` (also `postgresql://…`). Does not migrate.
+    /// Connects to `sqlite://…` or `postgres://…` (also `postgresql://…`) with the default [`DatabaseConfig`].
+    /// Does not migrate.
     pub async fn connect(url: &str) -> Result<Self, StorageError> {
+        Self::connect_with(url, DatabaseConfig::default()).await
+    }
+
+    /// Connects with `config`. Does not migrate.
+    pub async fn connect_with(url: &str, config: DatabaseConfig) -> Result<Self, StorageError> {
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -113,44 +144,69 @@ impl Database {
                 scheme: url.split(':').next().unwrap_or_default().to_owned(),
             });
         };
-        let mut options = ConnectOptions::new(url.to_owned());
-        options
-            .sqlx_logging(false)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(10));
-        match backend {
-            Backend::Sqlite => {
-                // WAL lets readers run beside the one writer; writers queue on the lock for up to the busy
-                // timeout because every write transaction starts with BEGIN IMMEDIATE (see `begin_write`).
-                options
-                    .max_connections(4)
-                    .map_sqlx_sqlite_opts(|opts: SqliteConnectOptions| {
+        let counts = Arc::new(Counts::default());
+        let pool = |max_connections: u32| {
+            let mut options = ConnectOptions::new(url.to_owned());
+            // No ping before each acquire: it costs a round trip per statement. A connection the server closed
+            // fails its statement instead, is discarded, and the spine re-runs the interrupted call.
+            options
+                .sqlx_logging(false)
+                .max_connections(max_connections)
+                .acquire_timeout(config.acquire_timeout)
+                .connect_timeout(config.acquire_timeout)
+                .test_before_acquire(false);
+            match backend {
+                Backend::Sqlite => {
+                    let busy_timeout = config.busy_timeout;
+                    options.map_sqlx_sqlite_opts(move |opts: SqliteConnectOptions| {
                         opts.journal_mode(SqliteJournalMode::Wal)
-                            .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                            .busy_timeout(busy_timeout)
                             .foreign_keys(true)
                     });
-            }
-            Backend::Postgres => {
-                // JIT off: every query here is short, but a prepared statement's generic plan over a large table
-                // can cost enough to pass `jit_above_cost`, and then each execution compiles code for tens of
-                // milliseconds (measured: a 1.7 ms list page took 340 ms).
-                options
-                    .max_connections(16)
-                    .map_sqlx_postgres_opts(|opts: PgConnectOptions| {
+                }
+                Backend::Postgres => {
+                    // JIT off: every query here is short, but a prepared statement's generic plan over a large
+                    // table can cost enough to pass `jit_above_cost`, and then each execution compiles code for
+                    // tens of milliseconds (measured: a 1.7 ms list page took 340 ms).
+                    options.map_sqlx_postgres_opts(|opts: PgConnectOptions| {
                         opts.options([("jit", "off")])
                     });
+                }
             }
-        }
-        let mut conn = sea_orm::Database::connect(options)
-            .await
-            .map_err(StorageError::from_db)?;
-        let counts = Arc::new(Counts::default());
-        let statements = Arc::clone(&counts);
-        conn.set_metric_callback(move |_| {
-            statements.statements.fetch_add(1, Ordering::Relaxed);
-        });
+            options
+        };
+        let connect = |options: ConnectOptions| {
+            let counts = Arc::clone(&counts);
+            async move {
+                let mut conn = sea_orm::Database::connect(options)
+                    .await
+                    .map_err(StorageError::from_db)?;
+                conn.set_metric_callback(move |_| {
+                    counts.statements.fetch_add(1, Ordering::Relaxed);
+                });
+                Ok::<_, StorageError>(conn)
+            }
+        };
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let (conn, reader) = match backend {
+            Backend::Sqlite if !in_memory => {
+                // The writer first: it creates the file (`mode=rwc`) and switches it to WAL.
+                let conn = connect(pool(1)).await?;
+                let reader = connect(pool(config.max_connections.clamp(1, 8))).await?;
+                (conn, reader)
+            }
+            Backend::Sqlite => {
+                let conn = connect(pool(1)).await?;
+                (conn.clone(), conn)
+            }
+            Backend::Postgres => {
+                let conn = connect(pool(config.max_connections.max(1))).await?;
+                (conn.clone(), conn)
+            }
+        };
         Ok(Self {
             conn,
+            reader,
             backend,
             counts,
         })
@@ -204,13 +260,24 @@ impl Database {
         self.backend
     }
 
-    /// Checks that the database answers.
+    /// Checks that the database answers (on a reader: an external write lock does not make it fail).
     pub async fn ping(&self) -> Result<(), StorageError> {
-        self.conn.ping().await.map_err(StorageError::from_db)
+        self.reader.ping().await.map_err(StorageError::from_db)
     }
 
-    /// Closes the pool.
+    /// For the benchmark's read floors: the pool reads run on (on SQLite, the readers).
+    #[doc(hidden)]
+    pub fn read_pool(&self) -> &DatabaseConnection {
+        &self.reader
+    }
+
+    /// Closes the pools.
     pub async fn close(self) -> Result<(), StorageError> {
+        self.reader
+            .clone()
+            .close()
+            .await
+            .map_err(StorageError::from_db)?;
         self.conn.close().await.map_err(StorageError::from_db)
     }
 
@@ -315,7 +382,7 @@ impl Tx {
     #[doc(hidden)]
     pub fn reader(db: &Database) -> Self {
         Self {
-            inner: Inner::Reader(db.conn.clone()),
+            inner: Inner::Reader(db.reader.clone()),
         }
     }
 

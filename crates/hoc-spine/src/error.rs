@@ -121,6 +121,14 @@ pub enum OperationError {
         /// What was unavailable (for logs).
         message: String,
     },
+    /// Storage cut the operation off before it could commit (connection lost, server shutting the session down,
+    /// serialization failure, deadlock); nothing was kept. The spine re-runs such a call a few times before it
+    /// lets this out; the code is `unavailable`.
+    #[error("interrupted, retry: {message}")]
+    Interrupted {
+        /// What cut it off (for logs).
+        message: String,
+    },
     /// A bug. The message is for logs; callers get the code and their request id.
     #[error("internal error: {message}")]
     Internal {
@@ -142,7 +150,7 @@ impl OperationError {
             Self::ReproducibilityConflict { .. } => ErrorCode::ReproducibilityConflict,
             Self::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
             Self::Forbidden { .. } => ErrorCode::Forbidden,
-            Self::Unavailable { .. } => ErrorCode::Unavailable,
+            Self::Unavailable { .. } | Self::Interrupted { .. } => ErrorCode::Unavailable,
             Self::Internal { .. } => ErrorCode::Internal,
         }
     }
@@ -162,6 +170,9 @@ impl OperationError {
 impl From<StorageError> for OperationError {
     fn from(err: StorageError) -> Self {
         match err {
+            err if err.is_interrupted() => Self::Interrupted {
+                message: error_chain(&err),
+            },
             err if err.is_retryable() => Self::Unavailable {
                 message: error_chain(&err),
             },

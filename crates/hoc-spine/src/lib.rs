@@ -252,13 +252,13 @@ impl Spine {
         request: &M,
     ) -> Result<M::Response, OperationError> {
         let span = operation_span::<M>(ctx);
-        let result = async {
+        let result = rerun_interrupted(|| async {
             let tx = self.begin(M::WRITES).await?;
             let now = self.instant(&tx, ctx, M::WRITES).await?;
             let response = run_in(&tx, ctx, request, now).await?;
-            tx.commit().await?;
+            tx.commit().await.map_err(commit_failed)?;
             Ok(response)
-        }
+        })
         .instrument(span.clone())
         .await;
         span.in_scope(|| observe(&result));
@@ -352,7 +352,9 @@ impl Spine {
             )));
         }
         let span = operation_span::<M>(ctx);
-        let result = async {
+        // `respond` runs once, on the attempt that commits; an attempt storage interrupted never reaches it.
+        let respond = std::sync::Mutex::new(Some(respond));
+        let result = rerun_interrupted(|| async {
             let tx = hoc_ledger::begin_write(&self.db).await?;
             let now = self.instant(&tx, ctx, true).await?;
             let claimed = hoc_drivers::idempotency::claim(
@@ -384,6 +386,11 @@ impl Spine {
                 }));
             }
             let response = run_in(&tx, ctx, request, now).await?;
+            let respond = respond
+                .lock()
+                .map_err(|_| OperationError::internal("a response builder panicked"))?
+                .take()
+                .ok_or_else(|| OperationError::internal("the response was already built"))?;
             let stored = respond(&response)?;
             hoc_drivers::idempotency::complete(
                 &tx,
@@ -393,13 +400,52 @@ impl Spine {
                 stored.body.to_string(),
             )
             .await?;
-            tx.commit().await?;
+            tx.commit().await.map_err(commit_failed)?;
             Ok(Replayable::Fresh(stored))
-        }
+        })
         .instrument(span.clone())
         .await;
         span.in_scope(|| observe(&result));
         result
+    }
+}
+
+/// How many times the spine runs a call that storage interrupted before it could commit.
+const ATTEMPTS: u32 = 3;
+
+/// Runs `attempt` again (after 5 ms, then 20 ms) while storage interrupts it before it could commit
+/// ([`OperationError::Interrupted`]: the connection was lost or closed by the server, or PostgreSQL aborted the
+/// transaction as a serialization failure or deadlock). Nothing of an interrupted attempt was kept, so running it
+/// again is safe; a failure of the commit itself never comes back as `Interrupted` (see [`commit_failed`]).
+async fn rerun_interrupted<T, F, Fut>(mut attempt: F) -> Result<T, OperationError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, OperationError>>,
+{
+    let mut n = 1;
+    loop {
+        match attempt().await {
+            Err(OperationError::Interrupted { message }) if n < ATTEMPTS => {
+                tracing::info!(attempt = n, %message, "storage interrupted the call before commit; running it again");
+                tokio::time::sleep(std::time::Duration::from_millis(5 * 4_u64.pow(n - 1))).await;
+                n += 1;
+            }
+            Err(OperationError::Interrupted { message }) => {
+                return Err(OperationError::Unavailable { message });
+            }
+            other => return other,
+        }
+    }
+}
+
+/// A failed COMMIT: its outcome is unknown (the server may have committed before the connection broke), so it is
+/// never re-run here; the caller gets `unavailable` and retries with its idempotency key.
+fn commit_failed(err: StorageError) -> OperationError {
+    match OperationError::from(err) {
+        OperationError::Interrupted { message } => OperationError::Unavailable {
+            message: format!("the commit's outcome is unknown: {message}"),
+        },
+        other => other,
     }
 }
 
