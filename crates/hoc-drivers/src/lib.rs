@@ -214,7 +214,15 @@ impl Database {
 
     /// Connects, applies every pending migration and refreshes the planner's statistics ([`Self::optimize`]).
     pub async fn connect_and_migrate(url: &str) -> Result<Self, StorageError> {
-        let db = Self::connect(url).await?;
+        Self::connect_and_migrate_with(url, DatabaseConfig::default()).await
+    }
+
+    /// [`Self::connect_and_migrate`] with `config`.
+    pub async fn connect_and_migrate_with(
+        url: &str,
+        config: DatabaseConfig,
+    ) -> Result<Self, StorageError> {
+        let db = Self::connect_with(url, config).await?;
         db.migrate().await?;
         db.optimize().await?;
         Ok(db)

@@ -137,8 +137,24 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, axum::Json(self.body())).into_response()
+        let unavailable = self.status == StatusCode::SERVICE_UNAVAILABLE;
+        let mut response = (self.status, axum::Json(self.body())).into_response();
+        if unavailable {
+            retry_after(&mut response);
+        }
+        response
     }
+}
+
+/// Seconds a client should wait before retrying a 503.
+pub(crate) const RETRY_AFTER_SECONDS: u32 = 1;
+
+/// Adds `Retry-After` to a 503.
+pub(crate) fn retry_after(response: &mut Response) {
+    response.headers_mut().insert(
+        axum::http::header::RETRY_AFTER,
+        axum::http::HeaderValue::from(RETRY_AFTER_SECONDS),
+    );
 }
 
 #[cfg(test)]

@@ -222,23 +222,49 @@ async fn write<M: OperationMethod>(
 
 // ---- operations ----
 
-pub(crate) async fn healthz(
+/// Liveness: 200 while the process serves. Never touches the database, so a slow or locked database cannot make
+/// an orchestrator restart a process that would recover by itself.
+pub(crate) async fn healthz() -> Response {
+    json_response(StatusCode::OK, json!({ "status": "ok" }))
+}
+
+/// How long `/readyz` waits for each dependency.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Readiness: 200 when the database (and every configured dependency) answers within two seconds, else 503 naming
+/// each check and whether it passed.
+pub(crate) async fn readyz(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
 ) -> Response {
-    match state.spine.database().ping().await {
-        Ok(()) => json_response(StatusCode::OK, json!({ "status": "ok" })),
-        Err(err) => {
-            tracing::warn!(request_id = %rid.0, error = %err, "health check failed");
-            ApiError::from_operation(
-                hoc_spine::OperationError::Unavailable {
-                    message: "database does not answer".to_owned(),
-                },
-                &rid.0,
-            )
-            .into_response()
+    let database = match tokio::time::timeout(READY_TIMEOUT, state.spine.database().ping()).await {
+        Ok(Ok(())) => "ok",
+        Ok(Err(err)) => {
+            tracing::warn!(request_id = %rid.0, error = %err, "readiness: the database does not answer");
+            "unavailable"
         }
+        Err(_) => {
+            tracing::warn!(request_id = %rid.0, "readiness: the database did not answer within 2 s");
+            "unavailable"
+        }
+    };
+    let ready = database == "ok";
+    let body = json!({
+        "status": if ready { "ok" } else { "unavailable" },
+        "checks": { "database": database },
+    });
+    let mut response = json_response(
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        body,
+    );
+    if !ready {
+        crate::error::retry_after(&mut response);
     }
+    response
 }
 
 pub(crate) async fn openapi_json() -> Response {

@@ -230,7 +230,7 @@ pub fn route_named(name: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.name == name)
 }
 
-/// The whole application: [`ROUTES`], `/healthz`, `/openapi.json`, JSON 404s, request ids and the body limit.
+/// The whole application: [`ROUTES`], `/healthz`, `/readyz`, `/openapi.json`, JSON 404s, request ids and the body limit.
 pub fn app(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for route in ROUTES {
@@ -238,6 +238,7 @@ pub fn app(state: AppState) -> Router {
     }
     router
         .route("/healthz", get(handlers::healthz))
+        .route("/readyz", get(handlers::readyz))
         .route("/openapi.json", get(handlers::openapi_json))
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::method_not_allowed)

@@ -25,6 +25,26 @@ struct DatabaseArg {
     /// sqlite://path?mode=rwc (created and migrated if missing) or postgres://user@host:port/db.
     #[arg(long, env = "HOC_DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
     database_url: String,
+    /// How long a request waits for a database connection before it is answered 503 (milliseconds).
+    #[arg(long, env = "HOC_DB_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
+    db_acquire_timeout_ms: u64,
+    /// SQLite: how long a write waits for a write lock another process holds before it is answered 503
+    /// (milliseconds).
+    #[arg(long, env = "HOC_DB_BUSY_TIMEOUT_MS", default_value_t = 5000)]
+    db_busy_timeout_ms: u64,
+    /// Most connections to PostgreSQL (SQLite: readers beside its one writer, at most 8).
+    #[arg(long, env = "HOC_DB_MAX_CONNECTIONS", default_value_t = 16)]
+    db_max_connections: u32,
+}
+
+impl DatabaseArg {
+    fn config(&self) -> hoc_spine::DatabaseConfig {
+        hoc_spine::DatabaseConfig {
+            acquire_timeout: std::time::Duration::from_millis(self.db_acquire_timeout_ms.max(1)),
+            busy_timeout: std::time::Duration::from_millis(self.db_busy_timeout_ms),
+            max_connections: self.db_max_connections.max(1),
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -93,8 +113,9 @@ fn init_tracing() {
 /// How often `hocd serve` refreshes the planner's statistics (SQLite `PRAGMA optimize`).
 const OPTIMIZE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
-async fn open(url: &str) -> Result<Spine, String> {
-    let db = Database::connect_and_migrate(url)
+async fn open(db: &DatabaseArg) -> Result<Spine, String> {
+    let url = &db.database_url;
+    let db = Database::connect_and_migrate_with(url, db.config())
         .await
         .map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
     Spine::new(db).map_err(|e| e.to_string())
@@ -141,7 +162,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             bind,
             max_body_bytes,
         } => {
-            let spine = open(&db.database_url).await?;
+            let spine = open(&db).await?;
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
                 .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -169,7 +190,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Migrate { db } => {
-            open(&db.database_url).await?;
+            open(&db).await?;
             println!("migrated {}", redact(&db.database_url));
             Ok(())
         }
@@ -185,7 +206,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 let actor_type = ActorType::parse(&actor_type).ok_or_else(|| {
                     format!("--actor-type must be user, system, sdk or founder, not {actor_type}")
                 })?;
-                let spine = open(&db.database_url).await?;
+                let spine = open(&db).await?;
                 let key = spine
                     .create_api_key(&tenant, actor_type, &actor, scope)
                     .await
@@ -202,7 +223,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             }
             KeysCommand::Revoke { db, key_id } => {
-                let spine = open(&db.database_url).await?;
+                let spine = open(&db).await?;
                 let key = spine
                     .revoke_api_key(&key_id)
                     .await

@@ -348,10 +348,21 @@ pub fn document() -> Value {
     }
     paths.insert(
         "/healthz".to_owned(),
-        json!({ "get": { "operationId": "healthz", "summary": "200 when the database answers", "responses": {
-            "200": { "description": "healthy", "content": { "application/json": { "schema": {
+        json!({ "get": { "operationId": "healthz", "summary": "Liveness: 200 while the process serves (never touches the database)", "responses": {
+            "200": { "description": "alive", "content": { "application/json": { "schema": {
                 "type": "object", "required": ["status"], "properties": { "status": { "const": "ok" } } } } } },
-            "503": { "description": "unavailable", "content": { "application/json": { "schema": schema_ref("Error") } } },
+        } } }),
+    );
+    let ready = json!({ "type": "object", "required": ["status", "checks"], "properties": {
+        "status": { "enum": ["ok", "unavailable"] },
+        "checks": { "type": "object", "required": ["database"],
+            "additionalProperties": { "enum": ["ok", "unavailable"] } },
+    } });
+    paths.insert(
+        "/readyz".to_owned(),
+        json!({ "get": { "operationId": "readyz", "summary": "Readiness: 200 when the database answers, else 503 naming what fails", "responses": {
+            "200": { "description": "ready", "content": { "application/json": { "schema": ready } } },
+            "503": { "description": "a dependency does not answer", "content": { "application/json": { "schema": ready } } },
         } } }),
     );
     paths.insert(

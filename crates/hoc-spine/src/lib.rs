@@ -31,7 +31,7 @@ pub use hoc_contracts::{
     ActorType, DomainEvent, EventEnvelope, FieldError, request, time_format, vocabulary,
 };
 pub use hoc_drivers::audit::{AuditDraft, AuditEntry};
-pub use hoc_drivers::{Database, StorageError};
+pub use hoc_drivers::{Database, DatabaseConfig, StorageError};
 pub use hoc_incidents::queries::Timeline;
 pub use hoc_incidents::{
     Actor, Incident, IncidentAt, IncidentStatus, Page, Postmortem, PostmortemStub, RecurrenceGroup,

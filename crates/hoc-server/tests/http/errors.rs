@@ -355,12 +355,17 @@ hoc_spine::storage_test!(
                 !err.to_string().contains("postgres"),
                 "internals leaked: {err}"
             );
+            // Liveness stays 200 (the process serves); readiness names the database.
             let (status, health) = server.call(Method::GET, "/healthz", None, None).await;
-            assert_error(
-                status,
-                &health,
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
+            assert_eq!(status, StatusCode::OK, "{health}");
+            let (status, headers, ready) =
+                server.raw(Method::GET, "/readyz", None, None, &[]).await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+            assert_eq!(headers["retry-after"], "1");
+            let ready: serde_json::Value = serde_json::from_str(&ready).expect("json");
+            assert_eq!(
+                ready,
+                serde_json::json!({"status": "unavailable", "checks": {"database": "unavailable"}})
             );
         }
         assert!(server.stop().await.success());

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod errors;
+mod faults;
 mod openapi;
 mod walkthrough;
 
@@ -31,6 +32,11 @@ pub(crate) fn hocd() -> Command {
 
 impl Server {
     pub(crate) async fn start(database_url: &str) -> Self {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// Starts `hocd serve` with more arguments.
+    pub(crate) async fn start_with(database_url: &str, args: &[&str]) -> Self {
         let mut child = hocd()
             .args([
                 "serve",
@@ -39,6 +45,7 @@ impl Server {
                 "--bind",
                 "127.0.0.1:0",
             ])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

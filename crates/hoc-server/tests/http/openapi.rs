@@ -27,6 +27,7 @@ fn the_document_lists_exactly_the_routes() {
         .map(|r| (r.method.to_owned(), r.path.to_owned()))
         .collect();
     served.insert(("GET".into(), "/healthz".into()));
+    served.insert(("GET".into(), "/readyz".into()));
     served.insert(("GET".into(), "/openapi.json".into()));
     assert_eq!(documented, served);
     // Every documented operation names the spine operation it dispatches, and every $ref resolves.
@@ -98,7 +99,11 @@ hoc_spine::storage_test!(the_router_serves_every_documented_route, |db| {
         );
         assert!(response.headers().contains_key("x-request-id"));
     }
-    for (method, path) in [("GET", "/healthz"), ("GET", "/openapi.json")] {
+    for (method, path) in [
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+        ("GET", "/openapi.json"),
+    ] {
         let request = Request::builder()
             .method(method)
             .uri(path)

@@ -13,6 +13,14 @@ hoc_spine::storage_test!(readme_walkthrough_over_http, |db, url| {
 
     let (status, health) = server.call(Method::GET, "/healthz", None, None).await;
     assert_eq!((status, health), (StatusCode::OK, json!({"status": "ok"})));
+    let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(
+        (status, ready),
+        (
+            StatusCode::OK,
+            json!({"status": "ok", "checks": {"database": "ok"}})
+        )
+    );
 
     let (status, incident) = server
         .call(

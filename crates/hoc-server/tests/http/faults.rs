@@ -1,0 +1,263 @@
+//! Storage faults seen from outside: a locked SQLite database and PostgreSQL backends killed under load are `503`
+//! with `Retry-After` (never a 500, never a hang), reads keep answering, and the server heals without a restart.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::Server;
+
+fn create_body(n: usize) -> String {
+    json!({"title": format!("fault {n}"), "severity": "high", "category": "database"}).to_string()
+}
+
+hoc_spine::storage_test!(
+    an_external_write_lock_stalls_no_read_and_writes_fail_fast,
+    |db, url| {
+        if !url.starts_with("sqlite") {
+            // A database-wide write lock held by another process is SQLite's; PostgreSQL locks rows.
+            return;
+        }
+        let server = Server::start_with(&url, &["--db-busy-timeout-ms", "1000"]).await;
+        let key = server.key("acme", "alice", "write").await;
+        let (status, created) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&key),
+                Some(json!({
+                "title": "before the lock", "severity": "high", "category": "database"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        let id = created["id"].as_str().expect("id").to_owned();
+
+        // Another process's exclusive write transaction, held for 10 s (`db` has a single writer connection, so
+        // BEGIN and COMMIT run on the same one).
+        hoc_spine::testing::execute_raw(&db, "BEGIN EXCLUSIVE")
+            .await
+            .expect("lock");
+        hoc_spine::testing::execute_raw(&db, "UPDATE tenant_clocks SET last_micros = last_micros")
+            .await
+            .expect("write under the lock");
+        let locked_at = Instant::now();
+        let mut slowest_read = Duration::ZERO;
+        let mut writes = 0;
+        while locked_at.elapsed() < Duration::from_secs(10) {
+            for path in [
+                format!("/v1/incidents/{id}"),
+                "/v1/incidents".to_owned(),
+                format!("/v1/incidents/{id}/timeline"),
+                "/v1/events".to_owned(),
+            ] {
+                let started = Instant::now();
+                let (status, body) = server.call(Method::GET, &path, Some(&key), None).await;
+                slowest_read = slowest_read.max(started.elapsed());
+                assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            }
+            for path in ["/healthz", "/readyz"] {
+                let started = Instant::now();
+                let (status, body) = server.call(Method::GET, path, None, None).await;
+                slowest_read = slowest_read.max(started.elapsed());
+                assert_eq!(status, StatusCode::OK, "{path}: {body}");
+            }
+            if writes < 3 {
+                let started = Instant::now();
+                let (status, headers, body) = server
+                    .raw(
+                        Method::POST,
+                        "/v1/incidents",
+                        Some(&key),
+                        Some(create_body(writes)),
+                        &[],
+                    )
+                    .await;
+                let waited = started.elapsed();
+                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+                assert_eq!(headers["retry-after"], "1");
+                assert!(
+                    waited < Duration::from_millis(2500),
+                    "a write waited {waited:?} with a busy timeout of 1 s"
+                );
+                writes += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(
+            slowest_read < Duration::from_millis(500),
+            "a read waited {slowest_read:?} behind the external lock"
+        );
+        assert_eq!(writes, 3);
+        hoc_spine::testing::execute_raw(&db, "COMMIT")
+            .await
+            .expect("unlock");
+        // Heals without a restart; the refused writes left nothing.
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&key),
+                Some(json!({
+                "title": "after the lock", "severity": "high", "category": "database"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (_, page) = server
+            .call(Method::GET, "/v1/incidents", Some(&key), None)
+            .await;
+        assert_eq!(page["items"].as_array().expect("items").len(), 2, "{page}");
+        assert!(server.stop().await.success());
+    }
+);
+
+hoc_spine::storage_test!(
+    killed_postgres_backends_under_load_are_503_and_lose_nothing,
+    |db, url| {
+        let Some(name) = url
+            .starts_with("postgres")
+            .then(|| url.rsplit('/').next().unwrap_or_default().to_owned())
+        else {
+            // Connection loss is PostgreSQL's; SQLite is a file in the process.
+            return;
+        };
+        let server = Arc::new(Server::start(&url).await);
+        let key = server.key("acme", "alice", "write").await;
+        let admin = hoc_spine::Database::connect(
+            &std::env::var(hoc_spine::testing::TEST_DATABASE_URL_VAR).expect("set"),
+        )
+        .await
+        .expect("admin connects");
+        let statuses: Arc<Mutex<BTreeMap<u16, usize>>> = Arc::default();
+        let created: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop_at = Instant::now() + Duration::from_secs(8);
+        let mut clients = Vec::new();
+        for c in 0..8 {
+            let (server, key) = (Arc::clone(&server), key.clone());
+            let (statuses, created) = (Arc::clone(&statuses), Arc::clone(&created));
+            clients.push(tokio::spawn(async move {
+                let mut n = 0;
+                while Instant::now() < stop_at {
+                    n += 1;
+                    let (status, body) = server
+                        .call(Method::POST, "/v1/incidents", Some(&key), Some(json!({
+                            "title": format!("load {c}/{n}"), "severity": "high", "category": "database"})))
+                        .await;
+                    *statuses.lock().expect("lock").entry(status.as_u16()).or_default() += 1;
+                    let Some(id) = body["id"].as_str().map(str::to_owned) else {
+                        continue;
+                    };
+                    created.lock().expect("lock").push(id.clone());
+                    for step in ["acknowledge", "resolve"] {
+                        let body = (step == "resolve").then(|| json!({"resolution_type": "hotfix"}));
+                        let (status, _) = server
+                            .call(Method::POST, &format!("/v1/incidents/{id}/{step}"), Some(&key), body)
+                            .await;
+                        *statuses.lock().expect("lock").entry(status.as_u16()).or_default() += 1;
+                    }
+                    let (status, _) = server
+                        .call(Method::GET, &format!("/v1/incidents/{id}"), Some(&key), None)
+                        .await;
+                    *statuses.lock().expect("lock").entry(status.as_u16()).or_default() += 1;
+                }
+            }));
+        }
+        // Terminate every backend of hocd's database five times during the load.
+        let mut killed = 0;
+        for _ in 0..5 {
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            killed += hoc_spine::testing::scalar(
+                &admin,
+                &format!(
+                    "SELECT COUNT(pg_terminate_backend(pid)) AS n FROM pg_stat_activity \
+                     WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+                ),
+            )
+            .await
+            .expect("terminate");
+        }
+        for client in clients {
+            client.await.expect("client");
+        }
+        let statuses = statuses.lock().expect("lock").clone();
+        assert!(killed > 0, "no backend was terminated");
+        assert!(
+            statuses.keys().all(|s| [200, 201, 409, 503].contains(s)),
+            "only 2xx, 409 (a transition whose earlier answer was a 503 after it committed) and 503: {statuses:?}"
+        );
+        assert!(
+            statuses.get(&201).copied().unwrap_or(0) > 20,
+            "{statuses:?}"
+        );
+
+        // Heals: a request after the load succeeds.
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&key),
+                Some(json!({
+                "title": "after", "severity": "high", "category": "database"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        // The test's own pool to this database was terminated too; check on a new one.
+        drop(db);
+        let check = hoc_spine::Database::connect(&url).await.expect("connects");
+        // Every 2xx is durable, and every change is whole: timeline rows = audit rows = events = version.
+        let created = created.lock().expect("lock").clone();
+        for id in &created {
+            let (status, _) = server
+                .call(
+                    Method::GET,
+                    &format!("/v1/incidents/{id}"),
+                    Some(&key),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{id} was answered 201 but is gone");
+        }
+        for (what, sql) in [
+            (
+                "timeline rows = version",
+                "SELECT COUNT(*) AS n FROM incidents i WHERE i.version <> \
+              (SELECT COUNT(*) FROM incident_timeline t WHERE t.tenant_id = i.tenant_id AND t.incident_id = i.id)",
+            ),
+            (
+                "audit rows = version",
+                "SELECT COUNT(*) AS n FROM incidents i WHERE i.version <> \
+              (SELECT COUNT(*) FROM audit_ledger a WHERE a.tenant_id = i.tenant_id AND a.entity_id = i.id)",
+            ),
+            (
+                "events = versions",
+                "SELECT (SELECT COUNT(*) FROM event_outbox) - \
+              CAST((SELECT COALESCE(SUM(version), 0) FROM incidents) AS BIGINT) AS n",
+            ),
+            (
+                "sequence without gaps",
+                "SELECT MAX(sequence_no) - COUNT(DISTINCT sequence_no) AS n FROM event_outbox",
+            ),
+            (
+                "sequence without duplicates",
+                "SELECT COUNT(*) - COUNT(DISTINCT sequence_no) AS n FROM event_outbox",
+            ),
+        ] {
+            assert_eq!(
+                hoc_spine::testing::scalar(&check, sql).await.expect(what),
+                0,
+                "{what}"
+            );
+        }
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("terminated {killed} backends; statuses {statuses:?}");
+        }
+        drop(admin);
+        match Arc::try_unwrap(server) {
+            Ok(server) => assert!(server.stop().await.success()),
+            Err(_) => panic!("clients still hold the server"),
+        }
+    }
+);
