@@ -13,6 +13,7 @@ mod error;
 mod handlers;
 pub mod openapi;
 mod request;
+pub mod serve;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get};
@@ -26,9 +27,13 @@ use hoc_spine::{OperationMethod, Spine};
 
 pub use crate::error::ApiError;
 pub use crate::handlers::Reply;
+pub use crate::serve::{ServeConfig, connection_cap};
 
 /// Default request body limit (64 KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// Default longest time a request may run before it is answered 503.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Shared state of every handler.
 #[derive(Clone, Debug)]
@@ -37,6 +42,8 @@ pub struct AppState {
     pub spine: Spine,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Longest time a request may run; past it the request is answered 503 and its work dropped (rolled back).
+    pub request_timeout: std::time::Duration,
 }
 
 /// One route of the API and the spine operation method it serves.
@@ -242,6 +249,10 @@ pub fn app(state: AppState) -> Router {
         .route("/openapi.json", get(handlers::openapi_json))
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            request::timeout_layer,
+        ))
         .layer(axum::middleware::from_fn(request::request_id_layer))
         .with_state(state)
 }
@@ -251,16 +262,16 @@ pub fn state(spine: Spine) -> AppState {
     AppState {
         spine,
         body_limit: DEFAULT_BODY_LIMIT,
+        request_timeout: DEFAULT_REQUEST_TIMEOUT,
     }
 }
 
-/// Serves `app` on `listener` until `shutdown` completes; in-flight requests finish first.
+/// Serves `app` on `listener` with the default [`ServeConfig`] until `shutdown` completes; in-flight requests
+/// finish first.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    serve::serve(listener, app, ServeConfig::default(), shutdown).await
 }

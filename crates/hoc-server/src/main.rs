@@ -59,6 +59,19 @@ enum Command {
         /// Largest accepted request body in bytes.
         #[arg(long, env = "HOC_MAX_BODY_BYTES", default_value_t = hoc_server::DEFAULT_BODY_LIMIT)]
         max_body_bytes: usize,
+        /// How long a client has to send a request's head (milliseconds); slower connections are closed.
+        #[arg(long, env = "HOC_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+        header_read_timeout_ms: u64,
+        /// How long a connection may sit idle between requests before it is closed (milliseconds).
+        #[arg(long, env = "HOC_IDLE_TIMEOUT_MS", default_value_t = 60_000)]
+        idle_timeout_ms: u64,
+        /// How long a request may run before it is answered 503 (milliseconds).
+        #[arg(long, env = "HOC_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
+        request_timeout_ms: u64,
+        /// Most connections open at once (default and ceiling: the file-descriptor limit, raised to its hard
+        /// limit at start, minus 64).
+        #[arg(long, env = "HOC_MAX_CONNECTIONS")]
+        max_connections: Option<usize>,
     },
     /// Apply pending migrations and exit.
     Migrate {
@@ -161,7 +174,25 @@ async fn run(cli: Cli) -> Result<(), String> {
             db,
             bind,
             max_body_bytes,
+            header_read_timeout_ms,
+            idle_timeout_ms,
+            request_timeout_ms,
+            max_connections,
         } => {
+            let cap = hoc_server::connection_cap();
+            let max_connections = match (max_connections, cap) {
+                (Some(asked), Some(cap)) => asked.min(cap),
+                (Some(asked), None) => asked,
+                (None, Some(cap)) => cap.min(65_536),
+                (None, None) => hoc_server::ServeConfig::default().max_connections,
+            }
+            .max(1);
+            let ms = std::time::Duration::from_millis;
+            let config = hoc_server::ServeConfig {
+                header_read_timeout: ms(header_read_timeout_ms.max(1)),
+                idle_timeout: ms(idle_timeout_ms.max(1)),
+                max_connections,
+            };
             let spine = open(&db).await?;
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
@@ -181,9 +212,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             });
             let mut state = hoc_server::state(spine);
             state.body_limit = max_body_bytes;
+            state.request_timeout = ms(request_timeout_ms.max(1));
             println!("hocd listening on http://{address}");
-            tracing::info!(%address, database = %redact(&db.database_url), "serving");
-            hoc_server::serve(listener, hoc_server::app(state), shutdown_signal())
+            tracing::info!(%address, database = %redact(&db.database_url), max_connections,
+                header_read_timeout_ms, idle_timeout_ms, request_timeout_ms, "serving");
+            hoc_server::serve::serve(listener, hoc_server::app(state), config, shutdown_signal())
                 .await
                 .map_err(|e| e.to_string())?;
             println!("hocd stopped");

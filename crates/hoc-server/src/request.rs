@@ -47,6 +47,35 @@ pub(crate) async fn request_id_layer(mut req: Request, next: Next) -> Response {
     response
 }
 
+/// Middleware: a request that runs longer than the state's `request_timeout` is answered 503 with `Retry-After`;
+/// its work is dropped, which rolls back its transaction.
+pub(crate) async fn timeout_layer(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let request_id = req
+        .extensions()
+        .get::<RequestId>()
+        .map_or_else(String::new, |id| id.0.clone());
+    match tokio::time::timeout(state.request_timeout, next.run(req)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(
+                request_id,
+                timeout_ms = state.request_timeout.as_millis() as u64,
+                "request timed out; its work was dropped"
+            );
+            axum::response::IntoResponse::into_response(ApiError::from_operation(
+                OperationError::Unavailable {
+                    message: "the request timed out".to_owned(),
+                },
+                &request_id,
+            ))
+        }
+    }
+}
+
 /// Authenticates the bearer key and checks the route's scope; returns the operation context of the key.
 pub(crate) async fn authorize(
     state: &AppState,

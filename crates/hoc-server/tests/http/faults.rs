@@ -261,3 +261,147 @@ hoc_spine::storage_test!(
         }
     }
 );
+
+/// 1,100 idle and 200 slowloris connections against a server whose file-descriptor limit is 1,024: the server
+/// stays under its connection cap, closes them by its timeouts, and a new request is still answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_and_slowloris_connections_do_not_lock_out_a_new_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let db = hoc_spine::testing::TestDatabase::sqlite().await;
+    let server = Server::start_with_nofile(
+        db.url(),
+        1024,
+        &[
+            "--header-read-timeout-ms",
+            "2000",
+            "--idle-timeout-ms",
+            "3000",
+        ],
+    )
+    .await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let mut idle = Vec::new();
+    for _ in 0..1100 {
+        idle.push(
+            tokio::net::TcpStream::connect(&address)
+                .await
+                .expect("connect"),
+        );
+    }
+    let mut slow = Vec::new();
+    for n in 0..200 {
+        let address = address.clone();
+        slow.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(&address)
+                .await
+                .expect("connect");
+            let head = format!("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: {n:0>200}\r\n\r\n");
+            let opened = Instant::now();
+            for byte in head.bytes() {
+                if stream.write_all(&[byte]).await.is_err() {
+                    return Some(opened.elapsed());
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                let mut probe = [0_u8; 1];
+                if let Ok(Ok(0)) =
+                    tokio::time::timeout(Duration::from_millis(1), stream.read(&mut probe)).await
+                {
+                    return Some(opened.elapsed());
+                }
+            }
+            None
+        }));
+    }
+    // A new client, after all of them.
+    let started = Instant::now();
+    let answered = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .expect("client");
+            if let Ok(res) = client.get(format!("{}/healthz", server.base)).send().await {
+                return res.status();
+            }
+        }
+    })
+    .await
+    .expect("a new request is answered within 20 s");
+    assert_eq!(answered, StatusCode::OK);
+    let waited = started.elapsed();
+    // The slowloris connections were cut by the header-read timeout, long before they finished their heads.
+    for handle in slow {
+        let closed = handle.await.expect("slow client");
+        let closed = closed.expect("a slowloris connection was never closed");
+        assert!(closed < Duration::from_secs(30), "closed after {closed:?}");
+    }
+    // The idle ones were closed by the idle timeout (EOF to a reader).
+    let mut closed_idle = 0;
+    for mut stream in idle {
+        let mut buf = [0_u8; 1];
+        if let Ok(Ok(0)) =
+            tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buf)).await
+        {
+            closed_idle += 1;
+        }
+    }
+    assert_eq!(closed_idle, 1100, "idle connections left open");
+    let (status, _) = server.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "answered after {waited:?}");
+    assert!(server.stop().await.success());
+}
+
+/// A request that runs past `--request-timeout-ms` (here: a write waiting on a lock for longer) is answered 503
+/// with `Retry-After`, and its work is dropped: nothing of it is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_request_past_its_timeout_is_503_and_writes_nothing() {
+    let test_db = hoc_spine::testing::TestDatabase::sqlite().await;
+    let db = test_db.db().clone();
+    let server = Server::start_with(
+        test_db.url(),
+        &[
+            "--db-busy-timeout-ms",
+            "10000",
+            "--request-timeout-ms",
+            "1000",
+        ],
+    )
+    .await;
+    let key = server.key("acme", "alice", "write").await;
+    hoc_spine::testing::execute_raw(&db, "BEGIN EXCLUSIVE")
+        .await
+        .expect("lock");
+    hoc_spine::testing::execute_raw(&db, "UPDATE tenant_clocks SET last_micros = last_micros")
+        .await
+        .expect("write under the lock");
+    let started = Instant::now();
+    let (status, headers, body) = server
+        .raw(
+            Method::POST,
+            "/v1/incidents",
+            Some(&key),
+            Some(create_body(0)),
+            &[],
+        )
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(headers["retry-after"], "1");
+    assert!(headers.contains_key("x-request-id"));
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
+        "answered after {waited:?} with a 1 s request timeout"
+    );
+    hoc_spine::testing::execute_raw(&db, "COMMIT")
+        .await
+        .expect("unlock");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        hoc_spine::testing::scalar(&db, "SELECT COUNT(*) AS n FROM incidents")
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(server.stop().await.success());
+}

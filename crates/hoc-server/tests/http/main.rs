@@ -37,15 +37,40 @@ impl Server {
 
     /// Starts `hocd serve` with more arguments.
     pub(crate) async fn start_with(database_url: &str, args: &[&str]) -> Self {
-        let mut child = hocd()
+        let mut cmd = hocd();
+        cmd.args([
+            "serve",
+            "--database-url",
+            database_url,
+            "--bind",
+            "127.0.0.1:0",
+        ])
+        .args(args);
+        Self::spawn(cmd, database_url).await
+    }
+
+    /// Starts `hocd serve` under `ulimit -n NOFILE` (soft and hard), with more arguments.
+    pub(crate) async fn start_with_nofile(database_url: &str, nofile: u32, args: &[&str]) -> Self {
+        let mut cmd = Command::new("bash");
+        cmd.env("HOC_LOG", "warn")
+            .env_remove("HOC_DATABASE_URL")
+            .env_remove("HOC_BIND")
             .args([
+                "-c",
+                &format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
+                env!("CARGO_BIN_EXE_hocd"),
                 "serve",
                 "--database-url",
                 database_url,
                 "--bind",
                 "127.0.0.1:0",
             ])
-            .args(args)
+            .args(args);
+        Self::spawn(cmd, database_url).await
+    }
+
+    async fn spawn(mut cmd: Command, database_url: &str) -> Self {
+        let mut child = cmd
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)

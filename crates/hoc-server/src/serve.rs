@@ -1,0 +1,280 @@
+//! The accept loop: connection hygiene that axum's `serve` does not give.
+//!
+//! - **At most `max_connections` at once**, below the process's file-descriptor limit (see [`connection_cap`]):
+//!   past it the loop stops accepting, so new connections wait in the kernel's backlog instead of failing with
+//!   `EMFILE`, and are accepted as soon as one closes.
+//! - **Header-read timeout**: once a byte of a request head has arrived, the whole head must arrive within it,
+//!   counted from when the connection opened or answered its previous request — this ends slowloris connections
+//!   that trickle one byte at a time.
+//! - **Idle timeout**: a connection that has sent nothing since it opened or since its last response is closed
+//!   after it.
+//! - **Request timeout** (in [`crate::app`]): a request that runs longer is answered 503 with `Retry-After`; its
+//!   work is dropped, which rolls its transaction back.
+//!
+//! Each limit logs when it acts (a connection closed, the cap reached), at `warn` or `info`.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+
+/// The limits of [`serve`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServeConfig {
+    /// How long a client has to send a request head.
+    pub header_read_timeout: Duration,
+    /// How long a connection may sit with no request in flight and no traffic.
+    pub idle_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+}
+
+impl Default for ServeConfig {
+    fn default() -> Self {
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 1024,
+        }
+    }
+}
+
+/// File descriptors kept free of client connections: the database pool, the listener, logs, files.
+const RESERVED_FDS: u64 = 64;
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns how many connections fit below it (the limit
+/// minus [`RESERVED_FDS`]), or `None` where the limit cannot be read.
+pub fn connection_cap() -> Option<usize> {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read or raise the file-descriptor limit");
+            return None;
+        }
+    };
+    let cap = limit.saturating_sub(RESERVED_FDS).max(1);
+    tracing::info!(
+        nofile = limit,
+        cap,
+        "file-descriptor limit raised to the hard limit"
+    );
+    Some(usize::try_from(cap).unwrap_or(usize::MAX))
+}
+
+/// Serves `app` on `listener` with `config` until `shutdown` completes; then stops accepting, lets in-flight
+/// requests finish and closes idle connections.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    config: ServeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> io::Result<()> {
+    let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let open = Arc::new(AtomicUsize::new(0));
+    tokio::pin!(shutdown);
+    // The cap's warning, at most every 10 s.
+    let mut warned_full: Option<Instant> = None;
+    loop {
+        // Wait for room before accepting: past the cap, new connections queue in the kernel's backlog.
+        let permit = if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+            permit
+        } else {
+            if warned_full.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+                tracing::warn!(
+                    max_connections = config.max_connections,
+                    "connection cap reached; new connections wait until one closes"
+                );
+                warned_full = Some(Instant::now());
+            }
+            tokio::select! {
+                permit = Arc::clone(&permits).acquire_owned() => match permit {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                },
+                () = &mut shutdown => break,
+            }
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // EMFILE/ENFILE and aborted handshakes: log, back off briefly, keep serving.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let mut stop = stop_rx.clone();
+        let open = Arc::clone(&open);
+        open.fetch_add(1, Ordering::Relaxed);
+        tokio::spawn(async move {
+            let _permit = permit;
+            let activity = Arc::new(Activity::new());
+            let io = TokioIo::new(Watched {
+                inner: stream,
+                activity: Arc::clone(&activity),
+            });
+            let in_flight = Arc::new(AtomicUsize::new(0));
+            let service = {
+                let in_flight = Arc::clone(&in_flight);
+                let activity = Arc::clone(&activity);
+                hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let app = app.clone();
+                    let in_flight = Arc::clone(&in_flight);
+                    let activity = Arc::clone(&activity);
+                    in_flight.fetch_add(1, Ordering::AcqRel);
+                    async move {
+                        let response =
+                            tower::ServiceExt::oneshot(app, req.map(axum::body::Body::new)).await;
+                        activity.responded();
+                        in_flight.fetch_sub(1, Ordering::AcqRel);
+                        response
+                    }
+                })
+            };
+            // Both timeouts are kept here rather than by hyper, whose header-read timer also runs while a
+            // keep-alive connection waits for its next request (which would make the idle timeout moot).
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(None);
+            let conn = builder.serve_connection(io, service);
+            tokio::pin!(conn);
+            let check_every = (config.header_read_timeout.min(config.idle_timeout) / 4)
+                .clamp(Duration::from_millis(50), Duration::from_secs(1));
+            let mut closing = false;
+            loop {
+                tokio::select! {
+                    result = conn.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::debug!(%peer, error = %e, "connection ended with an error");
+                        }
+                        break;
+                    }
+                    () = tokio::time::sleep(check_every) => {
+                        if in_flight.load(Ordering::Acquire) > 0 {
+                            continue;
+                        }
+                        let (waiting, reading) = activity.waiting();
+                        if reading && waiting >= config.header_read_timeout {
+                            tracing::warn!(%peer, timeout_ms = config.header_read_timeout.as_millis() as u64,
+                                "closing a connection that did not send its request head in time");
+                            break;
+                        }
+                        if !reading && waiting >= config.idle_timeout {
+                            tracing::info!(%peer, timeout_ms = config.idle_timeout.as_millis() as u64,
+                                "closing an idle connection");
+                            break;
+                        }
+                    }
+                    changed = stop.changed(), if !closing => {
+                        let _ = changed;
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                }
+            }
+            open.fetch_sub(1, Ordering::Relaxed);
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // In-flight requests finish; connections close as their responses go out.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while open.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
+}
+
+/// What a connection is waiting for: since when it has been waiting for a request head (it opened, or its last
+/// response was handed over), and whether a byte of that head has arrived.
+#[derive(Debug)]
+struct Activity {
+    start: Instant,
+    waiting_since_micros: AtomicU64,
+    last_read_micros: AtomicU64,
+}
+
+impl Activity {
+    fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            waiting_since_micros: AtomicU64::new(0),
+            last_read_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn now_micros(&self) -> u64 {
+        u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+
+    fn read(&self) {
+        self.last_read_micros
+            .store(self.now_micros(), Ordering::Relaxed);
+    }
+
+    fn responded(&self) {
+        self.waiting_since_micros
+            .store(self.now_micros(), Ordering::Relaxed);
+    }
+
+    /// How long it has been waiting for a request head, and whether part of one has arrived.
+    fn waiting(&self) -> (Duration, bool) {
+        let since = self.waiting_since_micros.load(Ordering::Relaxed);
+        let read = self.last_read_micros.load(Ordering::Relaxed);
+        let waited = Duration::from_micros(self.now_micros().saturating_sub(since));
+        (waited, read > since)
+    }
+}
+
+/// A stream that records its traffic in an [`Activity`].
+struct Watched<S> {
+    inner: S,
+    activity: Arc<Activity>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.activity.read();
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, data)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
