@@ -4,15 +4,18 @@
 
 pub use sea_orm_migration::prelude::*;
 
+pub mod audit_chain;
 mod m20261126_000001_initial;
 mod m20261126_000002_http;
 mod m20261128_000003_request_thread;
 mod m20261128_000004_history;
 mod m20261128_000005_performance;
+mod m20261128_000006_ledger_integrity;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
-/// migration that introduced them runs) and the triggers are restored.
+/// migration that introduced them runs) and the triggers are restored. The audit chain's triggers are suspended too;
+/// bulk-loaded audit rows stay outside the chain (a benchmark's throwaway database: `audit verify` names them).
 pub mod bulk_load {
     use sea_orm_migration::sea_orm::{ConnectionTrait, DbErr};
 
@@ -23,7 +26,8 @@ pub mod bulk_load {
             .iter()
             .chain(crate::m20261128_000005_performance::group_trigger_drops(
                 backend,
-            ));
+            ))
+            .chain(crate::m20261128_000006_ledger_integrity::chain_trigger_drops(backend));
         for sql in drops {
             conn.execute_unprepared(sql).await?;
         }
@@ -42,6 +46,11 @@ pub mod bulk_load {
         }
         let mut restore = crate::m20261128_000004_history::history_triggers(backend);
         restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
+        restore.extend(
+            crate::m20261128_000006_ledger_integrity::chain_triggers(backend)
+                .into_iter()
+                .map(str::to_owned),
+        );
         for sql in restore {
             conn.execute_unprepared(&sql).await?;
         }
@@ -61,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_request_thread::Migration),
             Box::new(m20261128_000004_history::Migration),
             Box::new(m20261128_000005_performance::Migration),
+            Box::new(m20261128_000006_ledger_integrity::Migration),
         ]
     }
 }

@@ -302,6 +302,9 @@ async fn seed(db: &Database) -> Result<(), String> {
                 after_state: None,
                 request_id: "verify".into(),
                 created_at: at.into(),
+                chain_seq: None,
+                prev_hash: None,
+                row_hash: None,
             },
         )
         .await

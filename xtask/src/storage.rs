@@ -279,6 +279,9 @@ async fn audit_guard_problem(db: &Database) -> Option<String> {
         after_state: None,
         request_id: "verify".into(),
         created_at: time::OffsetDateTime::now_utc().into(),
+        chain_seq: None,
+        prev_hash: None,
+        row_hash: None,
     };
     let written = async {
         let tx = hoc_ledger::begin_write(db).await.ok()?;

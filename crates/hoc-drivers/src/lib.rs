@@ -42,6 +42,7 @@ pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
 pub use crate::entity::postmortems::Model as PostmortemRow;
 pub use crate::error::StorageError;
+pub use migration::audit_chain;
 
 /// What an engine procedure decided: its result, and the audit entries and domain events the spine must write in
 /// the same transaction. Engines return it; they never write audit rows or events themselves.
@@ -241,11 +242,35 @@ impl Database {
         Ok(())
     }
 
-    /// Applies every pending migration.
+    /// Applies every pending migration. When none is pending it changes nothing, so a role that may not create
+    /// tables (the least-privilege role of `hocd serve`) can open a migrated database.
     pub async fn migrate(&self) -> Result<(), StorageError> {
+        if matches!(
+            Migrator::get_pending_migrations_read_only(&self.conn).await,
+            Ok(pending) if pending.is_empty()
+        ) {
+            return Ok(());
+        }
         Migrator::up(&self.conn, None)
             .await
             .map_err(StorageError::from_db)
+    }
+
+    /// PostgreSQL: grants `role` what `hocd serve` needs and no more: it may read and write every table but the
+    /// audit ledger, which it may only read and append to (no UPDATE, DELETE or TRUNCATE), and it may not change
+    /// the schema or the migration record. Run as the owner after migrating (`hocd migrate --grant-to ROLE`); the
+    /// role must exist. SQLite has no roles: does nothing.
+    pub async fn grant_serving_role(&self, role: &str) -> Result<(), StorageError> {
+        if self.backend != Backend::Postgres {
+            return Ok(());
+        }
+        for sql in serving_role_grants(role) {
+            self.conn
+                .execute_unprepared(&sql)
+                .await
+                .map_err(StorageError::from_db)?;
+        }
+        Ok(())
     }
 
     /// Rolls back every migration (used to prove migrations go up, down and up again).
@@ -319,6 +344,7 @@ impl Database {
         self.counts.transactions.fetch_add(1, Ordering::Relaxed);
         Ok(Tx {
             inner: Inner::Transaction(inner),
+            chain: std::sync::Mutex::default(),
         })
     }
 
@@ -328,6 +354,18 @@ impl Database {
     pub fn pool(&self) -> &DatabaseConnection {
         &self.conn
     }
+}
+
+/// The statements [`Database::grant_serving_role`] runs (documented in the README), for a PostgreSQL role.
+pub fn serving_role_grants(role: &str) -> Vec<String> {
+    let role = format!("\"{}\"", role.replace('"', "\"\""));
+    vec![
+        format!("GRANT USAGE ON SCHEMA public TO {role}"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"),
+        format!("REVOKE UPDATE, DELETE, TRUNCATE ON audit_ledger FROM {role}"),
+        format!("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON seaql_migrations FROM {role}"),
+    ]
 }
 
 /// What the spine reads and writes through: an open transaction, or — for a read — the pool itself.
@@ -340,6 +378,20 @@ impl Database {
 #[derive(Debug)]
 pub struct Tx {
     inner: Inner,
+    chain: std::sync::Mutex<Option<ChainHead>>,
+}
+
+/// The head of a tenant's audit chain as this transaction last saw or moved it (kept for `hoc-ledger`, so that an
+/// append needs no extra read: the tenant clock's upsert returns the head).
+#[doc(hidden)]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    /// The tenant.
+    pub tenant_id: String,
+    /// The last row's `chain_seq` (0: no row yet).
+    pub seq: i64,
+    /// The last row's hash.
+    pub hash: Option<String>,
 }
 
 #[derive(Debug)]
@@ -391,6 +443,25 @@ impl Tx {
     pub fn reader(db: &Database) -> Self {
         Self {
             inner: Inner::Reader(db.reader.clone()),
+            chain: std::sync::Mutex::default(),
+        }
+    }
+
+    /// For `hoc-ledger`: the audit chain head of `tenant_id` this transaction knows, if any.
+    #[doc(hidden)]
+    pub fn chain_head(&self, tenant_id: &str) -> Option<ChainHead> {
+        self.chain
+            .lock()
+            .ok()
+            .and_then(|head| head.clone())
+            .filter(|head| head.tenant_id == tenant_id)
+    }
+
+    /// For `hoc-ledger`: records the audit chain head this transaction saw or moved.
+    #[doc(hidden)]
+    pub fn set_chain_head(&self, head: ChainHead) {
+        if let Ok(mut slot) = self.chain.lock() {
+            *slot = Some(head);
         }
     }
 

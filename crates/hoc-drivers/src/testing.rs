@@ -105,6 +105,50 @@ impl TestDatabase {
     pub fn url(&self) -> &str {
         &self.url
     }
+
+    /// A URL that connects as [`SERVING_ROLE`], the least-privilege role of `hocd serve`, with its grants on
+    /// this database (created once per server, without a password: the test server trusts local connections).
+    /// SQLite has no roles: its URL.
+    pub async fn serving_url(&self) -> String {
+        match &self.cleanup {
+            Cleanup::Postgres { admin_url, .. } => {
+                let admin = Database::connect(admin_url)
+                    .await
+                    .unwrap_or_else(|e| panic!("admin connects: {e:?}"));
+                // Parallel tests create the role at once: serialise on an advisory lock.
+                admin
+                    .conn()
+                    .execute_unprepared(&format!(
+                        "DO $$ BEGIN PERFORM pg_advisory_xact_lock(7021); \
+                         IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{SERVING_ROLE}') THEN \
+                         CREATE ROLE {SERVING_ROLE} LOGIN; END IF; END $$"
+                    ))
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot create role {SERVING_ROLE}: {e:?}"));
+                self.db
+                    .grant_serving_role(SERVING_ROLE)
+                    .await
+                    .unwrap_or_else(|e| panic!("cannot grant {SERVING_ROLE}: {e:?}"));
+                with_user(&self.url, SERVING_ROLE)
+            }
+            Cleanup::File(_) => self.url.clone(),
+        }
+    }
+}
+
+/// The role test servers run as on PostgreSQL.
+pub const SERVING_ROLE: &str = "hoc_serve";
+
+/// `url` with its user (and password) replaced by `user`.
+fn with_user(url: &str, user: &str) -> String {
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else {
+        return url.to_owned();
+    };
+    let rest = &url[scheme_end..];
+    let host_start = rest.find('/').map_or(rest.len(), |slash| {
+        rest[..slash].rfind('@').map_or(0, |at| at + 1)
+    });
+    format!("{}{user}@{}", &url[..scheme_end], &rest[host_start..])
 }
 
 impl Drop for TestDatabase {
@@ -214,8 +258,9 @@ pub async fn execute_raw(db: &Database, sql: &str) -> Result<u64, StorageError> 
 }
 
 /// Expands one async test body into a `sqlite` test and a `postgres` test inside a module named `$name`.
-/// The body sees `$db: hoc_drivers::Database`, a fresh migrated database, and optionally `$url: String`, its URL
-/// (for tests that start another process on it): `storage_test!(name, |db, url| { … })`. The `postgres` test returns at once
+/// The body sees `$db: hoc_drivers::Database`, a fresh migrated database (connected as its owner), and optionally
+/// `$url: String`, its URL for tests that start another process on it — on PostgreSQL as [`SERVING_ROLE`], which
+/// may not change the schema or rewrite the audit ledger: `storage_test!(name, |db, url| { … })`. The `postgres` test returns at once
 /// (saying so on stderr) when `HOC_TEST_DATABASE_URL` is not set; CI always sets it.
 #[macro_export]
 macro_rules! storage_test {
@@ -245,7 +290,8 @@ macro_rules! storage_test {
                     return;
                 };
                 let $db: $crate::Database = test_db.db().clone();
-                $(let $url: String = test_db.url().to_owned();)?
+                // Another process on PostgreSQL connects as the least-privilege serving role.
+                $(let $url: String = test_db.serving_url().await;)?
                 $body
             }
         }
@@ -255,6 +301,22 @@ macro_rules! storage_test {
 #[cfg(test)]
 mod tests {
     use super::with_database_name;
+
+    #[test]
+    fn user_is_replaced() {
+        assert_eq!(
+            super::with_user("postgres://postgres@127.0.0.1:5432/db", "hoc_serve"),
+            "postgres://hoc_serve@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            super::with_user("postgres://u:p@h/db?x=1", "r"),
+            "postgres://r@h/db?x=1"
+        );
+        assert_eq!(
+            super::with_user("postgres://h/db", "r"),
+            "postgres://r@h/db"
+        );
+    }
 
     #[test]
     fn database_name_is_replaced_and_query_kept() {

@@ -71,7 +71,7 @@ pub mod clock {
              ON CONFLICT (tenant_id) DO UPDATE SET last_micros = \
              CASE WHEN tenant_clocks.last_micros >= excluded.last_micros \
              THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END \
-             RETURNING last_micros"
+             RETURNING last_micros, audit_seq, audit_head"
         );
         let row = tx
             .transaction()?
@@ -86,6 +86,16 @@ pub mod clock {
                 table: "tenant_clocks",
                 problem: "the clock upsert returned no row".to_owned(),
             })?;
+        // The row stays locked until commit, so its audit chain head is this write's to extend.
+        tx.set_chain_head(hoc_drivers::ChainHead {
+            tenant_id: tenant_id.to_owned(),
+            seq: row
+                .try_get::<i64>("", "audit_seq")
+                .map_err(StorageError::from_db)?,
+            hash: row
+                .try_get::<Option<String>>("", "audit_head")
+                .map_err(StorageError::from_db)?,
+        });
         instant(
             row.try_get::<i64>("", "last_micros")
                 .map_err(StorageError::from_db)?,
@@ -113,19 +123,248 @@ pub mod clock {
     }
 }
 
-/// The append-only audit ledger. There is no update or delete here, and the database refuses both.
+/// The append-only audit ledger, hash-chained per tenant. There is no update or delete here, and the database
+/// refuses both (and TRUNCATE, and REPLACE over a row).
 pub mod audit {
-    use hoc_drivers::entity::audit_ledger::Entity;
-    use hoc_drivers::{AuditRow, StorageError, Tx};
-    use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel};
+    use hoc_drivers::audit_chain::ChainedRow;
+    use hoc_drivers::entity::audit_ledger::{Column, Entity};
+    use hoc_drivers::{AuditRow, ChainHead, Database, StorageError, Tx};
+    use sea_orm::{
+        ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
+        QueryOrder, QuerySelect, Statement,
+    };
 
-    /// Appends an audit row.
-    pub async fn append(tx: &Tx, row: AuditRow) -> Result<(), StorageError> {
+    fn chained<'a>(
+        row: &'a AuditRow,
+        prev_hash: Option<&'a str>,
+        chain_seq: i64,
+    ) -> ChainedRow<'a> {
+        ChainedRow {
+            prev_hash,
+            chain_seq,
+            id: &row.id,
+            tenant_id: &row.tenant_id,
+            entity_type: &row.entity_type,
+            entity_id: &row.entity_id,
+            action: &row.action,
+            actor_type: &row.actor_type,
+            actor_id: &row.actor_id,
+            reason: row.reason.as_deref(),
+            before_state: row.before_state.as_deref(),
+            after_state: row.after_state.as_deref(),
+            request_id: &row.request_id,
+            created_at_micros: i64::try_from(row.created_at.get().unix_timestamp_nanos() / 1_000)
+                .unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The tenant's chain head as stored (for an append in a transaction that did not tick the tenant's clock).
+    async fn stored_head(tx: &Tx, tenant_id: &str) -> Result<ChainHead, StorageError> {
+        let (backend, p1, _) = crate::placeholders(tx);
+        let row = tx
+            .executor()
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                format!("SELECT audit_seq, audit_head FROM tenant_clocks WHERE tenant_id = {p1}"),
+                [tenant_id.into()],
+            ))
+            .await
+            .map_err(StorageError::from_db)?;
+        Ok(match row {
+            Some(row) => ChainHead {
+                tenant_id: tenant_id.to_owned(),
+                seq: row
+                    .try_get("", "audit_seq")
+                    .map_err(StorageError::from_db)?,
+                hash: row
+                    .try_get("", "audit_head")
+                    .map_err(StorageError::from_db)?,
+            },
+            None => ChainHead {
+                tenant_id: tenant_id.to_owned(),
+                seq: 0,
+                hash: None,
+            },
+        })
+    }
+
+    /// Appends an audit row at the end of its tenant's chain (its `chain_seq`, `prev_hash` and `row_hash` are set
+    /// here; what the caller put there is ignored). The database refuses a row that does not extend the chain.
+    pub async fn append(tx: &Tx, mut row: AuditRow) -> Result<(), StorageError> {
+        let head = match tx.chain_head(&row.tenant_id) {
+            Some(head) => head,
+            None => stored_head(tx, &row.tenant_id).await?,
+        };
+        let seq = head.seq + 1;
+        let hash = chained(&row, head.hash.as_deref(), seq).hash();
+        row.chain_seq = Some(seq);
+        row.prev_hash = head.hash;
+        row.row_hash = Some(hash.clone());
+        let tenant_id = row.tenant_id.clone();
         Entity::insert(row.into_active_model().reset_all())
             .exec_without_returning(tx.transaction()?)
             .await
             .map_err(StorageError::from_db)?;
+        tx.set_chain_head(ChainHead {
+            tenant_id,
+            seq,
+            hash: Some(hash),
+        });
         Ok(())
+    }
+
+    /// Where a tenant's audit chain does not hold.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct ChainBreak {
+        /// The tenant.
+        pub tenant_id: String,
+        /// The first row where it breaks (`None`: the chain's end does not match the recorded head).
+        pub row_id: Option<String>,
+        /// That row's place in the chain.
+        pub chain_seq: Option<i64>,
+        /// What is wrong.
+        pub problem: String,
+    }
+
+    impl std::fmt::Display for ChainBreak {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "tenant {}: ", self.tenant_id)?;
+            if let Some(id) = &self.row_id {
+                write!(f, "row {id}")?;
+                if let Some(seq) = self.chain_seq {
+                    write!(f, " (chain_seq {seq})")?;
+                }
+                write!(f, ": ")?;
+            }
+            write!(f, "{}", self.problem)
+        }
+    }
+
+    /// What [`verify`] checked.
+    #[derive(Debug, Clone, PartialEq, Eq, Default)]
+    pub struct Verification {
+        /// Tenants checked.
+        pub tenants: u64,
+        /// Rows checked.
+        pub rows: u64,
+        /// The first break of each broken chain (empty: every chain holds).
+        pub breaks: Vec<ChainBreak>,
+    }
+
+    const PAGE: u64 = 1_000;
+
+    /// Checks the audit chain of `tenant` (or of every tenant): each row's hash over its columns and the previous
+    /// row's hash, `chain_seq` 1..N without gaps, and the tenant's recorded head at the chain's end. Names the first
+    /// row that was edited, deleted (a gap, or a missing end) or inserted out of turn.
+    pub async fn verify(db: &Database, tenant: Option<&str>) -> Result<Verification, StorageError> {
+        let reader = crate::begin_read(db);
+        let (backend, _, _) = crate::placeholders(&reader);
+        let tenants_sql = "SELECT tenant_id FROM tenant_clocks WHERE audit_seq > 0 \
+             UNION SELECT DISTINCT tenant_id FROM audit_ledger";
+        let mut tenants: Vec<String> = reader
+            .executor()
+            .query_all_raw(Statement::from_string(backend, tenants_sql))
+            .await
+            .map_err(StorageError::from_db)?
+            .iter()
+            .map(|row| row.try_get::<String>("", "tenant_id"))
+            .collect::<Result<_, _>>()
+            .map_err(StorageError::from_db)?;
+        tenants.sort();
+        if let Some(only) = tenant {
+            tenants.retain(|t| t == only);
+        }
+        let mut out = Verification::default();
+        for tenant_id in tenants {
+            out.tenants += 1;
+            let brk = |row: Option<&AuditRow>, problem: String| ChainBreak {
+                tenant_id: tenant_id.clone(),
+                row_id: row.map(|r| r.id.clone()),
+                chain_seq: row.and_then(|r| r.chain_seq),
+                problem,
+            };
+            let unchained = Entity::find()
+                .filter(Column::TenantId.eq(tenant_id.as_str()))
+                .filter(Column::ChainSeq.is_null())
+                .one(&reader.executor())
+                .await
+                .map_err(StorageError::from_db)?;
+            if let Some(row) = unchained {
+                out.breaks.push(brk(
+                    Some(&row),
+                    "not in the chain (inserted out of turn, or its chain_seq was cleared)"
+                        .to_owned(),
+                ));
+                continue;
+            }
+            let mut expected = 1_i64;
+            let mut prev: Option<String> = None;
+            let mut broken = None;
+            'pages: loop {
+                let page = Entity::find()
+                    .filter(Column::TenantId.eq(tenant_id.as_str()))
+                    .filter(Column::ChainSeq.gte(expected))
+                    .order_by_asc(Column::ChainSeq)
+                    .limit(PAGE)
+                    .all(&reader.executor())
+                    .await
+                    .map_err(StorageError::from_db)?;
+                let last_page = (page.len() as u64) < PAGE;
+                for row in &page {
+                    out.rows += 1;
+                    let seq = row.chain_seq.unwrap_or_default();
+                    if seq != expected {
+                        broken = Some(brk(
+                            Some(row),
+                            format!(
+                                "chain_seq {expected}..{} missing before it (deleted)",
+                                seq - 1
+                            ),
+                        ));
+                        break 'pages;
+                    }
+                    if row.prev_hash != prev {
+                        broken = Some(brk(
+                            Some(row),
+                            "does not link to the row before it (inserted out of turn, or the row before \
+                             was replaced)"
+                                .to_owned(),
+                        ));
+                        break 'pages;
+                    }
+                    let hash = chained(row, prev.as_deref(), seq).hash();
+                    if row.row_hash.as_deref() != Some(hash.as_str()) {
+                        broken = Some(brk(
+                            Some(row),
+                            "its content does not match its hash (edited)".to_owned(),
+                        ));
+                        break 'pages;
+                    }
+                    prev = Some(hash);
+                    expected += 1;
+                }
+                if last_page {
+                    break;
+                }
+            }
+            if let Some(broken) = broken {
+                out.breaks.push(broken);
+                continue;
+            }
+            let head = stored_head(&reader, &tenant_id).await?;
+            if head.seq != expected - 1 || head.hash != prev {
+                out.breaks.push(brk(
+                    None,
+                    format!(
+                        "the chain ends at chain_seq {} but its recorded head is {} (rows deleted at the end, \
+                         or the head was moved)",
+                        expected - 1,
+                        head.seq
+                    ),
+                ));
+            }
+        }
+        Ok(out)
     }
 }
 

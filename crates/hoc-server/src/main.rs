@@ -73,15 +73,37 @@ enum Command {
         #[arg(long, env = "HOC_MAX_CONNECTIONS")]
         max_connections: Option<usize>,
     },
-    /// Apply pending migrations and exit.
+    /// Apply pending migrations and exit (run as the database owner).
     Migrate {
         #[command(flatten)]
         db: DatabaseArg,
+        /// PostgreSQL: then grant this existing role what `hocd serve` needs and no more (it may append to the
+        /// audit ledger but never update, delete or truncate it, nor change the schema).
+        #[arg(long, value_name = "ROLE")]
+        grant_to: Option<String>,
     },
     /// Manage API keys.
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// The audit ledger.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Checks every tenant's hash chain; exits non-zero naming the first row of each broken chain that was edited,
+    /// deleted or inserted out of turn.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// Only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
     },
 }
 
@@ -222,9 +244,27 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("hocd stopped");
             Ok(())
         }
-        Command::Migrate { db } => {
-            open(&db).await?;
+        Command::Migrate { db, grant_to } => {
+            let spine = open(&db).await?;
             println!("migrated {}", redact(&db.database_url));
+            if let Some(role) = grant_to {
+                if role.is_empty()
+                    || role.len() > 63
+                    || !role
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                {
+                    return Err(format!(
+                        "--grant-to must be a role name of lowercase letters, digits and _, not {role:?}"
+                    ));
+                }
+                spine
+                    .database()
+                    .grant_serving_role(&role)
+                    .await
+                    .map_err(|e| format!("cannot grant {role}: {e}"))?;
+                println!("granted {role} what hocd serve needs");
+            }
             Ok(())
         }
         Command::Keys { command } => match command {
@@ -268,6 +308,31 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             }
         },
+        Command::Audit {
+            command: AuditCommand::Verify { db, tenant },
+        } => {
+            let spine = open(&db).await?;
+            let found = spine
+                .verify_audit(tenant.as_deref())
+                .await
+                .map_err(|e| e.to_string())?;
+            for broken in &found.breaks {
+                println!("BROKEN {broken}");
+            }
+            if found.breaks.is_empty() {
+                println!(
+                    "audit ledger intact: {} tenant(s), {} row(s)",
+                    found.tenants, found.rows
+                );
+                Ok(())
+            } else {
+                Err(format!(
+                    "{} of {} tenant chain(s) broken",
+                    found.breaks.len(),
+                    found.tenants
+                ))
+            }
+        }
     }
 }
 

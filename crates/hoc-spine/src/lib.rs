@@ -37,6 +37,7 @@ pub use hoc_incidents::{
     Actor, Incident, IncidentAt, IncidentStatus, Page, Postmortem, PostmortemStub, RecurrenceGroup,
     TimelineEntry,
 };
+pub use hoc_ledger::audit::{ChainBreak, Verification as AuditVerification};
 /// What a host's own operation methods need besides this crate: `async_trait` for `impl OperationMethod`, and
 /// `schemars` for response types.
 pub use {async_trait, schemars};
@@ -153,6 +154,15 @@ impl Spine {
     /// The database.
     pub fn database(&self) -> &Database {
         &self.db
+    }
+
+    /// Checks the audit ledger's hash chains (of `tenant`, or of every tenant) and names the first row of each
+    /// broken chain that was edited, deleted or inserted out of turn (`docs/ARCHITECTURE.md`, "Audit chain").
+    pub async fn verify_audit(
+        &self,
+        tenant: Option<&str>,
+    ) -> Result<AuditVerification, OperationError> {
+        Ok(hoc_ledger::audit::verify(&self.db, tenant).await?)
     }
 
     /// The JSON door: runs `operation.method` with an untrusted payload, decoded into the method's request type
@@ -516,6 +526,9 @@ pub(crate) async fn append_audit(
             after_state: json(draft.after_state),
             request_id: ctx.request_id().to_owned(),
             created_at: now.into(),
+            chain_seq: None,
+            prev_hash: None,
+            row_hash: None,
         },
     )
     .await?;

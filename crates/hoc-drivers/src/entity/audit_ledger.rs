@@ -1,4 +1,5 @@
-//! `audit_ledger`: append-only (database triggers refuse UPDATE and DELETE).
+//! `audit_ledger`: append-only (database triggers refuse UPDATE, DELETE, TRUNCATE and REPLACE) and hash-chained
+//! per tenant.
 use crate::DbTime;
 use sea_orm::entity::prelude::*;
 
@@ -46,6 +47,14 @@ pub struct Model {
     pub request_id: String,
     /// When it was created.
     pub created_at: DbTime,
+    /// Its place in its tenant's hash chain, from 1 (set by `hoc-ledger` when it appends).
+    pub chain_seq: Option<i64>,
+    /// The hash of the previous row of its tenant's chain (`None` for the first).
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub prev_hash: Option<String>,
+    /// Its hash (`migration::audit_chain`).
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub row_hash: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -4,6 +4,7 @@
 
 mod errors;
 mod faults;
+mod ledger;
 mod openapi;
 mod walkthrough;
 
