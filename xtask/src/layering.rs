@@ -40,6 +40,8 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
     ("hoc-host-example", &["hoc-spine"]),
     // The benchmark harness: the facade, and the storage below it for seeding and the hand-written floors.
     ("hoc-bench", &["hoc-spine", "hoc-drivers", "migration"]),
+    // The crash-and-fault suite: hocd over HTTP and its CLI, invariants read through the facade's test helpers.
+    ("hoc-chaos", &["hoc-spine"]),
     (
         "xtask",
         &[
@@ -318,6 +320,7 @@ mod tests {
                 "table entry hoc-server",
                 "table entry hoc-host-example",
                 "table entry hoc-bench",
+                "table entry hoc-chaos",
                 "table entry xtask",
                 "edge hoc-contracts -> hoc-drivers (normal)",
                 "edge hoc-incidents -> hoc-ledger (normal)",

@@ -23,6 +23,7 @@ use report::Report;
 
 const USAGE: &str = "usage: cargo xtask verify [--strict] [--format text|json] [--only workspace|layering|events|storage|reads]
        cargo xtask bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json]
+       cargo xtask chaos
        cargo xtask bless";
 const VERIFIERS: [&str; 5] = ["workspace", "layering", "events", "storage", "reads"];
 
@@ -233,6 +234,33 @@ fn bench(root: &Path, args: &[String]) -> ExitCode {
     }
 }
 
+/// `cargo xtask chaos`: builds `hoc-chaos` and `hocd` and runs the crash-and-fault suite (SQLite, and PostgreSQL
+/// when `HOC_TEST_DATABASE_URL` is set). Exits non-zero naming every broken invariant.
+fn chaos(root: &Path) -> ExitCode {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let built = std::process::Command::new(&cargo)
+        .current_dir(root)
+        .args(["build", "-q", "-p", "hoc-chaos", "-p", "hoc-server"])
+        .status();
+    if !matches!(built, Ok(status) if status.success()) {
+        eprintln!("chaos: the build failed");
+        return ExitCode::FAILURE;
+    }
+    let debug = root.join("target").join("debug");
+    match std::process::Command::new(debug.join("hoc-chaos"))
+        .current_dir(root)
+        .arg(debug.join("hocd"))
+        .status()
+    {
+        Ok(status) if status.success() => ExitCode::SUCCESS,
+        Ok(_) => ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("chaos: cannot run the suite: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
@@ -257,6 +285,7 @@ fn main() -> ExitCode {
             }
         },
         Some("bench") => bench(&root, &args[1..]),
+        Some("chaos") => chaos(&root),
         Some("bless") => match bless(&root) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

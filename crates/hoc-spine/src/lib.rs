@@ -31,7 +31,7 @@ pub use hoc_contracts::{
     ActorType, DomainEvent, EventEnvelope, FieldError, request, time_format, vocabulary,
 };
 pub use hoc_drivers::audit::{AuditDraft, AuditEntry};
-pub use hoc_drivers::{Database, DatabaseConfig, StorageError};
+pub use hoc_drivers::{Backend, Database, DatabaseConfig, StorageError};
 pub use hoc_incidents::queries::Timeline;
 pub use hoc_incidents::{
     Actor, Incident, IncidentAt, IncidentStatus, Page, Postmortem, PostmortemStub, RecurrenceGroup,
@@ -319,7 +319,7 @@ impl Spine {
         ctx: &OperationContext,
         request: &M,
         idempotency: &Idempotency,
-        respond: impl FnOnce(&Value) -> StoredResponse + Send,
+        respond: impl Fn(&Value) -> StoredResponse + Send + Sync,
     ) -> Result<Replayable, OperationError> {
         if !self.registry.contains::<M>() {
             return Err(OperationError::UnknownOperation {
@@ -340,7 +340,7 @@ impl Spine {
         method: &str,
         payload: Value,
         idempotency: &Idempotency,
-        respond: impl FnOnce(&Value) -> StoredResponse + Send + 'static,
+        respond: impl Fn(&Value) -> StoredResponse + Send + Sync + 'static,
     ) -> Result<Replayable, OperationError> {
         let method_impl = self.registry.resolve(operation, method)?;
         method_impl
@@ -353,7 +353,7 @@ impl Spine {
         ctx: &OperationContext,
         request: &M,
         idempotency: &Idempotency,
-        respond: impl FnOnce(&M::Response) -> Result<StoredResponse, OperationError> + Send,
+        respond: impl Fn(&M::Response) -> Result<StoredResponse, OperationError> + Send + Sync,
     ) -> Result<Replayable, OperationError> {
         if !M::WRITES {
             return Err(OperationError::internal(format!(
@@ -362,8 +362,7 @@ impl Spine {
             )));
         }
         let span = operation_span::<M>(ctx);
-        // `respond` runs once, on the attempt that commits; an attempt storage interrupted never reaches it.
-        let respond = std::sync::Mutex::new(Some(respond));
+        // `respond` may run on more than one attempt: an attempt storage interrupts after it ran is rolled back.
         let result = rerun_interrupted(|| async {
             let tx = hoc_ledger::begin_write(&self.db).await?;
             let now = self.instant(&tx, ctx, true).await?;
@@ -396,11 +395,6 @@ impl Spine {
                 }));
             }
             let response = run_in(&tx, ctx, request, now).await?;
-            let respond = respond
-                .lock()
-                .map_err(|_| OperationError::internal("a response builder panicked"))?
-                .take()
-                .ok_or_else(|| OperationError::internal("the response was already built"))?;
             let stored = respond(&response)?;
             hoc_drivers::idempotency::complete(
                 &tx,

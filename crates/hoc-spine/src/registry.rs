@@ -113,7 +113,7 @@ pub(crate) trait JsonMethod: Send + Sync {
 }
 
 /// How the JSON door turns a response into what it stores with an idempotency key.
-pub(crate) type Respond = Box<dyn for<'v> FnOnce(&'v Value) -> StoredResponse + Send>;
+pub(crate) type Respond = Box<dyn for<'v> Fn(&'v Value) -> StoredResponse + Send + Sync>;
 
 struct Typed<M>(PhantomData<fn() -> M>);
 

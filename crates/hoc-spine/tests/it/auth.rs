@@ -89,7 +89,7 @@ hoc_drivers::storage_test!(keys_authenticate_until_revoked, |db| {
     assert_eq!(actions, ["keys.create", "keys.revoke"]);
 });
 
-fn respond(status: u16) -> impl FnOnce(&serde_json::Value) -> StoredResponse {
+fn respond(status: u16) -> impl Fn(&serde_json::Value) -> StoredResponse + Send + Sync + use<> {
     move |body| StoredResponse {
         status,
         body: body.clone(),
