@@ -24,6 +24,7 @@ use report::Report;
 const USAGE: &str = "usage: cargo xtask verify [--strict] [--format text|json] [--only workspace|layering|events|storage|reads]
        cargo xtask bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json]
        cargo xtask chaos
+       cargo xtask fuzz [--seconds 60]
        cargo xtask bless";
 const VERIFIERS: [&str; 5] = ["workspace", "layering", "events", "storage", "reads"];
 
@@ -261,6 +262,72 @@ fn chaos(root: &Path) -> ExitCode {
     }
 }
 
+/// The fuzz targets of `fuzz/` (cargo fuzz), one per parser of untrusted input.
+const FUZZ_TARGETS: [&str; 5] = ["request_body", "cursor", "as_of", "signature", "event"];
+
+/// `cargo xtask fuzz [--seconds N]`: runs every fuzz target of `fuzz/` for N seconds (default 60) on its corpus
+/// (`fuzz/corpus/<target>`, grown in place), with `cargo +nightly fuzz` (`cargo install cargo-fuzz`). Prints the
+/// executions each target ran; exits non-zero when one crashed (the crash is kept in `fuzz/artifacts/`).
+fn fuzz(root: &Path, args: &[String]) -> ExitCode {
+    let seconds = match args {
+        [] => 60,
+        [flag, n] if flag == "--seconds" => match n.parse::<u64>() {
+            Ok(n) if n > 0 => n,
+            _ => {
+                eprintln!("fuzz: --seconds takes a positive whole number, not {n}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut failed = false;
+    for target in FUZZ_TARGETS {
+        let out = std::process::Command::new("cargo")
+            .current_dir(root.join("fuzz"))
+            .args(["+nightly", "fuzz", "run", "-s", "none", target])
+            .arg(format!("corpus/{target}"))
+            .args([
+                "--",
+                &format!("-max_total_time={seconds}"),
+                "-max_len=4096",
+                "-print_final_stats=1",
+            ])
+            .output();
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                eprintln!(
+                    "fuzz: cannot run cargo fuzz: {e} (cargo install cargo-fuzz; rustup toolchain install nightly)"
+                );
+                return ExitCode::FAILURE;
+            }
+        };
+        let log = String::from_utf8_lossy(&out.stderr);
+        let runs = log
+            .lines()
+            .find_map(|l| l.strip_prefix("stat::number_of_executed_units:"))
+            .map_or_else(|| "?".to_owned(), |n| n.trim().to_owned());
+        if out.status.success() {
+            println!("fuzz {target}: {runs} executions in {seconds} s, no crash");
+        } else {
+            failed = true;
+            let tail: Vec<&str> = log.lines().rev().take(30).collect();
+            println!("fuzz {target}: FAILED after {runs} executions");
+            for line in tail.into_iter().rev() {
+                println!("  {line}");
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = workspace_root();
@@ -286,6 +353,7 @@ fn main() -> ExitCode {
         },
         Some("bench") => bench(&root, &args[1..]),
         Some("chaos") => chaos(&root),
+        Some("fuzz") => fuzz(&root, &args[1..]),
         Some("bless") => match bless(&root) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

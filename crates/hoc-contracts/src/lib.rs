@@ -427,4 +427,6 @@ impl std::fmt::Display for FieldError {
 }
 
 #[cfg(test)]
+mod properties;
+#[cfg(test)]
 mod tests;

@@ -1,0 +1,22 @@
+//! Recurrence signature normalisation: any error message. Must never panic; it leaves no ASCII digit and is
+//! deterministic; the signature is 64 characters. (It is not idempotent — fuzzing found that a hex-like run followed
+//! by digits becomes a UUID once the digits are masked — and rsig-v1 is frozen, so that is not asserted.)
+#![no_main]
+
+use hoc_incidents::recurrence::{SignatureSource, normalize_message, sign_current};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|message: &str| {
+    let once = normalize_message(message);
+    assert_eq!(normalize_message(message), once);
+    assert!(!once.bytes().any(|b| b.is_ascii_digit()));
+    let signature = sign_current(&SignatureSource {
+        category: "fuzz",
+        error_code: None,
+        trigger_type: None,
+        source_type: None,
+        error_message: Some(message),
+        fingerprint: None,
+    });
+    assert_eq!(signature.signature.len(), 64);
+});
