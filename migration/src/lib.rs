@@ -11,6 +11,7 @@ mod m20261128_000003_request_thread;
 mod m20261128_000004_history;
 mod m20261128_000005_performance;
 mod m20261128_000006_ledger_integrity;
+mod m20261128_000007_relay;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_history::Migration),
             Box::new(m20261128_000005_performance::Migration),
             Box::new(m20261128_000006_ledger_integrity::Migration),
+            Box::new(m20261128_000007_relay::Migration),
         ]
     }
 }

@@ -35,7 +35,9 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hoc-ledger",
         ],
     ),
-    ("hoc-server", &["hoc-spine"]),
+    // The outbox relay: the facade's relay bookkeeping and the NATS client.
+    ("hoc-relay", &["hoc-spine"]),
+    ("hoc-server", &["hoc-spine", "hoc-relay"]),
     // A linking service: the facade and nothing else.
     ("hoc-host-example", &["hoc-spine"]),
     // The benchmark harness: the facade, and the storage below it for seeding and the hand-written floors.
@@ -51,6 +53,7 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
             "hoc-analytics",
             "hoc-spine",
             "hoc-server",
+            "hoc-relay",
             "hoc-ledger",
             "migration",
         ],
@@ -69,6 +72,12 @@ const RESTRICTED: &[(&str, &[&str], &str)] = &[
         "sea-orm-migration",
         &["migration"],
         "DDL lives in migration only",
+    ),
+    (
+        "async-nats",
+        // hoc-server only in its black-box tests, which read the stream hocd published to.
+        &["hoc-relay", "hoc-server"],
+        "the NATS client is the relay's (hoc-relay); talk to NATS through it",
     ),
     (
         "sqlx",
@@ -317,6 +326,7 @@ mod tests {
             fails(&outcomes),
             [
                 "table entry hoc-analytics",
+                "table entry hoc-relay",
                 "table entry hoc-server",
                 "table entry hoc-host-example",
                 "table entry hoc-bench",

@@ -16,6 +16,7 @@ pub mod incidents;
 pub mod outbox;
 pub mod paging;
 pub mod postmortems;
+pub mod relay;
 pub mod schema_check;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -34,6 +34,7 @@ pub const TABLES: &[&str] = &[
     "tenant_clocks",
     "recurrence_groups",
     "recurrence_group_versions",
+    "relay_leases",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

@@ -231,8 +231,8 @@ pub(crate) async fn healthz() -> Response {
 /// How long `/readyz` waits for each dependency.
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Readiness: 200 when the database (and every configured dependency) answers within two seconds, else 503 naming
-/// each check and whether it passed.
+/// Readiness: 200 when the database (and NATS, when the relay is on) answers, else 503 naming each check and
+/// whether it passed.
 pub(crate) async fn readyz(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
@@ -248,10 +248,23 @@ pub(crate) async fn readyz(
             "unavailable"
         }
     };
-    let ready = database == "ok";
+    let mut checks = serde_json::Map::new();
+    checks.insert("database".to_owned(), json!(database));
+    if let Some(relay) = &state.relay {
+        let nats = if relay.connected() {
+            "ok"
+        } else {
+            "unavailable"
+        };
+        if nats != "ok" {
+            tracing::warn!(request_id = %rid.0, "readiness: NATS is not connected; events wait in the outbox");
+        }
+        checks.insert("nats".to_owned(), json!(nats));
+    }
+    let ready = checks.values().all(|v| v == "ok");
     let body = json!({
         "status": if ready { "ok" } else { "unavailable" },
-        "checks": { "database": database },
+        "checks": checks,
     });
     let mut response = json_response(
         if ready {

@@ -14,6 +14,7 @@ mod handlers;
 pub mod openapi;
 mod request;
 pub mod serve;
+mod stream;
 
 use axum::Router;
 use axum::routing::{MethodRouter, get};
@@ -44,6 +45,11 @@ pub struct AppState {
     pub body_limit: usize,
     /// Longest time a request may run; past it the request is answered 503 and its work dropped (rolled back).
     pub request_timeout: std::time::Duration,
+    /// The event relay's status, when `--nats-url` turned it on (`/readyz` reports NATS).
+    pub relay: Option<std::sync::Arc<hoc_relay::RelayStatus>>,
+    /// Set to `true` when the server stops: endless responses (event streams) end, so shutdown does not wait
+    /// for them.
+    pub closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// One route of the API and the spine operation method it serves.
@@ -246,6 +252,7 @@ pub fn app(state: AppState) -> Router {
     router
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
+        .route("/v1/events/stream", get(stream::events_stream))
         .route("/openapi.json", get(handlers::openapi_json))
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::method_not_allowed)
@@ -263,6 +270,8 @@ pub fn state(spine: Spine) -> AppState {
         spine,
         body_limit: DEFAULT_BODY_LIMIT,
         request_timeout: DEFAULT_REQUEST_TIMEOUT,
+        relay: None,
+        closing: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
     }
 }
 

@@ -72,6 +72,20 @@ enum Command {
         /// limit at start, minus 64).
         #[arg(long, env = "HOC_MAX_CONNECTIONS")]
         max_connections: Option<usize>,
+        /// Publish every committed event to NATS JetStream at this address (`nats://host:4222`; several,
+        /// comma-separated). A malformed address stops hocd at start; an unreachable one is retried.
+        #[arg(long, env = "HOC_NATS_URL")]
+        nats_url: Option<String>,
+        /// The JetStream stream events go to (created if missing).
+        #[arg(long, env = "HOC_NATS_STREAM", default_value = "HOC_EVENTS")]
+        nats_stream: String,
+        /// The first subject tokens: events go to `<prefix>.<tenant>.<project>.<event_type>`.
+        #[arg(long, env = "HOC_NATS_SUBJECT_PREFIX", default_value = "hoc.events")]
+        nats_subject_prefix: String,
+        /// Hours published events stay in the outbox (and the `/v1/events` feed) before they are pruned; 0 keeps
+        /// them forever. Events not yet published are never pruned.
+        #[arg(long, env = "HOC_EVENT_RETENTION_HOURS", default_value_t = 168)]
+        event_retention_hours: u64,
     },
     /// Apply pending migrations and exit (run as the database owner).
     Migrate {
@@ -200,7 +214,14 @@ async fn run(cli: Cli) -> Result<(), String> {
             idle_timeout_ms,
             request_timeout_ms,
             max_connections,
+            nats_url,
+            nats_stream,
+            nats_subject_prefix,
+            event_retention_hours,
         } => {
+            if let Some(url) = &nats_url {
+                hoc_relay::validate_url(url).map_err(|e| format!("--nats-url: {e}"))?;
+            }
             let cap = hoc_server::connection_cap();
             let max_connections = match (max_connections, cap) {
                 (Some(asked), Some(cap)) => asked.min(cap),
@@ -232,15 +253,38 @@ async fn run(cli: Cli) -> Result<(), String> {
                     }
                 }
             });
+            let relay = match nats_url {
+                Some(url) => {
+                    let config = hoc_relay::RelayConfig {
+                        stream: nats_stream,
+                        subject_prefix: nats_subject_prefix,
+                        retention: (event_retention_hours > 0)
+                            .then(|| std::time::Duration::from_secs(event_retention_hours * 3600)),
+                        ..hoc_relay::RelayConfig::new(url)
+                    };
+                    tracing::info!(stream = %config.stream, prefix = %config.subject_prefix, "event relay on");
+                    Some(hoc_relay::Relay::start(spine.clone(), config)?)
+                }
+                None => None,
+            };
             let mut state = hoc_server::state(spine);
+            state.relay = relay.as_ref().map(hoc_relay::Relay::status);
             state.body_limit = max_body_bytes;
             state.request_timeout = ms(request_timeout_ms.max(1));
             println!("hocd listening on http://{address}");
             tracing::info!(%address, database = %redact(&db.database_url), max_connections,
                 header_read_timeout_ms, idle_timeout_ms, request_timeout_ms, "serving");
-            hoc_server::serve::serve(listener, hoc_server::app(state), config, shutdown_signal())
+            let closing = std::sync::Arc::clone(&state.closing);
+            let shutdown = async move {
+                shutdown_signal().await;
+                closing.send_replace(true);
+            };
+            hoc_server::serve::serve(listener, hoc_server::app(state), config, shutdown)
                 .await
                 .map_err(|e| e.to_string())?;
+            if let Some(relay) = relay {
+                relay.stop().await;
+            }
             println!("hocd stopped");
             Ok(())
         }

@@ -353,6 +353,29 @@ pub fn document() -> Value {
                 "type": "object", "required": ["status"], "properties": { "status": { "const": "ok" } } } } } },
         } } }),
     );
+    paths.insert(
+        "/v1/events/stream".to_owned(),
+        json!({ "get": {
+            "operationId": "stream_events",
+            "summary": "The tenant's events as Server-Sent Events (id: sequence_no, event: event type, data: envelope JSON), resumable with Last-Event-ID",
+            "security": [{ "apiKey": [] }],
+            "parameters": [
+                { "name": "after", "in": "query", "required": false,
+                  "description": "Exclusive lower bound of sequence_no (default 0); Last-Event-ID wins",
+                  "schema": { "type": "integer", "minimum": 0 } },
+                { "name": "Last-Event-ID", "in": "header", "required": false,
+                  "description": "The id of the last event received: the stream resumes after it",
+                  "schema": { "type": "integer", "minimum": 0 } },
+            ],
+            "responses": {
+                "200": { "description": "an endless event stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                "400": { "description": "malformed", "content": { "application/json": { "schema": schema_ref("Error") } } },
+                "401": { "description": "no valid key", "content": { "application/json": { "schema": schema_ref("Error") } } },
+                "422": { "description": "invalid", "content": { "application/json": { "schema": schema_ref("Error") } } },
+                "503": { "description": "unavailable", "content": { "application/json": { "schema": schema_ref("Error") } } },
+            },
+        } }),
+    );
     let ready = json!({ "type": "object", "required": ["status", "checks"], "properties": {
         "status": { "enum": ["ok", "unavailable"] },
         "checks": { "type": "object", "required": ["database"],

@@ -140,9 +140,19 @@ pub async fn serve(
                     async move {
                         let response =
                             tower::ServiceExt::oneshot(app, req.map(axum::body::Body::new)).await;
-                        activity.responded();
-                        in_flight.fetch_sub(1, Ordering::AcqRel);
-                        response
+                        // The request is in flight until its body is sent (a stream may run for hours).
+                        let guard = InFlight {
+                            in_flight,
+                            activity,
+                        };
+                        response.map(|r| {
+                            r.map(|body| {
+                                axum::body::Body::new(Guarded {
+                                    body,
+                                    _guard: guard,
+                                })
+                            })
+                        })
                     }
                 })
             };
@@ -276,5 +286,44 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Ends a request's time in flight when its response body is done or dropped.
+struct InFlight {
+    in_flight: Arc<AtomicUsize>,
+    activity: Arc<Activity>,
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.activity.responded();
+        self.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A response body that holds its request's [`InFlight`] until it is dropped.
+struct Guarded {
+    body: axum::body::Body,
+    _guard: InFlight,
+}
+
+impl http_body::Body for Guarded {
+    type Data = axum::body::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        Pin::new(&mut self.body).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
     }
 }

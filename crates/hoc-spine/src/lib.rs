@@ -28,9 +28,13 @@ pub use crate::context::{DEFAULT_PROJECT, OperationContext};
 pub use hoc_analytics::{Artifact, ArtifactPage, SaveOutcome, SaveStatus};
 pub use hoc_contracts::input::{self, RequestSchema};
 pub use hoc_contracts::{
-    ActorType, DomainEvent, EventEnvelope, FieldError, request, time_format, vocabulary,
+    ActorType, DomainEvent, EventEnvelope, FieldError, request, time_format, to_cloudevent,
+    vocabulary,
 };
 pub use hoc_drivers::audit::{AuditDraft, AuditEntry};
+/// The outbox relay's bookkeeping (pending partitions, leases, marking events published): single statements on
+/// the pool, outside any operation (`docs/ARCHITECTURE.md`, "Relay").
+pub use hoc_drivers::relay;
 pub use hoc_drivers::{Backend, Database, DatabaseConfig, StorageError};
 pub use hoc_incidents::queries::Timeline;
 pub use hoc_incidents::{
@@ -96,6 +100,7 @@ pub struct Spine {
     registry: Arc<Registry>,
     clock: Clock,
     keys: Arc<auth::KeyCache>,
+    commits: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 impl std::fmt::Debug for Spine {
@@ -130,7 +135,19 @@ impl Spine {
             registry: Arc::new(registry),
             clock: Arc::new(hoc_contracts::time_format::now_utc),
             keys: Arc::new(auth::KeyCache::new(DEFAULT_KEY_CACHE_TTL)),
+            commits: Arc::new(tokio::sync::watch::Sender::new(0)),
         }
+    }
+
+    /// A receiver that changes after every write this spine (or a clone of it) commits: what wakes the event
+    /// relay and the live event stream at once instead of at their next poll. Writes of other processes are not
+    /// seen here; those readers poll too.
+    pub fn commits(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.commits.subscribe()
+    }
+
+    fn committed(&self) {
+        self.commits.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// Sets how long an authentication answer is reused before the key's row is read again: the bound on how
@@ -266,7 +283,11 @@ impl Spine {
             let tx = self.begin(M::WRITES).await?;
             let now = self.instant(&tx, ctx, M::WRITES).await?;
             let response = run_in(&tx, ctx, request, now).await?;
+            let writes = tx.writes();
             tx.commit().await.map_err(commit_failed)?;
+            if writes {
+                self.committed();
+            }
             Ok(response)
         })
         .instrument(span.clone())
@@ -405,6 +426,7 @@ impl Spine {
             )
             .await?;
             tx.commit().await.map_err(commit_failed)?;
+            self.committed();
             Ok(Replayable::Fresh(stored))
         })
         .instrument(span.clone())

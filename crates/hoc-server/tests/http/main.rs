@@ -6,6 +6,8 @@ mod errors;
 mod faults;
 mod ledger;
 mod openapi;
+mod relay;
+mod stream;
 mod walkthrough;
 
 use std::process::Stdio;

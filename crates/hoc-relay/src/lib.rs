@@ -1,0 +1,379 @@
+//! The outbox relay: publishes every committed event to NATS JetStream.
+//!
+//! - **What**: each event of `event_outbox` not yet published, as its CloudEvents 1.0 structured JSON, on subject
+//!   `<prefix>.<tenant>.<project>.<event_type>` (tenant and project escaped to one token each, [`subject`]) of stream `HOC_EVENTS` (created if
+//!   missing: file storage, a duplicate window of two minutes), with `Nats-Msg-Id` = `event_id`. An event is
+//!   marked published only after JetStream's PubAck.
+//! - **Order**: within a (tenant, project) partition, strictly in `sequence_no` order: a batch is sent in order,
+//!   its acks are awaited in order, and only the acknowledged prefix is marked published; the rest is sent again
+//!   (same `Nats-Msg-Id`, so JetStream drops what it already has).
+//! - **Several instances**: a partition is relayed by the instance holding its lease (`relay_leases`, one upsert
+//!   that grants it to nobody else until it expires, [`RelayConfig::lease_ttl`]); an instance that dies loses its
+//!   partitions to another within that bound. Marking published requires still holding the lease.
+//! - **Wake-ups**: on every commit of this process (`Spine::commits`), and every [`RelayConfig::poll`] for events
+//!   other instances wrote.
+//! - **NATS down or slow**: writes do not notice (the outbox is the buffer); the relay retries with capped backoff
+//!   and catches up in order. [`RelayStatus`] tells `/readyz` and logs about the connection, backlog and lag.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_nats::jetstream::{self, context::PublishAckFuture, stream};
+use hoc_spine::relay::{self, Partition};
+use hoc_spine::{Database, Spine};
+use time::OffsetDateTime;
+
+/// How the relay runs.
+#[derive(Debug, Clone)]
+pub struct RelayConfig {
+    /// `nats://host:port` (several, comma-separated).
+    pub nats_url: String,
+    /// The JetStream stream.
+    pub stream: String,
+    /// The first subject tokens (`hoc.events`).
+    pub subject_prefix: String,
+    /// How long a partition's lease lasts without renewal: the bound on a takeover after an instance dies.
+    pub lease_ttl: Duration,
+    /// How often the relay looks for events other instances wrote.
+    pub poll: Duration,
+    /// Events per batch.
+    pub batch: u64,
+    /// Published events older than this are deleted (`None`: kept).
+    pub retention: Option<Duration>,
+    /// This instance's name in the leases.
+    pub holder: String,
+}
+
+impl RelayConfig {
+    /// The defaults for `nats_url`: stream `HOC_EVENTS`, prefix `hoc.events`, 5 s leases, 250 ms polls, batches of
+    /// 256, published events kept 7 days.
+    pub fn new(nats_url: impl Into<String>) -> Self {
+        Self {
+            nats_url: nats_url.into(),
+            stream: "HOC_EVENTS".to_owned(),
+            subject_prefix: "hoc.events".to_owned(),
+            lease_ttl: Duration::from_secs(5),
+            poll: Duration::from_millis(250),
+            batch: 256,
+            retention: Some(Duration::from_secs(7 * 24 * 3600)),
+            holder: format!("relay_{}", uuid::Uuid::now_v7().simple()),
+        }
+    }
+}
+
+/// Checks a `--nats-url` before anything starts: every comma-separated address must parse.
+pub fn validate_url(url: &str) -> Result<(), String> {
+    if url.trim().is_empty() {
+        return Err("the NATS url is empty".to_owned());
+    }
+    for address in url.split(',') {
+        async_nats::ServerAddr::from_str(address.trim())
+            .map_err(|e| format!("`{}` is not a NATS server address: {e}", address.trim()))?;
+    }
+    Ok(())
+}
+
+/// One subject token for any text: NATS forbids `.`, `*`, `>` and whitespace in a token, so those, `%` and every
+/// byte outside printable ASCII are written `%XX`; an empty text is `%`.
+pub fn escape_token(text: &str) -> String {
+    if text.is_empty() {
+        return "%".to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_graphic() && !matches!(b, b'.' | b'*' | b'>' | b'%') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The subject of an event: the tenant and the project are one escaped token each; the event type keeps its
+/// dotted parts as tokens (`incidents.IncidentCreated`), so `hoc.events.*.*.incidents.>` selects a domain.
+pub fn subject(prefix: &str, tenant_id: &str, project_id: &str, event_type: &str) -> String {
+    let event_type = event_type
+        .split('.')
+        .map(escape_token)
+        .collect::<Vec<_>>()
+        .join(".");
+    format!(
+        "{prefix}.{}.{}.{event_type}",
+        escape_token(tenant_id),
+        escape_token(project_id),
+    )
+}
+
+/// What the relay is doing, for `/readyz`, `/metrics` and logs.
+#[derive(Debug, Default)]
+pub struct RelayStatus {
+    connected: AtomicBool,
+    published: AtomicU64,
+    last_lag_micros: AtomicU64,
+    backlog: AtomicU64,
+}
+
+impl RelayStatus {
+    /// Whether the NATS connection is up.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    /// Events this instance published (acknowledged by JetStream) since it started.
+    pub fn published(&self) -> u64 {
+        self.published.load(Ordering::Relaxed)
+    }
+
+    /// The commit-to-PubAck lag of the last acknowledged event, in microseconds.
+    pub fn last_lag_micros(&self) -> u64 {
+        self.last_lag_micros.load(Ordering::Relaxed)
+    }
+
+    /// Events waiting, as last counted.
+    pub fn backlog(&self) -> u64 {
+        self.backlog.load(Ordering::Relaxed)
+    }
+}
+
+/// A running relay.
+#[derive(Debug)]
+pub struct Relay {
+    status: Arc<RelayStatus>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Relay {
+    /// Starts relaying the outbox of `spine` (connecting in the background: an unreachable server is retried,
+    /// never fatal).
+    pub fn start(spine: Spine, config: RelayConfig) -> Result<Self, String> {
+        validate_url(&config.nats_url)?;
+        let status = Arc::new(RelayStatus::default());
+        let task = tokio::spawn(run(spine, config, Arc::clone(&status)));
+        Ok(Self { status, task })
+    }
+
+    /// Its status.
+    pub fn status(&self) -> Arc<RelayStatus> {
+        Arc::clone(&self.status)
+    }
+
+    /// Stops it (what was acknowledged is marked; the rest is relayed again later, by any instance).
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+fn now_micros() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+async fn run(spine: Spine, config: RelayConfig, status: Arc<RelayStatus>) {
+    let client = match async_nats::ConnectOptions::new()
+        .retry_on_initial_connect()
+        .max_reconnects(None)
+        .connection_timeout(Duration::from_secs(2))
+        .connect(config.nats_url.as_str())
+        .await
+    {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::error!(error = %e, "the relay cannot use its NATS url; events stay in the outbox");
+            return;
+        }
+    };
+    let js = jetstream::new(client.clone());
+    let mut commits = spine.commits();
+    let mut backoff = Duration::from_millis(100);
+    let mut stream_ready = false;
+    let mut last_prune = tokio::time::Instant::now();
+    loop {
+        let connected = client.connection_state() == async_nats::connection::State::Connected;
+        status.connected.store(connected, Ordering::Relaxed);
+        let pass = async {
+            if !stream_ready {
+                ensure_stream(&js, &config).await?;
+                stream_ready = true;
+            }
+            relay_pending(spine.database(), &js, &config, &status).await
+        };
+        match pass.await {
+            Ok(()) => backoff = Duration::from_millis(100),
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "relay pass failed");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                continue;
+            }
+        }
+        if let Some(retention) = config.retention
+            && last_prune.elapsed() >= Duration::from_secs(60)
+        {
+            last_prune = tokio::time::Instant::now();
+            let before = OffsetDateTime::now_utc() - retention;
+            match relay::prune(spine.database(), before.into()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "pruned published events past their retention"),
+                Err(e) => tracing::warn!(error = %e, "pruning published events failed"),
+            }
+        }
+        // Sleep until a commit here, or the poll interval.
+        let _ = tokio::time::timeout(config.poll, commits.changed()).await;
+    }
+}
+
+async fn ensure_stream(js: &jetstream::Context, config: &RelayConfig) -> Result<(), String> {
+    js.get_or_create_stream(stream::Config {
+        name: config.stream.clone(),
+        subjects: vec![format!("{}.>", config.subject_prefix)],
+        storage: stream::StorageType::File,
+        duplicate_window: Duration::from_secs(120),
+        ..Default::default()
+    })
+    .await
+    .map(|_| ())
+    .map_err(|e| format!("cannot create or find stream {}: {e}", config.stream))
+}
+
+/// One pass: every partition with pending events whose lease this instance gets, drained in order.
+async fn relay_pending(
+    db: &Database,
+    js: &jetstream::Context,
+    config: &RelayConfig,
+    status: &RelayStatus,
+) -> Result<(), String> {
+    let backlog = relay::backlog(db).await.map_err(|e| e.to_string())?;
+    status.backlog.store(
+        u64::try_from(backlog.events).unwrap_or(0),
+        Ordering::Relaxed,
+    );
+    if backlog.events == 0 {
+        return Ok(());
+    }
+    let ttl = i64::try_from(config.lease_ttl.as_micros()).unwrap_or(i64::MAX);
+    for partition in relay::pending_partitions(db, 1_000)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        if !relay::claim(db, &partition, &config.holder, now_micros(), ttl)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            continue;
+        }
+        drain(db, js, config, status, &partition, ttl).await?;
+    }
+    Ok(())
+}
+
+/// Publishes `partition`'s pending events in order until none is left (renewing the lease per batch).
+async fn drain(
+    db: &Database,
+    js: &jetstream::Context,
+    config: &RelayConfig,
+    status: &RelayStatus,
+    partition: &Partition,
+    ttl: i64,
+) -> Result<(), String> {
+    loop {
+        let events = relay::pending(db, partition, config.batch)
+            .await
+            .map_err(|e| e.to_string())?;
+        if events.is_empty() {
+            return Ok(());
+        }
+        // Send the whole batch in order, then await the acks in order.
+        let mut acks: Vec<(i64, OffsetDateTime, PublishAckFuture)> =
+            Vec::with_capacity(events.len());
+        let mut failure = None;
+        for event in &events {
+            let body =
+                serde_json::to_vec(&hoc_spine::to_cloudevent(event)).map_err(|e| e.to_string())?;
+            let message = jetstream::message::PublishMessage::build()
+                .payload(body.into())
+                .message_id(&event.event_id);
+            let subject = subject(
+                &config.subject_prefix,
+                &partition.tenant_id,
+                &partition.project_id,
+                &event.event_type,
+            );
+            match js.send_publish(subject, message).await {
+                Ok(ack) => acks.push((event.sequence_no, event.occurred_at, ack)),
+                Err(e) => {
+                    failure = Some(format!("publish of event {}: {e}", event.event_id));
+                    break;
+                }
+            }
+        }
+        let mut through = None;
+        for (sequence_no, occurred_at, ack) in acks {
+            match ack.await {
+                Ok(_) => {
+                    through = Some(sequence_no);
+                    let lag = OffsetDateTime::now_utc() - occurred_at;
+                    status.last_lag_micros.store(
+                        u64::try_from(lag.whole_microseconds()).unwrap_or(0),
+                        Ordering::Relaxed,
+                    );
+                }
+                Err(e) => {
+                    failure.get_or_insert(format!("no PubAck for sequence {sequence_no}: {e}"));
+                    break;
+                }
+            }
+        }
+        if let Some(through) = through {
+            let marked = relay::mark_published(
+                db,
+                partition,
+                &config.holder,
+                through,
+                OffsetDateTime::now_utc().into(),
+            )
+            .await
+            .map_err(|e| e.to_string())?;
+            status.published.fetch_add(marked, Ordering::Relaxed);
+        }
+        if let Some(failure) = failure {
+            return Err(failure);
+        }
+        // Renew before the next batch; a lost lease means another instance has it now.
+        if !relay::claim(db, partition, &config.holder, now_micros(), ttl)
+            .await
+            .map_err(|e| e.to_string())?
+        {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_tenant_id_is_one_valid_subject_token() {
+        assert_eq!(escape_token("acme"), "acme");
+        assert_eq!(escape_token("a.b*c>d e%f"), "a%2Eb%2Ac%3Ed%20e%25f");
+        assert_eq!(escape_token(""), "%");
+        assert_eq!(escape_token("é"), "%C3%A9");
+        assert_eq!(
+            subject("hoc.events", "t.1", "default", "incidents.IncidentCreated"),
+            "hoc.events.t%2E1.default.incidents.IncidentCreated"
+        );
+        // Distinct texts stay distinct.
+        assert_ne!(escape_token("a.b"), escape_token("a%2Eb"));
+    }
+
+    #[test]
+    fn urls_are_checked_before_anything_starts() {
+        assert!(validate_url("nats://127.0.0.1:4222").is_ok());
+        assert!(validate_url("127.0.0.1:4222,nats://other:4222").is_ok());
+        assert!(validate_url("").is_err());
+        assert!(validate_url("http://[::1").is_err());
+    }
+}

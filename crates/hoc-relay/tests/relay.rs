@@ -1,0 +1,325 @@
+//! The relay against a real NATS JetStream (127.0.0.1:4222, or a private `nats-server` for the outage test), on
+//! SQLite and PostgreSQL. Each test uses its own stream and subject prefix.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use async_nats::jetstream;
+use hoc_relay::{Relay, RelayConfig};
+use hoc_spine::requests::{AcknowledgeIncident, CreateIncident, ResolveIncident};
+use hoc_spine::{ActorType, Database, OperationContext, Spine};
+use serde_json::Value;
+
+const SHARED_NATS: &str = "nats://127.0.0.1:4222";
+
+fn config(url: &str) -> RelayConfig {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    RelayConfig {
+        stream: format!("HOC_TEST_{id}"),
+        subject_prefix: format!("hoctest.{id}"),
+        lease_ttl: Duration::from_secs(2),
+        poll: Duration::from_millis(100),
+        ..RelayConfig::new(url)
+    }
+}
+
+/// A mixed workload: two tenants, creates, acknowledges and resolves; returns how many events it made.
+async fn workload(spine: &Spine, rounds: usize) -> usize {
+    let mut events = 0;
+    for n in 0..rounds {
+        for tenant in ["acme", "glo.bex*"] {
+            let ctx = OperationContext::new(tenant, ActorType::User, "alice").unwrap();
+            let created = spine
+                .call(
+                    &ctx,
+                    &CreateIncident {
+                        title: Some(format!("relay {n}")),
+                        severity: Some("high".into()),
+                        category: Some("database".into()),
+                        ..CreateIncident::default()
+                    },
+                )
+                .await
+                .unwrap();
+            events += 1;
+            if n % 2 == 0 {
+                spine
+                    .call(
+                        &ctx,
+                        &AcknowledgeIncident {
+                            id: created.id.clone(),
+                            reason: None,
+                        },
+                    )
+                    .await
+                    .unwrap();
+                spine
+                    .call(
+                        &ctx,
+                        &ResolveIncident {
+                            id: created.id.clone(),
+                            resolution_type: Some("hotfix".into()),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .unwrap();
+                events += 2;
+            }
+        }
+    }
+    events
+}
+
+/// Waits until the outbox has nothing pending (or panics after `within`).
+async fn drained(db: &Database, within: Duration) {
+    let started = Instant::now();
+    loop {
+        let backlog = hoc_spine::relay::backlog(db).await.unwrap();
+        if backlog.events == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < within,
+            "{} events still pending after {within:?}",
+            backlog.events
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Every message of the stream, in stream order: (subject, Nats-Msg-Id, CloudEvent).
+async fn stream_messages(url: &str, stream: &str) -> Vec<(String, String, Value)> {
+    let client = async_nats::connect(url).await.unwrap();
+    let js = jetstream::new(client);
+    let mut stream = js.get_stream(stream).await.unwrap();
+    let last = stream.info().await.unwrap().state.last_sequence;
+    let mut out = Vec::new();
+    for seq in 1..=last {
+        let message = stream.get_raw_message(seq).await.unwrap();
+        let id = message
+            .headers
+            .get("Nats-Msg-Id")
+            .map(|v| v.as_str().to_owned())
+            .unwrap_or_default();
+        out.push((
+            message.subject.to_string(),
+            id,
+            serde_json::from_slice(&message.payload).unwrap(),
+        ));
+    }
+    js.delete_stream(stream.cached_info().config.name.clone())
+        .await
+        .unwrap();
+    out
+}
+
+/// Checks what arrived against the outbox: every event once, in `sequence_no` order per partition, with its
+/// CloudEvents body, its id as `Nats-Msg-Id` and its subject.
+async fn assert_delivered(
+    db: &Database,
+    config: &RelayConfig,
+    arrived: &[(String, String, Value)],
+) {
+    let mut expected = BTreeMap::new();
+    for tenant in ["acme", "glo.bex*"] {
+        let reader = hoc_spine::relay::pending_partitions(db, 10).await.unwrap();
+        assert!(reader.is_empty(), "still pending: {reader:?}");
+        let ctx = OperationContext::new(tenant, ActorType::System, "test").unwrap();
+        let spine = Spine::new(db.clone()).unwrap();
+        let page = spine
+            .call(
+                &ctx,
+                &hoc_spine::requests::ListEvents {
+                    after: None,
+                    limit: Some(500),
+                },
+            )
+            .await
+            .unwrap();
+        for event in page.items {
+            expected.insert(event.event_id.clone(), event);
+        }
+    }
+    assert_eq!(arrived.len(), expected.len(), "every event exactly once");
+    let mut last_seq: BTreeMap<String, i64> = BTreeMap::new();
+    for (subject, msg_id, body) in arrived {
+        let event = expected
+            .get(msg_id)
+            .unwrap_or_else(|| panic!("unknown or repeated {msg_id}"));
+        assert_eq!(body, &hoc_spine::to_cloudevent(event));
+        assert_eq!(
+            subject,
+            &hoc_relay::subject(
+                &config.subject_prefix,
+                &event.tenant_id,
+                &event.project_id,
+                &event.event_type
+            )
+        );
+        let partition = format!("{}/{}", event.tenant_id, event.project_id);
+        let previous = last_seq.insert(partition, event.sequence_no).unwrap_or(0);
+        assert_eq!(event.sequence_no, previous + 1, "in order, without gaps");
+    }
+    let mut ids: Vec<_> = arrived.iter().map(|(_, id, _)| id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), arrived.len(), "no event twice");
+}
+
+hoc_spine::storage_test!(
+    every_event_arrives_once_in_order_with_its_cloudevent,
+    |db| {
+        let spine = Spine::new(db.clone()).unwrap();
+        let config = config(SHARED_NATS);
+        let relay = Relay::start(spine.clone(), config.clone()).unwrap();
+        let made = workload(&spine, 10).await;
+        drained(&db, Duration::from_secs(20)).await;
+        let status = relay.status();
+        assert!(status.connected());
+        assert_eq!(status.published(), made as u64);
+        relay.stop().await;
+        let arrived = stream_messages(SHARED_NATS, &config.stream).await;
+        assert_delivered(&db, &config, &arrived).await;
+    }
+);
+
+hoc_spine::storage_test!(
+    a_relay_that_dies_is_taken_over_and_nothing_is_lost_or_reordered,
+    |db| {
+        let spine = Spine::new(db.clone()).unwrap();
+        let config = config(SHARED_NATS);
+        // Three instances on one database (the same stream), each with its own lease holder.
+        let instances: Vec<Relay> = (0..3)
+            .map(|n| {
+                Relay::start(
+                    spine.clone(),
+                    RelayConfig {
+                        holder: format!("instance_{n}_{}", config.holder),
+                        ..config.clone()
+                    },
+                )
+                .unwrap()
+            })
+            .collect();
+        let load = {
+            let spine = spine.clone();
+            tokio::spawn(async move { workload(&spine, 20).await })
+        };
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // The first instance dies mid-load, without releasing its leases (as a kill -9 would).
+        let mut instances = instances.into_iter();
+        instances.next().unwrap().stop().await;
+        let made = load.await.unwrap();
+        drained(&db, Duration::from_secs(20)).await;
+        let published: u64 = instances.map(|r| r.status().published()).sum();
+        assert!(published > 0);
+        assert!(made > 0);
+        let arrived = stream_messages(SHARED_NATS, &config.stream).await;
+        assert_delivered(&db, &config, &arrived).await;
+    }
+);
+
+/// A private `nats-server` with JetStream on a free port, its store in a temporary directory.
+struct PrivateNats {
+    child: Option<std::process::Child>,
+    port: u16,
+    store: std::path::PathBuf,
+}
+
+impl PrivateNats {
+    fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let store =
+            std::env::temp_dir().join(format!("hoc-nats-{}", uuid::Uuid::now_v7().simple()));
+        let mut nats = Self {
+            child: None,
+            port,
+            store,
+        };
+        nats.resume();
+        nats
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    fn resume(&mut self) {
+        let child = std::process::Command::new("nats-server")
+            .args([
+                "-js",
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-sd",
+            ])
+            .arg(&self.store)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server runs (Debian's nats-server package)");
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the private nats-server did not come up");
+    }
+
+    fn pause(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for PrivateNats {
+    fn drop(&mut self) {
+        self.pause();
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+hoc_spine::storage_test!(
+    nats_down_for_ten_seconds_loses_no_write_and_the_backlog_drains_in_order,
+    |db| {
+        let mut nats = PrivateNats::start();
+        let spine = Spine::new(db.clone()).unwrap();
+        let config = config(&nats.url());
+        let relay = Relay::start(spine.clone(), config.clone()).unwrap();
+        workload(&spine, 4).await;
+        drained(&db, Duration::from_secs(20)).await;
+
+        nats.pause();
+        let down = Instant::now();
+        // Writes keep succeeding while NATS is down: the outbox is the buffer.
+        let mut during = 0;
+        while down.elapsed() < Duration::from_secs(10) {
+            during += workload(&spine, 1).await;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let backlog = hoc_spine::relay::backlog(&db).await.unwrap();
+        assert_eq!(
+            backlog.events, during as i64,
+            "everything written while NATS was down waits"
+        );
+        assert!(!relay.status().connected(), "the relay knows NATS is down");
+
+        nats.resume();
+        drained(&db, Duration::from_secs(30)).await;
+        assert!(relay.status().connected());
+        relay.stop().await;
+        let arrived = stream_messages(&nats.url(), &config.stream).await;
+        assert_delivered(&db, &config, &arrived).await;
+    }
+);

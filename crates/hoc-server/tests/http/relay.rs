@@ -1,0 +1,115 @@
+//! `hocd serve --nats-url`: a malformed address stops it at start; an unreachable one does not (it serves, and
+//! `/readyz` names NATS); a reachable one gets every event published.
+
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::{Server, hocd};
+
+#[tokio::test]
+async fn a_malformed_nats_url_stops_hocd_at_start() {
+    let db = hoc_spine::testing::TestDatabase::sqlite().await;
+    let out = hocd()
+        .args([
+            "serve",
+            "--database-url",
+            db.url(),
+            "--bind",
+            "127.0.0.1:0",
+            "--nats-url",
+            "http://[::1",
+        ])
+        .output()
+        .await
+        .expect("runs");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--nats-url") && stderr.contains("is not a NATS server address"),
+        "{stderr}"
+    );
+}
+
+hoc_spine::storage_test!(
+    an_unreachable_nats_is_named_by_readyz_and_writes_still_succeed,
+    |db, url| {
+        let _ = &db;
+        // A port nobody listens on.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server =
+            Server::start_with(&url, &["--nats-url", &format!("nats://127.0.0.1:{port}")]).await;
+        let key = server.key("acme", "alice", "write").await;
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&key),
+                Some(json!({
+            "title": "nats is down", "severity": "high", "category": "events"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ready,
+            json!({"status": "unavailable", "checks": {"database": "ok", "nats": "unavailable"}})
+        );
+        assert!(server.stop().await.success());
+    }
+);
+
+hoc_spine::storage_test!(hocd_publishes_what_it_commits, |db, url| {
+    let id = uuid::Uuid::now_v7().simple().to_string();
+    let stream = format!("HOC_HTTP_{id}");
+    let server = Server::start_with(
+        &url,
+        &[
+            "--nats-url",
+            "nats://127.0.0.1:4222",
+            "--nats-stream",
+            &stream,
+            "--nats-subject-prefix",
+            &format!("hochttp.{id}"),
+        ],
+    )
+    .await;
+    let key = server.key("acme", "alice", "write").await;
+    let (status, body) = server
+        .call(
+            Method::POST,
+            "/v1/incidents",
+            Some(&key),
+            Some(json!({
+            "title": "published", "severity": "high", "category": "events"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let started = Instant::now();
+    while hoc_spine::relay::backlog(&db).await.unwrap().events > 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not published within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    assert_eq!(ready["checks"]["nats"], "ok");
+    assert!(server.stop().await.success());
+    let client = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let mut stream_handle = js.get_stream(&stream).await.unwrap();
+    assert_eq!(stream_handle.info().await.unwrap().state.messages, 1);
+    let message = stream_handle.get_raw_message(1).await.unwrap();
+    let event: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+    assert_eq!(event["type"], "incidents.IncidentCreated");
+    assert_eq!(event["data"]["incident_id"], body["id"]);
+    js.delete_stream(&stream).await.unwrap();
+});
