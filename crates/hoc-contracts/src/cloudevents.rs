@@ -7,8 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::EventEnvelope;
 use crate::time_format::format_utc;
+use crate::{EventEnvelope, validate_event_payload};
 
 /// The CloudEvents spec version produced.
 pub const CLOUDEVENTS_SPEC_VERSION: &str = "1.0";
@@ -33,4 +33,37 @@ pub fn to_cloudevent(envelope: &EventEnvelope) -> Value {
         "requestid": envelope.request_id,
         "data": Value::Object(envelope.data.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Map<_, _>>()),
     })
+}
+
+/// Reads back what [`to_cloudevent`] rendered (a consumer's side): the envelope, validated like any event payload.
+/// Names every problem: a missing or wrong attribute, or an envelope that does not validate.
+pub fn from_cloudevent(event: &Value) -> Result<EventEnvelope, String> {
+    let object = event
+        .as_object()
+        .ok_or_else(|| "a CloudEvent must be a JSON object".to_owned())?;
+    if object.get("specversion") != Some(&json!(CLOUDEVENTS_SPEC_VERSION)) {
+        return Err(format!("specversion must be {CLOUDEVENTS_SPEC_VERSION}"));
+    }
+    let mut envelope = Map::new();
+    for (attribute, field) in [
+        ("id", "event_id"),
+        ("type", "event_type"),
+        ("time", "occurred_at"),
+        ("tenantid", "tenant_id"),
+        ("projectid", "project_id"),
+        ("actortype", "actor_type"),
+        ("actorid", "actor_id"),
+        ("decisionowner", "decision_owner"),
+        ("sequenceno", "sequence_no"),
+        ("schemaversion", "schema_version"),
+        ("requestid", "request_id"),
+        ("data", "data"),
+    ] {
+        if let Some(value) = object.get(attribute) {
+            envelope.insert(field.to_owned(), value.clone());
+        }
+    }
+    let envelope = Value::Object(envelope);
+    validate_event_payload(&envelope).map_err(|e| e.to_string())?;
+    serde_json::from_value(envelope).map_err(|e| e.to_string())
 }

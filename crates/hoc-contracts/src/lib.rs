@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-pub use crate::cloudevents::to_cloudevent;
+pub use crate::cloudevents::{from_cloudevent, to_cloudevent};
 
 /// What the exported macros name; not part of the API.
 #[doc(hidden)]

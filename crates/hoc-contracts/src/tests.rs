@@ -391,3 +391,25 @@ fn snapshot_of_every_event_type() {
         );
     }
 }
+
+#[test]
+fn every_example_round_trips_through_its_cloudevent() {
+    for (seq, event) in DomainEvent::examples().iter().enumerate() {
+        let envelope = EventEnvelope::new(header(), seq as i64 + 1, event);
+        let rendered = to_cloudevent(&envelope);
+        assert_eq!(from_cloudevent(&rendered), Ok(envelope.clone()));
+    }
+    let mut broken = to_cloudevent(&EventEnvelope::new(
+        header(),
+        1,
+        &DomainEvent::examples()[0],
+    ));
+    broken["sequenceno"] = json!(-1);
+    assert!(
+        from_cloudevent(&broken)
+            .unwrap_err()
+            .contains("sequence_no")
+    );
+    broken["specversion"] = json!("0.3");
+    assert!(from_cloudevent(&broken).is_err());
+}

@@ -15,6 +15,10 @@
 //! - **NATS down or slow**: writes do not notice (the outbox is the buffer); the relay retries with capped backoff
 //!   and catches up in order. [`RelayStatus`] tells `/readyz` and logs about the connection, backlog and lag.
 
+pub mod consumer;
+
+pub use crate::consumer::{Delivery, EventConsumer, Positions};
+
 use std::str::FromStr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

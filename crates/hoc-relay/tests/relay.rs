@@ -323,3 +323,94 @@ hoc_spine::storage_test!(
         assert_delivered(&db, &config, &arrived).await;
     }
 );
+
+hoc_spine::storage_test!(
+    the_consumer_yields_in_order_drops_duplicates_and_reports_gaps,
+    |db| {
+        let spine = Spine::new(db.clone()).unwrap();
+        let config = config(SHARED_NATS);
+        let relay = Relay::start(spine.clone(), config.clone()).unwrap();
+        let made = workload(&spine, 3).await;
+        drained(&db, Duration::from_secs(20)).await;
+        relay.stop().await;
+
+        let mut consumer = hoc_relay::EventConsumer::connect(
+            SHARED_NATS,
+            &config.stream,
+            &format!("{}.>", config.subject_prefix),
+            None,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let mut last: BTreeMap<String, i64> = BTreeMap::new();
+        let mut sample = None;
+        for _ in 0..made {
+            let delivery = tokio::time::timeout(Duration::from_secs(5), consumer.next())
+                .await
+                .expect("in time")
+                .expect("open")
+                .expect("an event");
+            let hoc_relay::Delivery::Event(event) = delivery else {
+                panic!("a gap in a complete stream: {delivery:?}");
+            };
+            let previous = last
+                .insert(event.tenant_id.clone(), event.sequence_no)
+                .unwrap_or(0);
+            assert_eq!(event.sequence_no, previous + 1);
+            sample.get_or_insert(event);
+        }
+        let sample = sample.unwrap();
+
+        // A redelivery (same sequence_no, a new message id so JetStream keeps it) is dropped; a jump is reported.
+        let client = async_nats::connect(SHARED_NATS).await.unwrap();
+        let js = jetstream::new(client);
+        let subject = hoc_relay::subject(
+            &config.subject_prefix,
+            &sample.tenant_id,
+            &sample.project_id,
+            &sample.event_type,
+        );
+        let mut duplicate = hoc_spine::to_cloudevent(&sample);
+        duplicate["id"] = "evt_redelivered".into();
+        js.publish(subject.clone(), duplicate.to_string().into())
+            .await
+            .unwrap()
+            .await
+            .unwrap();
+        let top = last[&sample.tenant_id];
+        let mut jumped = sample.clone();
+        jumped.sequence_no = top + 5;
+        jumped.event_id = "evt_after_a_gap".into();
+        js.publish(
+            subject,
+            hoc_spine::to_cloudevent(&jumped).to_string().into(),
+        )
+        .await
+        .unwrap()
+        .await
+        .unwrap();
+        let gap = tokio::time::timeout(Duration::from_secs(5), consumer.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            gap,
+            hoc_relay::Delivery::Gap {
+                tenant_id: sample.tenant_id.clone(),
+                project_id: sample.project_id.clone(),
+                expected: top + 1,
+                next: top + 5,
+            }
+        );
+        assert_eq!(consumer.duplicates(), 1);
+        let after = tokio::time::timeout(Duration::from_secs(5), consumer.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!(after, hoc_relay::Delivery::Event(jumped));
+        js.delete_stream(&config.stream).await.unwrap();
+    }
+);

@@ -28,8 +28,8 @@ pub use crate::context::{DEFAULT_PROJECT, OperationContext};
 pub use hoc_analytics::{Artifact, ArtifactPage, SaveOutcome, SaveStatus};
 pub use hoc_contracts::input::{self, RequestSchema};
 pub use hoc_contracts::{
-    ActorType, DomainEvent, EventEnvelope, FieldError, request, time_format, to_cloudevent,
-    vocabulary,
+    ActorType, DomainEvent, EventEnvelope, FieldError, from_cloudevent, request, time_format,
+    to_cloudevent, vocabulary,
 };
 pub use hoc_drivers::audit::{AuditDraft, AuditEntry};
 /// The outbox relay's bookkeeping (pending partitions, leases, marking events published): single statements on
