@@ -197,6 +197,7 @@ async fn run(spine: Spine, config: RelayConfig, status: Arc<RelayStatus>) {
     loop {
         let connected = client.connection_state() == async_nats::connection::State::Connected;
         status.connected.store(connected, Ordering::Relaxed);
+        metrics::gauge!("hoc_relay_nats_connected").set(if connected { 1.0 } else { 0.0 });
         let pass = async {
             if !stream_ready {
                 ensure_stream(&js, &config).await?;
@@ -270,6 +271,12 @@ async fn relay_pending(
         }
         drain(db, js, config, status, &partition, ttl).await?;
     }
+    // What is left after the pass (other instances' partitions, or what arrived meanwhile).
+    let left = relay::backlog(db).await.map_err(|e| e.to_string())?;
+    status
+        .backlog
+        .store(u64::try_from(left.events).unwrap_or(0), Ordering::Relaxed);
+    metrics::gauge!("hoc_relay_backlog_events").set(left.events as f64);
     Ok(())
 }
 
@@ -319,6 +326,8 @@ async fn drain(
                 Ok(_) => {
                     through = Some(sequence_no);
                     let lag = OffsetDateTime::now_utc() - occurred_at;
+                    metrics::histogram!("hoc_relay_commit_to_puback_seconds")
+                        .record(lag.as_seconds_f64().max(0.0));
                     status.last_lag_micros.store(
                         u64::try_from(lag.whole_microseconds()).unwrap_or(0),
                         Ordering::Relaxed,
@@ -341,6 +350,7 @@ async fn drain(
             .await
             .map_err(|e| e.to_string())?;
             status.published.fetch_add(marked, Ordering::Relaxed);
+            metrics::counter!("hoc_relay_published_total").increment(marked);
         }
         if let Some(failure) = failure {
             return Err(failure);

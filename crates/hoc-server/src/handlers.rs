@@ -280,6 +280,23 @@ pub(crate) async fn readyz(
     response
 }
 
+/// `GET /metrics`: the Prometheus text format (HTTP requests by route and status with latency histograms; the
+/// relay's published events, backlog and commit-to-PubAck lag).
+pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            handle.render(),
+        )
+            .into_response(),
+        None => no_route().await,
+    }
+}
+
 pub(crate) async fn openapi_json() -> Response {
     json_response(StatusCode::OK, crate::openapi::document())
 }

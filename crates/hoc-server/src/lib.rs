@@ -50,6 +50,8 @@ pub struct AppState {
     /// Set to `true` when the server stops: endless responses (event streams) end, so shutdown does not wait
     /// for them.
     pub closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
+    /// The Prometheus recorder `/metrics` renders (`None`: no recorder installed, `/metrics` is 404).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
 /// One route of the API and the spine operation method it serves.
@@ -252,6 +254,7 @@ pub fn app(state: AppState) -> Router {
     router
         .route("/healthz", get(handlers::healthz))
         .route("/readyz", get(handlers::readyz))
+        .route("/metrics", get(handlers::metrics))
         .route("/v1/events/stream", get(stream::events_stream))
         .route("/openapi.json", get(handlers::openapi_json))
         .fallback(handlers::no_route)
@@ -264,6 +267,18 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// Installs the process-wide Prometheus recorder (once; later calls return `None`) with histogram buckets for
+/// request latencies (5 ms to 10 s) and the relay's commit-to-PubAck lag.
+pub fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle> {
+    metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets(&[
+            0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ])
+        .and_then(metrics_exporter_prometheus::PrometheusBuilder::install_recorder)
+        .map_err(|e| tracing::warn!(error = %e, "no metrics recorder"))
+        .ok()
+}
+
 /// Builds the state for a spine.
 pub fn state(spine: Spine) -> AppState {
     AppState {
@@ -272,6 +287,7 @@ pub fn state(spine: Spine) -> AppState {
         request_timeout: DEFAULT_REQUEST_TIMEOUT,
         relay: None,
         closing: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
+        metrics: None,
     }
 }
 

@@ -253,6 +253,8 @@ async fn run(cli: Cli) -> Result<(), String> {
                     }
                 }
             });
+            // Before the relay starts, so its first figures are recorded.
+            let metrics = hoc_server::install_metrics();
             let relay = match nats_url {
                 Some(url) => {
                     let config = hoc_relay::RelayConfig {
@@ -269,6 +271,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             };
             let mut state = hoc_server::state(spine);
             state.relay = relay.as_ref().map(hoc_relay::Relay::status);
+            state.metrics = metrics;
+
             state.body_limit = max_body_bytes;
             state.request_timeout = ms(request_timeout_ms.max(1));
             println!("hocd listening on http://{address}");

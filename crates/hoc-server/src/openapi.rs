@@ -376,6 +376,12 @@ pub fn document() -> Value {
             },
         } }),
     );
+    paths.insert(
+        "/metrics".to_owned(),
+        json!({ "get": { "operationId": "metrics", "summary": "Prometheus text format: HTTP requests by route and status with latency histograms, the event relay's published events, backlog and commit-to-PubAck lag", "responses": {
+            "200": { "description": "the metrics", "content": { "text/plain": { "schema": { "type": "string" } } } },
+        } } }),
+    );
     let ready = json!({ "type": "object", "required": ["status", "checks"], "properties": {
         "status": { "enum": ["ok", "unavailable"] },
         "checks": { "type": "object", "required": ["database"],

@@ -33,7 +33,18 @@ pub(crate) async fn request_id_layer(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(RequestId(id.clone()));
     let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id);
     let started = Instant::now();
+    // The route's template, never the raw path: label values stay bounded whatever clients send.
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().as_str().to_owned();
     let mut response = next.run(req).instrument(span.clone()).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("hoc_http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("hoc_http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
     span.in_scope(|| {
         tracing::info!(
             status = response.status().as_u16(),

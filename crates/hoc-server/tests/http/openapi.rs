@@ -28,6 +28,7 @@ fn the_document_lists_exactly_the_routes() {
         .collect();
     served.insert(("GET".into(), "/healthz".into()));
     served.insert(("GET".into(), "/readyz".into()));
+    served.insert(("GET".into(), "/metrics".into()));
     served.insert(("GET".into(), "/v1/events/stream".into()));
     served.insert(("GET".into(), "/openapi.json".into()));
     assert_eq!(documented, served);

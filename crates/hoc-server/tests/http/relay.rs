@@ -102,6 +102,39 @@ hoc_spine::storage_test!(hocd_publishes_what_it_commits, |db, url| {
     let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
     assert_eq!(ready["checks"]["nats"], "ok");
+    // The Prometheus text format: requests by route template and status, latency histograms, the relay.
+    // (The relay counts its backlog after each pass: poll until that pass is done.)
+    let started = Instant::now();
+    let metrics = loop {
+        let (status, headers, metrics) = server.raw(Method::GET, "/metrics", None, None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        if metrics.contains("hoc_relay_backlog_events 0")
+            || started.elapsed() > Duration::from_secs(3)
+        {
+            break metrics;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    for expected in [
+        "hoc_http_requests_total{method=\"POST\",route=\"/v1/incidents\",status=\"201\"} 1",
+        "hoc_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1",
+        "hoc_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/incidents\",le=\"0.005\"}",
+        "hoc_relay_published_total 1",
+        "hoc_relay_backlog_events 0",
+        "hoc_relay_nats_connected 1",
+        "hoc_relay_commit_to_puback_seconds_bucket{le=\"0.05\"}",
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "{expected} missing from:\n{metrics}"
+        );
+    }
     assert!(server.stop().await.success());
     let client = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
     let js = async_nats::jetstream::new(client);
