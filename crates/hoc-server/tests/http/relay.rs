@@ -146,3 +146,126 @@ hoc_spine::storage_test!(hocd_publishes_what_it_commits, |db, url| {
     assert_eq!(event["data"]["incident_id"], body["id"]);
     js.delete_stream(&stream).await.unwrap();
 });
+
+hoc_spine::storage_test!(
+    three_hocd_share_the_relay_and_one_killed_loses_nothing,
+    |db, url| {
+        if !url.starts_with("postgres") {
+            // Several instances share one database only on PostgreSQL.
+            return;
+        }
+        let id = uuid::Uuid::now_v7().simple().to_string();
+        let stream = format!("HOC_TRIO_{id}");
+        let prefix = format!("hoctrio.{id}");
+        let args = [
+            "--nats-url",
+            "nats://127.0.0.1:4222",
+            "--nats-stream",
+            &stream,
+            "--nats-subject-prefix",
+            &prefix,
+        ];
+        let mut servers = Vec::new();
+        for _ in 0..3 {
+            servers.push(std::sync::Arc::new(Server::start_with(&url, &args).await));
+        }
+        let key = servers[0].key("acme", "alice", "write").await;
+        let other = servers[0].key("globex", "bob", "write").await;
+        let stop_at = Instant::now() + Duration::from_secs(4);
+        let mut clients = Vec::new();
+        for c in 0..6 {
+            let servers: Vec<_> = servers.iter().map(std::sync::Arc::clone).collect();
+            let key = if c % 2 == 0 {
+                key.clone()
+            } else {
+                other.clone()
+            };
+            clients.push(tokio::spawn(async move {
+            let mut created = 0;
+            let mut n = 0;
+            while Instant::now() < stop_at {
+                n += 1;
+                // Round robin over the instances; the killed one refuses connections, the next one answers.
+                let server = &servers[(c + n) % servers.len()];
+                let response = reqwest::Client::new()
+                    .post(format!("{}/v1/incidents", server.base))
+                    .bearer_auth(&key)
+                    .json(&json!({"title": format!("trio {c}/{n}"), "severity": "low", "category": "events"}))
+                    .timeout(Duration::from_secs(5))
+                    .send()
+                    .await;
+                if matches!(response, Ok(r) if r.status() == StatusCode::CREATED) {
+                    created += 1;
+                }
+            }
+            created
+        }));
+        }
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        // kill -9 one instance mid-load: its leases are taken over when they expire (5 s).
+        let killed = std::process::Command::new("kill")
+            .args(["-KILL", &servers[0].pid()])
+            .status()
+            .expect("kill runs");
+        assert!(killed.success());
+        let mut created = 0;
+        for client in clients {
+            created += client.await.expect("client");
+        }
+        assert!(created > 20, "too little load got through: {created}");
+        let started = Instant::now();
+        while hoc_spine::relay::backlog(&db).await.unwrap().events > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "the backlog did not drain after the kill"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Every event once per partition, in order, no gap — as the typed consumer sees them.
+        let total = hoc_spine::testing::scalar(&db, "SELECT COUNT(*) AS n FROM event_outbox")
+            .await
+            .unwrap();
+        let mut consumer = hoc_relay::EventConsumer::connect(
+            "nats://127.0.0.1:4222",
+            &stream,
+            &format!("{prefix}.>"),
+            None,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        for _ in 0..total {
+            let delivery = tokio::time::timeout(Duration::from_secs(5), consumer.next())
+                .await
+                .expect("every event arrives")
+                .expect("open")
+                .expect("an event");
+            assert!(
+                matches!(delivery, hoc_relay::Delivery::Event(_)),
+                "{delivery:?}"
+            );
+        }
+        let extra = tokio::time::timeout(Duration::from_millis(500), consumer.next()).await;
+        // Redeliveries are dropped inside `next`, so nothing more is handed out.
+        assert!(
+            extra.is_err(),
+            "an event beyond the outbox arrived: {extra:?}"
+        );
+        let positions = consumer.positions().values().sum::<i64>();
+        assert_eq!(
+            positions, total,
+            "the partitions' last sequence numbers add up to every event"
+        );
+        for server in servers.into_iter().skip(1) {
+            match std::sync::Arc::try_unwrap(server) {
+                Ok(server) => assert!(server.stop().await.success()),
+                Err(_) => panic!("a client still holds a server"),
+            }
+        }
+        let client = async_nats::connect("nats://127.0.0.1:4222").await.unwrap();
+        async_nats::jetstream::new(client)
+            .delete_stream(&stream)
+            .await
+            .unwrap();
+    }
+);
