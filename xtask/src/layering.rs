@@ -41,7 +41,10 @@ pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
     // A linking service: the facade and nothing else.
     ("hoc-host-example", &["hoc-spine"]),
     // The benchmark harness: the facade, and the storage below it for seeding and the hand-written floors.
-    ("hoc-bench", &["hoc-spine", "hoc-drivers", "migration"]),
+    (
+        "hoc-bench",
+        &["hoc-spine", "hoc-drivers", "migration", "hoc-relay"],
+    ),
     // The crash-and-fault suite: hocd over HTTP and its CLI, invariants read through the facade's test helpers.
     ("hoc-chaos", &["hoc-spine"]),
     (

@@ -22,7 +22,7 @@ use std::process::ExitCode;
 use report::Report;
 
 const USAGE: &str = "usage: cargo xtask verify [--strict] [--format text|json] [--only workspace|layering|events|storage|reads]
-       cargo xtask bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json]
+       cargo xtask bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json] [--nats-url URL [--relay-rate 1000] [--relay-seconds 60]]
        cargo xtask chaos
        cargo xtask fuzz [--seconds 60]
        cargo xtask bless";

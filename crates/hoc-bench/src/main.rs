@@ -5,11 +5,13 @@
 //!
 //! ```text
 //! hoc-bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json] [--hocd PATH]
+//!           [--nats-url nats://127.0.0.1:4222 [--relay-rate 1000] [--relay-seconds 60]]
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod floor;
 mod http;
+mod relay;
 mod seed;
 
 use std::sync::Arc;
@@ -53,6 +55,12 @@ struct Args {
     hocd: Option<std::path::PathBuf>,
     /// Seed, print the database URL and stop (for EXPLAIN by hand); the database is kept.
     seed_only: bool,
+    /// NATS with JetStream: also measure the outbox relay (lag at `relay_rate` events/s, and keeping up).
+    nats_url: Option<String>,
+    /// Events per second of the relay lag case.
+    relay_rate: f64,
+    /// Seconds of each relay case.
+    relay_seconds: f64,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -63,6 +71,9 @@ fn parse_args() -> Result<Args, String> {
         out: "target/bench.json".into(),
         hocd: None,
         seed_only: false,
+        nats_url: None,
+        relay_rate: 1_000.0,
+        relay_seconds: 60.0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -87,6 +98,13 @@ fn parse_args() -> Result<Args, String> {
             "--seconds" => args.seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
             "--out" => args.out = value.into(),
             "--hocd" => args.hocd = Some(value.into()),
+            "--nats-url" => args.nats_url = Some(value),
+            "--relay-rate" => {
+                args.relay_rate = value.parse().map_err(|e| format!("--relay-rate: {e}"))?;
+            }
+            "--relay-seconds" => {
+                args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;
+            }
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -659,6 +677,30 @@ async fn run(args: Args) -> Result<(), String> {
             }
         }
     }
+    if let Some(nats_url) = &args.nats_url {
+        for (label, server) in targets_again(&pg_server) {
+            let (db, url) = fresh(label, 0, server).await?;
+            let mut relay_figures =
+                relay::measure(&db, nats_url, args.relay_rate, args.relay_seconds).await?;
+            for f in &mut relay_figures {
+                f.database = label.to_owned();
+            }
+            print_table(&relay_figures);
+            figures.extend(relay_figures);
+            db.close().await.map_err(|e| e.to_string())?;
+            match server {
+                Some(server) => drop_database(server, &url).await,
+                None => {
+                    let path = url
+                        .trim_start_matches("sqlite://")
+                        .trim_end_matches("?mode=rwc");
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+                    }
+                }
+            }
+        }
+    }
     println!();
     print_table(&figures);
     if let Some(dir) = args.out.parent() {
@@ -669,6 +711,15 @@ async fn run(args: Args) -> Result<(), String> {
     println!("written to {}", args.out.display());
     let _ = STEP;
     Ok(())
+}
+
+/// SQLite, and PostgreSQL when `HOC_BENCH_DATABASE_URL` names a server.
+fn targets_again(pg_server: &Option<String>) -> Vec<(&'static str, Option<&str>)> {
+    let mut targets: Vec<(&'static str, Option<&str>)> = vec![("sqlite", None)];
+    if let Some(server) = pg_server {
+        targets.push(("postgres", Some(server.as_str())));
+    }
+    targets
 }
 
 #[tokio::main]

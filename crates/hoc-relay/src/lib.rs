@@ -171,6 +171,18 @@ impl Relay {
     }
 }
 
+/// Deletes a stream (tests and the benchmark use streams of their own).
+pub async fn delete_stream(nats_url: &str, stream: &str) -> Result<(), String> {
+    let client = async_nats::connect(nats_url)
+        .await
+        .map_err(|e| format!("cannot connect to {nats_url}: {e}"))?;
+    jetstream::new(client)
+        .delete_stream(stream)
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("cannot delete stream {stream}: {e}"))
+}
+
 fn now_micros() -> i64 {
     i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
