@@ -414,3 +414,61 @@ hoc_spine::storage_test!(
         js.delete_stream(&config.stream).await.unwrap();
     }
 );
+
+hoc_spine::storage_test!(
+    pruning_removes_only_published_events_past_the_retention,
+    |db| {
+        let spine = Spine::new(db.clone()).unwrap();
+        let made = workload(&spine, 2).await as i64;
+        let partitions = hoc_spine::relay::pending_partitions(&db, 10).await.unwrap();
+        assert_eq!(partitions.len(), 2);
+        // Publish the first partition's events "an hour ago" (as a relay holding its lease would mark them).
+        let first = &partitions[0];
+        assert!(
+            hoc_spine::relay::claim(&db, first, "pruner", 0, i64::MAX / 2)
+                .await
+                .unwrap()
+        );
+        let hour_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(1);
+        let marked =
+            hoc_spine::relay::mark_published(&db, first, "pruner", i64::MAX, hour_ago.into())
+                .await
+                .unwrap();
+        assert!(marked > 0);
+        // A retention of two hours keeps them; of thirty minutes removes them — and never an unpublished event.
+        let two_hours = time::OffsetDateTime::now_utc() - time::Duration::hours(2);
+        assert_eq!(
+            hoc_spine::relay::prune(&db, two_hours.into())
+                .await
+                .unwrap(),
+            0
+        );
+        let half_hour = time::OffsetDateTime::now_utc() - time::Duration::minutes(30);
+        assert_eq!(
+            hoc_spine::relay::prune(&db, half_hour.into())
+                .await
+                .unwrap(),
+            marked
+        );
+        let backlog = hoc_spine::relay::backlog(&db).await.unwrap();
+        assert_eq!(
+            backlog.events,
+            made - marked as i64,
+            "every unpublished event is still there"
+        );
+        // Marking needs the lease: another holder marks nothing.
+        let second = &partitions[1];
+        assert_eq!(
+            hoc_spine::relay::mark_published(
+                &db,
+                second,
+                "not_the_holder",
+                i64::MAX,
+                hour_ago.into()
+            )
+            .await
+            .unwrap(),
+            0
+        );
+    }
+);
