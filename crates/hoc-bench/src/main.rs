@@ -664,17 +664,7 @@ async fn run(args: Args) -> Result<(), String> {
             print_table(&bench.figures);
             figures.extend(bench.figures);
             db.close().await.map_err(|e| e.to_string())?;
-            match server {
-                Some(server) => drop_database(server, &url).await,
-                None => {
-                    let path = url
-                        .trim_start_matches("sqlite://")
-                        .trim_end_matches("?mode=rwc");
-                    for suffix in ["", "-wal", "-shm"] {
-                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
-                    }
-                }
-            }
+            discard(server, &url).await;
         }
     }
     if let Some(nats_url) = &args.nats_url {
@@ -688,17 +678,7 @@ async fn run(args: Args) -> Result<(), String> {
             print_table(&relay_figures);
             figures.extend(relay_figures);
             db.close().await.map_err(|e| e.to_string())?;
-            match server {
-                Some(server) => drop_database(server, &url).await,
-                None => {
-                    let path = url
-                        .trim_start_matches("sqlite://")
-                        .trim_end_matches("?mode=rwc");
-                    for suffix in ["", "-wal", "-shm"] {
-                        let _ = std::fs::remove_file(format!("{path}{suffix}"));
-                    }
-                }
-            }
+            discard(server, &url).await;
         }
     }
     println!();
@@ -711,6 +691,21 @@ async fn run(args: Args) -> Result<(), String> {
     println!("written to {}", args.out.display());
     let _ = STEP;
     Ok(())
+}
+
+/// Removes a benchmark database: drops it on the PostgreSQL server, or deletes the SQLite files.
+async fn discard(server: Option<&str>, url: &str) {
+    match server {
+        Some(server) => drop_database(server, url).await,
+        None => {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_end_matches("?mode=rwc");
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{path}{suffix}"));
+            }
+        }
+    }
 }
 
 /// SQLite, and PostgreSQL when `HOC_BENCH_DATABASE_URL` names a server.

@@ -10,6 +10,17 @@ use serde_json::json;
 
 use crate::Server;
 
+/// Takes SQLite's write lock as another process would, until `COMMIT` on the same connection (`db` has a single
+/// writer connection, so both run on it).
+async fn hold_write_lock(db: &hoc_spine::Database) {
+    hoc_spine::testing::execute_raw(db, "BEGIN EXCLUSIVE")
+        .await
+        .expect("lock");
+    hoc_spine::testing::execute_raw(db, "UPDATE tenant_clocks SET last_micros = last_micros")
+        .await
+        .expect("write under the lock");
+}
+
 fn create_body(n: usize) -> String {
     json!({"title": format!("fault {n}"), "severity": "high", "category": "database"}).to_string()
 }
@@ -23,26 +34,17 @@ hoc_spine::storage_test!(
         }
         let server = Server::start_with(&url, &["--db-busy-timeout-ms", "1000"]).await;
         let key = server.key("acme", "alice", "write").await;
-        let (status, created) = server
-            .call(
-                Method::POST,
-                "/v1/incidents",
-                Some(&key),
-                Some(json!({
-                "title": "before the lock", "severity": "high", "category": "database"})),
+        let created = server
+            .created_incident(
+                &key,
+                json!({ "title": "before the lock", "severity": "high", "category": "database"}),
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{created}");
         let id = created["id"].as_str().expect("id").to_owned();
 
         // Another process's exclusive write transaction, held for 10 s (`db` has a single writer connection, so
         // BEGIN and COMMIT run on the same one).
-        hoc_spine::testing::execute_raw(&db, "BEGIN EXCLUSIVE")
-            .await
-            .expect("lock");
-        hoc_spine::testing::execute_raw(&db, "UPDATE tenant_clocks SET last_micros = last_micros")
-            .await
-            .expect("write under the lock");
+        hold_write_lock(&db).await;
         let locked_at = Instant::now();
         let mut slowest_read = Duration::ZERO;
         let mut writes = 0;
@@ -95,16 +97,12 @@ hoc_spine::storage_test!(
             .await
             .expect("unlock");
         // Heals without a restart; the refused writes left nothing.
-        let (status, body) = server
-            .call(
-                Method::POST,
-                "/v1/incidents",
-                Some(&key),
-                Some(json!({
-                "title": "after the lock", "severity": "high", "category": "database"})),
+        server
+            .created_incident(
+                &key,
+                json!({ "title": "after the lock", "severity": "high", "category": "database"}),
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
         let (_, page) = server
             .call(Method::GET, "/v1/incidents", Some(&key), None)
             .await;
@@ -193,16 +191,12 @@ hoc_spine::storage_test!(
         );
 
         // Heals: a request after the load succeeds.
-        let (status, body) = server
-            .call(
-                Method::POST,
-                "/v1/incidents",
-                Some(&key),
-                Some(json!({
-                "title": "after", "severity": "high", "category": "database"})),
+        server
+            .created_incident(
+                &key,
+                json!({ "title": "after", "severity": "high", "category": "database"}),
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
         // The test's own pool to this database was terminated too; check on a new one.
         drop(db);
         let check = hoc_spine::Database::connect(&url).await.expect("connects");
@@ -369,12 +363,7 @@ async fn a_request_past_its_timeout_is_503_and_writes_nothing() {
     )
     .await;
     let key = server.key("acme", "alice", "write").await;
-    hoc_spine::testing::execute_raw(&db, "BEGIN EXCLUSIVE")
-        .await
-        .expect("lock");
-    hoc_spine::testing::execute_raw(&db, "UPDATE tenant_clocks SET last_micros = last_micros")
-        .await
-        .expect("write under the lock");
+    hold_write_lock(&db).await;
     let started = Instant::now();
     let (status, headers, body) = server
         .raw(

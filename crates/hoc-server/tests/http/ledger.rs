@@ -25,15 +25,12 @@ async fn verify(url: &str) -> (bool, String) {
 hoc_spine::storage_test!(audit_verify_passes_then_names_the_edited_row, |db, url| {
     let server = Server::start(&url).await;
     let key = server.key("acme", "alice", "write").await;
-    let (status, created) = server
-        .call(
-            Method::POST,
-            "/v1/incidents",
-            Some(&key),
-            Some(json!({"title": "disk full", "severity": "high", "category": "storage"})),
+    let created = server
+        .created_incident(
+            &key,
+            json!({"title": "disk full", "severity": "high", "category": "storage"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_str().expect("id").to_owned();
     let (status, _) = server
         .call(

@@ -33,6 +33,17 @@ pub(crate) fn hocd() -> Command {
     cmd
 }
 
+/// `serve` on a free port of 127.0.0.1.
+fn serve_args(database_url: &str) -> [&str; 5] {
+    [
+        "serve",
+        "--database-url",
+        database_url,
+        "--bind",
+        "127.0.0.1:0",
+    ]
+}
+
 impl Server {
     pub(crate) async fn start(database_url: &str) -> Self {
         Self::start_with(database_url, &[]).await
@@ -41,35 +52,31 @@ impl Server {
     /// Starts `hocd serve` with more arguments.
     pub(crate) async fn start_with(database_url: &str, args: &[&str]) -> Self {
         let mut cmd = hocd();
-        cmd.args([
-            "serve",
-            "--database-url",
-            database_url,
-            "--bind",
-            "127.0.0.1:0",
-        ])
-        .args(args);
+        cmd.args(serve_args(database_url)).args(args);
         Self::spawn(cmd, database_url).await
     }
 
     /// Starts `hocd serve` under `ulimit -n NOFILE` (soft and hard), with more arguments.
     pub(crate) async fn start_with_nofile(database_url: &str, nofile: u32, args: &[&str]) -> Self {
-        let mut cmd = Command::new("bash");
-        cmd.env("HOC_LOG", "warn")
-            .env_remove("HOC_DATABASE_URL")
-            .env_remove("HOC_BIND")
+        let cmd = hocd();
+        // The same environment, through a shell that lowers the limit and then becomes hocd.
+        let program = env!("CARGO_BIN_EXE_hocd");
+        let mut shell = Command::new("bash");
+        for (key, value) in cmd.as_std().get_envs() {
+            match value {
+                Some(value) => shell.env(key, value),
+                None => shell.env_remove(key),
+            };
+        }
+        shell
             .args([
                 "-c",
                 &format!("ulimit -n {nofile} && exec \"$0\" \"$@\""),
-                env!("CARGO_BIN_EXE_hocd"),
-                "serve",
-                "--database-url",
-                database_url,
-                "--bind",
-                "127.0.0.1:0",
+                program,
             ])
+            .args(serve_args(database_url))
             .args(args);
-        Self::spawn(cmd, database_url).await
+        Self::spawn(shell, database_url).await
     }
 
     async fn spawn(mut cmd: Command, database_url: &str) -> Self {
@@ -167,6 +174,15 @@ impl Server {
         let status = res.status();
         let headers = res.headers().clone();
         (status, headers, res.text().await.expect("body"))
+    }
+
+    /// `POST /v1/incidents` with `body`, which must be answered 201; the created incident.
+    pub(crate) async fn created_incident(&self, key: &str, body: Value) -> Value {
+        let (status, created) = self
+            .call(Method::POST, "/v1/incidents", Some(key), Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        created
     }
 
     /// The process id, for signals.

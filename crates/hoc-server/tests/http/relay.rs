@@ -45,16 +45,12 @@ hoc_spine::storage_test!(
         let server =
             Server::start_with(&url, &["--nats-url", &format!("nats://127.0.0.1:{port}")]).await;
         let key = server.key("acme", "alice", "write").await;
-        let (status, body) = server
-            .call(
-                Method::POST,
-                "/v1/incidents",
-                Some(&key),
-                Some(json!({
-            "title": "nats is down", "severity": "high", "category": "events"})),
+        server
+            .created_incident(
+                &key,
+                json!({ "title": "nats is down", "severity": "high", "category": "events"}),
             )
             .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
         let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(
@@ -81,16 +77,12 @@ hoc_spine::storage_test!(hocd_publishes_what_it_commits, |db, url| {
     )
     .await;
     let key = server.key("acme", "alice", "write").await;
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/v1/incidents",
-            Some(&key),
-            Some(json!({
-            "title": "published", "severity": "high", "category": "events"})),
+    let body = server
+        .created_incident(
+            &key,
+            json!({ "title": "published", "severity": "high", "category": "events"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     let started = Instant::now();
     while hoc_spine::relay::backlog(&db).await.unwrap().events > 0 {
         assert!(

@@ -63,16 +63,12 @@ impl EventStream {
 }
 
 async fn create(server: &Server, key: &str, n: usize) -> String {
-    let (status, body) = server
-        .call(
-            Method::POST,
-            "/v1/incidents",
-            Some(key),
-            Some(json!({
-            "title": format!("streamed {n}"), "severity": "low", "category": "events"})),
+    let body = server
+        .created_incident(
+            key,
+            json!({ "title": format!("streamed {n}"), "severity": "low", "category": "events"}),
         )
         .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
     body["id"].as_str().expect("id").to_owned()
 }
 
