@@ -217,7 +217,12 @@ async fn run(spine: Spine, config: RelayConfig, status: Arc<RelayStatus>) {
             }
             relay_pending(spine.database(), &js, &config, &status).await
         };
-        match pass.await {
+        let outcome = pass.await;
+        // Again after the pass: a pass that waited for a reconnection ends connected.
+        let connected = client.connection_state() == async_nats::connection::State::Connected;
+        status.connected.store(connected, Ordering::Relaxed);
+        metrics::gauge!("hoc_relay_nats_connected").set(if connected { 1.0 } else { 0.0 });
+        match outcome {
             Ok(()) => backoff = Duration::from_millis(100),
             Err(e) => {
                 tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "relay pass failed");

@@ -177,7 +177,14 @@ hoc_spine::storage_test!(
         let made = workload(&spine, 10).await;
         drained(&db, Duration::from_secs(20)).await;
         let status = relay.status();
-        assert!(status.connected());
+        let started = Instant::now();
+        while !status.connected() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the relay never reported NATS connected"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         assert_eq!(status.published(), made as u64);
         relay.stop().await;
         let arrived = stream_messages(SHARED_NATS, &config.stream).await;
@@ -317,7 +324,15 @@ hoc_spine::storage_test!(
 
         nats.resume();
         drained(&db, Duration::from_secs(30)).await;
-        assert!(relay.status().connected());
+        // The status is refreshed around each pass.
+        let started = Instant::now();
+        while !relay.status().connected() {
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "the relay never saw NATS back"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         relay.stop().await;
         let arrived = stream_messages(&nats.url(), &config.stream).await;
         assert_delivered(&db, &config, &arrived).await;

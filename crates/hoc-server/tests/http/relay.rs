@@ -91,9 +91,16 @@ hoc_spine::storage_test!(hocd_publishes_what_it_commits, |db, url| {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
-    assert_eq!(status, StatusCode::OK, "{ready}");
-    assert_eq!(ready["checks"]["nats"], "ok");
+    // The relay refreshes its connection status around each pass.
+    let started = Instant::now();
+    let ready = loop {
+        let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
+        if status == StatusCode::OK || started.elapsed() > Duration::from_secs(5) {
+            break ready;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(ready["checks"]["nats"], "ok", "{ready}");
     // The Prometheus text format: requests by route template and status, latency histograms, the relay.
     // (The relay counts its backlog after each pass: poll until that pass is done.)
     let started = Instant::now();
@@ -115,7 +122,7 @@ hoc_spine::storage_test!(hocd_publishes_what_it_commits, |db, url| {
     };
     for expected in [
         "hoc_http_requests_total{method=\"POST\",route=\"/v1/incidents\",status=\"201\"} 1",
-        "hoc_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"} 1",
+        "hoc_http_requests_total{method=\"GET\",route=\"/readyz\",status=\"200\"}",
         "hoc_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/incidents\",le=\"0.005\"}",
         "hoc_relay_published_total 1",
         "hoc_relay_backlog_events 0",
