@@ -21,6 +21,25 @@ async fn hold_write_lock(db: &hoc_spine::Database) {
         .expect("write under the lock");
 }
 
+/// A create that must be refused with 503, `Retry-After` and a request id; how long it took.
+async fn refused_create(server: &Server, key: &str, n: usize) -> Duration {
+    let started = Instant::now();
+    let (status, headers, body) = server
+        .raw(
+            Method::POST,
+            "/v1/incidents",
+            Some(key),
+            Some(create_body(n)),
+            &[],
+        )
+        .await;
+    let waited = started.elapsed();
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(headers["retry-after"], "1");
+    assert!(headers.contains_key("x-request-id"));
+    waited
+}
+
 fn create_body(n: usize) -> String {
     json!({"title": format!("fault {n}"), "severity": "high", "category": "database"}).to_string()
 }
@@ -67,19 +86,7 @@ hoc_spine::storage_test!(
                 assert_eq!(status, StatusCode::OK, "{path}: {body}");
             }
             if writes < 3 {
-                let started = Instant::now();
-                let (status, headers, body) = server
-                    .raw(
-                        Method::POST,
-                        "/v1/incidents",
-                        Some(&key),
-                        Some(create_body(writes)),
-                        &[],
-                    )
-                    .await;
-                let waited = started.elapsed();
-                assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-                assert_eq!(headers["retry-after"], "1");
+                let waited = refused_create(&server, &key, writes).await;
                 assert!(
                     waited < Duration::from_millis(2500),
                     "a write waited {waited:?} with a busy timeout of 1 s"
@@ -364,20 +371,7 @@ async fn a_request_past_its_timeout_is_503_and_writes_nothing() {
     .await;
     let key = server.key("acme", "alice", "write").await;
     hold_write_lock(&db).await;
-    let started = Instant::now();
-    let (status, headers, body) = server
-        .raw(
-            Method::POST,
-            "/v1/incidents",
-            Some(&key),
-            Some(create_body(0)),
-            &[],
-        )
-        .await;
-    let waited = started.elapsed();
-    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
-    assert_eq!(headers["retry-after"], "1");
-    assert!(headers.contains_key("x-request-id"));
+    let waited = refused_create(&server, &key, 0).await;
     assert!(
         waited >= Duration::from_millis(900) && waited < Duration::from_secs(3),
         "answered after {waited:?} with a 1 s request timeout"
