@@ -1,9 +1,11 @@
 //! Recurrence signature normalisation: any error message. Must never panic; it leaves no ASCII digit and is
 //! deterministic; the signature is 64 characters. (It is not idempotent — fuzzing found that a hex-like run followed
-//! by digits becomes a UUID once the digits are masked — and rsig-v1 is frozen, so that is not asserted.)
+//! by digits becomes a UUID once the digits are masked — and rsig-v1 is frozen, so that is not asserted.) The
+//! rsig-v2 template is idempotent, leaves no ASCII digit, and its signature is 64 characters too.
 #![no_main]
 
-use hoc_incidents::recurrence::{SignatureSource, normalize_message, sign_current};
+use hoc_incidents::recurrence::{RsigV2, SignatureSource, normalize_message, sign_current, sign_with};
+use hoc_incidents::template::template;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|message: &str| {
@@ -16,7 +18,18 @@ fuzz_target!(|message: &str| {
         trigger_type: None,
         source_type: None,
         error_message: Some(message),
+        title: message,
         fingerprint: None,
     });
     assert_eq!(signature.signature.len(), 64);
+    let shape = template(message);
+    assert_eq!(template(&shape), shape);
+    assert!(!shape.bytes().any(|b| b.is_ascii_digit()));
+    let v2 = sign_with(&RsigV2, &SignatureSource {
+        category: "fuzz",
+        error_message: Some(message),
+        title: message,
+        ..SignatureSource::default()
+    });
+    assert_eq!(v2.signature.len(), 64);
 });

@@ -14,6 +14,7 @@ mod model;
 mod procedures;
 pub mod queries;
 pub mod recurrence;
+pub mod template;
 
 pub use crate::error::IncidentError;
 pub use crate::lifecycle::{IncidentStatus, Transition};

@@ -133,6 +133,7 @@ pub async fn create(
         trigger_type: trigger_type.as_deref(),
         source_type: source_type.as_deref(),
         error_message: input_error_message.as_deref(),
+        title: input.title.as_str(),
         fingerprint: input.fingerprint.as_deref(),
     });
     let signature_inputs = serde_json::to_string(&signature.inputs).map_err(|e| {
