@@ -12,6 +12,7 @@ mod m20261128_000004_history;
 mod m20261128_000005_performance;
 mod m20261128_000006_ledger_integrity;
 mod m20261128_000007_relay;
+mod m20261128_000008_grouping;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -28,16 +29,36 @@ pub mod bulk_load {
             .chain(crate::m20261128_000005_performance::group_trigger_drops(
                 backend,
             ))
-            .chain(crate::m20261128_000006_ledger_integrity::chain_trigger_drops(backend));
+            .chain(crate::m20261128_000006_ledger_integrity::chain_trigger_drops(backend))
+            .chain(crate::m20261128_000008_grouping::move_trigger_drops(
+                backend,
+            ));
         for sql in drops {
             conn.execute_unprepared(sql).await?;
         }
         Ok(())
     }
 
-    /// Rebuilds the group summaries from `incident_versions` and restores the triggers.
+    /// Rebuilds the group summaries from `incident_versions` and restores the triggers. The replay counts each
+    /// member in the group it was created in, so it refuses a database where a regroup moved an incident (whose
+    /// summaries only the triggers can keep).
     pub async fn resume_triggers<C: ConnectionTrait>(conn: &C) -> Result<(), DbErr> {
         let backend = conn.get_database_backend();
+        let moved = conn
+            .query_one_raw(sea_orm_migration::sea_orm::Statement::from_string(
+                backend,
+                "SELECT 1 AS moved FROM incident_versions a JOIN incident_versions b \
+                 ON b.tenant_id = a.tenant_id AND b.id = a.id AND b.version = a.version + 1 \
+                 WHERE b.recurrence_signature <> a.recurrence_signature \
+                 OR b.signature_version <> a.signature_version LIMIT 1",
+            ))
+            .await?;
+        if moved.is_some() {
+            return Err(DbErr::Custom(
+                "bulk load cannot rebuild the group summaries of a database where incidents were regrouped"
+                    .to_owned(),
+            ));
+        }
         conn.execute_unprepared("DELETE FROM recurrence_group_versions")
             .await?;
         conn.execute_unprepared("DELETE FROM recurrence_groups")
@@ -47,6 +68,7 @@ pub mod bulk_load {
         }
         let mut restore = crate::m20261128_000004_history::history_triggers(backend);
         restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
+        restore.extend(crate::m20261128_000008_grouping::group_triggers(backend));
         restore.extend(
             crate::m20261128_000006_ledger_integrity::chain_triggers(backend)
                 .into_iter()
@@ -73,6 +95,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_performance::Migration),
             Box::new(m20261128_000006_ledger_integrity::Migration),
             Box::new(m20261128_000007_relay::Migration),
+            Box::new(m20261128_000008_grouping::Migration),
         ]
     }
 }

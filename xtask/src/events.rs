@@ -511,13 +511,13 @@ mod tests {
     #[test]
     fn an_envelope_field_needs_a_minor_bump() {
         let current = hoc_contracts::registry::catalog();
-        assert_eq!(current["schema_version"], "1.1.0");
+        assert_eq!(current["schema_version"], "1.2.0");
         let mut before = current.clone();
         before["envelope"]
             .as_array_mut()
             .expect("envelope")
             .retain(|f| f != "request_id");
-        // The catalog of 1.0.0 without request_id: 1.1.0 adds it with a minor bump, accepted (bless reminder).
+        // The catalog of 1.0.0 without request_id: a later minor version adds it, accepted (bless reminder).
         before["schema_version"] = json!("1.0.0");
         let outcomes = envelope_outcomes(&before, &current);
         assert_eq!(
@@ -525,7 +525,7 @@ mod tests {
             [Level::Pass, Level::Warn]
         );
         // Seeded violation: the same field added without the bump.
-        before["schema_version"] = json!("1.1.0");
+        before["schema_version"] = json!("1.2.0");
         let outcomes = check_catalog(Some(&before), &current);
         let envelope = outcomes
             .iter()
@@ -545,7 +545,7 @@ mod tests {
             .as_array_mut()
             .expect("envelope")
             .retain(|f| f != "request_id");
-        later["schema_version"] = json!("1.2.0");
+        later["schema_version"] = json!("1.3.0");
         assert_eq!(envelope_outcomes(&current, &later)[0].level, Level::Fail);
         later["schema_version"] = json!("2.0.0");
         assert_eq!(envelope_outcomes(&current, &later)[0].level, Level::Pass);

@@ -214,6 +214,7 @@ fn domain_of(path: &str) -> Option<&'static str> {
     [
         ("/v1/incidents", "incidents."),
         ("/v1/recurrence-groups", "incidents.recurrence"),
+        ("/v1/grouping-config", "incidents.grouping"),
         ("/v1/analytics/", "analytics."),
         ("/v1/events", "events."),
         ("/v1/audit", "audit."),

@@ -66,8 +66,8 @@ impl RawField<bool> for Option<bool> {
     }
 }
 
-impl RawField<[String]> for Option<Vec<String>> {
-    fn present(&self) -> Option<&[String]> {
+impl<T> RawField<[T]> for Option<Vec<T>> {
+    fn present(&self) -> Option<&[T]> {
         self.as_deref()
     }
 }
@@ -449,6 +449,29 @@ impl Rule for PageCursor {
 
     fn parse(field: &str, raw: &str, errors: &mut Vec<FieldError>) -> Option<Cursor> {
         Cursor::decode(raw)
+            .map_err(|problem| errors.push(FieldError::new(field, problem)))
+            .ok()
+    }
+}
+
+/// An opaque cursor from a previous page of the recurrence group list (see [`crate::paging::GroupCursor`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupPageCursor;
+
+impl Rule for GroupPageCursor {
+    type Raw = str;
+    type Out = crate::paging::GroupCursor;
+
+    fn schema() -> Value {
+        json!({ "type": "string", "minLength": 1, "maxLength": crate::paging::MAX_GROUP_CURSOR_CHARS, "pattern": crate::paging::GROUP_CURSOR_PATTERN })
+    }
+
+    fn parse(
+        field: &str,
+        raw: &str,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<crate::paging::GroupCursor> {
+        crate::paging::GroupCursor::decode(raw)
             .map_err(|problem| errors.push(FieldError::new(field, problem)))
             .ok()
     }

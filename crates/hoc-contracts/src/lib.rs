@@ -28,8 +28,14 @@ pub mod __private {
 pub use crate::error::{ContractError, FieldProblem, ProblemKind};
 pub use crate::validate::{is_valid, validate_event_payload};
 
-/// The envelope schema version every event carries. 1.1.0 added `request_id` (additive: a minor bump).
-pub const SCHEMA_VERSION: &str = "1.1.0";
+/// The envelope schema version every event carries. 1.1.0 added `request_id` (additive: a minor bump); 1.2.0
+/// added `recurrence_signature` and `signature_version` to `incidents.IncidentCreated` and the types
+/// `incidents.IncidentRegrouped` and `incidents.GroupingConfigChanged`.
+pub const SCHEMA_VERSION: &str = "1.2.0";
+
+/// Every schema version a consumer still accepts: events written before an upgrade stay readable (a field added
+/// in a later version is required only of events that carry that version, see [`registry::FIELDS_SINCE`]).
+pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.1.0", SCHEMA_VERSION];
 
 /// The eleven envelope fields, in wire order.
 pub const ENVELOPE_FIELDS: [&str; 11] = [
@@ -92,6 +98,10 @@ pub enum DomainEvent {
         incident_state: String,
         /// The incident's severity.
         severity: String,
+        /// The recurrence signature it was grouped under (since 1.2.0).
+        recurrence_signature: String,
+        /// The algorithm of that signature (since 1.2.0).
+        signature_version: String,
     },
     /// `incidents.IncidentAcknowledged`
     IncidentAcknowledged {
@@ -134,6 +144,30 @@ pub enum DomainEvent {
         /// The new postmortem's id.
         postmortem_artifact_id: String,
     },
+    /// `incidents.IncidentRegrouped`: a regroup moved the incident to another recurrence group.
+    IncidentRegrouped {
+        /// The incident.
+        incident_id: String,
+        /// The signature it had.
+        previous_signature: String,
+        /// The algorithm of the signature it had.
+        previous_signature_version: String,
+        /// The signature it has now.
+        recurrence_signature: String,
+        /// The algorithm of the signature it has now.
+        signature_version: String,
+    },
+    /// `incidents.GroupingConfigChanged`: the tenant's grouping configuration has a new version.
+    GroupingConfigChanged {
+        /// The new configuration's version (1, 2, …).
+        config_version: i64,
+        /// The algorithm new incidents are signed with.
+        primary_version: String,
+        /// The algorithm also computed during a transition, or `none`.
+        secondary_version: String,
+        /// How many fingerprint rules it has.
+        rule_count: i64,
+    },
     /// `analytics.ArtifactRecorded`
     ArtifactRecorded {
         /// The dataset.
@@ -159,6 +193,8 @@ impl DomainEvent {
             Self::IncidentManuallyClosed { .. } => "incidents.IncidentManuallyClosed",
             Self::IncidentReopened { .. } => "incidents.IncidentReopened",
             Self::PostmortemCreated { .. } => "incidents.PostmortemCreated",
+            Self::IncidentRegrouped { .. } => "incidents.IncidentRegrouped",
+            Self::GroupingConfigChanged { .. } => "incidents.GroupingConfigChanged",
             Self::ArtifactRecorded { .. } => "analytics.ArtifactRecorded",
         }
     }
@@ -166,7 +202,7 @@ impl DomainEvent {
     /// How many variants [`DomainEvent`] has. [`DomainEvent::variant_index`] is an exhaustive match, so adding
     /// a variant does not compile until it is numbered; the event-contract verifier then requires an example of
     /// every index below this count, and every example to be registered.
-    pub const VARIANT_COUNT: usize = 7;
+    pub const VARIANT_COUNT: usize = 9;
 
     /// The variant's position, `0..VARIANT_COUNT`.
     pub fn variant_index(&self) -> usize {
@@ -178,6 +214,8 @@ impl DomainEvent {
             Self::IncidentReopened { .. } => 4,
             Self::PostmortemCreated { .. } => 5,
             Self::ArtifactRecorded { .. } => 6,
+            Self::IncidentRegrouped { .. } => 7,
+            Self::GroupingConfigChanged { .. } => 8,
         }
     }
 
@@ -195,10 +233,38 @@ impl DomainEvent {
                 incident_id,
                 incident_state,
                 severity,
+                recurrence_signature,
+                signature_version,
             } => vec![
                 ("incident_id", s(incident_id)),
                 ("incident_state", s(incident_state)),
                 ("severity", s(severity)),
+                ("recurrence_signature", s(recurrence_signature)),
+                ("signature_version", s(signature_version)),
+            ],
+            Self::IncidentRegrouped {
+                incident_id,
+                previous_signature,
+                previous_signature_version,
+                recurrence_signature,
+                signature_version,
+            } => vec![
+                ("incident_id", s(incident_id)),
+                ("previous_signature", s(previous_signature)),
+                ("previous_signature_version", s(previous_signature_version)),
+                ("recurrence_signature", s(recurrence_signature)),
+                ("signature_version", s(signature_version)),
+            ],
+            Self::GroupingConfigChanged {
+                config_version,
+                primary_version,
+                secondary_version,
+                rule_count,
+            } => vec![
+                ("config_version", Value::from(*config_version)),
+                ("primary_version", s(primary_version)),
+                ("secondary_version", s(secondary_version)),
+                ("rule_count", Value::from(*rule_count)),
             ],
             Self::IncidentAcknowledged {
                 incident_id,
@@ -261,11 +327,15 @@ impl DomainEvent {
     /// One fixed example of every variant, in registry order (fixtures, snapshots, verifiers).
     pub fn examples() -> Vec<DomainEvent> {
         let id = || "inc_0190a3c2-0000-7000-8000-000000000001".to_owned();
+        let sig_v1 =
+            || "14d93a150ec2d1aaca7a3771edf636d47e7a3993ee8a78e92185e0687156db58".to_owned();
         vec![
             Self::IncidentCreated {
                 incident_id: id(),
                 incident_state: "open".into(),
                 severity: "high".into(),
+                recurrence_signature: sig_v1(),
+                signature_version: "rsig-v1".into(),
             },
             Self::IncidentAcknowledged {
                 incident_id: id(),
@@ -297,6 +367,20 @@ impl DomainEvent {
                     "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08".into(),
                 as_of: time::macros::datetime!(2026-11-25 00:00:00 UTC),
                 compute_code_version: "git:4f2a9c1".into(),
+            },
+            Self::IncidentRegrouped {
+                incident_id: id(),
+                previous_signature: sig_v1(),
+                previous_signature_version: "rsig-v1".into(),
+                recurrence_signature:
+                    "30023349c883f53729a227a95453a22f8f80532e180dbfe7121dd206d0882a90".into(),
+                signature_version: "rsig-v2".into(),
+            },
+            Self::GroupingConfigChanged {
+                config_version: 2,
+                primary_version: "rsig-v2".into(),
+                secondary_version: "rsig-v1".into(),
+                rule_count: 1,
             },
         ]
     }

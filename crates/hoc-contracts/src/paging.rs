@@ -74,6 +74,76 @@ impl Cursor {
     }
 }
 
+/// The position after the last recurrence group of a page of the group list, whose total order is
+/// (count or last seen, last seen, signature version, signature), all descending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupCursor {
+    /// The `as_of` of the whole listing.
+    pub as_of: OffsetDateTime,
+    /// The last group's member count (0 when the list is ordered by last seen).
+    pub count: u64,
+    /// The last group's last seen.
+    pub last_seen: OffsetDateTime,
+    /// The last group's signature version.
+    pub version: String,
+    /// The last group's signature.
+    pub signature: String,
+}
+
+/// Longest group cursor text.
+pub const MAX_GROUP_CURSOR_CHARS: usize = 200;
+/// Every string of this shape may be a group cursor: `<as_of µs>.<count>.<last_seen µs>.<version>.<signature>`.
+pub const GROUP_CURSOR_PATTERN: &str =
+    r"^[0-9]{1,18}\.[0-9]{1,18}\.[0-9]{1,18}\.[0-9a-z-]{1,20}\.[0-9a-f]{1,128}$";
+
+impl GroupCursor {
+    /// The opaque text form (URL-safe).
+    pub fn encode(&self) -> String {
+        format!(
+            "{}.{}.{}.{}.{}",
+            micros(self.as_of),
+            self.count,
+            micros(self.last_seen),
+            self.version,
+            self.signature
+        )
+    }
+
+    /// Parses the text form; any damage is an error.
+    pub fn decode(text: &str) -> Result<Self, &'static str> {
+        const BAD: &str = "is not a group cursor this service issued";
+        let parts: Vec<&str> = text.split('.').collect();
+        let [as_of, count, last_seen, version, signature] = parts[..] else {
+            return Err(BAD);
+        };
+        let count_ok = (1..=18).contains(&count.len()) && count.bytes().all(|b| b.is_ascii_digit());
+        let version_ok = (1..=20).contains(&version.len())
+            && version
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        let signature_ok = (1..=128).contains(&signature.len())
+            && signature
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        match (
+            from_micros(as_of),
+            from_micros(last_seen),
+            count.parse::<u64>(),
+        ) {
+            (Some(as_of), Some(last_seen), Ok(count)) if count_ok && version_ok && signature_ok => {
+                Ok(Self {
+                    as_of,
+                    count,
+                    last_seen,
+                    version: version.to_owned(),
+                    signature: signature.to_owned(),
+                })
+            }
+            _ => Err(BAD),
+        }
+    }
+}
+
 /// When a read happens: the caller's `as_of`, if any, and the time of the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReadAt {

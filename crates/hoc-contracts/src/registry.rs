@@ -19,6 +19,8 @@ pub enum FieldType {
     UtcTimestamp,
     /// Exactly 64 lowercase hexadecimal characters (a SHA-256 digest).
     Sha256Hex,
+    /// A JSON integer ≥ 0.
+    Count,
 }
 
 /// The states an incident can be in (the canonical `status` column).
@@ -64,6 +66,8 @@ pub static EVENT_TYPES: &[EventTypeSpec] = &[
             ("incident_id", FieldType::NonEmptyString),
             ("incident_state", INCIDENT_STATE),
             ("severity", FieldType::OneOf { values: SEVERITIES }),
+            ("recurrence_signature", FieldType::NonEmptyString),
+            ("signature_version", FieldType::NonEmptyString),
         ],
     },
     EventTypeSpec {
@@ -124,7 +128,43 @@ pub static EVENT_TYPES: &[EventTypeSpec] = &[
             ("compute_code_version", FieldType::NonEmptyString),
         ],
     },
+    EventTypeSpec {
+        name: "incidents.IncidentRegrouped",
+        fields: &[
+            ("incident_id", FieldType::NonEmptyString),
+            ("previous_signature", FieldType::NonEmptyString),
+            ("previous_signature_version", FieldType::NonEmptyString),
+            ("recurrence_signature", FieldType::NonEmptyString),
+            ("signature_version", FieldType::NonEmptyString),
+        ],
+    },
+    EventTypeSpec {
+        name: "incidents.GroupingConfigChanged",
+        fields: &[
+            ("config_version", FieldType::Count),
+            ("primary_version", FieldType::NonEmptyString),
+            ("secondary_version", FieldType::NonEmptyString),
+            ("rule_count", FieldType::Count),
+        ],
+    },
 ];
+
+/// Extension fields added after the first supported schema version: (event type, field, the version that added
+/// it). An event of an older version may lack them (it was written before they existed); one of this version or
+/// later must carry them.
+pub static FIELDS_SINCE: &[(&str, &str, &str)] = &[
+    ("incidents.IncidentCreated", "recurrence_signature", "1.2.0"),
+    ("incidents.IncidentCreated", "signature_version", "1.2.0"),
+];
+
+/// Whether `field` of `event_type` is required of an event of `schema_version`.
+pub fn required_in(event_type: &str, field: &str, schema_version: &str) -> bool {
+    let parse = |v: &str| -> Vec<u64> { v.split('.').map(|p| p.parse().unwrap_or(0)).collect() };
+    FIELDS_SINCE
+        .iter()
+        .find(|(ty, name, _)| *ty == event_type && *name == field)
+        .is_none_or(|(_, _, since)| parse(schema_version) >= parse(since))
+}
 
 /// The catalog of the event contract as data: the schema version and, per type, each extension field's rule.
 /// `xtask/catalog/events.json` holds the committed copy; the event-contract verifier refuses a breaking change
@@ -175,8 +215,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn all_seven_types_are_registered_once_with_well_formed_names() {
-        assert_eq!(EVENT_TYPES.len(), 7);
+    fn all_nine_types_are_registered_once_with_well_formed_names() {
+        assert_eq!(EVENT_TYPES.len(), 9);
         for spec in EVENT_TYPES {
             assert!(is_well_formed_name(spec.name), "{}", spec.name);
             assert_eq!(

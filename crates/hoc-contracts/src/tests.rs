@@ -208,7 +208,7 @@ fn unregistered_type_and_wrong_schema_version_are_invalid() {
         check(&payload),
         [
             "invalid `event_type`: `incidents.IncidentExploded` is not a registered event type",
-            "invalid `schema_version`: unsupported schema version `2.0.0`; expected 1.1.0",
+            "invalid `schema_version`: unsupported schema version `2.0.0`; expected 1.1.0 or 1.2.0",
         ]
     );
 }
@@ -412,4 +412,40 @@ fn every_example_round_trips_through_its_cloudevent() {
     );
     broken["specversion"] = json!("0.3");
     assert!(from_cloudevent(&broken).is_err());
+}
+
+/// Events written before 1.2.0 stay valid without the fields 1.2.0 added; an event of 1.2.0 must carry them.
+#[test]
+fn a_field_added_in_a_minor_version_is_required_only_from_that_version() {
+    let event = DomainEvent::examples().remove(0);
+    assert_eq!(event.event_type(), "incidents.IncidentCreated");
+    let mut payload = EventEnvelope::new(
+        EnvelopeHeader {
+            event_id: "evt_1".into(),
+            tenant_id: "t".into(),
+            project_id: "default".into(),
+            actor_type: ActorType::User,
+            actor_id: "alice".into(),
+            occurred_at: time::macros::datetime!(2026-11-28 00:00:00 UTC),
+            request_id: "req_1".into(),
+        },
+        1,
+        &event,
+    )
+    .to_json();
+    assert!(crate::validate::is_valid(&payload));
+    let data = payload["data"].as_object_mut().expect("data");
+    data.remove("recurrence_signature");
+    data.remove("signature_version");
+    let problems = check(&payload);
+    assert_eq!(
+        problems,
+        [
+            "missing `data.recurrence_signature`",
+            "missing `data.signature_version`"
+        ],
+        "{problems:?}"
+    );
+    payload["schema_version"] = serde_json::json!("1.1.0");
+    assert_eq!(check(&payload), Vec::<String>::new());
 }

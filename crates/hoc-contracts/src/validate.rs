@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use crate::error::{ContractError, FieldProblem};
 use crate::registry::{self, FieldType};
 use crate::time_format::parse_utc;
-use crate::{ActorType, ENVELOPE_FIELDS, SCHEMA_VERSION};
+use crate::{ActorType, ENVELOPE_FIELDS, SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS};
 
 /// Validates an event payload, reporting every missing and every invalid field at once.
 pub fn validate_event_payload(payload: &Value) -> Result<(), ContractError> {
@@ -84,9 +84,15 @@ fn collect_problems(payload: &Value) -> Vec<FieldProblem> {
             }
         }
         if let Some(spec) = spec {
+            let version = object
+                .get("schema_version")
+                .and_then(Value::as_str)
+                .unwrap_or(SCHEMA_VERSION);
             for (name, field_type) in spec.fields {
                 let field = format!("data.{name}");
                 match data.get(*name) {
+                    None | Some(Value::Null)
+                        if !registry::required_in(spec.name, name, version) => {}
                     None | Some(Value::Null) => problems.push(FieldProblem::missing(field)),
                     Some(value) => {
                         if let Err(problem) = check_type(value, *field_type) {
@@ -133,9 +139,10 @@ fn check_envelope_field(
             None => Err("must be a string".to_owned()),
         },
         "schema_version" => match value.as_str() {
-            Some(SCHEMA_VERSION) => Ok(()),
+            Some(s) if SUPPORTED_SCHEMA_VERSIONS.contains(&s) => Ok(()),
             Some(s) => Err(format!(
-                "unsupported schema version `{s}`; expected {SCHEMA_VERSION}"
+                "unsupported schema version `{s}`; expected {}",
+                SUPPORTED_SCHEMA_VERSIONS.join(" or ")
             )),
             None => Err("must be a string".to_owned()),
         },
@@ -148,6 +155,12 @@ fn check_envelope_field(
 }
 
 fn check_type(value: &Value, field_type: FieldType) -> Result<(), String> {
+    if field_type == FieldType::Count {
+        return match value.as_u64() {
+            Some(_) => Ok(()),
+            None => Err("must be an integer ≥ 0".to_owned()),
+        };
+    }
     let Some(s) = value.as_str() else {
         return Err("must be a string".to_owned());
     };
@@ -163,5 +176,6 @@ fn check_type(value: &Value, field_type: FieldType) -> Result<(), String> {
             Ok(())
         }
         FieldType::Sha256Hex => Err("must be 64 lowercase hexadecimal characters".to_owned()),
+        FieldType::Count => Err("must be an integer ≥ 0".to_owned()),
     }
 }

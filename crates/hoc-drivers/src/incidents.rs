@@ -24,14 +24,14 @@ pub struct IncidentFilter<'a> {
 }
 
 /// A SQL text and its values, with placeholders in the backend's spelling.
-struct Sql {
+pub(crate) struct Sql {
     backend: DbBackend,
     text: String,
     values: Vec<Value>,
 }
 
 impl Sql {
-    fn new(tx: &Tx) -> Self {
+    pub(crate) fn new(tx: &Tx) -> Self {
         Self {
             backend: tx.conn().get_database_backend(),
             text: String::new(),
@@ -40,13 +40,13 @@ impl Sql {
     }
 
     /// Appends `text`.
-    fn push(&mut self, text: &str) -> &mut Self {
+    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
         self.text.push_str(text);
         self
     }
 
     /// Appends a placeholder bound to `value`.
-    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
         self.values.push(value.into());
         let placeholder = match self.backend {
             DbBackend::Postgres => format!("${}", self.values.len()),
@@ -56,13 +56,13 @@ impl Sql {
         self
     }
 
-    fn statement(self) -> Statement {
+    pub(crate) fn statement(self) -> Statement {
         Statement::from_sql_and_values(self.backend, self.text, self.values)
     }
 }
 
 /// Every column of an incident row, in the entity's order (the same in `incidents` and `incident_versions`).
-fn columns(prefix: &str) -> String {
+pub(crate) fn columns(prefix: &str) -> String {
     Column::iter()
         .map(|c| format!("{prefix}{}", c.as_str()))
         .collect::<Vec<_>>()

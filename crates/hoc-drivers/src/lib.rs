@@ -11,6 +11,7 @@ pub mod audit;
 mod db_time;
 pub mod entity;
 mod error;
+pub mod grouping;
 pub mod idempotency;
 pub mod incidents;
 pub mod outbox;

@@ -35,6 +35,7 @@ pub const TABLES: &[&str] = &[
     "recurrence_groups",
     "recurrence_group_versions",
     "relay_leases",
+    "grouping_configs",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

@@ -34,6 +34,12 @@ pub enum IncidentError {
         /// The state the operation leads to.
         to: IncidentStatus,
     },
+    /// The write's precondition does not hold (an expected version that is not the current one).
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What does not hold.
+        message: String,
+    },
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod grouping;
 pub mod lifecycle;
 pub mod limits;
 mod model;

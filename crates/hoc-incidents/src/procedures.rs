@@ -11,9 +11,9 @@ use hoc_drivers::{
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
+use crate::grouping::{Grouping, GroupingFields};
 use crate::lifecycle::{self, Transition};
 use crate::limits::TITLE_MAX_CHARS;
-use crate::recurrence::{SignatureSource, sign_current};
 use crate::{
     Actor, Incident, IncidentError, IncidentStatus, MAX_TEXT_CHARS, NewIncident, Postmortem,
     PostmortemStub,
@@ -127,15 +127,26 @@ pub async fn create(
         text(input.error_code),
     );
     let category = input.category.into_string();
-    let signature = sign_current(&SignatureSource {
-        category: &category,
-        error_code: error_code.as_deref(),
-        trigger_type: trigger_type.as_deref(),
-        source_type: source_type.as_deref(),
-        error_message: input_error_message.as_deref(),
-        title: input.title.as_str(),
-        fingerprint: input.fingerprint.as_deref(),
-    });
+    let source_ref = input.source_ref.map(Text::into_string);
+    // The tenant's grouping configuration decides the signature (one statement; one more during a transition).
+    let grouping = Grouping::load(tx, tenant_id).await?;
+    let signature = grouping
+        .assign(
+            tx,
+            tenant_id,
+            &GroupingFields {
+                category: &category,
+                severity: input.severity.as_str(),
+                title: input.title.as_str(),
+                error_code: error_code.as_deref(),
+                error_message: input_error_message.as_deref(),
+                trigger_type: trigger_type.as_deref(),
+                source_type: source_type.as_deref(),
+                source_ref: source_ref.as_deref(),
+            },
+            input.fingerprint.as_deref(),
+        )
+        .await?;
     let signature_inputs = serde_json::to_string(&signature.inputs).map_err(|e| {
         IncidentError::Storage(hoc_drivers::StorageError::Corrupt {
             table: "incidents",
@@ -151,7 +162,7 @@ pub async fn create(
         status: IncidentStatus::Open.as_str().to_owned(),
         trigger_type,
         source_type,
-        source_ref: input.source_ref.map(Text::into_string),
+        source_ref,
         error_code,
         error_message: input_error_message,
         description: input.description.map(FreeText::into_string),
@@ -197,6 +208,8 @@ pub async fn create(
             incident_id: incident.id.clone(),
             incident_state: incident.status.as_str().to_owned(),
             severity: incident.severity.clone(),
+            recurrence_signature: incident.recurrence_signature.clone().unwrap_or_default(),
+            signature_version: incident.signature_version.clone().unwrap_or_default(),
         }],
         result: incident,
     })
@@ -542,7 +555,7 @@ async fn transition(
     Err(IncidentError::Contended { id: id.to_owned() })
 }
 
-async fn append_timeline(
+pub(crate) async fn append_timeline(
     tx: &Tx,
     incident: &IncidentRow,
     from_state: Option<String>,

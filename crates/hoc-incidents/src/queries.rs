@@ -1,9 +1,11 @@
 //! Read procedures. Every read is tenant-scoped in SQL, lists are keyset-paged over a total order ending in the
 //! id, and `as_of` hides rows created after it and is echoed back.
 
-use hoc_contracts::input::{IncidentState, Limit, PageCursor, Severity, Text, Vocabulary};
-use hoc_contracts::paging::Cursor;
+use hoc_contracts::input::{
+    GroupPageCursor, IncidentState, Limit, PageCursor, Severity, Text, Vocabulary,
+};
 pub use hoc_contracts::paging::ReadAt;
+use hoc_contracts::paging::{Cursor, GroupCursor};
 use hoc_contracts::time_format::UtcTimestamp;
 use hoc_drivers::incidents::IncidentFilter;
 use hoc_drivers::paging::{PageRequest, paginate};
@@ -22,6 +24,8 @@ hoc_contracts::vocabulary!(
     SignatureVersion {
         /// The first algorithm.
         RsigV1 = "rsig-v1",
+        /// Message templates, the code dominating, titles when there is neither.
+        RsigV2 = "rsig-v2",
     }
 );
 
@@ -79,6 +83,136 @@ hoc_contracts::request! {
         /// From a previous page's `next_cursor`.
         cursor: Option<String> => optional PageCursor,
     }
+}
+
+hoc_contracts::vocabulary!(
+    /// Which groups a group list shows by their members' states.
+    GroupStatus {
+        /// Groups with at least one open or acknowledged member.
+        Open = "open",
+        /// Groups whose members are all resolved or closed.
+        Closed = "closed",
+    }
+);
+
+hoc_contracts::vocabulary!(
+    /// The order of a group list (descending; ties broken by last seen, version and signature).
+    GroupListOrder {
+        /// Most recently seen first.
+        LastSeen = "last_seen",
+        /// Most members first.
+        Count = "count",
+    }
+);
+
+hoc_contracts::request! {
+    /// The tenant's recurrence groups with their summaries ("which incidents keep coming back?"), most recently
+    /// seen or largest first.
+    pub struct ListRecurrenceGroups => GroupListQuery {
+        /// Only groups of this signature algorithm (default: all).
+        version: Option<String> => optional SignatureVersion,
+        /// `open`: only groups with an open or acknowledged member; `closed`: only groups without one.
+        status: Option<String> => optional GroupStatus,
+        /// `last_seen` (default) or `count`.
+        order: Option<String> => optional GroupListOrder,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional Limit,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String> => optional GroupPageCursor,
+    }
+}
+
+/// One recurrence group in the group list.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+pub struct GroupSummary {
+    /// The signature.
+    pub recurrence_signature: String,
+    /// Its algorithm.
+    pub signature_version: String,
+    /// Members at `as_of`.
+    pub count: u64,
+    /// Of those, the open or acknowledged ones.
+    pub open_count: u64,
+    /// When the oldest member was created.
+    #[serde(with = "hoc_contracts::time_format::utc")]
+    #[schemars(with = "UtcTimestamp")]
+    pub first_seen: OffsetDateTime,
+    /// When the newest member was created.
+    #[serde(with = "hoc_contracts::time_format::utc")]
+    #[schemars(with = "UtcTimestamp")]
+    pub last_seen: OffsetDateTime,
+    /// The newest member's title.
+    pub sample_title: Option<String>,
+}
+
+/// The tenant's recurrence groups as they were at the read's instant (or the cursor's), one page.
+pub async fn list_groups(
+    tx: &hoc_drivers::Tx,
+    tenant_id: &str,
+    query: GroupListQuery,
+    at: ReadAt,
+) -> Result<Page<GroupSummary>, IncidentError> {
+    use hoc_drivers::grouping::{self, GroupListRequest, GroupOrder};
+    let limit = Limit::or_default(query.limit);
+    let as_of = hoc_contracts::time_format::truncate_micros(
+        at.as_of
+            .or(query.cursor.as_ref().map(|c| c.as_of))
+            .unwrap_or(at.now),
+    );
+    let order = match query.order {
+        Some(GroupListOrder::Count) => GroupOrder::Count,
+        _ => GroupOrder::LastSeen,
+    };
+    let request = GroupListRequest {
+        as_of: DbTime::new(as_of),
+        version: query.version.map(SignatureVersion::as_str),
+        open: query.status.map(|s| s == GroupStatus::Open),
+        order,
+        after: query.cursor.map(|c| {
+            (
+                i64::try_from(c.count).unwrap_or(i64::MAX),
+                DbTime::new(c.last_seen),
+                c.version,
+                c.signature,
+            )
+        }),
+        limit: limit.saturating_add(1),
+    };
+    let mut rows = grouping::list_groups(tx, tenant_id, &request).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    let next_cursor = rows.last().filter(|_| more).map(|last| {
+        GroupCursor {
+            as_of,
+            count: if order == GroupOrder::Count {
+                last.member_count.unsigned_abs()
+            } else {
+                0
+            },
+            last_seen: last.last_seen.get(),
+            version: last.signature_version.clone(),
+            signature: last.recurrence_signature.clone(),
+        }
+        .encode()
+    });
+    Ok(Page {
+        items: rows
+            .into_iter()
+            .map(|row| GroupSummary {
+                recurrence_signature: row.recurrence_signature,
+                signature_version: row.signature_version,
+                count: row.member_count.unsigned_abs(),
+                open_count: row.open_count.unsigned_abs(),
+                first_seen: row.first_seen.get(),
+                last_seen: row.last_seen.get(),
+                sample_title: row.sample_title,
+            })
+            .collect(),
+        next_cursor,
+        as_of,
+    })
 }
 
 hoc_contracts::request! {

@@ -21,8 +21,9 @@ use axum::routing::{MethodRouter, get};
 use hoc_spine::auth::Scope;
 use hoc_spine::requests::{
     AcknowledgeIncident, CloseIncident, CreateIncident, CreatePostmortemStub, GetArtifact,
-    GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentTimeline, ListArtifacts, ListAudit,
-    ListEvents, ListIncidents, ReopenIncident, ResolveIncident, SaveArtifact,
+    GetGroupingConfig, GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentTimeline,
+    ListArtifacts, ListAudit, ListEvents, ListIncidents, ListRecurrenceGroups, PreviewRegroup,
+    PutGroupingConfig, ReopenIncident, ResolveIncident, SaveArtifact,
 };
 use hoc_spine::{OperationMethod, Spine};
 
@@ -205,6 +206,29 @@ pub static ROUTES: &[Route] = &[
         "incident_recurrence",
         "/v1/incidents/{id}/recurrence",
         "The incident's recurrence group and signature inputs",
+    )
+    .as_of(),
+    Route::get::<ListRecurrenceGroups>(
+        "list_recurrence_groups",
+        "/v1/recurrence-groups",
+        "The tenant's recurrence groups, most recently seen or largest first",
+    )
+    .as_of(),
+    Route::get::<GetGroupingConfig>(
+        "get_grouping_config",
+        "/v1/grouping-config",
+        "The tenant's grouping configuration",
+    )
+    .as_of(),
+    Route::put::<PutGroupingConfig>(
+        "put_grouping_config",
+        "/v1/grouping-config",
+        "Replace the tenant's grouping configuration (a new version)",
+    ),
+    Route::get::<PreviewRegroup>(
+        "preview_regroup",
+        "/v1/grouping-config/regroup-preview",
+        "What regrouping under another signature algorithm would change (dry run)",
     )
     .as_of(),
     Route::get::<GetRecurrenceGroup>(

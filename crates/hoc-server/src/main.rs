@@ -106,6 +106,40 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Regroup a tenant's incidents under another signature algorithm: prints what changes (groups before and
+    /// after, merges, splits, how many incidents move, the largest moves); with --apply, then moves them in
+    /// batches, each audited and announced. Run again to resume an interrupted apply: moved incidents are skipped.
+    Regroup {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// The target algorithm (rsig-v1 or rsig-v2).
+        #[arg(long)]
+        to: String,
+        /// Only print what would change (the default).
+        #[arg(long, conflicts_with = "apply")]
+        dry_run: bool,
+        /// Write the moves.
+        #[arg(long)]
+        apply: bool,
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// Incidents per batch (one transaction each; 1 to 500).
+        #[arg(long, default_value_t = 500)]
+        batch_size: i64,
+        /// Resume after this cursor (printed by a run that stopped early).
+        #[arg(long)]
+        resume_after: Option<String>,
+        /// Stop after this many batches.
+        #[arg(long)]
+        max_batches: Option<u64>,
+        /// The actor the moves are recorded as.
+        #[arg(long, default_value = "hocd-regroup")]
+        actor: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -356,6 +390,59 @@ async fn run(cli: Cli) -> Result<(), String> {
                 Ok(())
             }
         },
+        Command::Regroup {
+            db,
+            tenant,
+            to,
+            dry_run: _,
+            apply,
+            format,
+            batch_size,
+            resume_after,
+            max_batches,
+            actor,
+        } => {
+            if format != "text" && format != "json" {
+                return Err(format!("--format must be text or json, not {format}"));
+            }
+            let spine = open(&db).await?;
+            let ctx = hoc_spine::OperationContext::new(&tenant, ActorType::System, &actor)
+                .map_err(|e| e.to_string())?;
+            let run = spine
+                .regroup(
+                    &ctx,
+                    &hoc_spine::regroup::RegroupOptions {
+                        to,
+                        apply,
+                        batch_size,
+                        resume_after,
+                        max_batches,
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            if format == "json" {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&run).map_err(|e| e.to_string())?
+                );
+            } else {
+                println!("{}", run.preview);
+                match &run.applied {
+                    None => println!("dry run: nothing was written (--apply writes)"),
+                    Some(applied) => {
+                        println!(
+                            "applied: {} incidents moved in {} batches; matches the preview: {}",
+                            applied.moved, applied.batches, applied.matches_preview
+                        );
+                        if let Some(cursor) = &applied.resume_cursor {
+                            println!("stopped early: resume with --resume-after {cursor}");
+                        }
+                    }
+                }
+            }
+            Ok(())
+        }
         Command::Audit {
             command: AuditCommand::Verify { db, tenant },
         } => {

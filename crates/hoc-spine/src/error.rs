@@ -198,6 +198,7 @@ impl From<IncidentError> for OperationError {
                 from: from.as_str().to_owned(),
                 to: to.as_str().to_owned(),
             },
+            IncidentError::Conflict { message } => Self::Conflict { message },
             IncidentError::Storage(err) => err.into(),
         }
     }

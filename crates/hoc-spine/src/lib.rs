@@ -12,6 +12,7 @@ mod context;
 mod error;
 mod ops;
 pub mod registry;
+pub mod regroup;
 pub mod requests;
 
 use std::sync::Arc;

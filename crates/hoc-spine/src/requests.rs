@@ -4,9 +4,13 @@
 pub use crate::ops::audit::{AuditListQuery, ListAudit};
 pub use crate::ops::events::{EventsPage, EventsQuery, ListEvents};
 pub use hoc_analytics::{GetArtifact, ListArtifacts, SaveArtifact};
+pub use hoc_incidents::grouping::{
+    FingerprintRule, GetGroupingConfig, GroupingConfig, PreviewRegroup, PutGroupingConfig,
+    RegroupBatch, RegroupBatchResult, RegroupReport,
+};
 pub use hoc_incidents::queries::{
-    GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentAudit, IncidentTimeline,
-    ListIncidents, SignatureVersion,
+    GetIncident, GetRecurrenceGroup, GroupForIncident, GroupSummary, IncidentAudit,
+    IncidentTimeline, ListIncidents, ListRecurrenceGroups, SignatureVersion,
 };
 pub use hoc_incidents::{
     AcknowledgeIncident, CloseIncident, CreateIncident, CreatePostmortemStub, ReopenIncident,

@@ -1,8 +1,12 @@
 //! `incidents.write`, `incidents.query` and `incidents.recurrence`.
 
+use hoc_incidents::grouping::{
+    self, GetGroupingConfig, GroupingConfig, PreviewRegroup, PutGroupingConfig, RegroupBatch,
+    RegroupBatchResult, RegroupReport,
+};
 use hoc_incidents::queries::{
-    self, GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentAudit, IncidentTimeline,
-    ListIncidents, Timeline,
+    self, GetIncident, GetRecurrenceGroup, GroupForIncident, GroupSummary, IncidentAudit,
+    IncidentTimeline, ListIncidents, ListRecurrenceGroups, Timeline,
 };
 use hoc_incidents::{
     AcknowledgeIncident, AuditEntry, Caller, CloseIncident, CreateIncident, CreatePostmortemStub,
@@ -34,6 +38,11 @@ pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, Oper
         .register::<IncidentAudit>()?
         .register::<GetRecurrenceGroup>()?
         .register::<GroupForIncident>()?
+        .register::<ListRecurrenceGroups>()?
+        .register::<GetGroupingConfig>()?
+        .register::<PutGroupingConfig>()?
+        .register::<PreviewRegroup>()?
+        .register::<RegroupBatch>()?
         .register::<CreatePostmortemStub>()
 }
 
@@ -119,4 +128,40 @@ operation_method!(GroupForIncident => "incidents.recurrence"."group_for_incident
     let group =
         queries::group_for_incident(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
     Ok(Output::read(group))
+});
+
+operation_method!(ListRecurrenceGroups => "incidents.recurrence"."list_groups", writes = false,
+-> Page<GroupSummary>,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let page = queries::list_groups(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
+    Ok(Output::read(page))
+});
+
+operation_method!(GetGroupingConfig => "incidents.grouping"."get_config", writes = false, -> GroupingConfig,
+|request, call| {
+    request.parse().map_err(invalid)?;
+    let config = grouping::get_config(call.tx, call.ctx.tenant_id(), read_at(&call)).await?;
+    Ok(Output::read(config))
+});
+
+operation_method!(PutGroupingConfig => "incidents.grouping"."put_config", writes = true, -> GroupingConfig,
+|request, call| {
+    let input = request.validate().map_err(invalid)?;
+    Ok(grouping::put_config(call.tx, &caller(&call), input).await?.into())
+});
+
+operation_method!(PreviewRegroup => "incidents.grouping"."preview_regroup", writes = false, -> RegroupReport,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let report =
+        grouping::preview_regroup(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
+    Ok(Output::read(report))
+});
+
+operation_method!(RegroupBatch => "incidents.grouping"."regroup_batch", writes = true,
+-> RegroupBatchResult,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(grouping::regroup_batch(call.tx, &caller(&call), input).await?.into())
 });

@@ -65,7 +65,13 @@ hoc_drivers::storage_test!(create_writes_incident_timeline_audit_and_event, |db|
     assert_eq!(event.occurred_at, incident.created_at);
     assert_eq!(
         serde_json::Value::Object(event.data.clone()),
-        json!({"incident_id": incident.id, "incident_state": "open", "severity": "high"})
+        json!({
+            "incident_id": incident.id,
+            "incident_state": "open",
+            "severity": "high",
+            "recurrence_signature": incident.recurrence_signature,
+            "signature_version": "rsig-v1",
+        })
     );
     event.validate().expect("stored event is valid");
 });

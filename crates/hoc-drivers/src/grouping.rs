@@ -1,0 +1,315 @@
+//! Recurrence grouping storage: each tenant's grouping configuration (every version kept), the list of recurrence
+//! groups at a point in time, which candidate groups exist now, and the tenant's incidents in creation order for a
+//! regroup.
+
+use sea_orm::{ConnectionTrait, EntityTrait, QueryResult};
+
+use crate::entity::incidents::Entity as Incidents;
+use crate::incidents::{Sql, columns};
+use crate::{DbTime, IncidentRow, StorageError, Tx};
+
+/// One version of a tenant's grouping configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigRow {
+    /// The tenant.
+    pub tenant_id: String,
+    /// 1, 2, … per tenant.
+    pub version: i64,
+    /// The algorithm new incidents are signed with.
+    pub primary_version: String,
+    /// The algorithm also computed during a transition.
+    pub secondary_version: Option<String>,
+    /// The fingerprint rules, JSON.
+    pub rules: String,
+    /// When this version was written.
+    pub created_at: DbTime,
+    /// Who wrote it.
+    pub created_by: String,
+}
+
+fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> Result<T, StorageError> {
+    row.try_get("", column).map_err(StorageError::from_db)
+}
+
+fn config_from(row: &QueryResult) -> Result<ConfigRow, StorageError> {
+    Ok(ConfigRow {
+        tenant_id: get(row, "tenant_id")?,
+        version: get(row, "version")?,
+        primary_version: get(row, "primary_version")?,
+        secondary_version: get(row, "secondary_version")?,
+        rules: get(row, "rules")?,
+        created_at: get(row, "created_at")?,
+        created_by: get(row, "created_by")?,
+    })
+}
+
+/// The tenant's configuration as it was at `at` (its latest version written at or before it), or `None`.
+pub async fn config_at(
+    tx: &Tx,
+    tenant_id: &str,
+    at: Option<DbTime>,
+) -> Result<Option<ConfigRow>, StorageError> {
+    let mut sql = Sql::new(tx);
+    sql.push(
+        "SELECT tenant_id, version, primary_version, secondary_version, rules, created_at, created_by \
+         FROM grouping_configs WHERE tenant_id = ",
+    )
+    .bind(tenant_id);
+    if let Some(at) = at {
+        sql.push(" AND created_at <= ").bind(at);
+    }
+    sql.push(" ORDER BY version DESC LIMIT 1");
+    tx.conn()
+        .query_one_raw(sql.statement())
+        .await
+        .map_err(StorageError::from_db)?
+        .as_ref()
+        .map(config_from)
+        .transpose()
+}
+
+/// Writes a new configuration version; a concurrent writer of the same version fails on the key.
+pub async fn insert_config(tx: &Tx, row: &ConfigRow) -> Result<(), StorageError> {
+    let mut sql = Sql::new(tx);
+    sql.push(
+        "INSERT INTO grouping_configs \
+         (tenant_id, version, primary_version, secondary_version, rules, created_at, created_by) VALUES (",
+    )
+    .bind(row.tenant_id.as_str())
+    .push(", ")
+    .bind(row.version)
+    .push(", ")
+    .bind(row.primary_version.as_str())
+    .push(", ")
+    .bind(row.secondary_version.clone())
+    .push(", ")
+    .bind(row.rules.as_str())
+    .push(", ")
+    .bind(row.created_at)
+    .push(", ")
+    .bind(row.created_by.as_str())
+    .push(")");
+    tx.write()?
+        .execute_raw(sql.statement())
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(())
+}
+
+/// Which of `candidates` ((version, signature) pairs) are groups with at least one member now, in one statement.
+pub async fn existing_groups(
+    tx: &Tx,
+    tenant_id: &str,
+    candidates: &[(&str, &str)],
+) -> Result<Vec<(String, String)>, StorageError> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = Sql::new(tx);
+    sql.push(
+        "SELECT signature_version, recurrence_signature FROM recurrence_groups WHERE member_count > 0 \
+         AND tenant_id = ",
+    )
+    .bind(tenant_id)
+    .push(" AND (");
+    for (i, (version, signature)) in candidates.iter().enumerate() {
+        if i > 0 {
+            sql.push(" OR ");
+        }
+        sql.push("(signature_version = ")
+            .bind(*version)
+            .push(" AND recurrence_signature = ")
+            .bind(*signature)
+            .push(")");
+    }
+    sql.push(")");
+    let rows = tx
+        .conn()
+        .query_all_raw(sql.statement())
+        .await
+        .map_err(StorageError::from_db)?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                get(row, "signature_version")?,
+                get(row, "recurrence_signature")?,
+            ))
+        })
+        .collect()
+}
+
+/// How the group list is ordered (always descending, then by last seen, version and signature).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GroupOrder {
+    /// Most recently seen first.
+    LastSeen,
+    /// Most members first.
+    Count,
+}
+
+/// One page request of the group list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupListRequest<'a> {
+    /// The instant the list shows.
+    pub as_of: DbTime,
+    /// Only groups of this signature version.
+    pub version: Option<&'a str>,
+    /// `Some(true)`: only groups with an open member; `Some(false)`: only groups without one.
+    pub open: Option<bool>,
+    /// The order.
+    pub order: GroupOrder,
+    /// The previous page's last key: (count, last seen, version, signature).
+    pub after: Option<(i64, DbTime, String, String)>,
+    /// At most this many rows.
+    pub limit: u64,
+}
+
+/// A group's summary at a point in time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupSummaryRow {
+    /// The algorithm.
+    pub signature_version: String,
+    /// The signature.
+    pub recurrence_signature: String,
+    /// Members.
+    pub member_count: i64,
+    /// Open or acknowledged members.
+    pub open_count: i64,
+    /// The oldest member's creation.
+    pub first_seen: DbTime,
+    /// The newest member's creation.
+    pub last_seen: DbTime,
+    /// The newest member's title.
+    pub sample_title: Option<String>,
+}
+
+/// The tenant's recurrence groups with at least one member at `as_of`, each in its summary version valid then,
+/// one page in the requested order. Cost: every group version of the tenant valid at `as_of` is considered (one
+/// primary-key lookup each), then sorted; the sample title is one index seek per group on the page.
+pub async fn list_groups(
+    tx: &Tx,
+    tenant_id: &str,
+    request: &GroupListRequest<'_>,
+) -> Result<Vec<GroupSummaryRow>, StorageError> {
+    let as_of = request.as_of;
+    let mut sql = Sql::new(tx);
+    sql.push(
+        "SELECT g.signature_version, g.recurrence_signature, g.member_count, g.open_count, g.first_seen, \
+         g.last_seen, (SELECT v.title FROM incident_versions v WHERE v.tenant_id = g.tenant_id \
+           AND v.signature_version = g.signature_version AND v.recurrence_signature = g.recurrence_signature \
+           AND v.created_at <= ",
+    )
+    .bind(as_of)
+    .push(" AND v.updated_at <= ")
+    .bind(as_of)
+    .push(
+        " AND v.version = (SELECT MAX(w.version) FROM incident_versions w \
+           WHERE w.tenant_id = v.tenant_id AND w.id = v.id AND w.updated_at <= ",
+    )
+    .bind(as_of)
+    .push(
+        ") ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS sample_title \
+         FROM recurrence_group_versions g WHERE g.tenant_id = ",
+    )
+    .bind(tenant_id)
+    .push(" AND g.valid_from <= ")
+    .bind(as_of)
+    .push(
+        " AND g.version = (SELECT MAX(h.version) FROM recurrence_group_versions h \
+         WHERE h.tenant_id = g.tenant_id AND h.signature_version = g.signature_version \
+         AND h.recurrence_signature = g.recurrence_signature AND h.valid_from <= ",
+    )
+    .bind(as_of)
+    .push(") AND g.member_count > 0");
+    if let Some(version) = request.version {
+        sql.push(" AND g.signature_version = ").bind(version);
+    }
+    match request.open {
+        Some(true) => {
+            sql.push(" AND g.open_count > 0");
+        }
+        Some(false) => {
+            sql.push(" AND g.open_count = 0");
+        }
+        None => {}
+    }
+    let key = match request.order {
+        GroupOrder::LastSeen => "(g.last_seen, g.signature_version, g.recurrence_signature)",
+        GroupOrder::Count => {
+            "(g.member_count, g.last_seen, g.signature_version, g.recurrence_signature)"
+        }
+    };
+    if let Some((count, last_seen, version, signature)) = &request.after {
+        sql.push(" AND ").push(key).push(" < (");
+        if request.order == GroupOrder::Count {
+            sql.bind(*count).push(", ");
+        }
+        sql.bind(*last_seen)
+            .push(", ")
+            .bind(version.as_str())
+            .push(", ")
+            .bind(signature.as_str())
+            .push(")");
+    }
+    sql.push(match request.order {
+        GroupOrder::LastSeen => {
+            " ORDER BY g.last_seen DESC, g.signature_version DESC, g.recurrence_signature DESC LIMIT "
+        }
+        GroupOrder::Count => {
+            " ORDER BY g.member_count DESC, g.last_seen DESC, g.signature_version DESC, \
+             g.recurrence_signature DESC LIMIT "
+        }
+    })
+    .bind(i64::try_from(request.limit).unwrap_or(i64::MAX));
+    let rows = tx
+        .conn()
+        .query_all_raw(sql.statement())
+        .await
+        .map_err(StorageError::from_db)?;
+    rows.iter()
+        .map(|row| {
+            Ok(GroupSummaryRow {
+                signature_version: get(row, "signature_version")?,
+                recurrence_signature: get(row, "recurrence_signature")?,
+                member_count: get(row, "member_count")?,
+                open_count: get(row, "open_count")?,
+                first_seen: get(row, "first_seen")?,
+                last_seen: get(row, "last_seen")?,
+                sample_title: get(row, "sample_title")?,
+            })
+        })
+        .collect()
+}
+
+/// The tenant's incidents as they are now, in creation order (created_at, id) after `after`, at most `limit`:
+/// the walk a regroup takes (the creation index of `incident_versions` gives the order, `incidents` the rows).
+pub async fn scan_current(
+    tx: &Tx,
+    tenant_id: &str,
+    after: Option<(DbTime, &str)>,
+    limit: u64,
+) -> Result<Vec<IncidentRow>, StorageError> {
+    let mut sql = Sql::new(tx);
+    sql.push("SELECT ")
+        .push(&columns("i."))
+        .push(
+            " FROM incident_versions v JOIN incidents i ON i.id = v.id AND i.tenant_id = v.tenant_id \
+             WHERE v.tenant_id = ",
+        )
+        .bind(tenant_id)
+        .push(" AND v.version = 1");
+    if let Some((at, id)) = after {
+        sql.push(" AND (v.created_at, v.id) > (")
+            .bind(at)
+            .push(", ")
+            .bind(id)
+            .push(")");
+    }
+    sql.push(" ORDER BY v.created_at, v.id LIMIT ")
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    Incidents::find()
+        .from_raw_sql(sql.statement())
+        .all(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
