@@ -325,7 +325,7 @@ hoc_drivers::storage_test!(
             .await
             .expect("why");
         let inputs = why.signature_inputs.expect("inputs");
-        assert_eq!(inputs.rule.as_deref(), Some("v3#1"));
+        assert_eq!(inputs.rule.as_deref(), Some("v2#1"));
         assert_eq!(
             inputs.fields,
             [
@@ -615,7 +615,7 @@ async fn seed(db: &hoc_drivers::Database, tenant: &str, n: usize) {
         hoc_drivers::incidents::insert(
             &tx,
             hoc_drivers::IncidentRow {
-                id: format!("inc_seed_{i:06}"),
+                id: format!("inc_{tenant}_{i:06}"),
                 tenant_id: tenant.to_owned(),
                 title: message.chars().take(200).collect(),
                 severity: "high".into(),
@@ -835,9 +835,9 @@ hoc_drivers::storage_test!(
             audit.items.last().expect("entry").action,
             "incidents.grouping.regroup"
         );
-        let count = |sql: &str| hoc_drivers::testing::scalar(&db, sql);
         assert_eq!(
-            count(
+            hoc_drivers::testing::scalar(
+                &db,
                 "SELECT COUNT(*) AS n FROM event_outbox WHERE tenant_id = 't1' \
                  AND event_type = 'incidents.IncidentRegrouped'"
             )
@@ -846,7 +846,8 @@ hoc_drivers::storage_test!(
             N as i64
         );
         assert_eq!(
-            count(
+            hoc_drivers::testing::scalar(
+                &db,
                 "SELECT COUNT(*) AS n FROM audit_ledger WHERE tenant_id = 't1' \
                  AND action = 'incidents.grouping.regroup'"
             )
