@@ -4,6 +4,7 @@
 
 mod errors;
 mod faults;
+mod grouping;
 mod ledger;
 mod openapi;
 mod relay;
