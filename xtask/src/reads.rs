@@ -24,6 +24,8 @@ const AS_OF: OffsetDateTime = datetime!(2026-06-01 12:30:00 UTC);
 
 /// The ids of the rows, in a fixed shuffled insertion order.
 const SHUFFLED: [&str; 9] = ["r5", "r1", "r8", "r3", "r0", "r7", "r2", "r6", "r4"];
+/// The one-member groups beside `sig_reads`, in a shuffled insertion order.
+const GROUPS: [&str; 4] = ["g3", "g1", "g4", "g2"];
 
 /// Which way a listing is ordered.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +74,7 @@ fn key_of(item: &Value, key: &str) -> (String, String) {
     let id = item["id"]
         .as_str()
         .or(item["event_id"].as_str())
+        .or(item["recurrence_signature"].as_str())
         .unwrap_or_default()
         .to_owned();
     (k, id)
@@ -286,6 +289,13 @@ async fn seed(db: &Database) -> Result<(), String> {
         }
         incidents::insert(&tx, row).await.map_err(err)?;
     }
+    // Four more recurrence groups of one member each, last seen at the same instant as `sig_reads`: the group
+    // list must break the tie by signature.
+    for g in GROUPS {
+        let mut row = incident(&format!("grp_{g}"), T);
+        row.recurrence_signature = Some(format!("sig_reads_{g}"));
+        incidents::insert(&tx, row).await.map_err(err)?;
+    }
     for (n, (id, at)) in rows().enumerate() {
         hoc_ledger::audit::append(
             &tx,
@@ -367,7 +377,25 @@ fn listings() -> Vec<Listing> {
             json!({}),
             Order::NewestFirst,
             "created_at",
-            9,
+            13,
+            true,
+        ),
+        l(
+            "incidents.recurrence",
+            "list_groups",
+            json!({}),
+            Order::NewestFirst,
+            "last_seen",
+            5,
+            true,
+        ),
+        l(
+            "incidents.recurrence",
+            "list_groups",
+            json!({"order": "count"}),
+            Order::NewestFirst,
+            "count",
+            5,
             true,
         ),
         l(
@@ -590,11 +618,11 @@ mod tests {
         let spine = Spine::new(test_db.db().clone()).expect("spine");
         let mut listing = listings().remove(0);
         // Pretend the later row should be visible: the verifier must notice the listing hides it.
-        listing.expected = 10;
+        listing.expected = 14;
         let problem = check_listing(&spine, &listing).await.expect("a problem");
         assert_eq!(
             problem,
-            "9 items at as_of, expected 10 (later rows must be hidden)"
+            "13 items at as_of, expected 14 (later rows must be hidden)"
         );
     }
 
@@ -631,6 +659,6 @@ mod tests {
         let outcomes = verify_backend("sqlite", test_db.db()).await;
         let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
         assert!(failing.is_empty(), "{failing:#?}");
-        assert_eq!(outcomes.len(), 16);
+        assert_eq!(outcomes.len(), 20);
     }
 }

@@ -94,7 +94,7 @@ pub struct GroupCursor {
 pub const MAX_GROUP_CURSOR_CHARS: usize = 200;
 /// Every string of this shape may be a group cursor: `<as_of µs>.<count>.<last_seen µs>.<version>.<signature>`.
 pub const GROUP_CURSOR_PATTERN: &str =
-    r"^[0-9]{1,18}\.[0-9]{1,18}\.[0-9]{1,18}\.[0-9a-z-]{1,20}\.[0-9a-f]{1,128}$";
+    r"^[0-9]{1,18}\.[0-9]{1,18}\.[0-9]{1,18}\.[0-9a-z-]{1,20}\.[0-9A-Za-z_-]{1,128}$";
 
 impl GroupCursor {
     /// The opaque text form (URL-safe).
@@ -124,7 +124,7 @@ impl GroupCursor {
         let signature_ok = (1..=128).contains(&signature.len())
             && signature
                 .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         match (
             from_micros(as_of),
             from_micros(last_seen),
