@@ -60,6 +60,55 @@ impl RawField<i64> for Option<i64> {
     }
 }
 
+/// A JSON integer in a request body: `7`, or `7.0` (JSON Schema counts an integral number as an integer, so a
+/// client may send either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct JsonInt(pub i64);
+
+impl<'de> serde::Deserialize<'de> for JsonInt {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = JsonInt;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an integer")
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<JsonInt, E> {
+                Ok(JsonInt(v))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<JsonInt, E> {
+                i64::try_from(v)
+                    .map(JsonInt)
+                    .map_err(|_| E::custom("integer out of range"))
+            }
+
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<JsonInt, E> {
+                // Exactly integral and inside the range i64 represents (2^63 is not).
+                if v.fract() == 0.0
+                    && v >= -9_223_372_036_854_775_808.0
+                    && v < 9_223_372_036_854_775_808.0
+                {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Ok(JsonInt(v as i64))
+                } else {
+                    Err(E::custom("expected an integer"))
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+impl RawField<i64> for Option<JsonInt> {
+    fn present(&self) -> Option<&i64> {
+        self.as_ref().map(|v| &v.0)
+    }
+}
+
 impl RawField<bool> for Option<bool> {
     fn present(&self) -> Option<&bool> {
         self.as_ref()

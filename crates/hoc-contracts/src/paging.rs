@@ -90,11 +90,10 @@ pub struct GroupCursor {
     pub signature: String,
 }
 
-/// Longest group cursor text.
-pub const MAX_GROUP_CURSOR_CHARS: usize = 200;
+/// Longest group cursor text (the longest of each part, and the dots).
+pub const MAX_GROUP_CURSOR_CHARS: usize = 206;
 /// Every string of this shape may be a group cursor: `<as_of µs>.<count>.<last_seen µs>.<version>.<signature>`.
-pub const GROUP_CURSOR_PATTERN: &str =
-    r"^[0-9]{1,18}\.[0-9]{1,18}\.[0-9]{1,18}\.[0-9a-z-]{1,20}\.[0-9A-Za-z_-]{1,128}$";
+pub const GROUP_CURSOR_PATTERN: &str = r"^(?:[0-9]{1,17}|[01][0-9]{17}|2[0-4][0-9]{16})\.[0-9]{1,18}\.(?:[0-9]{1,17}|[01][0-9]{17}|2[0-4][0-9]{16})\.[0-9a-z-]{1,20}\.[0-9A-Za-z_-]{1,128}$";
 
 impl GroupCursor {
     /// The opaque text form (URL-safe).

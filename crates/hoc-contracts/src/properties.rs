@@ -84,6 +84,23 @@ proptest! {
     }
 
     #[test]
+    fn every_string_of_the_group_cursor_pattern_decodes_and_round_trips(
+        text in &crate::paging::GROUP_CURSOR_PATTERN[1..crate::paging::GROUP_CURSOR_PATTERN.len() - 1]
+    ) {
+        prop_assume!(text.len() <= crate::paging::MAX_GROUP_CURSOR_CHARS);
+        let cursor = crate::paging::GroupCursor::decode(&text);
+        prop_assert!(cursor.is_ok(), "{:?}", text);
+        if let Ok(cursor) = cursor {
+            prop_assert_eq!(crate::paging::GroupCursor::decode(&cursor.encode()), Ok(cursor));
+        }
+    }
+
+    #[test]
+    fn group_cursors_never_panic(text in any::<String>()) {
+        let _ = crate::paging::GroupCursor::decode(&text);
+    }
+
+    #[test]
     fn issued_cursors_round_trip(as_of in instant(), created_at in instant(), id in "[a-z]{3}_[0-9a-f-]{1,40}") {
         let cursor = Cursor { as_of, created_at, id };
         prop_assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));

@@ -34,9 +34,9 @@ pub enum IncidentError {
         /// The state the operation leads to.
         to: IncidentStatus,
     },
-    /// The write's precondition does not hold (an expected version that is not the current one).
-    #[error("conflict: {message}")]
-    Conflict {
+    /// The write expected another version than the current one.
+    #[error("stale version: {message}")]
+    StaleVersion {
         /// What does not hold.
         message: String,
     },

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
-use hoc_contracts::input::{FreeText, Limit, PageCursor, Rule, Vocabulary};
+use hoc_contracts::input::{FreeText, Limit, PageCursor, Rule, Text, Vocabulary};
 use hoc_contracts::paging::{Cursor, ReadAt};
 use hoc_contracts::time_format::UtcTimestamp;
 use hoc_contracts::{DomainEvent, FieldError};
@@ -72,7 +72,18 @@ impl Rule for FingerprintRules {
     type Out = Vec<FingerprintRule>;
 
     fn schema() -> Value {
-        let glob = json!({ "type": "string", "minLength": 1, "maxLength": MAX_GLOB_CHARS });
+        let glob = <Text<MAX_GLOB_CHARS> as Rule>::schema();
+        // An item is one-line text whose `{{` only ever opens a placeholder naming a field.
+        let placeholder = format!(
+            r"^(?:[^{{]|\{{[^{{]|\{{$|\{{\{{ *(?:{}) *\}}\}})*$",
+            RULE_FIELDS.join("|")
+        );
+        let item = json!({
+            "allOf": [
+                <Text<FINGERPRINT_ITEM_MAX_CHARS> as Rule>::schema(),
+                { "type": "string", "pattern": placeholder },
+            ]
+        });
         let properties: serde_json::Map<String, Value> = RULE_FIELDS
             .iter()
             .map(|f| ((*f).to_owned(), glob.clone()))
@@ -96,7 +107,7 @@ impl Rule for FingerprintRules {
                         "type": "array",
                         "minItems": 1,
                         "maxItems": FINGERPRINT_MAX_ITEMS,
-                        "items": { "type": "string", "minLength": 1, "maxLength": FINGERPRINT_ITEM_MAX_CHARS },
+                        "items": item,
                     },
                 },
             },
@@ -145,15 +156,7 @@ impl Rule for FingerprintRules {
                         format!("is not a field rules match on ({})", RULE_FIELDS.join(", ")),
                     ));
                 }
-                let len = glob.chars().count();
-                if len == 0 || len > MAX_GLOB_CHARS {
-                    errors.push(FieldError::new(
-                        &at,
-                        format!("must be a glob of 1 to {MAX_GLOB_CHARS} characters"),
-                    ));
-                } else if glob.chars().any(char::is_control) {
-                    errors.push(FieldError::new(&at, "must not contain control characters"));
-                }
+                <Text<MAX_GLOB_CHARS> as Rule>::parse(&at, glob, errors);
             }
             if rule.fingerprint.is_empty() || rule.fingerprint.len() > FINGERPRINT_MAX_ITEMS {
                 errors.push(FieldError::new(
@@ -166,15 +169,7 @@ impl Rule for FingerprintRules {
             }
             for (j, item) in rule.fingerprint.iter().enumerate() {
                 let at = format!("{at}.fingerprint[{j}]");
-                let len = item.chars().count();
-                if item.trim().is_empty() || len > FINGERPRINT_ITEM_MAX_CHARS {
-                    errors.push(FieldError::new(
-                        &at,
-                        format!("must be 1 to {FINGERPRINT_ITEM_MAX_CHARS} characters, not blank"),
-                    ));
-                } else if item.chars().any(char::is_control) {
-                    errors.push(FieldError::new(&at, "must not contain control characters"));
-                }
+                <Text<FINGERPRINT_ITEM_MAX_CHARS> as Rule>::parse(&at, item, errors);
                 if let Err(problem) = placeholders(item) {
                     errors.push(FieldError::new(&at, problem));
                 }
@@ -193,7 +188,7 @@ fn placeholders(item: &str) -> Result<Vec<(usize, usize, &'static str)>, String>
         let Some(close) = item[open + 2..].find("}}").map(|i| open + 2 + i) else {
             return Err("has a `{{` without its `}}`".to_owned());
         };
-        let name = item[open + 2..close].trim();
+        let name = item[open + 2..close].trim_matches(' ');
         let Some(field) = RULE_FIELDS.iter().find(|f| **f == name) else {
             return Err(format!(
                 "`{{{{ {name} }}}}` names no field ({})",
@@ -503,7 +498,7 @@ hoc_contracts::request! {
         /// `{{ field }}`).
         rules: Option<Vec<FingerprintRule>> => optional FingerprintRules,
         /// Write only if the current configuration has this version (0: never configured); otherwise `conflict`.
-        expected_version: Option<i64> => optional ConfigVersion,
+        expected_version: Option<hoc_contracts::input::JsonInt> => optional ConfigVersion,
         /// Why (recorded in the audit entry).
         reason: Option<String> => optional FreeText<{ crate::MAX_TEXT_CHARS }>,
     }
@@ -579,7 +574,7 @@ pub async fn put_config(
     if let Some(expected) = input.expected_version
         && expected != before.version
     {
-        return Err(IncidentError::Conflict {
+        return Err(IncidentError::StaleVersion {
             message: format!(
                 "the grouping configuration is at version {}, not {expected}",
                 before.version
@@ -1155,7 +1150,7 @@ mod tests {
                     fingerprint: vec!["{{ title".into()],
                 },
             ]),
-            expected_version: Some(-1),
+            expected_version: Some(hoc_contracts::input::JsonInt(-1)),
             reason: None,
         };
         let errors: Vec<String> = config

@@ -87,7 +87,8 @@ impl ApiError {
             ErrorCode::NotFound => StatusCode::NOT_FOUND,
             ErrorCode::InvalidTransition
             | ErrorCode::ReproducibilityConflict
-            | ErrorCode::IdempotencyKeyReused => StatusCode::CONFLICT,
+            | ErrorCode::IdempotencyKeyReused
+            | ErrorCode::StaleVersion => StatusCode::CONFLICT,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
             // A storage-level conflict (a lost race on a unique key) is transient: retrying is safe.
             ErrorCode::Unavailable | ErrorCode::Conflict => StatusCode::SERVICE_UNAVAILABLE,

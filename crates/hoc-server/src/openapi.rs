@@ -33,6 +33,7 @@ pub const ERROR_CODES: &[&str] = &[
     "invalid_transition",
     "reproducibility_conflict",
     "idempotency_key_reused",
+    "stale_version",
     "payload_too_large",
     "unsupported_media_type",
     "unavailable",
@@ -299,7 +300,7 @@ fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
             ("403", "forbidden: the key's scope is read"),
             (
                 "409",
-                "invalid_transition, reproducibility_conflict or idempotency_key_reused",
+                "invalid_transition, reproducibility_conflict, idempotency_key_reused or stale_version",
             ),
             ("413", "payload_too_large: the body is over the limit"),
             (

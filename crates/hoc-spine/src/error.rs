@@ -23,6 +23,8 @@ pub enum ErrorCode {
     ReproducibilityConflict,
     /// The same idempotency key came with a different request.
     IdempotencyKeyReused,
+    /// The write named the version it expected, and the resource is at another (someone changed it since).
+    StaleVersion,
     /// The caller may not do this.
     Forbidden,
     /// Storage is down or busy; safe to retry.
@@ -43,6 +45,7 @@ impl ErrorCode {
             Self::Conflict => "conflict",
             Self::ReproducibilityConflict => "reproducibility_conflict",
             Self::IdempotencyKeyReused => "idempotency_key_reused",
+            Self::StaleVersion => "stale_version",
             Self::Forbidden => "forbidden",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
@@ -91,6 +94,12 @@ pub enum OperationError {
     #[error("conflict: {message}")]
     Conflict {
         /// What collided.
+        message: String,
+    },
+    /// The write expected another version of the resource; nothing was changed.
+    #[error("stale version: {message}")]
+    StaleVersion {
+        /// Which version it is at and which was expected.
         message: String,
     },
     /// An analytics artifact key already holds a different definition; nothing was changed.
@@ -149,6 +158,7 @@ impl OperationError {
             Self::Conflict { .. } => ErrorCode::Conflict,
             Self::ReproducibilityConflict { .. } => ErrorCode::ReproducibilityConflict,
             Self::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
+            Self::StaleVersion { .. } => ErrorCode::StaleVersion,
             Self::Forbidden { .. } => ErrorCode::Forbidden,
             Self::Unavailable { .. } | Self::Interrupted { .. } => ErrorCode::Unavailable,
             Self::Internal { .. } => ErrorCode::Internal,
@@ -198,7 +208,7 @@ impl From<IncidentError> for OperationError {
                 from: from.as_str().to_owned(),
                 to: to.as_str().to_owned(),
             },
-            IncidentError::Conflict { message } => Self::Conflict { message },
+            IncidentError::StaleVersion { message } => Self::StaleVersion { message },
             IncidentError::Storage(err) => err.into(),
         }
     }

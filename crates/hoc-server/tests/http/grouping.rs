@@ -138,6 +138,32 @@ hoc_spine::storage_test!(groups_config_and_regroup_over_http, |db, url| {
         ["rules[0].match.title", "rules[0].fingerprint[0]"],
         "{bad}"
     );
+    // A version precondition (an integral float is an integer too): the stale writer gets 409.
+    let mut guarded = good.clone();
+    guarded["expected_version"] = json!(0.0);
+    let (status, config) = server
+        .call(
+            Method::PUT,
+            "/v1/grouping-config",
+            Some(&writer),
+            Some(guarded.clone()),
+        )
+        .await;
+    assert_eq!(
+        (status, config["version"].clone()),
+        (StatusCode::OK, json!(1)),
+        "{config}"
+    );
+    let (status, stale) = server
+        .call(
+            Method::PUT,
+            "/v1/grouping-config",
+            Some(&writer),
+            Some(guarded),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{stale}");
+    assert_eq!(stale["error"]["code"], "stale_version");
 
     // The preview over HTTP (read scope) and from the CLI agree; the apply makes exactly those moves.
     let (status, preview) = server

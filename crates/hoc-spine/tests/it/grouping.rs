@@ -96,7 +96,7 @@ hoc_drivers::storage_test!(
                 rule(&[("colour", "red")], &["x"]),
                 rule(&[("title", "*disk*")], &["{{ nope }}", " "]),
             ]),
-            expected_version: Some(-2),
+            expected_version: Some(hoc_contracts::input::JsonInt(-2)),
             reason: None,
         };
         let err = refused_without_writes!(db, ErrorCode::InvalidInput, spine.call(&c, &bad));
@@ -139,16 +139,16 @@ hoc_drivers::storage_test!(
         let changed_at = first.updated_at.expect("written at");
         // A precondition on the version: the stale writer is refused.
         let stale = PutGroupingConfig {
-            expected_version: Some(0),
+            expected_version: Some(hoc_contracts::input::JsonInt(0)),
             ..put("rsig-v1", None, vec![])
         };
-        let err = refused_without_writes!(db, ErrorCode::Conflict, spine.call(&c, &stale));
+        let err = refused_without_writes!(db, ErrorCode::StaleVersion, spine.call(&c, &stale));
         assert!(err.to_string().contains("at version 1, not 0"), "{err}");
         let second = spine
             .call(
                 &c,
                 &PutGroupingConfig {
-                    expected_version: Some(1),
+                    expected_version: Some(hoc_contracts::input::JsonInt(1)),
                     ..put("rsig-v2", None, vec![])
                 },
             )
