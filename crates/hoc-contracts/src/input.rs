@@ -89,8 +89,7 @@ impl<'de> serde::Deserialize<'de> for JsonInt {
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<JsonInt, E> {
                 // Exactly integral and inside the range i64 represents (2^63 is not).
                 if v.fract() == 0.0
-                    && v >= -9_223_372_036_854_775_808.0
-                    && v < 9_223_372_036_854_775_808.0
+                    && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&v)
                 {
                     #[allow(clippy::cast_possible_truncation)]
                     Ok(JsonInt(v as i64))
