@@ -298,7 +298,7 @@ pub struct GroupingConfig {
     /// The algorithm also computed during a transition: a new incident joins an existing group found by either.
     pub secondary_version: Option<String>,
     /// The fingerprint rules, first match wins.
-    pub rules: Vec<FingerprintRule>,
+    pub fingerprint_rules: Vec<FingerprintRule>,
     /// When this version was written (none for the defaults).
     #[serde(with = "hoc_contracts::time_format::utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
@@ -314,19 +314,20 @@ impl GroupingConfig {
             version: 0,
             primary_version: CURRENT_VERSION.to_owned(),
             secondary_version: None,
-            rules: Vec::new(),
+            fingerprint_rules: Vec::new(),
             updated_at: None,
             updated_by: None,
         }
     }
 
     fn from_row(row: ConfigRow) -> Result<Self, IncidentError> {
-        let rules = serde_json::from_str(&row.rules).map_err(|e| corrupt(&row.tenant_id, e))?;
+        let fingerprint_rules =
+            serde_json::from_str(&row.rules).map_err(|e| corrupt(&row.tenant_id, e))?;
         Ok(Self {
             version: row.version,
             primary_version: row.primary_version,
             secondary_version: row.secondary_version,
-            rules,
+            fingerprint_rules,
             updated_at: Some(row.created_at.get()),
             updated_by: Some(row.created_by),
         })
@@ -382,7 +383,7 @@ impl Grouping {
     /// The fingerprint the first matching rule gives, with the rule's name.
     fn rule_fingerprint(&self, fields: &GroupingFields<'_>) -> Option<(Vec<String>, String)> {
         self.config
-            .rules
+            .fingerprint_rules
             .iter()
             .enumerate()
             .find(|(_, rule)| {
@@ -496,7 +497,7 @@ hoc_contracts::request! {
         secondary_version: Option<String> => optional SignatureVersion,
         /// Fingerprint rules, first match wins (at most 32; globs with `*` and `?`; fingerprints may use
         /// `{{ field }}`).
-        rules: Option<Vec<FingerprintRule>> => optional FingerprintRules,
+        fingerprint_rules: Option<Vec<FingerprintRule>> => optional FingerprintRules,
         /// Write only if the current configuration has this version (0: never configured); otherwise `conflict`.
         expected_version: Option<hoc_contracts::input::JsonInt> => optional ConfigVersion,
         /// Why (recorded in the audit entry).
@@ -581,7 +582,7 @@ pub async fn put_config(
             ),
         });
     }
-    let rules = input.rules.unwrap_or_default();
+    let rules = input.fingerprint_rules.unwrap_or_default();
     let row = ConfigRow {
         tenant_id: tenant_id.to_owned(),
         version: before.version + 1,
@@ -610,7 +611,7 @@ pub async fn put_config(
                 .secondary_version
                 .clone()
                 .unwrap_or_else(|| "none".to_owned()),
-            rule_count: i64::try_from(after.rules.len()).unwrap_or(i64::MAX),
+            rule_count: i64::try_from(after.fingerprint_rules.len()).unwrap_or(i64::MAX),
         }],
         result: after,
     })
@@ -1140,7 +1141,7 @@ mod tests {
         let config = PutGroupingConfig {
             primary_version: Some("rsig-v9".into()),
             secondary_version: None,
-            rules: Some(vec![
+            fingerprint_rules: Some(vec![
                 FingerprintRule {
                     matchers: BTreeMap::from([("colour".to_owned(), "red".to_owned())]),
                     fingerprint: vec!["{{ colour }}".into(), " ".into()],
@@ -1167,11 +1168,11 @@ mod tests {
             fields,
             [
                 "primary_version",
-                "rules[0].match.colour",
-                "rules[0].fingerprint[0]",
-                "rules[0].fingerprint[1]",
-                "rules[1].match",
-                "rules[1].fingerprint[0]",
+                "fingerprint_rules[0].match.colour",
+                "fingerprint_rules[0].fingerprint[0]",
+                "fingerprint_rules[0].fingerprint[1]",
+                "fingerprint_rules[1].match",
+                "fingerprint_rules[1].fingerprint[0]",
                 "expected_version"
             ],
             "{errors:#?}"
@@ -1194,7 +1195,7 @@ mod tests {
             GroupingConfig {
                 version: 3,
                 primary_version: "rsig-v2".into(),
-                rules: vec![
+                fingerprint_rules: vec![
                     FingerprintRule {
                         matchers: BTreeMap::from([
                             ("category".to_owned(), "database".to_owned()),

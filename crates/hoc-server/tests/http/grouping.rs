@@ -122,7 +122,7 @@ hoc_spine::storage_test!(groups_config_and_regroup_over_http, |db, url| {
             Some(&writer),
             Some(json!({
                 "primary_version": "rsig-v2",
-                "rules": [{"match": {"title": ""}, "fingerprint": ["{{ owner }}"]}],
+                "fingerprint_rules": [{"match": {"title": ""}, "fingerprint": ["{{ owner }}"]}],
             })),
         )
         .await;
@@ -135,7 +135,10 @@ hoc_spine::storage_test!(groups_config_and_regroup_over_http, |db, url| {
         .collect();
     assert_eq!(
         fields,
-        ["rules[0].match.title", "rules[0].fingerprint[0]"],
+        [
+            "fingerprint_rules[0].match.title",
+            "fingerprint_rules[0].fingerprint[0]"
+        ],
         "{bad}"
     );
     // A version precondition (an integral float is an integer too): the stale writer gets 409.

@@ -42,7 +42,7 @@ fn put(primary: &str, secondary: Option<&str>, rules: Vec<FingerprintRule>) -> P
     PutGroupingConfig {
         primary_version: Some(primary.into()),
         secondary_version: secondary.map(str::to_owned),
-        rules: Some(rules),
+        fingerprint_rules: Some(rules),
         ..PutGroupingConfig::default()
     }
 }
@@ -92,7 +92,7 @@ hoc_drivers::storage_test!(
         let bad = PutGroupingConfig {
             primary_version: Some("rsig-v7".into()),
             secondary_version: Some("rsig-v7".into()),
-            rules: Some(vec![
+            fingerprint_rules: Some(vec![
                 rule(&[("colour", "red")], &["x"]),
                 rule(&[("title", "*disk*")], &["{{ nope }}", " "]),
             ]),
@@ -104,9 +104,9 @@ hoc_drivers::storage_test!(
         for field in [
             "primary_version:",
             "secondary_version: `rsig-v7`",
-            "rules[0].match.colour:",
-            "rules[1].fingerprint[0]:",
-            "rules[1].fingerprint[1]:",
+            "fingerprint_rules[0].match.colour:",
+            "fingerprint_rules[1].fingerprint[0]:",
+            "fingerprint_rules[1].fingerprint[1]:",
             "expected_version:",
         ] {
             assert!(text.contains(field), "{field} missing from {text}");
@@ -119,7 +119,7 @@ hoc_drivers::storage_test!(
         let err = refused_without_writes!(db, ErrorCode::InvalidInput, spine.call(&c, &too_many));
         assert!(
             err.to_string()
-                .contains("rules: must have at most 32 rules"),
+                .contains("fingerprint_rules: must have at most 32 rules"),
             "{err}"
         );
 
@@ -160,7 +160,7 @@ hoc_drivers::storage_test!(
             .call(&ctx("t1").with_as_of(changed_at), &GetGroupingConfig {})
             .await
             .expect("then");
-        assert_eq!((then.version, then.rules.len()), (1, 1));
+        assert_eq!((then.version, then.fingerprint_rules.len()), (1, 1));
         let other = spine
             .call(&ctx("t2"), &GetGroupingConfig {})
             .await
