@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use hoc_drivers::{Backend, Database};
 use hoc_spine::requests::{
     AcknowledgeIncident, CreateIncident, GetIncident, GetRecurrenceGroup, ListEvents,
-    ListIncidents, ResolveIncident,
+    ListIncidents, ListRecurrenceGroups, ResolveIncident,
 };
 use hoc_spine::{ActorType, OperationContext, Spine};
 use serde::Serialize;
@@ -429,6 +429,30 @@ impl Bench {
                 .await;
             let b = self.record(clients, case, "floor", &sample);
             self.compare(a, b, true);
+        }
+
+        // The group list considers every group of the tenant (n/20 of them here) and orders them: no floor, the
+        // figure shows how it grows with the number of groups.
+        for (case, order) in [
+            (
+                "group list first page (n/20 groups), by last seen",
+                "last_seen",
+            ),
+            ("group list first page (n/20 groups), by count", "count"),
+        ] {
+            let sample = self
+                .spine_case(clients, move |_| {
+                    Some((
+                        ListRecurrenceGroups {
+                            order: Some(order.to_owned()),
+                            limit: Some(50),
+                            ..ListRecurrenceGroups::default()
+                        },
+                        Self::ctx(),
+                    ))
+                })
+                .await;
+            self.record(clients, case, "spine", &sample);
         }
 
         let after = s.events() - 100;

@@ -5,7 +5,7 @@
 use sea_orm::{ConnectionTrait, EntityTrait, QueryResult};
 
 use crate::entity::incidents::Entity as Incidents;
-use crate::incidents::{Sql, columns};
+use crate::incidents::{Sql, columns, valid_at};
 use crate::{DbTime, IncidentRow, StorageError, Tx};
 
 /// One version of a tenant's grouping configuration.
@@ -196,19 +196,11 @@ pub async fn list_groups(
     sql.push(
         "SELECT g.signature_version, g.recurrence_signature, g.member_count, g.open_count, g.first_seen, \
          g.last_seen, (SELECT v.title FROM incident_versions v WHERE v.tenant_id = g.tenant_id \
-           AND v.signature_version = g.signature_version AND v.recurrence_signature = g.recurrence_signature \
-           AND v.created_at <= ",
-    )
-    .bind(as_of)
-    .push(" AND v.updated_at <= ")
-    .bind(as_of)
-    .push(
-        " AND v.version = (SELECT MAX(w.version) FROM incident_versions w \
-           WHERE w.tenant_id = v.tenant_id AND w.id = v.id AND w.updated_at <= ",
-    )
-    .bind(as_of)
-    .push(
-        ") ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS sample_title \
+           AND v.signature_version = g.signature_version AND v.recurrence_signature = g.recurrence_signature",
+    );
+    valid_at(&mut sql, as_of);
+    sql.push(
+        " ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS sample_title \
          FROM recurrence_group_versions g WHERE g.tenant_id = ",
     )
     .bind(tenant_id)

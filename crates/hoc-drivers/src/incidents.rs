@@ -74,20 +74,9 @@ pub(crate) fn columns(prefix: &str) -> String {
 /// chosen by a correlated `MAX` — a lookup in the primary key per candidate row, whatever the planner's
 /// statistics say (an anti-join form degrades to a quadratic scan on PostgreSQL before `ANALYZE`).
 fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, as_of: DbTime) {
-    // `created_at <= as_of` is implied (a version's change is never before its incident's creation), but written
-    // out it is the index bound that starts a newest-first walk at `as_of` instead of at the newest incident.
     sql.push(" FROM incident_versions v WHERE v.tenant_id = ")
-        .bind(tenant_id)
-        .push(" AND v.created_at <= ")
-        .bind(as_of)
-        .push(" AND v.updated_at <= ")
-        .bind(as_of)
-        .push(
-            " AND v.version = (SELECT MAX(w.version) FROM incident_versions w \
-             WHERE w.tenant_id = v.tenant_id AND w.id = v.id AND w.updated_at <= ",
-        )
-        .bind(as_of)
-        .push(")");
+        .bind(tenant_id);
+    valid_at(sql, as_of);
     if let Some(status) = filter.status {
         sql.push(" AND v.status = ").bind(status);
     }
@@ -100,6 +89,22 @@ fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, as_of
             .push(" AND v.recurrence_signature = ")
             .bind(signature);
     }
+}
+
+/// ` AND` the row `v` of `incident_versions` is its incident's version valid at `as_of`. `created_at <= as_of` is
+/// implied (a version's change is never before its incident's creation), but written out it is the index bound that
+/// starts a newest-first walk at `as_of` instead of at the newest incident.
+pub(crate) fn valid_at(sql: &mut Sql, as_of: DbTime) {
+    sql.push(" AND v.created_at <= ")
+        .bind(as_of)
+        .push(" AND v.updated_at <= ")
+        .bind(as_of)
+        .push(
+            " AND v.version = (SELECT MAX(w.version) FROM incident_versions w \
+             WHERE w.tenant_id = v.tenant_id AND w.id = v.id AND w.updated_at <= ",
+        )
+        .bind(as_of)
+        .push(")");
 }
 
 /// Incidents of the tenant as they were at `page.as_of` (each in its version valid then), matching `filter` at

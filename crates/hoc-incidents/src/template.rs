@@ -60,13 +60,14 @@ const SIZE_WORDS: &[&str] = &[
     "kb", "mb", "gb", "tb", "pb", "kib", "mib", "gib", "tib", "pib", "bytes", "byte",
 ];
 
-/// Longest quoted string masked as one token (a longer one keeps its quote character as text).
-const MAX_QUOTED_CHARS: usize = 1024;
+/// The quote characters, in the order of [`closes`]' columns.
+const QUOTES: [char; 3] = ['\'', '"', '`'];
 
 /// The template of `text`: lowercased, whitespace runs collapsed to one space and trimmed, and every token of a
 /// masked class replaced by its placeholder.
 pub fn template(text: &str) -> String {
     let s: Vec<char> = text.to_lowercase().chars().collect();
+    let closes = closes(&s);
     let mut out = String::with_capacity(text.len());
     let mut i = 0;
     let mut space = false;
@@ -82,7 +83,7 @@ pub fn template(text: &str) -> String {
             space = false;
         }
         let found = if starts_token(&s, i) {
-            token_at(&s, i)
+            token_at(&s, &closes, i)
         } else if s[i - 1] == '>' {
             // After a placeholder (or a literal `>`) only a run of letters and digits is a token: whether a quote,
             // path or address starts here must not depend on whether the text before it was already masked.
@@ -118,9 +119,9 @@ fn at_end(s: &[char], i: usize) -> bool {
 }
 
 /// The token starting at `i` (a token boundary): its length in characters and its placeholder text.
-fn token_at(s: &[char], i: usize) -> Option<(usize, String)> {
+fn token_at(s: &[char], closes: &[[usize; 3]], i: usize) -> Option<(usize, String)> {
     let fixed = |len: usize, p: &str| Some((len, p.to_owned()));
-    if let Some(len) = quoted(s, i) {
+    if let Some(len) = quoted(s, closes, i) {
         return fixed(len, "<str>");
     }
     if let Some(len) = url(s, i) {
@@ -153,15 +154,27 @@ fn token_at(s: &[char], i: usize) -> Option<(usize, String)> {
     word(s, i)
 }
 
-/// `'…'`, `"…"` or `` `…` ``: from the quote to the next same quote that ends a token.
-fn quoted(s: &[char], i: usize) -> Option<usize> {
-    let q = s[i];
-    if !matches!(q, '\'' | '"' | '`') {
-        return None;
+/// For every position `j` and quote character, the first position at or after `j` holding that quote where a token
+/// may end (`usize::MAX` for none): one pass from the right, so finding every quoted string is linear in the text
+/// however many quotes it has, and no length bound (which masking could cross) decides what is quoted.
+fn closes(s: &[char]) -> Vec<[usize; 3]> {
+    let mut out = vec![[usize::MAX; 3]; s.len() + 1];
+    for j in (0..s.len()).rev() {
+        out[j] = out[j + 1];
+        if let Some(q) = QUOTES.iter().position(|q| *q == s[j])
+            && at_end(s, j + 1)
+        {
+            out[j][q] = j;
+        }
     }
-    (i + 1..s.len().min(i + 1 + MAX_QUOTED_CHARS))
-        .find(|&j| s[j] == q && at_end(s, j + 1))
-        .map(|j| j + 1 - i)
+    out
+}
+
+/// `'…'`, `"…"` or `` `…` ``: from the quote to the next same quote that ends a token.
+fn quoted(s: &[char], closes: &[[usize; 3]], i: usize) -> Option<usize> {
+    let q = QUOTES.iter().position(|q| *q == s[i])?;
+    let close = closes.get(i + 1)?[q];
+    (close != usize::MAX).then(|| close + 1 - i)
 }
 
 /// `scheme://` and everything up to whitespace, less trailing punctuation.
@@ -601,6 +614,19 @@ mod tests {
         for (input, expected) in cases {
             assert_eq!(template(input), expected, "{input:?}");
         }
+    }
+
+    #[test]
+    fn a_quoted_string_is_one_token_however_long() {
+        // Found by cargo fuzz when quoted strings were bounded to 1024 characters: masking shrank a too-long one
+        // under the bound, so the template of the template quoted what the template had not.
+        let long = format!("\"{}\" tail", "id 12345 at 10.0.0.1, ".repeat(60));
+        assert!(long.chars().count() > 1024);
+        assert_eq!(template(&long), "<str> tail");
+        let unclosed = format!("\"{}", "12345 ".repeat(300));
+        let once = template(&unclosed);
+        assert!(once.starts_with("\"<n> <n>"), "{once}");
+        assert_eq!(template(&once), once);
     }
 }
 

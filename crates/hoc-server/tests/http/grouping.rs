@@ -5,6 +5,16 @@ use serde_json::{Value, json};
 
 use crate::{Server, hocd};
 
+/// The fields a 422 names.
+fn bad_fields(error: &Value) -> Vec<&str> {
+    error["error"]["details"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect()
+}
+
 async fn regroup(server: &Server, args: &[&str]) -> Value {
     let out = hocd()
         .args([
@@ -89,12 +99,7 @@ hoc_spine::storage_test!(groups_config_and_regroup_over_http, |db, url| {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-    let fields: Vec<&str> = bad["error"]["details"]["fields"]
-        .as_array()
-        .expect("fields")
-        .iter()
-        .filter_map(|f| f["field"].as_str())
-        .collect();
+    let fields = bad_fields(&bad);
     assert_eq!(fields, ["status", "order", "cursor"], "{bad}");
 
     // The configuration: read scope reads it, only write scope changes it, every bad rule is named.
@@ -127,12 +132,7 @@ hoc_spine::storage_test!(groups_config_and_regroup_over_http, |db, url| {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
-    let fields: Vec<&str> = bad["error"]["details"]["fields"]
-        .as_array()
-        .expect("fields")
-        .iter()
-        .filter_map(|f| f["field"].as_str())
-        .collect();
+    let fields = bad_fields(&bad);
     assert_eq!(
         fields,
         [
