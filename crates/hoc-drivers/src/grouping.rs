@@ -184,8 +184,8 @@ pub struct GroupSummaryRow {
 }
 
 /// The tenant's recurrence groups with at least one member at `as_of`, each in its summary version valid then,
-/// one page in the requested order. Cost: every group version of the tenant valid at `as_of` is considered (one
-/// primary-key lookup each), then sorted; the sample title is one index seek per group on the page.
+/// one page in the requested order. Cost: one index seek per group the tenant ever had (its summary at `as_of`),
+/// then a sort; the sample title is one index seek per group on the page.
 pub async fn list_groups(
     tx: &Tx,
     tenant_id: &str,
@@ -193,28 +193,31 @@ pub async fn list_groups(
 ) -> Result<Vec<GroupSummaryRow>, StorageError> {
     let as_of = request.as_of;
     let mut sql = Sql::new(tx);
+    // The page first (inner query), then a sample title for each of its rows only.
     sql.push(
-        "SELECT g.signature_version, g.recurrence_signature, g.member_count, g.open_count, g.first_seen, \
-         g.last_seen, (SELECT v.title FROM incident_versions v WHERE v.tenant_id = g.tenant_id \
-           AND v.signature_version = g.signature_version AND v.recurrence_signature = g.recurrence_signature",
+        "SELECT p.signature_version, p.recurrence_signature, p.member_count, p.open_count, p.first_seen, \
+         p.last_seen, (SELECT v.title FROM incident_versions v WHERE v.tenant_id = p.tenant_id \
+           AND v.signature_version = p.signature_version AND v.recurrence_signature = p.recurrence_signature",
     );
     valid_at(&mut sql, as_of);
+    // Every group the tenant ever had is a row of `recurrence_groups` (rows are never deleted); its summary at
+    // `as_of` is one seek in the summary versions' (group, valid_from, version) index.
     sql.push(
-        " ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS sample_title \
-         FROM recurrence_group_versions g WHERE g.tenant_id = ",
+        " ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS sample_title FROM ( \
+         SELECT g.tenant_id, g.signature_version, g.recurrence_signature, g.member_count, g.open_count, \
+           g.first_seen, g.last_seen \
+         FROM recurrence_groups c JOIN recurrence_group_versions g ON g.tenant_id = c.tenant_id \
+           AND g.signature_version = c.signature_version AND g.recurrence_signature = c.recurrence_signature \
+           AND g.version = (SELECT h.version FROM recurrence_group_versions h WHERE h.tenant_id = c.tenant_id \
+             AND h.signature_version = c.signature_version AND h.recurrence_signature = c.recurrence_signature \
+             AND h.valid_from <= ",
     )
+    .bind(as_of)
+    .push(" ORDER BY h.valid_from DESC, h.version DESC LIMIT 1) WHERE c.tenant_id = ")
     .bind(tenant_id)
-    .push(" AND g.valid_from <= ")
-    .bind(as_of)
-    .push(
-        " AND g.version = (SELECT MAX(h.version) FROM recurrence_group_versions h \
-         WHERE h.tenant_id = g.tenant_id AND h.signature_version = g.signature_version \
-         AND h.recurrence_signature = g.recurrence_signature AND h.valid_from <= ",
-    )
-    .bind(as_of)
-    .push(") AND g.member_count > 0");
+    .push(" AND g.member_count > 0");
     if let Some(version) = request.version {
-        sql.push(" AND g.signature_version = ").bind(version);
+        sql.push(" AND c.signature_version = ").bind(version);
     }
     match request.open {
         Some(true) => {
@@ -243,16 +246,20 @@ pub async fn list_groups(
             .bind(signature.as_str())
             .push(")");
     }
-    sql.push(match request.order {
-        GroupOrder::LastSeen => {
-            " ORDER BY g.last_seen DESC, g.signature_version DESC, g.recurrence_signature DESC LIMIT "
-        }
-        GroupOrder::Count => {
-            " ORDER BY g.member_count DESC, g.last_seen DESC, g.signature_version DESC, \
-             g.recurrence_signature DESC LIMIT "
-        }
-    })
-    .bind(i64::try_from(request.limit).unwrap_or(i64::MAX));
+    let order = |t: &str| match request.order {
+        GroupOrder::LastSeen => format!(
+            " ORDER BY {t}.last_seen DESC, {t}.signature_version DESC, {t}.recurrence_signature DESC"
+        ),
+        GroupOrder::Count => format!(
+            " ORDER BY {t}.member_count DESC, {t}.last_seen DESC, {t}.signature_version DESC, \
+             {t}.recurrence_signature DESC"
+        ),
+    };
+    sql.push(&order("g"))
+        .push(" LIMIT ")
+        .bind(i64::try_from(request.limit).unwrap_or(i64::MAX))
+        .push(") p")
+        .push(&order("p"));
     let rows = tx
         .conn()
         .query_all_raw(sql.statement())
