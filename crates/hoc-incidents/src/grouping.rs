@@ -359,11 +359,7 @@ pub struct Grouping {
 impl Grouping {
     /// The tenant's current configuration (one statement).
     pub async fn load(tx: &Tx, tenant_id: &str) -> Result<Self, IncidentError> {
-        let config = match driver::config_at(tx, tenant_id, None).await? {
-            Some(row) => GroupingConfig::from_row(row)?,
-            None => GroupingConfig::defaults(),
-        };
-        Self::new(tenant_id, config)
+        Self::new(tenant_id, config_at(tx, tenant_id, None).await?)
     }
 
     fn new(tenant_id: &str, config: GroupingConfig) -> Result<Self, IncidentError> {
@@ -498,7 +494,8 @@ hoc_contracts::request! {
         /// Fingerprint rules, first match wins (at most 32; globs with `*` and `?`; fingerprints may use
         /// `{{ field }}`).
         fingerprint_rules: Option<Vec<FingerprintRule>> => optional FingerprintRules,
-        /// Write only if the current configuration has this version (0: never configured); otherwise `conflict`.
+        /// Write only if the current configuration has this version (0: never configured); otherwise
+        /// `stale_version`.
         expected_version: Option<hoc_contracts::input::JsonInt> => optional ConfigVersion,
         /// Why (recorded in the audit entry).
         reason: Option<String> => optional FreeText<{ crate::MAX_TEXT_CHARS }>,
@@ -555,7 +552,16 @@ pub async fn get_config(
     tenant_id: &str,
     at: ReadAt,
 ) -> Result<GroupingConfig, IncidentError> {
-    match driver::config_at(tx, tenant_id, Some(DbTime::new(at.instant()))).await? {
+    config_at(tx, tenant_id, Some(DbTime::new(at.instant()))).await
+}
+
+/// The tenant's configuration at `at` (now when none): its latest version written by then, or the defaults.
+async fn config_at(
+    tx: &Tx,
+    tenant_id: &str,
+    at: Option<DbTime>,
+) -> Result<GroupingConfig, IncidentError> {
+    match driver::config_at(tx, tenant_id, at).await? {
         Some(row) => GroupingConfig::from_row(row),
         None => Ok(GroupingConfig::defaults()),
     }
@@ -568,10 +574,7 @@ pub async fn put_config(
     input: NewGroupingConfig,
 ) -> Result<Outcome<GroupingConfig>, IncidentError> {
     let tenant_id = caller.tenant_id;
-    let before = match driver::config_at(tx, tenant_id, None).await? {
-        Some(row) => GroupingConfig::from_row(row)?,
-        None => GroupingConfig::defaults(),
-    };
+    let before = config_at(tx, tenant_id, None).await?;
     if let Some(expected) = input.expected_version
         && expected != before.version
     {
