@@ -57,8 +57,7 @@ impl EventConsumer {
         durable: Option<&str>,
         positions: Positions,
     ) -> Result<Self, String> {
-        crate::validate_url(nats_url)?;
-        let client = async_nats::connect(nats_url)
+        let client = async_nats::connect(crate::server_addrs(nats_url)?)
             .await
             .map_err(|e| format!("cannot connect to {nats_url}: {e}"))?;
         let js = jetstream::new(client);

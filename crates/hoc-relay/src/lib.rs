@@ -69,14 +69,21 @@ impl RelayConfig {
 
 /// Checks a `--nats-url` before anything starts: every comma-separated address must parse.
 pub fn validate_url(url: &str) -> Result<(), String> {
+    server_addrs(url).map(|_| ())
+}
+
+/// The addresses of a `--nats-url`: one, or several separated by commas (the members of a cluster). The client is
+/// handed the list, never the joined text, which it would read as one address with a broken port.
+pub fn server_addrs(url: &str) -> Result<Vec<async_nats::ServerAddr>, String> {
     if url.trim().is_empty() {
         return Err("the NATS url is empty".to_owned());
     }
-    for address in url.split(',') {
-        async_nats::ServerAddr::from_str(address.trim())
-            .map_err(|e| format!("`{}` is not a NATS server address: {e}", address.trim()))?;
-    }
-    Ok(())
+    url.split(',')
+        .map(|address| {
+            async_nats::ServerAddr::from_str(address.trim())
+                .map_err(|e| format!("`{}` is not a NATS server address: {e}", address.trim()))
+        })
+        .collect()
 }
 
 /// One subject token for any text: NATS forbids `.`, `*`, `>` and whitespace in a token, so those, `%` and every
@@ -173,7 +180,7 @@ impl Relay {
 
 /// Deletes a stream (tests and the benchmark use streams of their own).
 pub async fn delete_stream(nats_url: &str, stream: &str) -> Result<(), String> {
-    let client = async_nats::connect(nats_url)
+    let client = async_nats::connect(server_addrs(nats_url)?)
         .await
         .map_err(|e| format!("cannot connect to {nats_url}: {e}"))?;
     jetstream::new(client)
@@ -188,11 +195,18 @@ fn now_micros() -> i64 {
 }
 
 async fn run(spine: Spine, config: RelayConfig, status: Arc<RelayStatus>) {
+    let addresses = match server_addrs(&config.nats_url) {
+        Ok(addresses) => addresses,
+        Err(e) => {
+            tracing::error!(error = %e, "the relay cannot use its NATS url; events stay in the outbox");
+            return;
+        }
+    };
     let client = match async_nats::ConnectOptions::new()
         .retry_on_initial_connect()
         .max_reconnects(None)
         .connection_timeout(Duration::from_secs(2))
-        .connect(config.nats_url.as_str())
+        .connect(addresses)
         .await
     {
         Ok(client) => client,

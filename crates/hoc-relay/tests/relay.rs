@@ -91,7 +91,9 @@ async fn drained(db: &Database, within: Duration) {
 
 /// Every message of the stream, in stream order: (subject, Nats-Msg-Id, CloudEvent).
 async fn stream_messages(url: &str, stream: &str) -> Vec<(String, String, Value)> {
-    let client = async_nats::connect(url).await.unwrap();
+    let client = async_nats::connect(hoc_relay::server_addrs(url).unwrap())
+        .await
+        .unwrap();
     let js = jetstream::new(client);
     let mut stream = js.get_stream(stream).await.unwrap();
     let last = stream.info().await.unwrap().state.last_sequence;
@@ -485,5 +487,111 @@ hoc_spine::storage_test!(
             .unwrap(),
             0
         );
+    }
+);
+
+/// A private three-node NATS cluster with JetStream on loopback, each node with its own store.
+struct PrivateCluster {
+    children: Vec<std::process::Child>,
+    ports: Vec<u16>,
+    store: std::path::PathBuf,
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl PrivateCluster {
+    fn start() -> Self {
+        let store = std::env::temp_dir().join(format!(
+            "hoc-nats-cluster-{}",
+            uuid::Uuid::now_v7().simple()
+        ));
+        let ports: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let routes: Vec<u16> = (0..3).map(|_| free_port()).collect();
+        let route_list = routes
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        let children = (0..3)
+            .map(|n| {
+                std::process::Command::new("nats-server")
+                    .args(["-js", "-a", "127.0.0.1", "-p", &ports[n].to_string()])
+                    .args(["-n", &format!("hoc-node-{n}"), "--cluster_name", "hoc"])
+                    .args(["--cluster", &format!("nats://127.0.0.1:{}", routes[n])])
+                    .args(["--routes", &route_list])
+                    .arg("-sd")
+                    .arg(store.join(n.to_string()))
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .spawn()
+                    .expect("nats-server runs (Debian's nats-server package)")
+            })
+            .collect();
+        let cluster = Self {
+            children,
+            ports,
+            store,
+        };
+        for port in &cluster.ports {
+            let started = Instant::now();
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                assert!(
+                    started.elapsed() < Duration::from_secs(10),
+                    "a cluster node did not come up"
+                );
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        cluster
+    }
+
+    /// Every node's address, comma-separated, as `--nats-url` takes them.
+    fn url(&self) -> String {
+        self.ports
+            .iter()
+            .map(|p| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl Drop for PrivateCluster {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = std::fs::remove_dir_all(&self.store);
+    }
+}
+
+hoc_spine::storage_test!(
+    several_comma_separated_addresses_reach_a_three_node_cluster,
+    |db| {
+        let cluster = PrivateCluster::start();
+        let url = cluster.url();
+        assert_eq!(url.split(',').count(), 3);
+        hoc_relay::validate_url(&url).unwrap();
+        let spine = Spine::new(db.clone()).unwrap();
+        let config = config(&url);
+        let relay = Relay::start(spine.clone(), config.clone()).unwrap();
+        let made = workload(&spine, 5).await;
+        // A new cluster elects its JetStream leader first: allow for that.
+        drained(&db, Duration::from_secs(60)).await;
+        let status = relay.status();
+        assert!(
+            status.connected(),
+            "the relay reports the cluster connected"
+        );
+        assert_eq!(status.published(), made as u64);
+        relay.stop().await;
+        let arrived = stream_messages(&url, &config.stream).await;
+        assert_delivered(&db, &config, &arrived).await;
     }
 );
