@@ -198,6 +198,39 @@ fn bless(root: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Where cargo puts this workspace's builds, as cargo itself says (`cargo metadata`): `CARGO_TARGET_DIR`,
+/// `build.target-dir` of a config file, or `target/` — so the binaries just built are the ones run.
+fn target_dir(root: &Path) -> Result<PathBuf, String> {
+    target_dir_with(root, &[])
+}
+
+/// [`target_dir`] with these environment variables set for cargo.
+fn target_dir_with(root: &Path, env: &[(&str, &str)]) -> Result<PathBuf, String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = std::process::Command::new(cargo)
+        .current_dir(root)
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--offline",
+        ])
+        .envs(env.iter().copied())
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    if !out.status.success() {
+        return Err(format!("cargo metadata exited with {}", out.status));
+    }
+    let metadata: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|e| format!("cargo metadata printed no JSON: {e}"))?;
+    metadata["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata names no target_directory".to_owned())
+}
+
 /// `cargo xtask bench [ARGS]`: builds the harness and `hocd` in release mode and runs the harness (with
 /// `--hocd` pointing at the built server); `HOC_BENCH_DATABASE_URL` adds PostgreSQL. Prints; asserts nothing.
 fn bench(root: &Path, args: &[String]) -> ExitCode {
@@ -218,7 +251,13 @@ fn bench(root: &Path, args: &[String]) -> ExitCode {
         eprintln!("bench: the release build failed");
         return ExitCode::FAILURE;
     }
-    let release = root.join("target").join("release");
+    let release = match target_dir(root) {
+        Ok(dir) => dir.join("release"),
+        Err(e) => {
+            eprintln!("bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let ran = std::process::Command::new(release.join("hoc-bench"))
         .current_dir(root)
         .args(args)
@@ -247,7 +286,13 @@ fn chaos(root: &Path) -> ExitCode {
         eprintln!("chaos: the build failed");
         return ExitCode::FAILURE;
     }
-    let debug = root.join("target").join("debug");
+    let debug = match target_dir(root) {
+        Ok(dir) => dir.join("debug"),
+        Err(e) => {
+            eprintln!("chaos: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     match std::process::Command::new(debug.join("hoc-chaos"))
         .current_dir(root)
         .arg(debug.join("hocd"))
@@ -381,5 +426,18 @@ mod tests {
         assert!(parse(&args(&["--only", "nonsense"])).is_err());
         assert!(parse(&args(&["--format", "xml"])).is_err());
         assert!(parse(&args(&["--fast"])).is_err());
+    }
+
+    #[test]
+    fn builds_are_found_where_cargo_puts_them() {
+        let root = workspace_root();
+        let elsewhere = std::env::temp_dir().join("hoc-target-elsewhere");
+        let elsewhere = elsewhere.to_str().expect("a UTF-8 temporary directory");
+        assert_eq!(
+            target_dir_with(&root, &[("CARGO_TARGET_DIR", elsewhere)]).expect("cargo metadata"),
+            PathBuf::from(elsewhere)
+        );
+        let default = target_dir_with(&root, &[]).expect("cargo metadata");
+        assert!(default.is_absolute(), "{}", default.display());
     }
 }

@@ -34,7 +34,7 @@ pub(crate) fn now_micros() -> i64 {
 
 const CLOCK: &str = "INSERT INTO tenant_clocks (tenant_id, last_micros) VALUES ($1, $2) \
     ON CONFLICT (tenant_id) DO UPDATE SET last_micros = CASE WHEN tenant_clocks.last_micros >= excluded.last_micros \
-    THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END RETURNING last_micros";
+    THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END RETURNING last_micros, audit_seq, audit_head";
 const LAST: &str = "SELECT last_micros FROM tenant_clocks WHERE tenant_id = $1";
 const INSERT_INCIDENT: &str = "INSERT INTO incidents (id, tenant_id, title, severity, category, status, \
     error_message, recurrence_signature, signature_version, signature_inputs, created_at, updated_at, version) \
@@ -50,8 +50,8 @@ const TIMELINE: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_i
     from_state, to_state, actor_type, actor_id, description, created_at, request_id) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, 'sdk', 'bench', 'bench change', $8, $9)";
 const AUDIT: &str = "INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, \
-    actor_id, reason, before_state, after_state, request_id, created_at) \
-    VALUES ($1, $2, 'incident', $3, $4, 'AGENT', 'bench', NULL, $5, $6, $7, $8)";
+    actor_id, reason, before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) \
+    VALUES ($1, $2, 'incident', $3, $4, 'AGENT', 'bench', NULL, $5, $6, $7, $8, $9, $10, $11)";
 const SEQUENCE: &str = "INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) \
     VALUES ($1, 'default', 1) ON CONFLICT (tenant_id, project_id) \
     DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + 1 RETURNING last_sequence_no";
@@ -60,8 +60,9 @@ const OUTBOX: &str = "INSERT INTO event_outbox (event_id, tenant_id, project_id,
 
 const CREATE_ONE_TRIP: &str = "WITH clk AS (INSERT INTO tenant_clocks (tenant_id, last_micros) VALUES ($2, $7) \
     ON CONFLICT (tenant_id) DO UPDATE SET last_micros = CASE WHEN tenant_clocks.last_micros >= excluded.last_micros \
-    THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END RETURNING last_micros), \
-  t AS (SELECT timestamptz 'epoch' + last_micros * interval '1 microsecond' AS at FROM clk), \
+    THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END RETURNING last_micros, audit_seq, audit_head), \
+  t AS (SELECT timestamptz 'epoch' + last_micros * interval '1 microsecond' AS at, last_micros, \
+    audit_seq + 1 AS chain_seq, audit_head AS prev_hash FROM clk), \
   inc AS (INSERT INTO incidents (id, tenant_id, title, severity, category, status, error_message, \
     recurrence_signature, signature_version, signature_inputs, created_at, updated_at, version) \
     SELECT $1, $2, $3, 'low', 'bench', 'open', $4, $5, 'rsig-v1', $6, t.at, t.at, 1 FROM t RETURNING id), \
@@ -70,9 +71,15 @@ const CREATE_ONE_TRIP: &str = "WITH clk AS (INSERT INTO tenant_clocks (tenant_id
     SELECT 'tl_' || inc.id, $2, inc.id, 1, 'created', NULL, 'open', 'sdk', 'bench', 'incident opened', t.at, $8 \
     FROM inc, t), \
   au AS (INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, actor_id, reason, \
-    before_state, after_state, request_id, created_at) \
-    SELECT 'aud_' || inc.id, $2, 'incident', inc.id, 'incidents.write.create', 'AGENT', 'bench', NULL, NULL, \
-    '{\"status\":\"open\"}', $8, t.at FROM inc, t), \
+    before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) \
+    SELECT a.*, t.chain_seq, t.prev_hash, encode(sha256(convert_to('12:hoc-audit-v1;' || hoc_f(t.prev_hash) \
+      || hoc_f(t.chain_seq::text) || hoc_f(a.id) || hoc_f(a.tenant_id) || hoc_f(a.entity_type) || hoc_f(a.entity_id) \
+      || hoc_f(a.action) || hoc_f(a.actor_type) || hoc_f(a.actor_id) || hoc_f(a.reason) || hoc_f(a.before_state) \
+      || hoc_f(a.after_state) || hoc_f(a.request_id) || hoc_f(t.last_micros::text), 'UTF8')), 'hex') \
+    FROM (SELECT 'aud_' || inc.id AS id, $2::text AS tenant_id, 'incident'::text AS entity_type, inc.id AS entity_id, \
+      'incidents.write.create'::text AS action, 'AGENT'::text AS actor_type, 'bench'::text AS actor_id, \
+      NULL::text AS reason, NULL::text AS before_state, '{\"status\":\"open\"}'::text AS after_state, \
+      $8::text AS request_id, t.at AS created_at FROM inc, t) a, t), \
   seq AS (INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) SELECT $2, 'default', 1 FROM inc \
     ON CONFLICT (tenant_id, project_id) DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + 1 \
     RETURNING last_sequence_no) \
@@ -83,8 +90,9 @@ FROM seq, t";
 
 const TRANSITION_ONE_TRIP: &str = "WITH clk AS (INSERT INTO tenant_clocks (tenant_id, last_micros) VALUES ($1, $3) \
     ON CONFLICT (tenant_id) DO UPDATE SET last_micros = CASE WHEN tenant_clocks.last_micros >= excluded.last_micros \
-    THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END RETURNING last_micros), \
-  t AS (SELECT timestamptz 'epoch' + last_micros * interval '1 microsecond' AS at FROM clk), \
+    THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END RETURNING last_micros, audit_seq, audit_head), \
+  t AS (SELECT timestamptz 'epoch' + last_micros * interval '1 microsecond' AS at, last_micros, \
+    audit_seq + 1 AS chain_seq, audit_head AS prev_hash FROM clk), \
   upd AS (UPDATE incidents SET status = 'acknowledged', acknowledged_at = t.at, acknowledged_by = 'bench', \
     updated_at = t.at, version = incidents.version + 1 FROM t \
     WHERE tenant_id = $1 AND id = $2 AND status = 'open' RETURNING incidents.id, incidents.version), \
@@ -93,9 +101,15 @@ const TRANSITION_ONE_TRIP: &str = "WITH clk AS (INSERT INTO tenant_clocks (tenan
     SELECT 'tl_' || $4, $1, upd.id, upd.version, 'acknowledged', 'open', 'acknowledged', 'sdk', 'bench', \
       'open → acknowledged', t.at, $4 FROM upd, t), \
   au AS (INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, actor_id, reason, \
-    before_state, after_state, request_id, created_at) \
-    SELECT 'aud_' || $4, $1, 'incident', upd.id, 'incidents.write.acknowledge', 'AGENT', 'bench', NULL, \
-    '{\"status\":\"open\"}', '{\"status\":\"acknowledged\"}', $4, t.at FROM upd, t), \
+    before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) \
+    SELECT a.*, t.chain_seq, t.prev_hash, encode(sha256(convert_to('12:hoc-audit-v1;' || hoc_f(t.prev_hash) \
+      || hoc_f(t.chain_seq::text) || hoc_f(a.id) || hoc_f(a.tenant_id) || hoc_f(a.entity_type) || hoc_f(a.entity_id) \
+      || hoc_f(a.action) || hoc_f(a.actor_type) || hoc_f(a.actor_id) || hoc_f(a.reason) || hoc_f(a.before_state) \
+      || hoc_f(a.after_state) || hoc_f(a.request_id) || hoc_f(t.last_micros::text), 'UTF8')), 'hex') \
+    FROM (SELECT 'aud_' || $4 AS id, $1::text AS tenant_id, 'incident'::text AS entity_type, upd.id AS entity_id, \
+      'incidents.write.acknowledge'::text AS action, 'AGENT'::text AS actor_type, 'bench'::text AS actor_id, \
+      NULL::text AS reason, '{\"status\":\"open\"}'::text AS before_state, \
+      '{\"status\":\"acknowledged\"}'::text AS after_state, $4::text AS request_id, t.at AS created_at FROM upd, t) a, t), \
   seq AS (INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) SELECT $1, 'default', 1 FROM upd \
     ON CONFLICT (tenant_id, project_id) DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + 1 \
     RETURNING last_sequence_no) \
@@ -109,7 +123,9 @@ const GET_AT: &str = "SELECT * FROM incident_versions WHERE tenant_id = $1 AND i
 const LIST_FIRST: &str = "SELECT v.* FROM incident_versions v WHERE v.tenant_id = $1 AND v.created_at <= $2 AND v.updated_at <= $2 \
     AND v.version = (SELECT MAX(w.version) FROM incident_versions w WHERE w.tenant_id = v.tenant_id \
     AND w.id = v.id AND w.updated_at <= $2) ORDER BY v.created_at DESC, v.id DESC LIMIT 51";
-const LIST_AFTER: &str = "SELECT v.* FROM incident_versions v WHERE v.tenant_id = $1 AND v.created_at <= $2 AND v.updated_at <= $2 \
+// After a cursor older than `as_of` the row comparison is the only bound on created_at (the spine's shape: a
+// second bound would be the one SQLite's planner takes, filtering every row before the cursor).
+const LIST_AFTER: &str = "SELECT v.* FROM incident_versions v WHERE v.tenant_id = $1 AND v.updated_at <= $2 \
     AND v.version = (SELECT MAX(w.version) FROM incident_versions w WHERE w.tenant_id = v.tenant_id \
     AND w.id = v.id AND w.updated_at <= $2) AND (v.created_at, v.id) < ($3, $4) \
     ORDER BY v.created_at DESC, v.id DESC LIMIT 51";
@@ -153,6 +169,73 @@ pub(crate) enum Op {
 
 fn err(e: sqlx::Error) -> String {
     e.to_string()
+}
+
+/// The write's instant and the tenant's audit chain head (`audit_seq`, `audit_head`), from the clock upsert's row,
+/// as `hoc_ledger::clock::tick` takes them: the row stays locked until commit, so the head is this write's to
+/// extend.
+fn tick<R: Row>(row: R) -> Result<(i64, (i64, Option<String>)), String>
+where
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let at: i64 = row.try_get(0).map_err(err)?;
+    let seq: i64 = row.try_get(1).map_err(err)?;
+    let hash: Option<String> = row.try_get(2).map_err(err)?;
+    Ok((at, (seq, hash)))
+}
+
+/// The audit row a floor write appends, chained like `hoc_ledger::audit::append` chains it.
+struct Audit<'a> {
+    id: String,
+    entity_id: &'a str,
+    action: &'static str,
+    before: Option<String>,
+    after: String,
+    request_id: &'a str,
+    at: i64,
+}
+
+impl Audit<'_> {
+    /// (`chain_seq`, `prev_hash`, `row_hash`) after `head`.
+    fn chained(&self, head: &(i64, Option<String>)) -> (i64, Option<String>, String) {
+        let seq = head.0 + 1;
+        let hash = migration::audit_chain::ChainedRow {
+            prev_hash: head.1.as_deref(),
+            chain_seq: seq,
+            id: &self.id,
+            tenant_id: TENANT,
+            entity_type: "incident",
+            entity_id: self.entity_id,
+            action: self.action,
+            actor_type: "AGENT",
+            actor_id: "bench",
+            reason: None,
+            before_state: self.before.as_deref(),
+            after_state: Some(&self.after),
+            request_id: self.request_id,
+            created_at_micros: self.at,
+        }
+        .hash();
+        (seq, head.1.clone(), hash)
+    }
+}
+
+/// PostgreSQL: the function the one-round-trip floors hash the audit chain with — one field of the chain's
+/// canonical form (`<length>:<bytes>;`, a missing value `-;`), as `migration::audit_chain` writes it.
+pub(crate) async fn prepare(db: &Database) -> Result<(), String> {
+    if db.backend() != hoc_drivers::Backend::Postgres {
+        return Ok(());
+    }
+    sqlx::query(
+        "CREATE OR REPLACE FUNCTION hoc_f(v text) RETURNS text LANGUAGE sql IMMUTABLE AS \
+         $$ SELECT CASE WHEN v IS NULL THEN '-;' ELSE octet_length(v)::text || ':' || v || ';' END $$",
+    )
+    .execute(db.pool().get_postgres_connection_pool())
+    .await
+    .map_err(err)?;
+    Ok(())
 }
 
 /// Runs `op` the hand-written way, with the spine's transaction shape.
@@ -217,14 +300,14 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
     match op {
         Op::Create { n } => on_both!(
             |tx, time| {
-                let at: i64 = sqlx::query(CLOCK)
-                    .bind(TENANT)
-                    .bind(now_micros())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(err)?
-                    .try_get(0)
-                    .map_err(err)?;
+                let (at, head) = tick(
+                    sqlx::query(CLOCK)
+                        .bind(TENANT)
+                        .bind(now_micros())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(err)?,
+                )?;
                 let id = format!("inc_floor_{}", uuid::Uuid::now_v7());
                 let rid = format!("req_{}", uuid::Uuid::now_v7());
                 sqlx::query(INSERT_INCIDENT)
@@ -251,15 +334,28 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                     .execute(&mut *tx)
                     .await
                     .map_err(err)?;
+                let audit = Audit {
+                    id: format!("aud_{id}"),
+                    entity_id: &id,
+                    action: "incidents.write.create",
+                    before: None,
+                    after: r#"{"status":"open"}"#.to_owned(),
+                    request_id: &rid,
+                    at,
+                };
+                let (seq, prev, hash) = audit.chained(&head);
                 sqlx::query(AUDIT)
-                    .bind(format!("aud_{id}"))
+                    .bind(&audit.id)
                     .bind(TENANT)
                     .bind(&id)
-                    .bind("incidents.write.create")
-                    .bind(None::<String>)
-                    .bind(r#"{"status":"open"}"#)
+                    .bind(audit.action)
+                    .bind(audit.before.clone())
+                    .bind(&audit.after)
                     .bind(&rid)
                     .bind(time(at))
+                    .bind(seq)
+                    .bind(prev)
+                    .bind(hash)
                     .execute(&mut *tx)
                     .await
                     .map_err(err)?;
@@ -292,14 +388,14 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
             };
             on_both!(
                 |tx, time| {
-                    let at: i64 = sqlx::query(CLOCK)
-                        .bind(TENANT)
-                        .bind(now_micros())
-                        .fetch_one(&mut *tx)
-                        .await
-                        .map_err(err)?
-                        .try_get(0)
-                        .map_err(err)?;
+                    let (at, head) = tick(
+                        sqlx::query(CLOCK)
+                            .bind(TENANT)
+                            .bind(now_micros())
+                            .fetch_one(&mut *tx)
+                            .await
+                            .map_err(err)?,
+                    )?;
                     let row = sqlx::query(SELECT_INCIDENT)
                         .bind(TENANT)
                         .bind(id)
@@ -336,15 +432,28 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                         .execute(&mut *tx)
                         .await
                         .map_err(err)?;
+                    let audit = Audit {
+                        id: format!("aud_{rid}"),
+                        entity_id: id,
+                        action,
+                        before: Some(format!(r#"{{"status":"{from}"}}"#)),
+                        after: format!(r#"{{"status":"{to}"}}"#),
+                        request_id: &rid,
+                        at,
+                    };
+                    let (seq, prev, hash) = audit.chained(&head);
                     sqlx::query(AUDIT)
-                        .bind(format!("aud_{rid}"))
+                        .bind(&audit.id)
                         .bind(TENANT)
                         .bind(id)
                         .bind(action)
-                        .bind(Some(format!(r#"{{"status":"{from}"}}"#)))
-                        .bind(format!(r#"{{"status":"{to}"}}"#))
+                        .bind(audit.before.clone())
+                        .bind(&audit.after)
                         .bind(&rid)
                         .bind(time(at))
+                        .bind(seq)
+                        .bind(prev)
+                        .bind(hash)
                         .execute(&mut *tx)
                         .await
                         .map_err(err)?;
@@ -487,4 +596,79 @@ fn envelope(id: &str, seq: i64) -> String {
     format!(
         r#"{{"actor_id":"bench","actor_type":"sdk","data":{{"incident_id":"{id}","incident_state":"open","severity":"low"}},"decision_owner":"incidents","event_id":"evt_{id}","event_type":"incidents.IncidentCreated","occurred_at":"2026-11-28T00:00:00.000000Z","project_id":"default","request_id":"req_{id}","schema_version":"1.1.0","sequence_no":{seq},"tenant_id":"bench"}}"#
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use crate::floor::{Op, one_trip, prepare, run};
+    use crate::seed::TENANT;
+    use hoc_drivers::Backend;
+    use hoc_spine::requests::{AcknowledgeIncident, CreateIncident};
+    use hoc_spine::{ActorType, OperationContext, Spine};
+
+    async fn spine_create(spine: &Spine, ctx: &OperationContext, n: u64) -> String {
+        spine
+            .call(
+                ctx,
+                &CreateIncident {
+                    title: Some(format!("spine {n}")),
+                    severity: Some("low".into()),
+                    category: Some("bench".into()),
+                    ..CreateIncident::default()
+                },
+            )
+            .await
+            .unwrap()
+            .id
+    }
+
+    // The floors write exactly what the spine writes, the audit chain included: floor writes interleaved with the
+    // spine's are each accepted by the ledger's chain trigger, the spine's next append extends the floor's, and the
+    // tenant's chain verifies afterwards. (A floor that skipped the chain was refused on every write, and the
+    // benchmark printed its ratio as infinite.)
+    hoc_drivers::storage_test!(floor_writes_extend_the_audit_chain, |db| {
+        prepare(&db).await.unwrap();
+        let spine = Spine::new(db.clone()).unwrap();
+        let ctx = OperationContext::new(TENANT, ActorType::Sdk, "bench").unwrap();
+        let mut rows = 0;
+        let first = spine_create(&spine, &ctx, 0).await;
+        let second = spine_create(&spine, &ctx, 1).await;
+        let third = spine_create(&spine, &ctx, 2).await;
+        rows += 3;
+        for n in 0..3 {
+            run(&db, &Op::Create { n }).await.unwrap();
+        }
+        run(&db, &Op::Acknowledge { id: first.clone() })
+            .await
+            .unwrap();
+        run(&db, &Op::Resolve { id: first }).await.unwrap();
+        run(&db, &Op::Resolve { id: second }).await.unwrap();
+        rows += 6;
+        spine
+            .call(
+                &ctx,
+                &AcknowledgeIncident {
+                    id: third.clone(),
+                    reason: None,
+                },
+            )
+            .await
+            .unwrap();
+        spine_create(&spine, &ctx, 3).await;
+        rows += 2;
+        if db.backend() == Backend::Postgres {
+            one_trip(&db, &Op::Create { n: 9 }).await.unwrap();
+            let fourth = spine_create(&spine, &ctx, 4).await;
+            one_trip(&db, &Op::Acknowledge { id: fourth })
+                .await
+                .unwrap();
+            spine_create(&spine, &ctx, 5).await;
+            rows += 4;
+        }
+        let verified = spine.verify_audit(Some(TENANT)).await.unwrap();
+        assert!(verified.breaks.is_empty(), "{:?}", verified.breaks);
+        assert_eq!(verified.rows, rows);
+    });
 }

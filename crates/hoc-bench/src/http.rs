@@ -92,19 +92,7 @@ pub(crate) async fn creates(
             })
         })
         .await;
-        figures.push(Figure {
-            database: String::new(),
-            size: 0,
-            clients: c,
-            case: "create".into(),
-            path: "http".into(),
-            ops: sample.latencies.len(),
-            ops_per_sec: sample.ops_per_sec(),
-            p50_ms: sample.quantile(0.5),
-            p99_ms: sample.quantile(0.99),
-            ratio: None,
-            ratio_to: None,
-        });
+        figures.push(Figure::measured(c, "create", "http", &sample));
     }
     if let Some(mb) = peak_rss_mb(pid) {
         figures.push(Figure {
@@ -119,6 +107,8 @@ pub(crate) async fn creates(
             p99_ms: f64::NAN,
             ratio: None,
             ratio_to: None,
+            errors: 0,
+            first_error: None,
         });
     }
     let _ = server.kill().await;

@@ -42,9 +42,52 @@ struct Figure {
     ops_per_sec: f64,
     p50_ms: f64,
     p99_ms: f64,
-    /// This figure's ops/s over the floor's (for reads: the floor's p50 over this p50).
+    /// This figure's ops/s over the floor's (for reads: the floor's p50 over this p50); never for a case with
+    /// failed calls.
     ratio: Option<f64>,
     ratio_to: Option<String>,
+    /// Calls that failed: a case with any is reported as failed, and the run exits non-zero.
+    errors: usize,
+    /// The first failure's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_error: Option<String>,
+}
+
+impl Figure {
+    /// The figure of a measured sample.
+    fn measured(clients: usize, case: &str, path: &str, sample: &Sample) -> Self {
+        Self {
+            database: String::new(),
+            size: 0,
+            clients,
+            case: case.to_owned(),
+            path: path.to_owned(),
+            ops: sample.latencies.len(),
+            ops_per_sec: sample.ops_per_sec(),
+            p50_ms: sample.quantile(0.5),
+            p99_ms: sample.quantile(0.99),
+            ratio: None,
+            ratio_to: None,
+            errors: sample.errors,
+            first_error: sample.first_error.clone(),
+        }
+    }
+
+    /// `case path: n calls failed (first: …)` when any did.
+    fn failure(&self) -> Option<String> {
+        (self.errors > 0).then(|| {
+            format!(
+                "{} {} clients={} {} {}: {} calls failed (first: {})",
+                self.database,
+                self.size,
+                self.clients,
+                self.case,
+                self.path,
+                self.errors,
+                self.first_error.as_deref().unwrap_or("?")
+            )
+        })
+    }
 }
 
 struct Args {
@@ -112,10 +155,12 @@ fn parse_args() -> Result<Args, String> {
 }
 
 /// Latencies of one case, all clients together.
+#[derive(Default)]
 struct Sample {
     latencies: Vec<Duration>,
     elapsed: Duration,
     errors: usize,
+    first_error: Option<String>,
 }
 
 impl Sample {
@@ -151,6 +196,7 @@ where
             tokio::spawn(async move {
                 let mut latencies = Vec::new();
                 let mut errors = 0;
+                let mut first_error = None;
                 while Instant::now() < deadline {
                     let k = counter.fetch_add(1, Ordering::Relaxed);
                     let Some(call) = op(k) else { break };
@@ -161,11 +207,12 @@ where
                             errors += 1;
                             if errors == 1 {
                                 eprintln!("  error: {e}");
+                                first_error = Some(e);
                             }
                         }
                     }
                 }
-                (latencies, errors)
+                (latencies, errors, first_error)
             })
         })
         .collect();
@@ -173,15 +220,38 @@ where
         latencies: Vec::new(),
         elapsed: Duration::ZERO,
         errors: 0,
+        first_error: None,
     };
     for task in tasks {
-        if let Ok((latencies, errors)) = task.await {
-            sample.latencies.extend(latencies);
-            sample.errors += errors;
+        match task.await {
+            Ok((latencies, errors, first_error)) => {
+                sample.latencies.extend(latencies);
+                sample.errors += errors;
+                sample.first_error = sample.first_error.or(first_error);
+            }
+            Err(e) => {
+                sample.errors += 1;
+                sample.first_error = sample
+                    .first_error
+                    .or(Some(format!("a client task died: {e}")));
+            }
         }
     }
     sample.elapsed = started.elapsed();
     sample
+}
+
+/// `a` against the floor `b`: ops/s over the floor's for writes, the floor's p50 over `a`'s for reads; none when
+/// either had failed calls.
+fn ratio(a: &Figure, b: &Figure, reads: bool) -> Option<f64> {
+    if a.errors > 0 || b.errors > 0 {
+        return None;
+    }
+    Some(if reads {
+        b.p50_ms / a.p50_ms
+    } else {
+        a.ops_per_sec / b.ops_per_sec
+    })
 }
 
 /// A cheap deterministic pseudo-random index (splitmix64).
@@ -245,15 +315,7 @@ impl Bench {
         let figure = Figure {
             database: self.label.to_owned(),
             size: self.seeded.n,
-            clients,
-            case: case.to_owned(),
-            path: path.to_owned(),
-            ops: sample.latencies.len(),
-            ops_per_sec: sample.ops_per_sec(),
-            p50_ms: sample.quantile(0.5),
-            p99_ms: sample.quantile(0.99),
-            ratio: None,
-            ratio_to: None,
+            ..Figure::measured(clients, case, path, sample)
         };
         if sample.errors > 0 {
             eprintln!("  {case} {path}: {} errors", sample.errors);
@@ -262,17 +324,16 @@ impl Bench {
         self.figures.len() - 1
     }
 
+    /// Sets the ratio of figure `this` to figure `floor`, unless either had failed calls (a ratio to a floor whose
+    /// every call failed would read as infinitely fast).
     fn compare(&mut self, this: usize, floor: usize, reads: bool) {
         let (a, b) = (&self.figures[this], &self.figures[floor]);
-        let ratio = if reads {
-            b.p50_ms / a.p50_ms
-        } else {
-            a.ops_per_sec / b.ops_per_sec
-        };
-        let to = b.path.clone();
-        let figure = &mut self.figures[this];
-        figure.ratio = Some(ratio);
-        figure.ratio_to = Some(to);
+        if let Some(ratio) = ratio(a, b, reads) {
+            let to = b.path.clone();
+            let figure = &mut self.figures[this];
+            figure.ratio = Some(ratio);
+            figure.ratio_to = Some(to);
+        }
     }
 
     /// Regroups the whole seeded tenant to rsig-v2 (every incident moves: the seed's incidents have no code and no
@@ -293,6 +354,7 @@ impl Bench {
             let start = Instant::now();
             let run = self.spine.regroup(&Self::ctx(), &options(apply)).await;
             let elapsed = start.elapsed().as_secs_f64();
+            let failure = run.as_ref().err().map(ToString::to_string);
             let incidents = match &run {
                 Ok(run) => {
                     if let Some(applied) = &run.applied {
@@ -320,6 +382,8 @@ impl Bench {
                 p99_ms: elapsed * 1000.0,
                 ratio: None,
                 ratio_to: None,
+                errors: usize::from(failure.is_some()),
+                first_error: failure,
             });
         }
     }
@@ -349,6 +413,27 @@ impl Bench {
         .await
     }
 
+    /// The cursor a client holds after following `next_cursor` down to the seeded incident `i` (newest first): the
+    /// service's own, carrying the listing's `as_of` like every cursor it issues. Asked as the one-row page after
+    /// the incident just newer than `i`, so reaching depth n/2 costs one call.
+    async fn next_cursor_at(&self, i: i64) -> Option<String> {
+        let s = self.seeded;
+        // The cursor's text form: `<as_of µs>.<created_at µs>.<id>`.
+        let newer = format!("{}.{}.{}", s.end(), s.created(i + 1), Seeded::id(i + 1));
+        let request = ListIncidents {
+            limit: Some(1),
+            cursor: Some(newer),
+            ..ListIncidents::default()
+        };
+        match self.spine.call(&Self::ctx(), &request).await {
+            Ok(page) => page.next_cursor,
+            Err(e) => {
+                eprintln!("  the deep page's cursor: {e}");
+                None
+            }
+        }
+    }
+
     async fn floor_case<F>(&self, clients: usize, one_trip: bool, make: F) -> Sample
     where
         F: Fn(usize) -> Option<Op> + Send + Sync + 'static,
@@ -373,7 +458,7 @@ impl Bench {
         let past = move |i: i64| s.created(i) + VERSION_STEP + VERSION_STEP / 2;
         let deep_index = n - 1 - n / 2;
         let deep = (s.created(deep_index), Seeded::id(deep_index));
-        let cursor = format!("{}.{}.{}", s.end(), deep.0, deep.1);
+        let cursor = self.next_cursor_at(deep_index).await;
         let list_past = s.created(n / 2);
 
         let sample = self
@@ -425,7 +510,16 @@ impl Bench {
             ("list first page at past as_of", Some(list_past), None),
             ("list page at depth n/2", Some(s.end()), Some(deep.clone())),
         ] {
-            let cursor = after.as_ref().map(|_| cursor.clone());
+            let cursor = after.as_ref().and_then(|_| cursor.clone());
+            if after.is_some() && cursor.is_none() {
+                let failed = Sample {
+                    errors: 1,
+                    first_error: Some("the service issued no cursor at depth n/2".to_owned()),
+                    ..Sample::default()
+                };
+                self.record(clients, case, "spine", &failed);
+                continue;
+            }
             let sample = self
                 .spine_case(clients, move |_| {
                     let ctx = match at {
@@ -669,7 +763,11 @@ fn print_table(figures: &[Figure]) {
             f.ops_per_sec,
             f.p50_ms,
             f.p99_ms,
-            f.ratio.map_or(String::new(), |r| format!("{r:.2}")),
+            match (f.errors, f.ratio) {
+                (0, Some(r)) => format!("{r:.2}"),
+                (0, None) => String::new(),
+                _ => "FAILED".to_owned(),
+            },
         );
     }
 }
@@ -687,6 +785,7 @@ async fn run(args: Args) -> Result<(), String> {
             let (db, url) = fresh(label, size, server).await?;
             let t = Instant::now();
             let seeded = seed::seed(&db, size, floor::now_micros()).await?;
+            floor::prepare(&db).await?;
             eprintln!(
                 "{label}: seeded {size} incidents ({} rows) in {:.1} s",
                 size * 17,
@@ -765,6 +864,14 @@ async fn run(args: Args) -> Result<(), String> {
     let json = serde_json::to_string_pretty(&figures).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, json).map_err(|e| e.to_string())?;
     println!("written to {}", args.out.display());
+    let failures: Vec<String> = figures.iter().filter_map(Figure::failure).collect();
+    if !failures.is_empty() {
+        return Err(format!(
+            "{} cases had failed calls; their figures are not comparisons:\n  {}",
+            failures.len(),
+            failures.join("\n  ")
+        ));
+    }
     let _ = STEP;
     Ok(())
 }
@@ -808,5 +915,37 @@ async fn main() -> std::process::ExitCode {
             eprintln!("bench failed: {e}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::{Figure, Sample, ratio};
+
+    fn figure(path: &str, calls: usize, errors: usize) -> Figure {
+        let sample = Sample {
+            latencies: vec![Duration::from_millis(2); calls],
+            elapsed: Duration::from_secs(1),
+            errors,
+            first_error: (errors > 0)
+                .then(|| "audit_ledger: the row does not extend its chain".to_owned()),
+        };
+        Figure::measured(1, "create", path, &sample)
+    }
+
+    #[test]
+    fn a_case_with_failed_calls_is_a_failure_not_a_ratio() {
+        let spine = figure("spine", 100, 0);
+        assert_eq!(ratio(&spine, &figure("floor", 200, 0), false), Some(0.5));
+        // Every floor call failed: 0 ops/s, which a ratio would print as infinitely slow.
+        let broken = figure("floor", 0, 5_833);
+        assert_eq!(ratio(&spine, &broken, false), None);
+        assert_eq!(ratio(&spine, &broken, true), None);
+        assert_eq!(spine.failure(), None);
+        let failure = broken.failure().unwrap_or_default();
+        assert!(failure.contains("5833 calls failed"), "{failure}");
+        assert!(failure.contains("does not extend its chain"), "{failure}");
     }
 }

@@ -28,6 +28,8 @@ fn figure(case: String, ops_per_sec: f64, p50_ms: f64, p99_ms: f64) -> Figure {
         p99_ms,
         ratio: None,
         ratio_to: None,
+        errors: 0,
+        first_error: None,
     }
 }
 

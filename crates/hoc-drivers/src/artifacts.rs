@@ -69,6 +69,18 @@ pub async fn list(
     dataset_id: Option<&str>,
     page: &PageRequest,
 ) -> Result<Vec<ArtifactRow>, StorageError> {
+    list_query(tenant_id, dataset_id, page)
+        .all(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// The query of [`list`].
+pub(crate) fn list_query(
+    tenant_id: &str,
+    dataset_id: Option<&str>,
+    page: &PageRequest,
+) -> sea_orm::Select<Entity> {
     let mut query = Entity::find().filter(Column::TenantId.eq(tenant_id));
     if let Some(dataset_id) = dataset_id {
         query = query.filter(Column::DatasetId.eq(dataset_id));
@@ -83,7 +95,4 @@ pub async fn list(
         .order_by_desc(Column::CreatedAt)
         .order_by_desc(Column::Id)
         .limit(page.limit)
-        .all(&tx.conn())
-        .await
-        .map_err(StorageError::from_db)
 }

@@ -40,6 +40,18 @@ pub async fn list_page(
     filter: AuditFilter<'_>,
     page: &PageRequest,
 ) -> Result<Vec<AuditRow>, StorageError> {
+    list_page_query(tenant_id, filter, page)
+        .all(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// The query of [`list_page`].
+pub(crate) fn list_page_query(
+    tenant_id: &str,
+    filter: AuditFilter<'_>,
+    page: &PageRequest,
+) -> sea_orm::Select<Entity> {
     let mut query = Entity::find().filter(Column::TenantId.eq(tenant_id));
     if let Some(entity_id) = filter.entity_id {
         query = query.filter(Column::EntityId.eq(entity_id));
@@ -57,9 +69,6 @@ pub async fn list_page(
         .order_by_asc(Column::CreatedAt)
         .order_by_asc(Column::Id)
         .limit(page.limit)
-        .all(&tx.conn())
-        .await
-        .map_err(StorageError::from_db)
 }
 
 /// What an engine asks to have audited. The spine adds the actor, the request id and the time, and appends it

@@ -9,7 +9,7 @@ use sea_orm::{
 };
 
 use crate::entity::incidents::{Column, Entity};
-use crate::paging::PageRequest;
+use crate::paging::{Direction, PageRequest};
 use crate::{DbTime, IncidentRow, StorageError, Tx};
 
 /// Which incidents a list shows.
@@ -32,8 +32,12 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub(crate) fn new(tx: &Tx) -> Self {
+        Self::with_backend(tx.conn().get_database_backend())
+    }
+
+    pub(crate) fn with_backend(backend: DbBackend) -> Self {
         Self {
-            backend: tx.conn().get_database_backend(),
+            backend,
             text: String::new(),
             values: Vec::new(),
         }
@@ -69,14 +73,27 @@ pub(crate) fn columns(prefix: &str) -> String {
         .join(", ")
 }
 
-/// `FROM incident_versions v WHERE` the version of each of the tenant's incidents that was valid at `as_of`
-/// (the highest version among those whose change happened at or before it), matching `filter`. The version is
-/// chosen by a correlated `MAX` — a lookup in the primary key per candidate row, whatever the planner's
-/// statistics say (an anti-join form degrades to a quadratic scan on PostgreSQL before `ANALYZE`).
-fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, as_of: DbTime) {
+/// `FROM incident_versions v WHERE` the version of each of the tenant's incidents that was valid at `page.as_of`
+/// (the highest version among those whose change happened at or before it), matching `filter`, within the page's
+/// key bounds. The version is chosen by a correlated `MAX` — a lookup in the primary key per candidate row,
+/// whatever the planner's statistics say (an anti-join form degrades to a quadratic scan on PostgreSQL before
+/// `ANALYZE`).
+fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, page: &PageRequest) {
     sql.push(" FROM incident_versions v WHERE v.tenant_id = ")
         .bind(tenant_id);
-    valid_at(sql, as_of);
+    let bounds = page.bounds(Direction::Descending);
+    if let Some(as_of) = bounds.created_at_most {
+        created_at_most(sql, as_of);
+    }
+    if let Some((at, last_id)) = bounds.beyond {
+        // A row comparison: an index bound on (tenant, created_at, id), so a deep page is a seek.
+        sql.push(" AND (v.created_at, v.id) < (")
+            .bind(at)
+            .push(", ")
+            .bind(last_id)
+            .push(")");
+    }
+    version_valid_at(sql, page.as_of);
     if let Some(status) = filter.status {
         sql.push(" AND v.status = ").bind(status);
     }
@@ -91,13 +108,23 @@ fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, as_of
     }
 }
 
-/// ` AND` the row `v` of `incident_versions` is its incident's version valid at `as_of`. `created_at <= as_of` is
-/// implied (a version's change is never before its incident's creation), but written out it is the index bound that
-/// starts a newest-first walk at `as_of` instead of at the newest incident.
+/// ` AND v.created_at <= as_of`: implied by the version conditions (a version's change is never before its
+/// incident's creation), but written out it is the index bound that starts a newest-first walk at `as_of`
+/// instead of at the newest incident.
+fn created_at_most(sql: &mut Sql, as_of: DbTime) {
+    sql.push(" AND v.created_at <= ").bind(as_of);
+}
+
+/// ` AND` the row `v` of `incident_versions` is its incident's version valid at `as_of`, starting the walk at
+/// `as_of` (see [`created_at_most`]).
 pub(crate) fn valid_at(sql: &mut Sql, as_of: DbTime) {
-    sql.push(" AND v.created_at <= ")
-        .bind(as_of)
-        .push(" AND v.updated_at <= ")
+    created_at_most(sql, as_of);
+    version_valid_at(sql, as_of);
+}
+
+/// ` AND` the row `v` is its incident's version valid at `as_of`, without the `created_at` bound.
+fn version_valid_at(sql: &mut Sql, as_of: DbTime) {
+    sql.push(" AND v.updated_at <= ")
         .bind(as_of)
         .push(
             " AND v.version = (SELECT MAX(w.version) FROM incident_versions w \
@@ -115,24 +142,31 @@ pub async fn list(
     filter: IncidentFilter<'_>,
     page: &PageRequest,
 ) -> Result<Vec<IncidentRow>, StorageError> {
-    let mut sql = Sql::new(tx);
-    sql.push("SELECT ").push(&columns("v."));
-    versions_at(&mut sql, tenant_id, filter, page.as_of);
-    if let Some((at, last_id)) = &page.after {
-        // A row comparison: an index bound on (tenant, created_at, id), so a deep page is a seek.
-        sql.push(" AND (v.created_at, v.id) < (")
-            .bind(*at)
-            .push(", ")
-            .bind(last_id.as_str())
-            .push(")");
-    }
-    sql.push(" ORDER BY v.created_at DESC, v.id DESC LIMIT ")
-        .bind(i64::try_from(page.limit).unwrap_or(i64::MAX));
     Entity::find()
-        .from_raw_sql(sql.statement())
+        .from_raw_sql(list_statement(
+            tx.conn().get_database_backend(),
+            tenant_id,
+            filter,
+            page,
+        ))
         .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)
+}
+
+/// The statement of [`list`].
+pub(crate) fn list_statement(
+    backend: DbBackend,
+    tenant_id: &str,
+    filter: IncidentFilter<'_>,
+    page: &PageRequest,
+) -> Statement {
+    let mut sql = Sql::with_backend(backend);
+    sql.push("SELECT ").push(&columns("v."));
+    versions_at(&mut sql, tenant_id, filter, page);
+    sql.push(" ORDER BY v.created_at DESC, v.id DESC LIMIT ")
+        .bind(i64::try_from(page.limit).unwrap_or(i64::MAX));
+    sql.statement()
 }
 
 /// The incident `id` of `tenant_id` as it was at `as_of`, or `None` (not created yet, or another tenant's).

@@ -16,6 +16,8 @@ pub mod idempotency;
 pub mod incidents;
 pub mod outbox;
 pub mod paging;
+#[cfg(test)]
+mod plans;
 pub mod postmortems;
 pub mod relay;
 pub mod schema_check;

@@ -16,17 +16,7 @@ pub async fn list_after(
     until: crate::DbTime,
     limit: u64,
 ) -> Result<Vec<EventEnvelope>, StorageError> {
-    let mut query = Entity::find()
-        .filter(Column::TenantId.eq(tenant_id))
-        .filter(Column::SequenceNo.gt(after))
-        .filter(Column::OccurredAt.lte(until));
-    if let Some(project_id) = project_id {
-        query = query.filter(Column::ProjectId.eq(project_id));
-    }
-    let rows = query
-        .order_by_asc(Column::SequenceNo)
-        .order_by_asc(Column::ProjectId)
-        .limit(limit)
+    let rows = list_after_query(tenant_id, project_id, after, until, limit)
         .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)?;
@@ -38,4 +28,25 @@ pub async fn list_after(
             })
         })
         .collect()
+}
+
+/// The query of [`list_after`].
+pub(crate) fn list_after_query(
+    tenant_id: &str,
+    project_id: Option<&str>,
+    after: i64,
+    until: crate::DbTime,
+    limit: u64,
+) -> sea_orm::Select<Entity> {
+    let mut query = Entity::find()
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::SequenceNo.gt(after))
+        .filter(Column::OccurredAt.lte(until));
+    if let Some(project_id) = project_id {
+        query = query.filter(Column::ProjectId.eq(project_id));
+    }
+    query
+        .order_by_asc(Column::SequenceNo)
+        .order_by_asc(Column::ProjectId)
+        .limit(limit)
 }

@@ -29,19 +29,60 @@ pub struct PageRequest {
     pub limit: u64,
 }
 
-/// `created_at <= as_of AND (created_at, id) beyond after`, the bound written as one row comparison
-/// (`(created_at, id) < (t, x)`), which both databases use as an index bound: a page at any depth is a seek, not a
-/// scan that filters away every row before it (`created_at < t OR (created_at = t AND id < x)` is not).
+/// The bounds a page puts on `(created_at, id)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyBounds<'a> {
+    /// `created_at <= as_of`, when nothing else implies it.
+    pub(crate) created_at_most: Option<DbTime>,
+    /// `(created_at, id) < (t, x)` (descending) or `> (t, x)` (ascending): the cursor's row comparison.
+    pub(crate) beyond: Option<(DbTime, &'a str)>,
+}
+
+impl PageRequest {
+    /// The bounds of this page, each written only when the others do not imply it. The row comparison
+    /// `(created_at, id) < (t, x)` is an index bound on both databases, so a page at any depth is a seek — but only
+    /// if it is the bound the planner takes: next to a second upper bound on `created_at` (the listing's `as_of`,
+    /// which every cursor carries) SQLite takes `created_at <= as_of` as the index range and filters the row
+    /// comparison row by row, a deep page costing its depth. Newest first, the two are never both needed: a cursor
+    /// at or before `as_of` implies the `as_of` bound, and a cursor after it is implied by it. Oldest first, the
+    /// cursor is the lower bound and `as_of` the upper one, and both are index bounds.
+    pub(crate) fn bounds(&self, direction: Direction) -> KeyBounds<'_> {
+        match (&self.after, direction) {
+            (None, _) => KeyBounds {
+                created_at_most: Some(self.as_of),
+                beyond: None,
+            },
+            (Some((at, id)), Direction::Descending) if *at <= self.as_of => KeyBounds {
+                created_at_most: None,
+                beyond: Some((*at, id.as_str())),
+            },
+            (Some(_), Direction::Descending) => KeyBounds {
+                created_at_most: Some(self.as_of),
+                beyond: None,
+            },
+            (Some((at, id)), Direction::Ascending) => KeyBounds {
+                created_at_most: Some(self.as_of),
+                beyond: Some((*at, id.as_str())),
+            },
+        }
+    }
+}
+
+/// [`PageRequest::bounds`] as a sea-query condition on `created_at` and `id`.
 pub(crate) fn keyset_condition<C: ColumnTrait>(
     created_at: C,
     id: C,
     page: &PageRequest,
     direction: Direction,
 ) -> Condition {
-    let mut condition = Condition::all().add(created_at.lte(page.as_of));
-    if let Some((at, last_id)) = &page.after {
+    let bounds = page.bounds(direction);
+    let mut condition = Condition::all();
+    if let Some(as_of) = bounds.created_at_most {
+        condition = condition.add(created_at.lte(as_of));
+    }
+    if let Some((at, last_id)) = bounds.beyond {
         let key = Expr::tuple([Expr::col(created_at), Expr::col(id)]);
-        let bound = Expr::tuple([Expr::val(*at), Expr::val(last_id.as_str())]);
+        let bound = Expr::tuple([Expr::val(at), Expr::val(last_id)]);
         condition = condition.add(match direction {
             Direction::Descending => key.lt(bound),
             Direction::Ascending => key.gt(bound),
