@@ -221,6 +221,45 @@ pub(crate) fn schemas<M: OperationMethod>(
     }
 }
 
+/// The stream's query parameters, from the request type the handler parses them into, and `Last-Event-ID`, which
+/// takes the same values as `after`.
+fn stream_parameters() -> Vec<Value> {
+    use hoc_spine::RequestSchema as _;
+    let fields = crate::stream::StreamQuery::fields();
+    let mut parameters: Vec<Value> = fields
+        .iter()
+        .map(|f| parameter(f.name, "query", f.required, f.description, f.schema.clone()))
+        .collect();
+    if let Some(after) = fields.iter().find(|f| f.name == "after") {
+        parameters.push(parameter(
+            "Last-Event-ID",
+            "header",
+            false,
+            "The id of the last event received: the stream resumes after it (wins over `after`).",
+            after.schema.clone(),
+        ));
+    }
+    parameters
+}
+
+/// One Server-Sent Event of `GET /v1/events/stream`.
+pub fn stream_event_schema() -> Value {
+    json!({
+        "type": "object",
+        "required": ["id", "event", "data"],
+        "properties": {
+            "id": { "type": "string", "pattern": "^[1-9][0-9]*$", "description": "the event's sequence_no" },
+            "event": { "type": "string", "minLength": 1, "description": "the event type" },
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": schema_ref("EventEnvelope"),
+                "description": "the envelope, as in GET /v1/events",
+            },
+        },
+    })
+}
+
 fn schema_ref(name: &str) -> Value {
     json!({ "$ref": format!("#/components/schemas/{name}") })
 }
@@ -360,16 +399,14 @@ pub fn document() -> Value {
             "operationId": "stream_events",
             "summary": "The tenant's events as Server-Sent Events (id: sequence_no, event: event type, data: envelope JSON), resumable with Last-Event-ID",
             "security": [{ "apiKey": [] }],
-            "parameters": [
-                { "name": "after", "in": "query", "required": false,
-                  "description": "Exclusive lower bound of sequence_no (default 0); Last-Event-ID wins",
-                  "schema": { "type": "integer", "minimum": 0 } },
-                { "name": "Last-Event-ID", "in": "header", "required": false,
-                  "description": "The id of the last event received: the stream resumes after it",
-                  "schema": { "type": "integer", "minimum": 0 } },
-            ],
+            "parameters": stream_parameters(),
             "responses": {
-                "200": { "description": "an endless event stream", "content": { "text/event-stream": { "schema": { "type": "string" } } } },
+                "200": { "description": "an endless event stream; heartbeat comments while idle", "content": { "text/event-stream": {
+                    // Each event, as OpenAPI 3.2's `itemSchema` describes a sequential media type (schemathesis
+                    // validates every event received against it): `id` the sequence_no, `event` the event type,
+                    // `data` the envelope as JSON.
+                    "itemSchema": stream_event_schema(),
+                } } },
                 "400": { "description": "malformed", "content": { "application/json": { "schema": schema_ref("Error") } } },
                 "401": { "description": "no valid key", "content": { "application/json": { "schema": schema_ref("Error") } } },
                 "422": { "description": "invalid", "content": { "application/json": { "schema": schema_ref("Error") } } },

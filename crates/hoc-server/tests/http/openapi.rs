@@ -14,6 +14,33 @@ fn route_names_are_unique() {
 }
 
 #[test]
+fn each_stream_event_is_described_as_it_is_sent() {
+    let doc = openapi::document();
+    let content = &doc["paths"]["/v1/events/stream"]["get"]["responses"]["200"]["content"]["text/event-stream"];
+    // Not "a string": each event has an id (the sequence_no), an event type and the envelope as JSON data.
+    assert!(content.get("schema").is_none(), "{content}");
+    let item = &content["itemSchema"];
+    assert_eq!(item, &openapi::stream_event_schema());
+    assert_eq!(item["required"], serde_json::json!(["id", "event", "data"]));
+    assert_eq!(
+        item["properties"]["data"]["contentMediaType"],
+        "application/json"
+    );
+    // The data's schema is the one `/v1/events` lists its items with, and it exists.
+    let envelope = item["properties"]["data"]["contentSchema"]["$ref"]
+        .as_str()
+        .expect("a $ref");
+    let feed_items = doc["paths"]["/v1/events"]["get"]["responses"]["200"]["content"]
+        ["application/json"]["schema"]["$ref"]
+        .as_str()
+        .and_then(|r| r.rsplit('/').next())
+        .map(|name| doc["components"]["schemas"][name]["properties"]["items"]["items"]["$ref"].clone());
+    assert_eq!(feed_items, Some(serde_json::json!(envelope)));
+    let name = envelope.rsplit('/').next().unwrap_or_default();
+    assert!(doc["components"]["schemas"][name]["properties"]["sequence_no"].is_object());
+}
+
+#[test]
 fn the_document_lists_exactly_the_routes() {
     let doc = openapi::document();
     let mut documented = BTreeSet::new();
