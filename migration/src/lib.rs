@@ -13,6 +13,7 @@ mod m20261128_000005_performance;
 mod m20261128_000006_ledger_integrity;
 mod m20261128_000007_relay;
 mod m20261128_000008_grouping;
+mod m20261206_000009_event_retention;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -96,6 +97,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_ledger_integrity::Migration),
             Box::new(m20261128_000007_relay::Migration),
             Box::new(m20261128_000008_grouping::Migration),
+            Box::new(m20261206_000009_event_retention::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! Reading the event outbox (writing it, and numbering events, is `hoc-ledger`'s).
 
 use hoc_contracts::EventEnvelope;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entity::event_outbox::{Column, Entity};
 use crate::{StorageError, Tx};
@@ -49,4 +49,42 @@ pub(crate) fn list_after_query(
         .order_by_asc(Column::SequenceNo)
         .order_by_asc(Column::ProjectId)
         .limit(limit)
+}
+
+/// Where retention pruned a partition's events: every event through `pruned_through` is gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneMark {
+    /// The highest `sequence_no` pruned.
+    pub pruned_through: i64,
+    /// The retention the pruning ran with, in seconds.
+    pub retention_seconds: i64,
+}
+
+/// The pruning mark of the (tenant, project) partition, if retention ever pruned it.
+pub async fn prune_mark(
+    tx: &Tx,
+    tenant_id: &str,
+    project_id: &str,
+) -> Result<Option<PruneMark>, StorageError> {
+    let mut sql = crate::incidents::Sql::new(tx);
+    sql.push("SELECT pruned_through, retention_seconds FROM event_prune_marks WHERE tenant_id = ")
+        .bind(tenant_id)
+        .push(" AND project_id = ")
+        .bind(project_id);
+    let row = tx
+        .conn()
+        .query_one_raw(sql.statement())
+        .await
+        .map_err(StorageError::from_db)?;
+    row.map(|row| {
+        Ok(PruneMark {
+            pruned_through: row
+                .try_get("", "pruned_through")
+                .map_err(StorageError::from_db)?,
+            retention_seconds: row
+                .try_get("", "retention_seconds")
+                .map_err(StorageError::from_db)?,
+        })
+    })
+    .transpose()
 }

@@ -189,14 +189,48 @@ pub async fn mark_published(
     Ok(done.rows_affected())
 }
 
-/// Deletes events published before `before` (never one not yet published). Returns how many.
-pub async fn prune(db: &Database, before: DbTime) -> Result<u64, StorageError> {
+/// Deletes the events published before `before` (never one not yet published). First it records, for each
+/// partition, the highest `sequence_no` it removes and the retention it ran with (`event_prune_marks`), so that a
+/// read of the feed reaching into the removed range is refused by name rather than answered with a shorter list;
+/// then it deletes exactly the published events at or below each partition's mark. Were it cut off between the
+/// two, the mark would claim events still there: reads are refused early, never answered short, and the next
+/// pass deletes them. Returns how many events it deleted.
+pub async fn prune(
+    db: &Database,
+    before: DbTime,
+    retention_seconds: i64,
+) -> Result<u64, StorageError> {
+    let highest = match db.conn().get_database_backend() {
+        DbBackend::Postgres => "GREATEST",
+        _ => "MAX",
+    };
+    db.conn()
+        .execute_raw(statement(
+            db,
+            &format!(
+                "INSERT INTO event_prune_marks (tenant_id, project_id, pruned_through, retention_seconds, \
+                 pruned_at) SELECT tenant_id, project_id, MAX(sequence_no), ?, ? FROM event_outbox \
+                 WHERE published_at IS NOT NULL AND published_at < ? GROUP BY tenant_id, project_id \
+                 ON CONFLICT (tenant_id, project_id) DO UPDATE SET \
+                 pruned_through = {highest}(event_prune_marks.pruned_through, excluded.pruned_through), \
+                 retention_seconds = excluded.retention_seconds, pruned_at = excluded.pruned_at"
+            ),
+            vec![
+                retention_seconds.into(),
+                DbTime::new(time::OffsetDateTime::now_utc()).into(),
+                before.into(),
+            ],
+        ))
+        .await
+        .map_err(StorageError::from_db)?;
     let done = db
         .conn()
         .execute_raw(statement(
             db,
-            "DELETE FROM event_outbox WHERE published_at IS NOT NULL AND published_at < ?",
-            vec![before.into()],
+            "DELETE FROM event_outbox WHERE published_at IS NOT NULL AND EXISTS (SELECT 1 FROM \
+             event_prune_marks m WHERE m.tenant_id = event_outbox.tenant_id \
+             AND m.project_id = event_outbox.project_id AND event_outbox.sequence_no <= m.pruned_through)",
+            vec![],
         ))
         .await
         .map_err(StorageError::from_db)?;

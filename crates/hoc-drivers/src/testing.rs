@@ -36,6 +36,7 @@ pub const TABLES: &[&str] = &[
     "recurrence_group_versions",
     "relay_leases",
     "grouping_configs",
+    "event_prune_marks",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

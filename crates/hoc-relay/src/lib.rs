@@ -44,7 +44,8 @@ pub struct RelayConfig {
     pub poll: Duration,
     /// Events per batch.
     pub batch: u64,
-    /// Published events older than this are deleted (`None`: kept).
+    /// Published events older than this are deleted (`None`, the default: kept, so the event feed at any `as_of`
+    /// stays the same bytes; a read into a pruned range is refused with `history_pruned`).
     pub retention: Option<Duration>,
     /// This instance's name in the leases.
     pub holder: String,
@@ -52,7 +53,7 @@ pub struct RelayConfig {
 
 impl RelayConfig {
     /// The defaults for `nats_url`: stream `HOC_EVENTS`, prefix `hoc.events`, 5 s leases, 250 ms polls, batches of
-    /// 256, published events kept 7 days.
+    /// 256, published events kept (pruning is an opt-in: `retention`).
     pub fn new(nats_url: impl Into<String>) -> Self {
         Self {
             nats_url: nats_url.into(),
@@ -61,7 +62,7 @@ impl RelayConfig {
             lease_ttl: Duration::from_secs(5),
             poll: Duration::from_millis(250),
             batch: 256,
-            retention: Some(Duration::from_secs(7 * 24 * 3600)),
+            retention: None,
             holder: format!("relay_{}", uuid::Uuid::now_v7().simple()),
         }
     }
@@ -250,7 +251,8 @@ async fn run(spine: Spine, config: RelayConfig, status: Arc<RelayStatus>) {
         {
             last_prune = tokio::time::Instant::now();
             let before = OffsetDateTime::now_utc() - retention;
-            match relay::prune(spine.database(), before.into()).await {
+            let seconds = i64::try_from(retention.as_secs()).unwrap_or(i64::MAX);
+            match relay::prune(spine.database(), before.into(), seconds).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(events = n, "pruned published events past their retention"),
                 Err(e) => tracing::warn!(error = %e, "pruning published events failed"),

@@ -452,20 +452,59 @@ hoc_spine::storage_test!(
                 .await
                 .unwrap();
         assert!(marked > 0);
+        // Kept by default: pruning is an opt-in.
+        assert_eq!(RelayConfig::new(SHARED_NATS).retention, None);
+        let ctx = OperationContext::new(&first.tenant_id, ActorType::System, "test").unwrap();
+        let feed = |after: i64| hoc_spine::requests::ListEvents {
+            after: Some(after),
+            limit: Some(500),
+        };
+        let whole = spine.call(&ctx, &feed(0)).await.unwrap();
         // A retention of two hours keeps them; of thirty minutes removes them — and never an unpublished event.
         let two_hours = time::OffsetDateTime::now_utc() - time::Duration::hours(2);
         assert_eq!(
-            hoc_spine::relay::prune(&db, two_hours.into())
+            hoc_spine::relay::prune(&db, two_hours.into(), 2 * 3600)
                 .await
                 .unwrap(),
             0
         );
+        assert_eq!(spine.call(&ctx, &feed(0)).await.unwrap(), whole);
         let half_hour = time::OffsetDateTime::now_utc() - time::Duration::minutes(30);
         assert_eq!(
-            hoc_spine::relay::prune(&db, half_hour.into())
+            hoc_spine::relay::prune(&db, half_hour.into(), 1800)
                 .await
                 .unwrap(),
             marked
+        );
+        // A read from below what was pruned is refused by name, never answered with a shorter list; from the mark
+        // on it is what it was.
+        let pruned_through = i64::try_from(marked).unwrap();
+        for after in [0, pruned_through - 1] {
+            match spine.call(&ctx, &feed(after)).await {
+                Err(hoc_spine::OperationError::HistoryPruned {
+                    project_id,
+                    pruned_through: through,
+                    retention_seconds,
+                }) => {
+                    assert_eq!(project_id, first.project_id);
+                    assert_eq!(through, pruned_through);
+                    assert_eq!(retention_seconds, 1800);
+                }
+                other => panic!("after={after}: expected history_pruned, got {other:?}"),
+            }
+        }
+        let rest = spine.call(&ctx, &feed(pruned_through)).await.unwrap();
+        assert!(
+            rest.items.is_empty(),
+            "every event of the partition was published and pruned"
+        );
+        assert_eq!(rest.next_after, pruned_through);
+        // The other partition was not pruned: its feed is whole.
+        let other =
+            OperationContext::new(&partitions[1].tenant_id, ActorType::System, "test").unwrap();
+        assert_eq!(
+            spine.call(&other, &feed(0)).await.unwrap().items.len() as i64,
+            made - marked as i64
         );
         let backlog = hoc_spine::relay::backlog(&db).await.unwrap();
         assert_eq!(

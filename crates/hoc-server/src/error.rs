@@ -90,6 +90,7 @@ impl ApiError {
             | ErrorCode::IdempotencyKeyReused
             | ErrorCode::StaleVersion => StatusCode::CONFLICT,
             ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+            ErrorCode::HistoryPruned => StatusCode::GONE,
             // A storage-level conflict (a lost race on a unique key) is transient: retrying is safe.
             ErrorCode::Unavailable | ErrorCode::Conflict => StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::UnknownOperation | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,6 +121,15 @@ impl ApiError {
             } => {
                 json!({ "dataset_id": dataset_id, "dataset_version": dataset_version, "fields": fields })
             }
+            OperationError::HistoryPruned {
+                project_id,
+                pruned_through,
+                retention_seconds,
+            } => json!({
+                "project_id": project_id,
+                "pruned_through": pruned_through,
+                "retention_hours": retention_seconds / 3600,
+            }),
             _ => json!({}),
         };
         Self {

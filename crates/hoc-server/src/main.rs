@@ -82,9 +82,10 @@ enum Command {
         /// The first subject tokens: events go to `<prefix>.<tenant>.<project>.<event_type>`.
         #[arg(long, env = "HOC_NATS_SUBJECT_PREFIX", default_value = "hoc.events")]
         nats_subject_prefix: String,
-        /// Hours published events stay in the outbox (and the `/v1/events` feed) before they are pruned; 0 keeps
-        /// them forever. Events not yet published are never pruned.
-        #[arg(long, env = "HOC_EVENT_RETENTION_HOURS", default_value_t = 168)]
+        /// Hours published events stay in the outbox (and the `/v1/events` feed) before they are pruned; 0, the
+        /// default, keeps them forever. Events not yet published are never pruned; a read of the feed from below
+        /// what was pruned is answered 410 `history_pruned`, never a shorter list.
+        #[arg(long, env = "HOC_EVENT_RETENTION_HOURS", default_value_t = 0)]
         event_retention_hours: u64,
     },
     /// Apply pending migrations and exit (run as the database owner).

@@ -34,6 +34,7 @@ pub const ERROR_CODES: &[&str] = &[
     "reproducibility_conflict",
     "idempotency_key_reused",
     "stale_version",
+    "history_pruned",
     "payload_too_large",
     "unsupported_media_type",
     "unavailable",
@@ -348,6 +349,12 @@ fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
             ),
         ]);
     }
+    if route.operation == "events.feed" {
+        errors.push((
+            "410",
+            "history_pruned: the read starts below what event retention pruned; details.pruned_through",
+        ));
+    }
     for (status, description) in errors {
         responses.insert(status.to_owned(), error(description));
     }
@@ -409,6 +416,7 @@ pub fn document() -> Value {
                 } } },
                 "400": { "description": "malformed", "content": { "application/json": { "schema": schema_ref("Error") } } },
                 "401": { "description": "no valid key", "content": { "application/json": { "schema": schema_ref("Error") } } },
+                "410": { "description": "history_pruned: the stream would start below what event retention pruned; details.pruned_through", "content": { "application/json": { "schema": schema_ref("Error") } } },
                 "422": { "description": "invalid", "content": { "application/json": { "schema": schema_ref("Error") } } },
                 "503": { "description": "unavailable", "content": { "application/json": { "schema": schema_ref("Error") } } },
             },

@@ -12,8 +12,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use hoc_spine::requests::ListEvents;
-use hoc_spine::{EventEnvelope, OperationContext, OperationError, Spine};
+use hoc_spine::requests::{EventsPage, ListEvents};
+use hoc_spine::{ErrorCode, EventEnvelope, OperationContext, OperationError, Spine};
 
 use crate::request::{RequestId, authorize, read_query};
 use crate::{ApiError, AppState, route_named};
@@ -51,10 +51,10 @@ pub(crate) async fn events_stream(
     uri: Uri,
 ) -> Response {
     match open(&state, &rid, &headers, &uri).await {
-        Ok((ctx, after)) => Sse::new(stream(
+        Ok((ctx, first)) => Sse::new(stream(
             state.spine.clone(),
             ctx,
-            after,
+            first,
             state.closing.subscribe(),
         ))
         .keep_alive(
@@ -72,7 +72,7 @@ async fn open(
     rid: &RequestId,
     headers: &HeaderMap,
     uri: &Uri,
-) -> Result<(OperationContext, i64), ApiError> {
+) -> Result<(OperationContext, EventsPage), ApiError> {
     let route = route_named("list_events").ok_or_else(|| ApiError::internal(&rid.0))?;
     let ctx = authorize(state, headers, rid, route).await?;
     let (query, _) = read_query::<StreamQuery>(uri, Vec::new(), None)?;
@@ -83,7 +83,22 @@ async fn open(
         Some(id) => id,
         None => start.after.unwrap_or(0),
     };
-    Ok((ctx, after))
+    // The first page before the stream starts: what the feed refuses (a start below what retention pruned,
+    // storage down) is an HTTP status, not a stream that never sends anything.
+    let first = state
+        .spine
+        .call(&ctx, &feed_page(after))
+        .await
+        .map_err(|err| ApiError::from_operation(err, &rid.0))?;
+    Ok((ctx, first))
+}
+
+/// One page of the feed after `after`.
+fn feed_page(after: i64) -> ListEvents {
+    ListEvents {
+        after: Some(after),
+        limit: Some(500),
+    }
 }
 
 struct Cursor {
@@ -98,15 +113,15 @@ struct Cursor {
 fn stream(
     spine: Spine,
     ctx: OperationContext,
-    after: i64,
+    first: EventsPage,
     closing: tokio::sync::watch::Receiver<bool>,
 ) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
     let commits = spine.commits();
     let cursor = Cursor {
         spine,
         ctx,
-        after,
-        pending: VecDeque::new(),
+        after: first.next_after,
+        pending: first.items.into(),
         commits,
         closing,
     };
@@ -125,13 +140,7 @@ fn stream(
             }
             let page = cursor
                 .spine
-                .call(
-                    &cursor.ctx,
-                    &ListEvents {
-                        after: Some(cursor.after),
-                        limit: Some(500),
-                    },
-                )
+                .call(&cursor.ctx, &feed_page(cursor.after))
                 .await;
             match page {
                 Ok(page) if !page.items.is_empty() => {
@@ -143,6 +152,11 @@ fn stream(
                         _ = tokio::time::timeout(POLL, cursor.commits.changed()) => {}
                         _ = cursor.closing.changed() => {}
                     }
+                }
+                Err(err) if err.code() == ErrorCode::HistoryPruned => {
+                    // Retention pruned past this stream's place: end it; reconnecting is answered 410, by name.
+                    tracing::warn!(error = %err, "event stream: its place was pruned; ending it");
+                    return None;
                 }
                 Err(err) => {
                     // Storage trouble: log it, wait, try again (the client keeps its place; heartbeats go on).

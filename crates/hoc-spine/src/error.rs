@@ -27,6 +27,8 @@ pub enum ErrorCode {
     StaleVersion,
     /// The caller may not do this.
     Forbidden,
+    /// The read reaches into history that retention removed (the events feed after pruning).
+    HistoryPruned,
     /// Storage is down or busy; safe to retry.
     Unavailable,
     /// A bug.
@@ -47,6 +49,7 @@ impl ErrorCode {
             Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::StaleVersion => "stale_version",
             Self::Forbidden => "forbidden",
+            Self::HistoryPruned => "history_pruned",
             Self::Unavailable => "unavailable",
             Self::Internal => "internal",
         }
@@ -124,6 +127,20 @@ pub enum OperationError {
         /// Why.
         message: String,
     },
+    /// The read reaches into events that retention pruned: answering would present a shorter list as complete.
+    #[error(
+        "events of project {project_id} through sequence_no {pruned_through} were pruned (published events are \
+         kept {} hours: --event-retention-hours); read from after={pruned_through}",
+        retention_seconds / 3600
+    )]
+    HistoryPruned {
+        /// The project whose feed was pruned.
+        project_id: String,
+        /// The highest `sequence_no` pruned: a read from `after` at or above it is complete.
+        pruned_through: i64,
+        /// The retention pruning ran with, in seconds.
+        retention_seconds: i64,
+    },
     /// Storage is down or busy, or the resource is too contended right now; safe to retry.
     #[error("unavailable, retry later: {message}")]
     Unavailable {
@@ -160,6 +177,7 @@ impl OperationError {
             Self::IdempotencyKeyReused { .. } => ErrorCode::IdempotencyKeyReused,
             Self::StaleVersion { .. } => ErrorCode::StaleVersion,
             Self::Forbidden { .. } => ErrorCode::Forbidden,
+            Self::HistoryPruned { .. } => ErrorCode::HistoryPruned,
             Self::Unavailable { .. } | Self::Interrupted { .. } => ErrorCode::Unavailable,
             Self::Internal { .. } => ErrorCode::Internal,
         }

@@ -268,3 +268,78 @@ hoc_spine::storage_test!(
             .unwrap();
     }
 );
+
+hoc_spine::storage_test!(
+    a_read_into_pruned_events_is_410_by_name_never_a_shorter_list,
+    |db, url| {
+        let server = Server::start(&url).await;
+        let key = server.key("acme", "alice", "write").await;
+        for n in 0..3 {
+            server
+                .created_incident(
+                    &key,
+                    json!({ "title": format!("kept {n}"), "severity": "low", "category": "events"}),
+                )
+                .await;
+        }
+        let (status, whole) = server
+            .call(Method::GET, "/v1/events", Some(&key), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(whole["items"].as_array().map(Vec::len), Some(3));
+        // A relay published the first two three hours ago; a retention of two hours prunes them.
+        let partition = hoc_spine::relay::Partition {
+            tenant_id: "acme".into(),
+            project_id: "default".into(),
+        };
+        assert!(
+            hoc_spine::relay::claim(&db, &partition, "pruner", 0, i64::MAX / 2)
+                .await
+                .unwrap()
+        );
+        let three_hours_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(3);
+        hoc_spine::relay::mark_published(&db, &partition, "pruner", 2, three_hours_ago.into())
+            .await
+            .unwrap();
+        let two_hours_ago = time::OffsetDateTime::now_utc() - time::Duration::hours(2);
+        assert_eq!(
+            hoc_spine::relay::prune(&db, two_hours_ago.into(), 2 * 3600)
+                .await
+                .unwrap(),
+            2
+        );
+        let refused = json!({
+            "code": "history_pruned",
+            "details": { "project_id": "default", "pruned_through": 2, "retention_hours": 2 },
+        });
+        for path in ["/v1/events", "/v1/events?after=1", "/v1/events/stream"] {
+            let (status, body) = server.call(Method::GET, path, Some(&key), None).await;
+            assert_eq!(status, StatusCode::GONE, "{path}: {body}");
+            assert_eq!(body["error"]["code"], refused["code"], "{path}");
+            assert_eq!(body["error"]["details"], refused["details"], "{path}");
+            let message = body["error"]["message"].as_str().unwrap_or_default();
+            assert!(
+                message.contains("--event-retention-hours") && message.contains("after=2"),
+                "{path}: {message}"
+            );
+        }
+        // From the mark on, the feed is what it was.
+        let (status, rest) = server
+            .call(Method::GET, "/v1/events?after=2", Some(&key), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(rest["items"][0], whole["items"][2]);
+        // The stream resumed from the mark opens (its headers arrive; the body is endless).
+        let opened = reqwest::Client::new()
+            .get(format!("{}/v1/events/stream", server.base))
+            .bearer_auth(&key)
+            .header("Last-Event-ID", "2")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(opened.status(), StatusCode::OK);
+        assert_eq!(opened.headers()["content-type"], "text/event-stream");
+        drop(opened);
+        assert!(server.stop().await.success());
+    }
+);

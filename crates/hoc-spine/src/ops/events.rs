@@ -35,10 +35,22 @@ operation_method!(ListEvents => "events.feed"."list", writes = false, -> EventsP
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     let after = input.after.unwrap_or(0);
+    let project_id = call.ctx.project_id();
+    // Never a shorter list presented as complete: a read from below what retention pruned is refused by name.
+    if let Some(mark) =
+        hoc_drivers::outbox::prune_mark(call.tx, call.ctx.tenant_id(), project_id).await?
+        && after < mark.pruned_through
+    {
+        return Err(OperationError::HistoryPruned {
+            project_id: project_id.to_owned(),
+            pruned_through: mark.pruned_through,
+            retention_seconds: mark.retention_seconds,
+        });
+    }
     let items = hoc_drivers::outbox::list_after(
         call.tx,
         call.ctx.tenant_id(),
-        Some(call.ctx.project_id()),
+        Some(project_id),
         after,
         hoc_drivers::DbTime::new(read_at(&call).instant()),
         Limit::or_default(input.limit),
