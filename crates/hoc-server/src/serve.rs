@@ -1,8 +1,11 @@
 //! The accept loop: connection hygiene that axum's `serve` does not give.
 //!
-//! - **At most `max_connections` at once**, below the process's file-descriptor limit (see [`connection_cap`]):
-//!   past it the loop stops accepting, so new connections wait in the kernel's backlog instead of failing with
-//!   `EMFILE`, and are accepted as soon as one closes.
+//! - **At most `max_connections` at once**, below the process's file-descriptor limit (see [`connection_cap`]).
+//!   At the cap the loop still accepts the next connection, then makes room for it by closing the connection that
+//!   has waited longest for a request — idle between requests, or with its request head incomplete — as servers
+//!   short of connections do (nginx reuses its idle keep-alive connections the same way). A flood of silent
+//!   connections therefore cannot lock a real client out: each newcomer displaces the stalest of them. Only when
+//!   every connection has a request in flight does a newcomer wait (accepted, unanswered) until one finishes.
 //! - **Header-read timeout**: once a byte of a request head has arrived, the whole head must arrive within it,
 //!   counted from when the connection opened or answered its previous request — this ends slowloris connections
 //!   that trickle one byte at a time.
@@ -81,29 +84,13 @@ pub async fn serve(
     let permits = Arc::new(Semaphore::new(config.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let open = Arc::new(AtomicUsize::new(0));
+    let connections = Arc::new(Connections::default());
+    let epoch = Instant::now();
     tokio::pin!(shutdown);
-    // The cap's warning, at most every 10 s.
+    // The cap's warning, at most every 10 s, with how many connections were closed to make room since the last.
     let mut warned_full: Option<Instant> = None;
+    let mut evicted_since_warning = 0_u64;
     loop {
-        // Wait for room before accepting: past the cap, new connections queue in the kernel's backlog.
-        let permit = if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
-            permit
-        } else {
-            if warned_full.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
-                tracing::warn!(
-                    max_connections = config.max_connections,
-                    "connection cap reached; new connections wait until one closes"
-                );
-                warned_full = Some(Instant::now());
-            }
-            tokio::select! {
-                permit = Arc::clone(&permits).acquire_owned() => match permit {
-                    Ok(permit) => permit,
-                    Err(_) => break,
-                },
-                () = &mut shutdown => break,
-            }
-        };
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -116,19 +103,53 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let permit = if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
+            permit
+        } else {
+            // At the cap: make room for this connection by closing the one that has waited longest for a request.
+            let mut evicted = 0_u64;
+            let permit = loop {
+                if connections.evict_stalest() {
+                    evicted += 1;
+                }
+                tokio::select! {
+                    permit = Arc::clone(&permits).acquire_owned() => break permit.ok(),
+                    // The chosen one may have started a request meanwhile (it then stays): choose again.
+                    () = tokio::time::sleep(Duration::from_millis(100)) => {}
+                    () = &mut shutdown => break None,
+                }
+            };
+            evicted_since_warning += evicted;
+            if warned_full.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+                tracing::warn!(
+                    max_connections = config.max_connections,
+                    closed_to_make_room = evicted_since_warning,
+                    "connection cap reached; closing the connections that waited longest for a request \
+                     (idle, or with an incomplete request head) to make room for new ones"
+                );
+                warned_full = Some(Instant::now());
+                evicted_since_warning = 0;
+            }
+            match permit {
+                Some(permit) => permit,
+                None => break,
+            }
+        };
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let mut stop = stop_rx.clone();
         let open = Arc::clone(&open);
         open.fetch_add(1, Ordering::Relaxed);
+        let activity = Arc::new(Activity::new(epoch));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let registered = connections.register(Arc::clone(&activity), Arc::clone(&in_flight));
+        let connections = Arc::clone(&connections);
         tokio::spawn(async move {
             let _permit = permit;
-            let activity = Arc::new(Activity::new());
             let io = TokioIo::new(Watched {
                 inner: stream,
                 activity: Arc::clone(&activity),
             });
-            let in_flight = Arc::new(AtomicUsize::new(0));
             let service = {
                 let in_flight = Arc::clone(&in_flight);
                 let activity = Arc::clone(&activity);
@@ -194,8 +215,15 @@ pub async fn serve(
                         conn.as_mut().graceful_shutdown();
                         closing = true;
                     }
+                    () = registered.evict.notified() => {
+                        if in_flight.load(Ordering::Acquire) == 0 {
+                            tracing::debug!(%peer, "closing a connection waiting for a request, to make room");
+                            break;
+                        }
+                    }
                 }
             }
+            connections.remove(registered.id);
             open.fetch_sub(1, Ordering::Relaxed);
         });
     }
@@ -209,8 +237,67 @@ pub async fn serve(
     Ok(())
 }
 
+/// The open connections, for choosing which to close when a new one needs room.
+#[derive(Debug, Default)]
+struct Connections {
+    next_id: AtomicU64,
+    open: std::sync::Mutex<std::collections::HashMap<u64, Arc<Registered>>>,
+}
+
+/// One open connection as [`Connections`] sees it.
+#[derive(Debug)]
+struct Registered {
+    id: u64,
+    activity: Arc<Activity>,
+    in_flight: Arc<AtomicUsize>,
+    /// Asks the connection to close if it is still waiting for a request.
+    evict: tokio::sync::Notify,
+}
+
+impl Connections {
+    fn register(&self, activity: Arc<Activity>, in_flight: Arc<AtomicUsize>) -> Arc<Registered> {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let registered = Arc::new(Registered {
+            id,
+            activity,
+            in_flight,
+            evict: tokio::sync::Notify::new(),
+        });
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id, Arc::clone(&registered));
+        }
+        registered
+    }
+
+    fn remove(&self, id: u64) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&id);
+        }
+    }
+
+    /// Asks the connection that has waited longest for a request (no request in flight: idle between requests,
+    /// or its head incomplete) to close. False when every connection has a request in flight.
+    fn evict_stalest(&self) -> bool {
+        let Ok(open) = self.open.lock() else {
+            return false;
+        };
+        let stalest = open
+            .values()
+            .filter(|c| c.in_flight.load(Ordering::Acquire) == 0)
+            .min_by_key(|c| (c.activity.waiting_since(), c.id));
+        match stalest {
+            Some(connection) => {
+                connection.evict.notify_one();
+                true
+            }
+            None => false,
+        }
+    }
+}
+
 /// What a connection is waiting for: since when it has been waiting for a request head (it opened, or its last
-/// response was handed over), and whether a byte of that head has arrived.
+/// response was handed over), and whether a byte of that head has arrived. Instants are microseconds since the
+/// server's `epoch`, so connections compare.
 #[derive(Debug)]
 struct Activity {
     start: Instant,
@@ -219,12 +306,21 @@ struct Activity {
 }
 
 impl Activity {
-    fn new() -> Self {
-        Self {
-            start: Instant::now(),
+    fn new(epoch: Instant) -> Self {
+        let activity = Self {
+            start: epoch,
             waiting_since_micros: AtomicU64::new(0),
             last_read_micros: AtomicU64::new(0),
-        }
+        };
+        activity
+            .waiting_since_micros
+            .store(activity.now_micros(), Ordering::Relaxed);
+        activity
+    }
+
+    /// Since when it has been waiting for a request (microseconds since the epoch).
+    fn waiting_since(&self) -> u64 {
+        self.waiting_since_micros.load(Ordering::Relaxed)
     }
 
     fn now_micros(&self) -> u64 {

@@ -353,6 +353,126 @@ async fn idle_and_slowloris_connections_do_not_lock_out_a_new_request() {
     assert!(server.stop().await.success());
 }
 
+/// A flood of silent connections that reconnect as soon as they are closed, more of them than the server's
+/// connection cap (ulimit -n 1,024: 960 connections), with the default timeouts (10 s for a head, 60 s idle): a real
+/// client on a new connection is answered within a second, every time, because at the cap the server closes the
+/// connection that has waited longest for a request to make room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_of_silent_connections_makes_room_for_a_real_client_within_a_second() {
+    use tokio::io::AsyncReadExt;
+
+    let db = hoc_spine::testing::TestDatabase::sqlite().await;
+    let server = Server::start_with_nofile(db.url(), 1024, &[]).await;
+    let address = server.base.trim_start_matches("http://").to_owned();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reconnects = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let connected = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (end_tx, end_rx) = tokio::sync::watch::channel(false);
+    // The flood runs on a thread and runtime of its own (one thread, as an attacker's process would be), so what is
+    // measured is the server's answer, not the test runtime starved by 1,100 reconnecting tasks.
+    let flood = {
+        let (address, stop, reconnects, connected) = (
+            address.clone(),
+            Arc::clone(&stop),
+            Arc::clone(&reconnects),
+            Arc::clone(&connected),
+        );
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("flood runtime");
+            runtime.block_on(async move {
+                let mut tasks = Vec::new();
+                for _ in 0..1100 {
+                    // One after another: a storm of simultaneous handshakes overflows the listen queue, and a
+                    // connection the server never sees holds nothing.
+                    let first = tokio::net::TcpStream::connect(&address)
+                        .await
+                        .expect("connect");
+                    connected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    let (address, stop, reconnects, mut ended) = (
+                        address.clone(),
+                        Arc::clone(&stop),
+                        Arc::clone(&reconnects),
+                        end_rx.clone(),
+                    );
+                    tasks.push(tokio::spawn(async move {
+                        let mut stream = Some(first);
+                        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            let mut held = match stream.take() {
+                                Some(held) => held,
+                                None => match tokio::net::TcpStream::connect(&address).await {
+                                    Ok(held) => held,
+                                    Err(_) => {
+                                        tokio::time::sleep(Duration::from_millis(10)).await;
+                                        continue;
+                                    }
+                                },
+                            };
+                            // Send nothing and hold it until the server closes it (or the test ends), then
+                            // come back.
+                            let mut buf = [0_u8; 1];
+                            tokio::select! {
+                                _ = held.read(&mut buf) => {
+                                    reconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                                }
+                                _ = ended.changed() => break,
+                            }
+                        }
+                    }));
+                }
+                for task in tasks {
+                    let _ = task.await;
+                }
+            });
+        })
+    };
+    let started = Instant::now();
+    while connected.load(std::sync::atomic::Ordering::Relaxed) < 1100 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the flood did not connect"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = reconnects.load(std::sync::atomic::Ordering::Relaxed);
+    let mut slowest = Duration::ZERO;
+    for _ in 0..5 {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .pool_max_idle_per_host(0)
+            .build()
+            .expect("client");
+        let started = Instant::now();
+        let res = client
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .expect("a real client is answered within a second despite the flood");
+        assert_eq!(res.status(), StatusCode::OK);
+        slowest = slowest.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        slowest < Duration::from_secs(1),
+        "slowest answer {slowest:?}"
+    );
+    // The room was made by closing flood connections (which came back), not by a timeout (10 s and 60 s here).
+    assert!(
+        reconnects.load(std::sync::atomic::Ordering::Relaxed) > before,
+        "no silent connection was closed to make room"
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = end_tx.send(true);
+    tokio::task::spawn_blocking(move || flood.join())
+        .await
+        .expect("joined")
+        .expect("the flood thread ends");
+    assert!(server.stop().await.success());
+}
+
 /// A request that runs past `--request-timeout-ms` (here: a write waiting on a lock for longer) is answered 503
 /// with `Retry-After`, and its work is dropped: nothing of it is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
