@@ -284,9 +284,21 @@ impl Database {
             .map_err(StorageError::from_db)
     }
 
-    /// Rolls back the last `steps` migrations (used to prove a migration's backfill agrees with what its
-    /// triggers maintain).
-    pub async fn migrate_down(&self, steps: u32) -> Result<(), StorageError> {
+    /// Rolls back every migration from the newest through the one named `name` (used to prove what a migration
+    /// adds, and that its backfill agrees with what its triggers maintain). Named, not counted, so that a later
+    /// migration cannot silently change which one a caller rolls back.
+    pub async fn migrate_down_through(&self, name: &str) -> Result<(), StorageError> {
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        let Some(position) = names.iter().position(|n| n == name) else {
+            return Err(StorageError::Corrupt {
+                table: "seaql_migrations",
+                problem: format!("no migration named {name}"),
+            });
+        };
+        let steps = u32::try_from(names.len() - position).unwrap_or(u32::MAX);
         Migrator::down(&self.conn, Some(steps))
             .await
             .map_err(StorageError::from_db)
