@@ -1,0 +1,181 @@
+//! The tenant's grouping configuration: its versions, validation, and the get and put procedures.
+
+use hoc_contracts::input::{FreeText, Rule, Vocabulary};
+use hoc_contracts::paging::ReadAt;
+use hoc_contracts::time_format::UtcTimestamp;
+use hoc_contracts::{DomainEvent, FieldError};
+use hoc_drivers::audit::AuditDraft;
+use hoc_drivers::grouping::{self as driver, ConfigRow};
+use hoc_drivers::{DbTime, Tx};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::*;
+use crate::IncidentError;
+use crate::procedures::{Caller, Outcome};
+use crate::recurrence::CURRENT_VERSION;
+
+/// A tenant's grouping configuration (the HTTP API's grouping-config object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct GroupingConfig {
+    /// Its version: 1, 2, … for each change; 0 for a tenant that never configured grouping (the defaults).
+    pub version: i64,
+    /// The algorithm new incidents are signed with.
+    pub primary_version: String,
+    /// The algorithm also computed during a transition: a new incident joins an existing group found by either.
+    pub secondary_version: Option<String>,
+    /// The fingerprint rules, first match wins.
+    pub fingerprint_rules: Vec<FingerprintRule>,
+    /// When this version was written (none for the defaults).
+    #[serde(with = "hoc_contracts::time_format::utc::option")]
+    #[schemars(with = "Option<UtcTimestamp>")]
+    pub updated_at: Option<OffsetDateTime>,
+    /// Who wrote it (none for the defaults).
+    pub updated_by: Option<String>,
+}
+
+impl GroupingConfig {
+    /// The configuration of a tenant that never configured grouping.
+    pub fn defaults() -> Self {
+        Self {
+            version: 0,
+            primary_version: CURRENT_VERSION.to_owned(),
+            secondary_version: None,
+            fingerprint_rules: Vec::new(),
+            updated_at: None,
+            updated_by: None,
+        }
+    }
+
+    fn from_row(row: ConfigRow) -> Result<Self, IncidentError> {
+        let fingerprint_rules =
+            serde_json::from_str(&row.rules).map_err(|e| corrupt(&row.tenant_id, e))?;
+        Ok(Self {
+            version: row.version,
+            primary_version: row.primary_version,
+            secondary_version: row.secondary_version,
+            fingerprint_rules,
+            updated_at: Some(row.created_at.get()),
+            updated_by: Some(row.created_by),
+        })
+    }
+}
+
+/// A configuration version number (≥ 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigVersion;
+
+impl Rule for ConfigVersion {
+    type Raw = i64;
+    type Out = i64;
+
+    fn schema() -> Value {
+        json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX })
+    }
+
+    fn parse(field: &str, raw: &i64, errors: &mut Vec<FieldError>) -> Option<i64> {
+        if *raw < 0 {
+            errors.push(FieldError::new(field, "must be 0 or more"));
+            return None;
+        }
+        Some(*raw)
+    }
+}
+
+impl PutGroupingConfig {
+    /// Every field's rule, and that the secondary differs from the primary: every problem at once.
+    pub fn validate(&self) -> Result<NewGroupingConfig, Vec<FieldError>> {
+        let parsed = self.parse();
+        let same =
+            self.secondary_version.is_some() && self.secondary_version == self.primary_version;
+        match parsed {
+            Ok(config) if !same => Ok(config),
+            Ok(_) => Err(vec![same_versions()]),
+            Err(mut errors) => {
+                if same {
+                    errors.push(same_versions());
+                }
+                Err(errors)
+            }
+        }
+    }
+}
+
+pub(super) fn same_versions() -> FieldError {
+    FieldError::new("secondary_version", "must differ from primary_version")
+}
+
+/// The tenant's configuration as of the read's instant.
+pub async fn get_config(
+    tx: &Tx,
+    tenant_id: &str,
+    at: ReadAt,
+) -> Result<GroupingConfig, IncidentError> {
+    config_at(tx, tenant_id, Some(DbTime::new(at.instant()))).await
+}
+
+/// The tenant's configuration at `at` (now when none): its latest version written by then, or the defaults.
+pub(super) async fn config_at(
+    tx: &Tx,
+    tenant_id: &str,
+    at: Option<DbTime>,
+) -> Result<GroupingConfig, IncidentError> {
+    match driver::config_at(tx, tenant_id, at).await? {
+        Some(row) => GroupingConfig::from_row(row),
+        None => Ok(GroupingConfig::defaults()),
+    }
+}
+
+/// Writes a new version of the tenant's configuration, audited and announced.
+pub async fn put_config(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    input: NewGroupingConfig,
+) -> Result<Outcome<GroupingConfig>, IncidentError> {
+    let tenant_id = caller.tenant_id;
+    let before = config_at(tx, tenant_id, None).await?;
+    if let Some(expected) = input.expected_version
+        && expected != before.version
+    {
+        return Err(IncidentError::StaleVersion {
+            message: format!(
+                "the grouping configuration is at version {}, not {expected}",
+                before.version
+            ),
+        });
+    }
+    let rules = input.fingerprint_rules.unwrap_or_default();
+    let row = ConfigRow {
+        tenant_id: tenant_id.to_owned(),
+        version: before.version + 1,
+        primary_version: input.primary_version.as_str().to_owned(),
+        secondary_version: input.secondary_version.map(|v| v.as_str().to_owned()),
+        rules: serde_json::to_string(&rules).map_err(|e| corrupt(tenant_id, e))?,
+        created_at: caller.now.into(),
+        created_by: caller.actor.actor_id.clone(),
+    };
+    driver::insert_config(tx, &row).await?;
+    let after = GroupingConfig::from_row(row)?;
+    let state = |c: &GroupingConfig| serde_json::to_value(c).unwrap_or(Value::Null);
+    Ok(Outcome {
+        audit: vec![AuditDraft {
+            entity_type: "grouping_config",
+            entity_id: tenant_id.to_owned(),
+            action: "incidents.grouping.put_config",
+            reason: input.reason.map(FreeText::into_string),
+            before_state: Some(state(&before)),
+            after_state: Some(state(&after)),
+        }],
+        events: vec![DomainEvent::GroupingConfigChanged {
+            config_version: after.version,
+            primary_version: after.primary_version.clone(),
+            secondary_version: after
+                .secondary_version
+                .clone()
+                .unwrap_or_else(|| "none".to_owned()),
+            rule_count: i64::try_from(after.fingerprint_rules.len()).unwrap_or(i64::MAX),
+        }],
+        result: after,
+    })
+}
