@@ -19,14 +19,16 @@ pub mod template;
 
 pub use crate::error::IncidentError;
 pub use crate::lifecycle::{IncidentStatus, Transition};
+pub use crate::limits::{
+    INCIDENT_ID_MAX_CHARS, POSTMORTEM_ID_MAX_CHARS, RESOLUTION_TYPE_MAX_CHARS,
+};
 pub use crate::model::{
     Actor, CreateIncident, FINGERPRINT_ITEM_MAX_CHARS, FINGERPRINT_MAX_ITEMS, Incident, IncidentAt,
     MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, TimelineEntry,
 };
 pub use crate::procedures::{
     Acknowledge, AcknowledgeIncident, Caller, Close, CloseIncident, CreatePostmortemStub,
-    INCIDENT_ID_MAX_CHARS, IncidentId, MANUAL_CLOSURE, NewPostmortem, Outcome,
-    POSTMORTEM_ID_MAX_CHARS, RESOLUTION_TYPE_MAX_CHARS, Reason, Reopen, ReopenIncident, Resolve,
+    IncidentId, MANUAL_CLOSURE, NewPostmortem, Outcome, Reason, Reopen, ReopenIncident, Resolve,
     ResolveIncident, acknowledge, close, create, create_postmortem_stub, reopen, resolve,
 };
 pub use hoc_drivers::audit::AuditEntry;

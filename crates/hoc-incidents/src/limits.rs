@@ -1,10 +1,12 @@
 //! Every length limit the incident rules enforce, and the column each one must equal. The storage-contract
 //! verifier compares this table with the migrated database, so a limit and its column can never drift apart.
 
-use crate::procedures::{
-    INCIDENT_ID_MAX_CHARS, POSTMORTEM_ID_MAX_CHARS, RESOLUTION_TYPE_MAX_CHARS,
-};
-
+/// Longest `resolution_type` (the `incidents.resolution_type` column).
+pub const RESOLUTION_TYPE_MAX_CHARS: usize = 50;
+/// Longest `postmortem_artifact_id` (the `incidents.postmortem_artifact_id` column).
+pub const POSTMORTEM_ID_MAX_CHARS: usize = 64;
+/// Longest incident id accepted as input.
+pub const INCIDENT_ID_MAX_CHARS: usize = 64;
 /// Longest title (incidents and postmortems).
 pub const TITLE_MAX_CHARS: usize = 255;
 /// Longest category, trigger type, source type and error code.

@@ -13,18 +13,12 @@ use time::OffsetDateTime;
 
 use crate::grouping::{Grouping, GroupingFields};
 use crate::lifecycle::{self, Transition};
-use crate::limits::TITLE_MAX_CHARS;
+use crate::limits::{INCIDENT_ID_MAX_CHARS, POSTMORTEM_ID_MAX_CHARS, TITLE_MAX_CHARS};
 use crate::{
     Actor, Incident, IncidentError, IncidentStatus, MAX_TEXT_CHARS, NewIncident, Postmortem,
     PostmortemStub,
 };
 
-/// Longest `resolution_type` (the `incidents.resolution_type` column).
-pub const RESOLUTION_TYPE_MAX_CHARS: usize = 50;
-/// Longest `postmortem_artifact_id` (the `incidents.postmortem_artifact_id` column).
-pub const POSTMORTEM_ID_MAX_CHARS: usize = 64;
-/// Longest incident id accepted as input.
-pub const INCIDENT_ID_MAX_CHARS: usize = 64;
 /// How often a transition re-reads and re-decides after losing a compare-and-set race before giving up.
 const MAX_ATTEMPTS: usize = 16;
 /// Who calls a procedure, and when: everything a write stamps on the rows it writes.
