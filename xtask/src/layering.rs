@@ -236,7 +236,7 @@ pub(crate) struct RouteTarget {
 impl From<&hoc_server::Route> for RouteTarget {
     fn from(route: &hoc_server::Route) -> Self {
         Self {
-            method: route.method,
+            method: route.method.as_str(),
             path: route.path,
             operation: route.operation,
             operation_method: route.operation_method,

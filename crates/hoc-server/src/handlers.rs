@@ -15,7 +15,7 @@ use serde_json::{Map, Value, json};
 use crate::request::{
     RequestId, authorize, idempotency, read_body, read_query, require_json, with_as_of,
 };
-use crate::{ApiError, AppState, Route};
+use crate::{ApiError, AppState, HttpMethod, Route};
 
 type Result<T, E = ApiError> = std::result::Result<T, E>;
 
@@ -102,9 +102,9 @@ impl FromRequestParts<AppState> for Req {
 /// The router of one route: `M`'s request parsed once from path, query and body, then the typed door.
 pub(crate) fn router<M: OperationMethod>(route: &'static Route) -> MethodRouter<AppState> {
     let filter = match route.method {
-        "GET" => MethodFilter::GET,
-        "PUT" => MethodFilter::PUT,
-        _ => MethodFilter::POST,
+        HttpMethod::Get => MethodFilter::GET,
+        HttpMethod::Post => MethodFilter::POST,
+        HttpMethod::Put => MethodFilter::PUT,
     };
     on(
         filter,
@@ -202,7 +202,12 @@ async fn write<M: OperationMethod>(
         hoc_spine::input::decode(Value::Object(object)).map_err(ApiError::malformed)?;
     let spine = &req.state.spine;
     let reply = route.reply;
-    match idempotency(&req.headers, route.method, req.uri.path(), &request)? {
+    match idempotency(
+        &req.headers,
+        route.method.as_str(),
+        req.uri.path(),
+        &request,
+    )? {
         Some(key) => match spine
             .call_idempotent(&ctx, &request, &key, move |response| {
                 reply.respond(response)

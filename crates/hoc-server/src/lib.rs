@@ -55,13 +55,50 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
+/// The HTTP methods routes use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpMethod {
+    /// A read.
+    Get,
+    /// A write that creates or acts.
+    Post,
+    /// A write that records or replaces at a known key.
+    Put,
+}
+
+impl HttpMethod {
+    /// `GET`, `POST` or `PUT`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+        }
+    }
+
+    /// The OpenAPI path-item key: `get`, `post` or `put`.
+    pub const fn openapi_key(self) -> &'static str {
+        match self {
+            Self::Get => "get",
+            Self::Post => "post",
+            Self::Put => "put",
+        }
+    }
+}
+
+impl std::fmt::Display for HttpMethod {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One route of the API and the spine operation method it serves.
 #[derive(Debug, Clone, Copy)]
 pub struct Route {
     /// A stable name (the OpenAPI `operationId`).
     pub name: &'static str,
-    /// `GET`, `POST` or `PUT`.
-    pub method: &'static str,
+    /// The HTTP method.
+    pub method: HttpMethod,
     /// The path, with `{param}` placeholders named like the request's fields.
     pub path: &'static str,
     /// The registered spine operation.
@@ -84,7 +121,7 @@ pub struct Route {
 impl Route {
     const fn new<M: OperationMethod>(
         name: &'static str,
-        method: &'static str,
+        method: HttpMethod,
         path: &'static str,
         summary: &'static str,
     ) -> Self {
@@ -110,7 +147,7 @@ impl Route {
         summary: &'static str,
     ) -> Self {
         assert!(!M::WRITES, "a GET route must serve a reading method");
-        Self::new::<M>(name, "GET", path, summary)
+        Self::new::<M>(name, HttpMethod::Get, path, summary)
     }
 
     /// A `POST` route of a writing method.
@@ -120,7 +157,7 @@ impl Route {
         summary: &'static str,
     ) -> Self {
         assert!(M::WRITES, "a POST route must serve a writing method");
-        Self::new::<M>(name, "POST", path, summary)
+        Self::new::<M>(name, HttpMethod::Post, path, summary)
     }
 
     /// A `PUT` route of a writing method.
@@ -130,7 +167,7 @@ impl Route {
         summary: &'static str,
     ) -> Self {
         assert!(M::WRITES, "a PUT route must serve a writing method");
-        Self::new::<M>(name, "PUT", path, summary)
+        Self::new::<M>(name, HttpMethod::Put, path, summary)
     }
 
     /// The read takes `?as_of=` into the operation context.

@@ -187,7 +187,7 @@ pub(crate) fn schemas<M: OperationMethod>(
         .map(|f| parameter(f.name, "path", true, f.description, f.schema.clone()))
         .collect();
     let mut body = None;
-    if route.method == "GET" {
+    if route.method == crate::HttpMethod::Get {
         for field in fields.iter().filter(|f| !path.contains(&f.name)) {
             parameters.push(parameter(
                 field.name,
@@ -391,7 +391,7 @@ pub fn document() -> Value {
         let entry = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
-        entry[route.method.to_ascii_lowercase()] = op;
+        entry[route.method.openapi_key()] = op;
     }
     paths.insert(
         "/healthz".to_owned(),

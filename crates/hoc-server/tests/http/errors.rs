@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::{Server, events};
 
 fn method(route: &hoc_server::Route) -> Method {
-    Method::from_bytes(route.method.as_bytes()).expect("known method")
+    Method::from_bytes(route.method.as_str().as_bytes()).expect("known method")
 }
 
 /// The route's path with its parameters filled in.
@@ -110,7 +110,7 @@ hoc_spine::storage_test!(auth_is_enforced_on_every_route, |db, url| {
 
     for route in ROUTES {
         let path = path(route, &id, &signature);
-        let body = (route.method != "GET").then(|| json!({}));
+        let body = (route.method != hoc_server::HttpMethod::Get).then(|| json!({}));
         for bad_key in [
             None,
             Some("hoc_0000000000000000_".to_owned() + &"0".repeat(64)),
