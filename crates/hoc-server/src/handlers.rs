@@ -9,7 +9,10 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use hoc_spine::{OperationMethod, Replayable, StoredResponse};
+use hoc_spine::{
+    Artifact, OperationMethod, Postmortem, PostmortemStub, Replayable, SaveOutcome, SaveStatus,
+    StoredResponse,
+};
 use serde_json::{Map, Value, json};
 
 use crate::request::{
@@ -23,41 +26,97 @@ fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-/// How a route's response becomes an HTTP status and body.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reply {
-    /// 200 with the response.
-    Ok,
-    /// 201 with the response.
-    Created,
-    /// `{postmortem, created}` → 201 with the postmortem when created, else 200.
-    Postmortem,
-    /// `{status, artifact}` → 201 with the artifact when created, else 200 (identical replay).
-    Artifact,
+/// How a route's typed response becomes an HTTP status and body — by the response's type, never by reading a JSON
+/// field back by name (so renaming a field cannot silently change a status or answer `null`).
+pub trait Shape<R>: 'static {
+    /// The statuses a success can have (the OpenAPI document lists them).
+    const STATUSES: &'static [u16];
+
+    /// The status and body of `response`.
+    fn respond(response: &R) -> Result<StoredResponse, serde_json::Error>;
+
+    /// The schema of the body.
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema;
 }
 
-impl Reply {
-    /// The status and body of a response.
-    pub fn respond(self, body: &Value) -> StoredResponse {
-        let (created, body) = match self {
-            Self::Ok => (false, body.clone()),
-            Self::Created => (true, body.clone()),
-            Self::Postmortem => (body["created"] == json!(true), body["postmortem"].clone()),
-            Self::Artifact => (body["status"] == json!("created"), body["artifact"].clone()),
-        };
-        StoredResponse {
-            status: if created { 201 } else { 200 },
-            body,
-        }
+fn with_status(
+    status: u16,
+    body: &impl serde::Serialize,
+) -> Result<StoredResponse, serde_json::Error> {
+    Ok(StoredResponse {
+        status,
+        body: serde_json::to_value(body)?,
+    })
+}
+
+/// 200 with the response.
+#[derive(Debug)]
+pub struct Ok200;
+
+impl<R: serde::Serialize + schemars::JsonSchema> Shape<R> for Ok200 {
+    const STATUSES: &'static [u16] = &[200];
+
+    fn respond(response: &R) -> Result<StoredResponse, serde_json::Error> {
+        with_status(200, response)
     }
 
-    /// The statuses a success can have.
-    pub fn statuses(self) -> &'static [u16] {
-        match self {
-            Self::Ok => &[200],
-            Self::Created => &[201],
-            Self::Postmortem | Self::Artifact => &[201, 200],
-        }
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<R>()
+    }
+}
+
+/// 201 with the response: a route whose every success creates.
+#[derive(Debug)]
+pub struct Created201;
+
+impl<R: serde::Serialize + schemars::JsonSchema> Shape<R> for Created201 {
+    const STATUSES: &'static [u16] = &[201];
+
+    fn respond(response: &R) -> Result<StoredResponse, serde_json::Error> {
+        with_status(201, response)
+    }
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<R>()
+    }
+}
+
+/// A postmortem stub: 201 with the postmortem when this call created it, else 200 with the existing one.
+#[derive(Debug)]
+pub struct PostmortemReply;
+
+impl Shape<PostmortemStub> for PostmortemReply {
+    const STATUSES: &'static [u16] = &[201, 200];
+
+    fn respond(response: &PostmortemStub) -> Result<StoredResponse, serde_json::Error> {
+        with_status(
+            if response.created { 201 } else { 200 },
+            &response.postmortem,
+        )
+    }
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<Postmortem>()
+    }
+}
+
+/// A saved artifact: 201 with the artifact when this call recorded it, 200 on an identical replay.
+#[derive(Debug)]
+pub struct ArtifactReply;
+
+impl Shape<SaveOutcome> for ArtifactReply {
+    const STATUSES: &'static [u16] = &[201, 200];
+
+    fn respond(response: &SaveOutcome) -> Result<StoredResponse, serde_json::Error> {
+        let status = match response.status {
+            SaveStatus::Created => 201,
+            SaveStatus::Unchanged => 200,
+        };
+        with_status(status, &response.artifact)
+    }
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<Artifact>()
     }
 }
 
@@ -100,7 +159,9 @@ impl FromRequestParts<AppState> for Req {
 }
 
 /// The router of one route: `M`'s request parsed once from path, query and body, then the typed door.
-pub(crate) fn router<M: OperationMethod>(route: &'static Route) -> MethodRouter<AppState> {
+pub(crate) fn router<M: OperationMethod, S: Shape<M::Response>>(
+    route: &'static Route,
+) -> MethodRouter<AppState> {
     let filter = match route.method {
         HttpMethod::Get => MethodFilter::GET,
         HttpMethod::Post => MethodFilter::POST,
@@ -120,9 +181,9 @@ pub(crate) fn router<M: OperationMethod>(route: &'static Route) -> MethodRouter<
                         .map(|(k, v)| (k.to_owned(), v.to_owned()))
                         .collect();
                     if method == Method::GET {
-                        read::<M>(route, &req, params).await
+                        read::<M, S>(route, &req, params).await
                     } else {
-                        write::<M>(route, &req, params, body).await
+                        write::<M, S>(route, &req, params, body).await
                     }
                 }
             };
@@ -135,12 +196,16 @@ fn fail(rid: &RequestId) -> impl Fn(hoc_spine::OperationError) -> ApiError + '_ 
     |e| ApiError::from_operation(e, &rid.0)
 }
 
-fn to_value(value: &impl serde::Serialize) -> Result<Value> {
-    serde_json::to_value(value).map_err(|e| ApiError::malformed(e.to_string()))
+/// The typed response shaped by `S`; a response that does not serialize is a bug (500 with the request id).
+fn shaped<R, S: Shape<R>>(response: &R, rid: &RequestId) -> Result<StoredResponse> {
+    S::respond(response).map_err(|e| {
+        tracing::error!(request_id = %rid.0, error = %e, "response does not serialize");
+        ApiError::internal(&rid.0)
+    })
 }
 
 /// A read: strict query string (plus `as_of` where the route takes it), key and scope, then the spine.
-async fn read<M: OperationMethod>(
+async fn read<M: OperationMethod, S: Shape<M::Response>>(
     route: &'static Route,
     req: &Req,
     path: Vec<(String, String)>,
@@ -158,13 +223,12 @@ async fn read<M: OperationMethod>(
         .call(&ctx, &request)
         .await
         .map_err(fail(&req.rid))?;
-    let reply = route.reply.respond(&to_value(&response)?);
-    Ok(stored(reply, false))
+    Ok(stored(shaped::<_, S>(&response, &req.rid)?, false))
 }
 
 /// A write: key and scope first (so a stranger's large body is a 401, not a 413), then the media type and the
 /// body, then the spine — with the stored response when an `Idempotency-Key` came along.
-async fn write<M: OperationMethod>(
+async fn write<M: OperationMethod, S: Shape<M::Response>>(
     route: &'static Route,
     req: &Req,
     path: Vec<(String, String)>,
@@ -201,7 +265,6 @@ async fn write<M: OperationMethod>(
     let request: M =
         hoc_spine::input::decode(Value::Object(object)).map_err(ApiError::malformed)?;
     let spine = &req.state.spine;
-    let reply = route.reply;
     match idempotency(
         &req.headers,
         route.method.as_str(),
@@ -209,9 +272,7 @@ async fn write<M: OperationMethod>(
         &request,
     )? {
         Some(key) => match spine
-            .call_idempotent(&ctx, &request, &key, move |response| {
-                reply.respond(response)
-            })
+            .call_idempotent(&ctx, &request, &key, S::respond)
             .await
             .map_err(fail(&req.rid))?
         {
@@ -220,7 +281,7 @@ async fn write<M: OperationMethod>(
         },
         None => {
             let response = spine.call(&ctx, &request).await.map_err(fail(&req.rid))?;
-            Ok(stored(reply.respond(&to_value(&response)?), false))
+            Ok(stored(shaped::<_, S>(&response, &req.rid)?, false))
         }
     }
 }

@@ -28,7 +28,7 @@ use hoc_spine::requests::{
 use hoc_spine::{OperationMethod, Spine};
 
 pub use crate::error::ApiError;
-pub use crate::handlers::Reply;
+pub use crate::handlers::{ArtifactReply, Created201, Ok200, PostmortemReply, Shape};
 pub use crate::serve::{ServeConfig, connection_cap};
 
 /// Default request body limit (64 KiB).
@@ -112,14 +112,14 @@ pub struct Route {
     /// The query parameter, if any, that carries the point in time of the read (the operation context's
     /// `as_of`): `as_of` on most reads, `read_as_of` where `as_of` already names a field of the request.
     pub as_of: Option<&'static str>,
-    /// How the response becomes a status and a body.
-    pub reply: Reply,
+    /// The statuses a success can have, from the route's [`Shape`].
+    pub statuses: &'static [u16],
     pub(crate) router: fn(&'static Route) -> MethodRouter<AppState>,
     pub(crate) schemas: fn(&mut schemars::SchemaGenerator, &Route) -> openapi::RouteSchemas,
 }
 
 impl Route {
-    const fn new<M: OperationMethod>(
+    const fn new<M: OperationMethod, S: Shape<M::Response>>(
         name: &'static str,
         method: HttpMethod,
         path: &'static str,
@@ -134,9 +134,9 @@ impl Route {
             scope: if M::WRITES { Scope::Write } else { Scope::Read },
             summary,
             as_of: None,
-            reply: Reply::Ok,
-            router: handlers::router::<M>,
-            schemas: openapi::schemas::<M>,
+            statuses: S::STATUSES,
+            router: handlers::router::<M, S>,
+            schemas: openapi::schemas::<M, S>,
         }
     }
 
@@ -147,27 +147,51 @@ impl Route {
         summary: &'static str,
     ) -> Self {
         assert!(!M::WRITES, "a GET route must serve a reading method");
-        Self::new::<M>(name, HttpMethod::Get, path, summary)
+        Self::new::<M, Ok200>(name, HttpMethod::Get, path, summary)
     }
 
-    /// A `POST` route of a writing method.
+    /// A `POST` route of a writing method, answered 200 with its response.
     pub const fn post<M: OperationMethod>(
+        name: &'static str,
+        path: &'static str,
+        summary: &'static str,
+    ) -> Self
+    where
+        M::Response: serde::Serialize + schemars::JsonSchema,
+    {
+        Self::post_as::<M, Ok200>(name, path, summary)
+    }
+
+    /// A `POST` route of a writing method whose response the [`Shape`] `S` turns into a status and a body.
+    pub const fn post_as<M: OperationMethod, S: Shape<M::Response>>(
         name: &'static str,
         path: &'static str,
         summary: &'static str,
     ) -> Self {
         assert!(M::WRITES, "a POST route must serve a writing method");
-        Self::new::<M>(name, HttpMethod::Post, path, summary)
+        Self::new::<M, S>(name, HttpMethod::Post, path, summary)
     }
 
-    /// A `PUT` route of a writing method.
+    /// A `PUT` route of a writing method, answered 200 with its response.
     pub const fn put<M: OperationMethod>(
+        name: &'static str,
+        path: &'static str,
+        summary: &'static str,
+    ) -> Self
+    where
+        M::Response: serde::Serialize + schemars::JsonSchema,
+    {
+        Self::put_as::<M, Ok200>(name, path, summary)
+    }
+
+    /// A `PUT` route of a writing method whose response the [`Shape`] `S` turns into a status and a body.
+    pub const fn put_as<M: OperationMethod, S: Shape<M::Response>>(
         name: &'static str,
         path: &'static str,
         summary: &'static str,
     ) -> Self {
         assert!(M::WRITES, "a PUT route must serve a writing method");
-        Self::new::<M>(name, HttpMethod::Put, path, summary)
+        Self::new::<M, S>(name, HttpMethod::Put, path, summary)
     }
 
     /// The read takes `?as_of=` into the operation context.
@@ -178,12 +202,6 @@ impl Route {
     /// The read takes the point in time of the read from the query parameter `name`.
     pub const fn as_of_named(mut self, name: &'static str) -> Self {
         self.as_of = Some(name);
-        self
-    }
-
-    /// How the response is shaped (default [`Reply::Ok`]).
-    pub const fn reply(mut self, reply: Reply) -> Self {
-        self.reply = reply;
         self
     }
 
@@ -198,8 +216,11 @@ impl Route {
 
 /// Every authenticated route of the API.
 pub static ROUTES: &[Route] = &[
-    Route::post::<CreateIncident>("create_incident", "/v1/incidents", "Open an incident")
-        .reply(Reply::Created),
+    Route::post_as::<CreateIncident, Created201>(
+        "create_incident",
+        "/v1/incidents",
+        "Open an incident",
+    ),
     Route::get::<ListIncidents>(
         "list_incidents",
         "/v1/incidents",
@@ -233,12 +254,11 @@ pub static ROUTES: &[Route] = &[
         "An incident's timeline in ordinal order",
     )
     .as_of(),
-    Route::post::<CreatePostmortemStub>(
+    Route::post_as::<CreatePostmortemStub, PostmortemReply>(
         "create_postmortem",
         "/v1/incidents/{incident_id}/postmortem",
         "Create (or get) the incident's postmortem stub",
-    )
-    .reply(Reply::Postmortem),
+    ),
     Route::get::<GroupForIncident>(
         "incident_recurrence",
         "/v1/incidents/{id}/recurrence",
@@ -274,12 +294,11 @@ pub static ROUTES: &[Route] = &[
         "A recurrence group by signature",
     )
     .as_of(),
-    Route::put::<SaveArtifact>(
+    Route::put_as::<SaveArtifact, ArtifactReply>(
         "save_artifact",
         "/v1/analytics/artifacts/{dataset_id}/{dataset_version}",
         "Record an analytics artifact",
-    )
-    .reply(Reply::Artifact),
+    ),
     Route::get::<GetArtifact>(
         "get_artifact",
         "/v1/analytics/artifacts/{dataset_id}",

@@ -5,12 +5,12 @@
 //! rule states its JSON Schema — lengths from the one limits table, vocabularies as enums, `date-time`, page
 //! sizes 1 to 500, `additionalProperties: false`); responses from their `schemars` derivations.
 
-use hoc_spine::{Artifact, OperationMethod, Postmortem};
+use hoc_spine::OperationMethod;
 use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::{ROUTES, Reply, Route};
+use crate::{ROUTES, Route};
 
 /// What one route contributes to the document.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,7 +175,7 @@ fn parameter(
 }
 
 /// The parameters, body and response of the route serving `M`.
-pub(crate) fn schemas<M: OperationMethod>(
+pub(crate) fn schemas<M: OperationMethod, S: crate::Shape<M::Response>>(
     generator: &mut SchemaGenerator,
     route: &Route,
 ) -> RouteSchemas {
@@ -210,11 +210,7 @@ pub(crate) fn schemas<M: OperationMethod>(
         let required = fields.iter().any(|f| f.required && !path.contains(&f.name));
         body = Some((M::object_schema(|name| !path.contains(&name)), required));
     }
-    let response = match route.reply {
-        Reply::Postmortem => generator.subschema_for::<Postmortem>(),
-        Reply::Artifact => generator.subschema_for::<Artifact>(),
-        Reply::Ok | Reply::Created => generator.subschema_for::<M::Response>(),
-    };
+    let response = S::schema(generator);
     RouteSchemas {
         parameters,
         body,
@@ -298,7 +294,7 @@ fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
         }));
     }
     let mut responses = Map::new();
-    for status in route.reply.statuses() {
+    for status in route.statuses {
         let mut response = json!({ "description": if *status == 201 { "created" } else { "ok" }, "content": { "application/json": { "schema": schemas.response.clone() } } });
         let status = status.to_string();
         let links: Map<String, Value> = LINKS

@@ -332,7 +332,8 @@ impl Spine {
     }
 
     /// The typed door for a write with an `Idempotency-Key`: the first call runs the method and stores
-    /// `respond(&response as JSON)` (e.g. an HTTP status and body) with the key **in the operation's transaction**; a later
+    /// `respond(&response)` (e.g. an HTTP status and body, shaped from the typed response) with the key **in the
+    /// operation's transaction**; a later
     /// call with the same key and the same `fingerprint` gets that stored response back without running anything;
     /// the same key with another fingerprint is `idempotency_key_reused`. A failed call stores nothing (it wrote
     /// nothing, so it is safe to retry).
@@ -341,7 +342,7 @@ impl Spine {
         ctx: &OperationContext,
         request: &M,
         idempotency: &Idempotency,
-        respond: impl Fn(&Value) -> StoredResponse + Send + Sync,
+        respond: impl Fn(&M::Response) -> Result<StoredResponse, serde_json::Error> + Send + Sync,
     ) -> Result<Replayable, OperationError> {
         if !self.registry.contains::<M>() {
             return Err(OperationError::UnknownOperation {
@@ -349,7 +350,8 @@ impl Spine {
             });
         }
         self.call_idempotent_registered(ctx, request, idempotency, |r| {
-            Ok(respond(&registry::to_value(r)?))
+            respond(r)
+                .map_err(|e| OperationError::internal(format!("response does not serialize: {e}")))
         })
         .await
     }
