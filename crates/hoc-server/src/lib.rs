@@ -320,6 +320,60 @@ pub static ROUTES: &[Route] = &[
     Route::get::<ListAudit>("list_audit", "/v1/audit", "Audit entries, oldest first").as_of(),
 ];
 
+/// A `GET` route that is not an operation method of the spine: health, metrics, the event stream, this document.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceRoute {
+    /// The OpenAPI `operationId`.
+    pub name: &'static str,
+    /// The path.
+    pub path: &'static str,
+    /// Whether it needs an API key (the stream: a `read` key).
+    pub authenticated: bool,
+    pub(crate) router: fn() -> MethodRouter<AppState>,
+    /// Its OpenAPI operation object.
+    pub document: fn() -> serde_json::Value,
+}
+
+/// Every route that is not in [`ROUTES`]: [`app`] serves them and [`openapi::document`] describes them from this
+/// one table.
+pub static SERVICE_ROUTES: &[ServiceRoute] = &[
+    ServiceRoute {
+        name: "healthz",
+        path: "/healthz",
+        authenticated: false,
+        router: || get(handlers::healthz),
+        document: openapi::healthz_document,
+    },
+    ServiceRoute {
+        name: "readyz",
+        path: "/readyz",
+        authenticated: false,
+        router: || get(handlers::readyz),
+        document: openapi::readyz_document,
+    },
+    ServiceRoute {
+        name: "metrics",
+        path: "/metrics",
+        authenticated: false,
+        router: || get(handlers::metrics),
+        document: openapi::metrics_document,
+    },
+    ServiceRoute {
+        name: "stream_events",
+        path: "/v1/events/stream",
+        authenticated: true,
+        router: || get(stream::events_stream),
+        document: openapi::stream_document,
+    },
+    ServiceRoute {
+        name: "openapi",
+        path: "/openapi.json",
+        authenticated: false,
+        router: || get(handlers::openapi_json),
+        document: openapi::openapi_document,
+    },
+];
+
 /// The route named `name`.
 pub fn route_named(name: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.name == name)
@@ -331,12 +385,10 @@ pub fn app(state: AppState) -> Router {
     for route in ROUTES {
         router = router.route(route.path, (route.router)(route));
     }
+    for route in SERVICE_ROUTES {
+        router = router.route(route.path, (route.router)());
+    }
     router
-        .route("/healthz", get(handlers::healthz))
-        .route("/readyz", get(handlers::readyz))
-        .route("/metrics", get(handlers::metrics))
-        .route("/v1/events/stream", get(stream::events_stream))
-        .route("/openapi.json", get(handlers::openapi_json))
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(

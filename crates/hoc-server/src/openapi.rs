@@ -218,6 +218,64 @@ pub(crate) fn schemas<M: OperationMethod, S: crate::Shape<M::Response>>(
     }
 }
 
+/// `GET /healthz`.
+pub(crate) fn healthz_document() -> Value {
+    json!({ "operationId": "healthz", "summary": "Liveness: 200 while the process serves (never touches the database)", "responses": {
+        "200": { "description": "alive", "content": { "application/json": { "schema": {
+            "type": "object", "required": ["status"], "properties": { "status": { "const": "ok" } } } } } },
+    } })
+}
+
+/// `GET /v1/events/stream`.
+pub(crate) fn stream_document() -> Value {
+    json!({
+        "operationId": "stream_events",
+        "summary": "The tenant's events as Server-Sent Events (id: sequence_no, event: event type, data: envelope JSON), resumable with Last-Event-ID",
+        "security": [{ "apiKey": [] }],
+        "parameters": stream_parameters(),
+        "responses": {
+            "200": { "description": "an endless event stream; heartbeat comments while idle", "content": { "text/event-stream": {
+                // Each event, as OpenAPI 3.2's `itemSchema` describes a sequential media type (schemathesis
+                // validates every event received against it): `id` the sequence_no, `event` the event type,
+                // `data` the envelope as JSON.
+                "itemSchema": stream_event_schema(),
+            } } },
+            "400": { "description": "malformed", "content": { "application/json": { "schema": schema_ref("Error") } } },
+            "401": { "description": "no valid key", "content": { "application/json": { "schema": schema_ref("Error") } } },
+            "410": { "description": "history_pruned: the stream would start below what event retention pruned; details.pruned_through", "content": { "application/json": { "schema": schema_ref("Error") } } },
+            "422": { "description": "invalid", "content": { "application/json": { "schema": schema_ref("Error") } } },
+            "503": { "description": "unavailable", "content": { "application/json": { "schema": schema_ref("Error") } } },
+        },
+    })
+}
+
+/// `GET /metrics`.
+pub(crate) fn metrics_document() -> Value {
+    json!({ "operationId": "metrics", "summary": "Prometheus text format: HTTP requests by route and status with latency histograms, the event relay's published events, backlog and commit-to-PubAck lag", "responses": {
+        "200": { "description": "the metrics", "content": { "text/plain": { "schema": { "type": "string" } } } },
+    } })
+}
+
+/// `GET /readyz`.
+pub(crate) fn readyz_document() -> Value {
+    let ready = json!({ "type": "object", "required": ["status", "checks"], "properties": {
+        "status": { "enum": ["ok", "unavailable"] },
+        "checks": { "type": "object", "required": ["database"],
+            "additionalProperties": { "enum": ["ok", "unavailable"] } },
+    } });
+    json!({ "operationId": "readyz", "summary": "Readiness: 200 when the database answers, else 503 naming what fails", "responses": {
+        "200": { "description": "ready", "content": { "application/json": { "schema": ready } } },
+        "503": { "description": "a dependency does not answer", "content": { "application/json": { "schema": ready } } },
+    } })
+}
+
+/// `GET /openapi.json`.
+pub(crate) fn openapi_document() -> Value {
+    json!({ "operationId": "openapi", "summary": "This document", "responses": {
+        "200": { "description": "the OpenAPI document", "content": { "application/json": { "schema": { "type": "object" } } } },
+    } })
+}
+
 /// The stream's query parameters, from the request type the handler parses them into, and `Last-Event-ID`, which
 /// takes the same values as `after`.
 fn stream_parameters() -> Vec<Value> {
@@ -389,59 +447,9 @@ pub fn document() -> Value {
             .or_insert_with(|| json!({}));
         entry[route.method.openapi_key()] = op;
     }
-    paths.insert(
-        "/healthz".to_owned(),
-        json!({ "get": { "operationId": "healthz", "summary": "Liveness: 200 while the process serves (never touches the database)", "responses": {
-            "200": { "description": "alive", "content": { "application/json": { "schema": {
-                "type": "object", "required": ["status"], "properties": { "status": { "const": "ok" } } } } } },
-        } } }),
-    );
-    paths.insert(
-        "/v1/events/stream".to_owned(),
-        json!({ "get": {
-            "operationId": "stream_events",
-            "summary": "The tenant's events as Server-Sent Events (id: sequence_no, event: event type, data: envelope JSON), resumable with Last-Event-ID",
-            "security": [{ "apiKey": [] }],
-            "parameters": stream_parameters(),
-            "responses": {
-                "200": { "description": "an endless event stream; heartbeat comments while idle", "content": { "text/event-stream": {
-                    // Each event, as OpenAPI 3.2's `itemSchema` describes a sequential media type (schemathesis
-                    // validates every event received against it): `id` the sequence_no, `event` the event type,
-                    // `data` the envelope as JSON.
-                    "itemSchema": stream_event_schema(),
-                } } },
-                "400": { "description": "malformed", "content": { "application/json": { "schema": schema_ref("Error") } } },
-                "401": { "description": "no valid key", "content": { "application/json": { "schema": schema_ref("Error") } } },
-                "410": { "description": "history_pruned: the stream would start below what event retention pruned; details.pruned_through", "content": { "application/json": { "schema": schema_ref("Error") } } },
-                "422": { "description": "invalid", "content": { "application/json": { "schema": schema_ref("Error") } } },
-                "503": { "description": "unavailable", "content": { "application/json": { "schema": schema_ref("Error") } } },
-            },
-        } }),
-    );
-    paths.insert(
-        "/metrics".to_owned(),
-        json!({ "get": { "operationId": "metrics", "summary": "Prometheus text format: HTTP requests by route and status with latency histograms, the event relay's published events, backlog and commit-to-PubAck lag", "responses": {
-            "200": { "description": "the metrics", "content": { "text/plain": { "schema": { "type": "string" } } } },
-        } } }),
-    );
-    let ready = json!({ "type": "object", "required": ["status", "checks"], "properties": {
-        "status": { "enum": ["ok", "unavailable"] },
-        "checks": { "type": "object", "required": ["database"],
-            "additionalProperties": { "enum": ["ok", "unavailable"] } },
-    } });
-    paths.insert(
-        "/readyz".to_owned(),
-        json!({ "get": { "operationId": "readyz", "summary": "Readiness: 200 when the database answers, else 503 naming what fails", "responses": {
-            "200": { "description": "ready", "content": { "application/json": { "schema": ready } } },
-            "503": { "description": "a dependency does not answer", "content": { "application/json": { "schema": ready } } },
-        } } }),
-    );
-    paths.insert(
-        "/openapi.json".to_owned(),
-        json!({ "get": { "operationId": "openapi", "summary": "This document", "responses": {
-            "200": { "description": "the OpenAPI document", "content": { "application/json": { "schema": { "type": "object" } } } },
-        } } }),
-    );
+    for route in crate::SERVICE_ROUTES {
+        paths.insert(route.path.to_owned(), json!({ "get": (route.document)() }));
+    }
     let mut schemas = generator.take_definitions(true);
     schemas.insert("Error".to_owned(), error_schema());
     json!({

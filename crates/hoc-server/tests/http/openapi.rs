@@ -53,12 +53,21 @@ fn the_document_lists_exactly_the_routes() {
         .iter()
         .map(|r| (r.method.as_str().to_owned(), r.path.to_owned()))
         .collect();
-    served.insert(("GET".into(), "/healthz".into()));
-    served.insert(("GET".into(), "/readyz".into()));
-    served.insert(("GET".into(), "/metrics".into()));
-    served.insert(("GET".into(), "/v1/events/stream".into()));
-    served.insert(("GET".into(), "/openapi.json".into()));
+    served.extend(
+        hoc_server::SERVICE_ROUTES
+            .iter()
+            .map(|r| ("GET".to_owned(), r.path.to_owned())),
+    );
     assert_eq!(documented, served);
+    for route in hoc_server::SERVICE_ROUTES {
+        assert_eq!(doc["paths"][route.path]["get"]["operationId"], route.name);
+        assert_eq!(
+            doc["paths"][route.path]["get"].get("security").is_some(),
+            route.authenticated,
+            "{}",
+            route.path
+        );
+    }
     // Every documented operation names the spine operation it dispatches, and every $ref resolves.
     for route in ROUTES {
         let op = &doc["paths"][route.path][route.method.openapi_key()];
