@@ -2,8 +2,8 @@
 
 use hoc_contracts::DomainEvent;
 use hoc_contracts::input::{Limit, Text};
+use hoc_contracts::outcome::AuditDraft;
 pub use hoc_contracts::paging::ReadAt;
-use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::paging::{PageRequest, paginate};
 use hoc_drivers::{ArtifactRow, DbTime, Tx, artifacts};
 use serde_json::json;
@@ -15,7 +15,7 @@ use crate::{
 };
 
 /// What a procedure did.
-pub type Outcome<T> = hoc_drivers::Outcome<T>;
+pub type Outcome<T> = hoc_contracts::outcome::Outcome<T>;
 
 /// Records an artifact. A new key is created (with `analytics.ArtifactRecorded` and an audit entry); an identical
 /// replay is `unchanged` and writes nothing; a different definition under an existing key is
@@ -58,7 +58,7 @@ pub async fn save(
                 as_of: artifact.as_of,
                 compute_code_version: artifact.compute_code_version.clone(),
             }],
-            result: SaveOutcome {
+            response: SaveOutcome {
                 status: SaveStatus::Created,
                 artifact,
             },
@@ -85,7 +85,7 @@ pub async fn save(
         });
     }
     Ok(Outcome {
-        result: SaveOutcome {
+        response: SaveOutcome {
             status: SaveStatus::Unchanged,
             artifact: recorded,
         },

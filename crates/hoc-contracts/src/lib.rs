@@ -8,6 +8,7 @@
 pub mod cloudevents;
 mod error;
 pub mod input;
+pub mod outcome;
 pub mod paging;
 pub mod registry;
 pub mod time_format;

@@ -71,24 +71,6 @@ pub(crate) fn list_page_query(
         .limit(page.limit)
 }
 
-/// What an engine asks to have audited. The spine adds the actor, the request id and the time, and appends it
-/// in the operation's transaction.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditDraft {
-    /// `incident`, `postmortem`, `artifact`, …
-    pub entity_type: &'static str,
-    /// The entity's id.
-    pub entity_id: String,
-    /// The operation and method, e.g. `incidents.write.acknowledge`.
-    pub action: &'static str,
-    /// The caller's reason, if given.
-    pub reason: Option<String>,
-    /// The relevant state before the change (`None` for a creation).
-    pub before_state: Option<serde_json::Value>,
-    /// The relevant state after the change.
-    pub after_state: Option<serde_json::Value>,
-}
-
 /// One audit ledger entry.
 #[derive(
     Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,

@@ -48,18 +48,6 @@ pub use crate::entity::postmortems::Model as PostmortemRow;
 pub use crate::error::StorageError;
 pub use migration::audit_chain;
 
-/// What an engine procedure decided: its result, and the audit entries and domain events the spine must write in
-/// the same transaction. Engines return it; they never write audit rows or events themselves.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome<T> {
-    /// The result.
-    pub result: T,
-    /// Audit entries to append.
-    pub audit: Vec<audit::AuditDraft>,
-    /// Domain events to put in the outbox.
-    pub events: Vec<hoc_contracts::DomainEvent>,
-}
-
 /// Which database a [`Database`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

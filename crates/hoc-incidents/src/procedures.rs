@@ -2,8 +2,8 @@
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
 use hoc_contracts::input::{FreeText, ResolutionMethod, ResolutionType, Text, Vocabulary};
+use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::{DomainEvent, FieldError};
-use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::{
     IncidentRow, PostmortemRow, StorageError, TimelineRow, Tx, incidents, postmortems,
     timeline as timeline_driver,
@@ -100,7 +100,7 @@ hoc_contracts::request! {
 }
 
 /// What a procedure did (the incident after the change, for lifecycle procedures).
-pub type Outcome<T = Incident> = hoc_drivers::Outcome<T>;
+pub type Outcome<T = Incident> = hoc_contracts::outcome::Outcome<T>;
 
 fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7())
@@ -205,7 +205,7 @@ pub async fn create(
             recurrence_signature: incident.recurrence_signature.clone().unwrap_or_default(),
             signature_version: incident.signature_version.clone().unwrap_or_default(),
         }],
-        result: incident,
+        response: incident,
     })
 }
 
@@ -394,7 +394,7 @@ pub async fn create_postmortem_stub(
         let before = find(tx, tenant_id, &incident_id).await?;
         if let Some(existing) = postmortems::find_for_incident(tx, tenant_id, &incident_id).await? {
             return Ok(Outcome {
-                result: PostmortemStub {
+                response: PostmortemStub {
                     postmortem: existing.into(),
                     created: false,
                 },
@@ -452,7 +452,7 @@ pub async fn create_postmortem_stub(
                 incident_id: incident.id.clone(),
                 postmortem_artifact_id: postmortem.id.clone(),
             }],
-            result: PostmortemStub {
+            response: PostmortemStub {
                 postmortem,
                 created: true,
             },
@@ -493,7 +493,7 @@ impl Change {
                 after_state: Some(audit_state(&self.after)),
             }],
             events: vec![event(&self.after)],
-            result: self.after,
+            response: self.after,
         }
     }
 }

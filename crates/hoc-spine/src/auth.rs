@@ -8,8 +8,8 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::{ActorType, FieldError};
-use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::{ApiKeyRow, DbTime, api_keys};
 use serde_json::json;
 use sha2::{Digest, Sha256};

@@ -28,11 +28,12 @@ use tracing::Instrument;
 pub use crate::context::{DEFAULT_PROJECT, OperationContext};
 pub use hoc_analytics::{Artifact, ArtifactPage, SaveOutcome, SaveStatus};
 pub use hoc_contracts::input::{self, RequestSchema};
+pub use hoc_contracts::outcome::AuditDraft;
 pub use hoc_contracts::{
     ActorType, DomainEvent, EventEnvelope, FieldError, from_cloudevent, request, time_format,
     to_cloudevent, vocabulary,
 };
-pub use hoc_drivers::audit::{AuditDraft, AuditEntry};
+pub use hoc_drivers::audit::AuditEntry;
 /// The outbox relay's bookkeeping (pending partitions, leases, marking events published): single statements on
 /// the pool, outside any operation (`docs/ARCHITECTURE.md`, "Relay").
 pub use hoc_drivers::relay;

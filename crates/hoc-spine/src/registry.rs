@@ -10,10 +10,8 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use hoc_contracts::DomainEvent;
 use hoc_contracts::input::RequestSchema;
 use hoc_drivers::Tx;
-use hoc_drivers::audit::AuditDraft;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -32,37 +30,9 @@ pub struct Call<'a> {
     pub now: OffsetDateTime,
 }
 
-/// What an operation method did: its response, and the audit entries and events the spine writes before commit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Output<T> {
-    /// The response.
-    pub response: T,
-    /// Audit entries to append (writes only).
-    pub audit: Vec<AuditDraft>,
-    /// Domain events to write to the outbox (writes only).
-    pub events: Vec<DomainEvent>,
-}
-
-impl<T> Output<T> {
-    /// A response with no audit entries or events (reads).
-    pub fn read(response: T) -> Self {
-        Self {
-            response,
-            audit: Vec::new(),
-            events: Vec::new(),
-        }
-    }
-}
-
-impl<T> From<hoc_drivers::Outcome<T>> for Output<T> {
-    fn from(outcome: hoc_drivers::Outcome<T>) -> Self {
-        Self {
-            response: outcome.result,
-            audit: outcome.audit,
-            events: outcome.events,
-        }
-    }
-}
+/// What an operation method did: its response, and the audit entries and events the spine writes before commit
+/// (the engines' [`hoc_contracts::outcome::Outcome`], one type from the engine to the spine).
+pub type Output<T> = hoc_contracts::outcome::Outcome<T>;
 
 /// An operation method: a request type that names itself and runs in the spine's transaction.
 ///

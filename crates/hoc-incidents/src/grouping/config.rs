@@ -1,10 +1,10 @@
 //! The tenant's grouping configuration: its versions, validation, and the get and put procedures.
 
 use hoc_contracts::input::{FreeText, Rule, Vocabulary};
+use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::paging::ReadAt;
 use hoc_contracts::time_format::UtcTimestamp;
 use hoc_contracts::{DomainEvent, FieldError};
-use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::grouping::{self as driver, ConfigRow};
 use hoc_drivers::{DbTime, Tx};
 use serde::{Deserialize, Serialize};
@@ -176,6 +176,6 @@ pub async fn put_config(
                 .unwrap_or_else(|| "none".to_owned()),
             rule_count: i64::try_from(after.fingerprint_rules.len()).unwrap_or(i64::MAX),
         }],
-        result: after,
+        response: after,
     })
 }

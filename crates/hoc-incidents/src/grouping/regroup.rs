@@ -6,9 +6,9 @@ use std::fmt::Write as _;
 
 use hoc_contracts::DomainEvent;
 use hoc_contracts::input::{Limit, PageCursor, Vocabulary};
+use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::paging::{Cursor, ReadAt};
 use hoc_contracts::time_format::UtcTimestamp;
-use hoc_drivers::audit::AuditDraft;
 use hoc_drivers::grouping::{self as driver};
 use hoc_drivers::paging::PageRequest;
 use hoc_drivers::{DbTime, IncidentRow, Tx, incidents};
@@ -424,7 +424,7 @@ pub async fn regroup_batch(
         .map(|c| (DbTime::new(c.created_at), c.id.as_str()));
     let rows = driver::scan_current(tx, tenant_id, after, limit).await?;
     let mut outcome = Outcome {
-        result: RegroupBatchResult {
+        response: RegroupBatchResult {
             incidents: rows.len() as u64,
             moved: Vec::new(),
             next_cursor: None,
@@ -496,7 +496,7 @@ pub async fn regroup_batch(
             recurrence_signature: to.recurrence_signature.clone(),
             signature_version: to.signature_version.clone(),
         });
-        outcome.result.moved.push(IncidentMove {
+        outcome.response.moved.push(IncidentMove {
             incident_id: before.id.clone(),
             from,
             to,
@@ -505,7 +505,7 @@ pub async fn regroup_batch(
     if rows.len() as u64 == limit
         && let Some(last) = rows.last()
     {
-        outcome.result.next_cursor = Some(
+        outcome.response.next_cursor = Some(
             Cursor {
                 as_of: last.created_at.get(),
                 created_at: last.created_at.get(),

@@ -17,7 +17,7 @@ pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, Oper
 operation_method!(SaveArtifact => "analytics.artifacts"."save", writes = true, -> SaveOutcome,
 |request, call| {
     let definition = request.definition()?;
-    Ok(hoc_analytics::save(call.tx, call.ctx.tenant_id(), call.now, definition).await?.into())
+    Ok(hoc_analytics::save(call.tx, call.ctx.tenant_id(), call.now, definition).await?)
 });
 
 operation_method!(GetArtifact => "analytics.artifacts"."get", writes = false, -> ArtifactAt,

@@ -49,38 +49,38 @@ pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, Oper
 operation_method!(CreateIncident => "incidents.write"."create", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::create(call.tx, &caller(&call), input).await?.into())
+    Ok(hoc_incidents::create(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(AcknowledgeIncident => "incidents.write"."acknowledge", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::acknowledge(call.tx, &caller(&call), input).await?.into())
+    Ok(hoc_incidents::acknowledge(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(ResolveIncident => "incidents.write"."resolve", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::resolve(call.tx, &caller(&call), input).await?.into())
+    Ok(hoc_incidents::resolve(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(CloseIncident => "incidents.write"."close", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::close(call.tx, &caller(&call), input).await?.into())
+    Ok(hoc_incidents::close(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(ReopenIncident => "incidents.write"."reopen", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::reopen(call.tx, &caller(&call), input).await?.into())
+    Ok(hoc_incidents::reopen(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(CreatePostmortemStub => "incidents.recurrence"."create_postmortem_stub", writes = true,
 -> PostmortemStub,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::create_postmortem_stub(call.tx, &caller(&call), input).await?.into())
+    Ok(hoc_incidents::create_postmortem_stub(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(GetIncident => "incidents.query"."get", writes = false, -> IncidentAt,
@@ -148,7 +148,7 @@ operation_method!(GetGroupingConfig => "incidents.grouping"."get_config", writes
 operation_method!(PutGroupingConfig => "incidents.grouping"."put_config", writes = true, -> GroupingConfig,
 |request, call| {
     let input = request.validate().map_err(invalid)?;
-    Ok(grouping::put_config(call.tx, &caller(&call), input).await?.into())
+    Ok(grouping::put_config(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(PreviewRegroup => "incidents.grouping"."preview_regroup", writes = false, -> RegroupReport,
@@ -163,5 +163,5 @@ operation_method!(RegroupBatch => "incidents.grouping"."regroup_batch", writes =
 -> RegroupBatchResult,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(grouping::regroup_batch(call.tx, &caller(&call), input).await?.into())
+    Ok(grouping::regroup_batch(call.tx, &caller(&call), input).await?)
 });
