@@ -239,11 +239,7 @@ struct PrivateNats {
 
 impl PrivateNats {
     fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let store =
             std::env::temp_dir().join(format!("hoc-nats-{}", uuid::Uuid::now_v7().simple()));
         let mut nats = Self {
