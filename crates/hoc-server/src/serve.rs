@@ -51,6 +51,9 @@ impl Default for ServeConfig {
     }
 }
 
+/// At the cap, how many connections one eviction round closes: the cap divided by this (at least one).
+const EVICTION_BATCH_DIVISOR: usize = 32;
+
 /// File descriptors kept free of client connections: the database pool, the listener, logs, files.
 const RESERVED_FDS: u64 = 64;
 
@@ -106,12 +109,14 @@ pub async fn serve(
         let permit = if let Ok(permit) = Arc::clone(&permits).try_acquire_owned() {
             permit
         } else {
-            // At the cap: make room for this connection by closing the one that has waited longest for a request.
+            // At the cap: make room by closing the connections that have waited longest for a request. A batch
+            // at a time (1/32 of the cap), so the connections queued behind this one are accepted without each
+            // waiting for its own eviction: under a flood that reconnects, a real client's place in the backlog
+            // is reached in a few rounds, not one round per flood connection ahead of it.
+            let batch = (config.max_connections / EVICTION_BATCH_DIVISOR).max(1);
             let mut evicted = 0_u64;
             let permit = loop {
-                if connections.evict_stalest() {
-                    evicted += 1;
-                }
+                evicted += u64::try_from(connections.evict_stalest(batch)).unwrap_or(u64::MAX);
                 tokio::select! {
                     permit = Arc::clone(&permits).acquire_owned() => break permit.ok(),
                     // The chosen one may have started a request meanwhile (it then stays): choose again.
@@ -275,23 +280,29 @@ impl Connections {
         }
     }
 
-    /// Asks the connection that has waited longest for a request (no request in flight: idle between requests,
-    /// or its head incomplete) to close. False when every connection has a request in flight.
-    fn evict_stalest(&self) -> bool {
+    /// Asks up to `count` connections that have waited longest for a request (no request in flight: idle between
+    /// requests, or the head incomplete) to close, and returns how many were asked; 0 when every connection has a
+    /// request in flight.
+    fn evict_stalest(&self, count: usize) -> usize {
         let Ok(open) = self.open.lock() else {
-            return false;
+            return 0;
         };
-        let stalest = open
+        let mut waiting: Vec<(u64, u64, &Arc<Registered>)> = open
             .values()
             .filter(|c| c.in_flight.load(Ordering::Acquire) == 0)
-            .min_by_key(|c| (c.activity.waiting_since(), c.id));
-        match stalest {
-            Some(connection) => {
-                connection.evict.notify_one();
-                true
-            }
-            None => false,
+            .map(|c| (c.activity.waiting_since(), c.id, c))
+            .collect();
+        let count = count.min(waiting.len());
+        if count == 0 {
+            return 0;
         }
+        if count < waiting.len() {
+            waiting.select_nth_unstable_by_key(count - 1, |&(since, id, _)| (since, id));
+        }
+        for (_, _, connection) in &waiting[..count] {
+            connection.evict.notify_one();
+        }
+        count
     }
 }
 
@@ -421,5 +432,64 @@ impl http_body::Body for Guarded {
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn waiting_for(
+        connections: &Connections,
+        epoch: Instant,
+        since_micros: u64,
+    ) -> Arc<Registered> {
+        let activity = Arc::new(Activity::new(epoch));
+        activity
+            .waiting_since_micros
+            .store(since_micros, Ordering::Relaxed);
+        connections.register(activity, Arc::new(AtomicUsize::new(0)))
+    }
+
+    async fn asked_to_close(connection: &Registered) -> bool {
+        tokio::time::timeout(Duration::from_millis(10), connection.evict.notified())
+            .await
+            .is_ok()
+    }
+
+    #[tokio::test]
+    async fn eviction_asks_the_longest_waiting_connections_and_never_one_with_a_request_in_flight()
+    {
+        let epoch = Instant::now();
+        let connections = Connections::default();
+        let newest = waiting_for(&connections, epoch, 500);
+        let oldest_busy = waiting_for(&connections, epoch, 10);
+        oldest_busy.in_flight.store(1, Ordering::Release);
+        let second = waiting_for(&connections, epoch, 200);
+        let first = waiting_for(&connections, epoch, 100);
+        let third = waiting_for(&connections, epoch, 300);
+
+        assert_eq!(connections.evict_stalest(2), 2);
+        assert!(asked_to_close(&first).await);
+        assert!(asked_to_close(&second).await);
+        assert!(!asked_to_close(&third).await);
+        assert!(!asked_to_close(&newest).await);
+        assert!(!asked_to_close(&oldest_busy).await);
+
+        // More asked for than are waiting: every waiting one, still not the busy one.
+        assert_eq!(connections.evict_stalest(10), 4);
+        assert!(!asked_to_close(&oldest_busy).await);
+        for connection in [&first, &second, &third, &newest] {
+            assert!(asked_to_close(connection).await);
+        }
+        connections.remove(first.id);
+        connections.remove(second.id);
+        connections.remove(third.id);
+        connections.remove(newest.id);
+        assert_eq!(
+            connections.evict_stalest(1),
+            0,
+            "only a busy connection is left"
+        );
     }
 }
