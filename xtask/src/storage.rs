@@ -219,11 +219,16 @@ async fn insert_and_resolve(
         .await
         .map_err(|e| e.to_string())?;
     let mut after = row.clone();
-    after.status = "resolved".into();
+    after.status = hoc_drivers::Stored(hoc_contracts::input::IncidentState::Resolved);
     after.version = 2;
-    hoc_drivers::incidents::compare_and_set(&tx, &["open"], &row, &after)
-        .await
-        .map_err(|e| e.to_string())?;
+    hoc_drivers::incidents::compare_and_set(
+        &tx,
+        &[hoc_contracts::input::IncidentState::Open],
+        &row,
+        &after,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     let tx = hoc_ledger::begin_read(db);
     let found = hoc_drivers::incidents::find_at(&tx, &tenant, &row.id, at.into())

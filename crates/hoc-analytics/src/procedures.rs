@@ -51,13 +51,15 @@ pub async fn save(
                 before_state: None,
                 after_state: Some(json!(artifact)),
             }],
-            events: vec![DomainEvent::ArtifactRecorded {
-                dataset_id: artifact.dataset_id.clone(),
-                dataset_version: artifact.dataset_version.clone(),
-                input_window_hash: artifact.input_window_hash.clone(),
-                as_of: artifact.as_of,
-                compute_code_version: artifact.compute_code_version.clone(),
-            }],
+            events: vec![DomainEvent::ArtifactRecorded(
+                hoc_contracts::events::ArtifactRecorded {
+                    dataset_id: artifact.dataset_id.clone(),
+                    dataset_version: artifact.dataset_version.clone(),
+                    input_window_hash: artifact.input_window_hash.clone(),
+                    as_of: artifact.as_of,
+                    compute_code_version: artifact.compute_code_version.clone(),
+                },
+            )],
             response: SaveOutcome {
                 status: SaveStatus::Created,
                 artifact,

@@ -10,15 +10,16 @@ use sea_orm::{
 
 use crate::entity::incidents::{Column, Entity};
 use crate::paging::{Direction, PageRequest};
-use crate::{DbTime, IncidentRow, StorageError, Tx};
+use crate::{DbTime, IncidentRow, StorageError, Stored, Tx};
+use hoc_contracts::input::{IncidentState, Severity};
 
 /// Which incidents a list shows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct IncidentFilter<'a> {
     /// Only this status.
-    pub status: Option<&'a str>,
+    pub status: Option<IncidentState>,
     /// Only this severity.
-    pub severity: Option<&'a str>,
+    pub severity: Option<Severity>,
     /// Only this recurrence group: (signature_version, recurrence_signature).
     pub recurrence: Option<(&'a str, &'a str)>,
 }
@@ -95,10 +96,10 @@ fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, page:
     }
     version_valid_at(sql, page.as_of);
     if let Some(status) = filter.status {
-        sql.push(" AND v.status = ").bind(status);
+        sql.push(" AND v.status = ").bind(Stored(status));
     }
     if let Some(severity) = filter.severity {
-        sql.push(" AND v.severity = ").bind(severity);
+        sql.push(" AND v.severity = ").bind(Stored(severity));
     }
     if let Some((version, signature)) = filter.recurrence {
         sql.push(" AND v.signature_version = ")
@@ -286,7 +287,7 @@ pub async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<Option<IncidentR
 /// points at it.
 pub async fn compare_and_set(
     tx: &Tx,
-    allowed_from: &[&str],
+    allowed_from: &[IncidentState],
     before: &IncidentRow,
     after: &IncidentRow,
 ) -> Result<bool, StorageError> {
@@ -300,7 +301,7 @@ pub async fn compare_and_set(
     let result = update
         .filter(Column::TenantId.eq(before.tenant_id.as_str()))
         .filter(Column::Id.eq(before.id.as_str()))
-        .filter(Column::Status.is_in(allowed_from.iter().copied()))
+        .filter(Column::Status.is_in(allowed_from.iter().copied().map(Stored)))
         .filter(Column::Version.eq(before.version))
         .exec(tx.write()?)
         .await

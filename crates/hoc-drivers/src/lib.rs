@@ -21,6 +21,7 @@ mod plans;
 pub mod postmortems;
 pub mod relay;
 pub mod schema_check;
+mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod timeline;
@@ -46,6 +47,7 @@ pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
 pub use crate::entity::postmortems::Model as PostmortemRow;
 pub use crate::error::StorageError;
+pub use crate::stored::Stored;
 pub use migration::audit_chain;
 
 /// Which database a [`Database`] talks to.

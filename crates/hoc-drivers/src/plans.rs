@@ -65,7 +65,7 @@ async fn deep_incident_pages_seek_to_the_cursor() {
     for filter in [
         IncidentFilter::default(),
         IncidentFilter {
-            status: Some("open"),
+            status: Some(hoc_contracts::input::IncidentState::Open),
             ..IncidentFilter::default()
         },
         IncidentFilter {

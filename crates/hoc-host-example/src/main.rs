@@ -7,7 +7,7 @@
 //! notes back from the audit ledger. `cargo run -p hoc-host-example` (CI runs it).
 #![allow(clippy::print_stdout)]
 
-use hoc_spine::input::{FreeText, Text, Vocabulary};
+use hoc_spine::input::{FreeText, Text};
 use hoc_spine::requests::{CreateIncident, GetIncident, ListAudit};
 use hoc_spine::schemars::JsonSchema;
 use hoc_spine::{

@@ -1,7 +1,7 @@
 use hoc_contracts::FieldError;
 use hoc_drivers::StorageError;
 
-use crate::IncidentStatus;
+use crate::IncidentState;
 
 /// The error of the incidents engine.
 #[derive(Debug, thiserror::Error)]
@@ -30,9 +30,9 @@ pub enum IncidentError {
     #[error("invalid transition from {from} to {to}")]
     InvalidTransition {
         /// The incident's state.
-        from: IncidentStatus,
+        from: IncidentState,
         /// The state the operation leads to.
-        to: IncidentStatus,
+        to: IncidentState,
     },
     /// The write expected another version than the current one.
     #[error("stale version: {message}")]

@@ -18,7 +18,7 @@ pub mod recurrence;
 pub mod template;
 
 pub use crate::error::IncidentError;
-pub use crate::lifecycle::{IncidentStatus, Transition};
+pub use crate::lifecycle::{IncidentState, Transition};
 pub use crate::limits::{
     INCIDENT_ID_MAX_CHARS, POSTMORTEM_ID_MAX_CHARS, RESOLUTION_TYPE_MAX_CHARS,
 };
@@ -28,7 +28,7 @@ pub use crate::model::{
 };
 pub use crate::procedures::{
     Acknowledge, AcknowledgeIncident, Caller, Close, CloseIncident, CreatePostmortemStub,
-    IncidentId, MANUAL_CLOSURE, NewPostmortem, Outcome, Reason, Reopen, ReopenIncident, Resolve,
-    ResolveIncident, acknowledge, close, create, create_postmortem_stub, reopen, resolve,
+    IncidentId, NewPostmortem, Outcome, Reason, Reopen, ReopenIncident, Resolve, ResolveIncident,
+    acknowledge, close, create, create_postmortem_stub, reopen, resolve,
 };
 pub use hoc_drivers::audit::AuditEntry;

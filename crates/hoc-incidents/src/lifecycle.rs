@@ -11,60 +11,11 @@
 //! `resolved|closed → open` (reopen). Resolving straight from `open` is allowed as well (an incident can be fixed
 //! before anybody acknowledged it); every other pair is an invalid transition naming from and to.
 
-use std::fmt;
-
 use crate::IncidentError;
 
-/// The canonical state of an incident (the `status` column).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    serde::Serialize,
-    serde::Deserialize,
-    schemars::JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum IncidentStatus {
-    /// New, nobody is on it yet.
-    Open,
-    /// Somebody is on it.
-    Acknowledged,
-    /// Fixed, with a resolution record.
-    Resolved,
-    /// Closed by hand without a fix (`resolution_method = manual_closure`).
-    Closed,
-}
-
-impl IncidentStatus {
-    /// Every state.
-    pub const ALL: [IncidentStatus; 4] =
-        [Self::Open, Self::Acknowledged, Self::Resolved, Self::Closed];
-
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Open => "open",
-            Self::Acknowledged => "acknowledged",
-            Self::Resolved => "resolved",
-            Self::Closed => "closed",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|status| status.as_str() == s)
-    }
-}
-
-impl fmt::Display for IncidentStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.pad(self.as_str())
-    }
-}
+/// The canonical state of an incident (the `status` column): one type from the request to the column and the
+/// event, declared in `hoc-contracts`.
+pub use hoc_contracts::input::IncidentState;
 
 /// A lifecycle operation on an existing incident.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -84,18 +35,18 @@ impl Transition {
     pub const ALL: [Transition; 4] = [Self::Acknowledge, Self::Resolve, Self::Close, Self::Reopen];
 
     /// The state the operation leads to.
-    pub fn target(self) -> IncidentStatus {
+    pub fn target(self) -> IncidentState {
         match self {
-            Self::Acknowledge => IncidentStatus::Acknowledged,
-            Self::Resolve => IncidentStatus::Resolved,
-            Self::Close => IncidentStatus::Closed,
-            Self::Reopen => IncidentStatus::Open,
+            Self::Acknowledge => IncidentState::Acknowledged,
+            Self::Resolve => IncidentState::Resolved,
+            Self::Close => IncidentState::Closed,
+            Self::Reopen => IncidentState::Open,
         }
     }
 
     /// The states the operation may start from.
-    pub fn allowed_from(self) -> &'static [IncidentStatus] {
-        use IncidentStatus::*;
+    pub fn allowed_from(self) -> &'static [IncidentState] {
+        use IncidentState::*;
         match self {
             Self::Acknowledge => &[Open],
             Self::Resolve => &[Open, Acknowledged],
@@ -116,10 +67,7 @@ impl Transition {
 }
 
 /// Decides a transition: the new state, or `invalid_transition` naming from and to.
-pub fn apply(
-    from: IncidentStatus,
-    transition: Transition,
-) -> Result<IncidentStatus, IncidentError> {
+pub fn apply(from: IncidentState, transition: Transition) -> Result<IncidentState, IncidentError> {
     if transition.allowed_from().contains(&from) {
         Ok(transition.target())
     } else {
@@ -133,13 +81,13 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use IncidentStatus::*;
+    use IncidentState::*;
     use Transition::*;
 
     /// Renders the whole matrix: one line per (state, operation).
     fn matrix() -> String {
         let mut out = String::new();
-        for from in IncidentStatus::ALL {
+        for &from in <IncidentState as hoc_contracts::input::Vocabulary>::ALL {
             for op in Transition::ALL {
                 let verdict = match apply(from, op) {
                     Ok(to) => format!("-> {to}"),
@@ -182,17 +130,5 @@ closed       Reopen       -> open
             }
             other => panic!("expected invalid transition, got {other:?}"),
         }
-    }
-
-    #[test]
-    fn status_names_round_trip() {
-        for status in IncidentStatus::ALL {
-            assert_eq!(IncidentStatus::parse(status.as_str()), Some(status));
-        }
-        assert_eq!(IncidentStatus::parse("active"), None);
-        assert_eq!(
-            IncidentStatus::ALL.map(IncidentStatus::as_str).as_slice(),
-            hoc_contracts::registry::INCIDENT_STATES
-        );
     }
 }

@@ -1,13 +1,15 @@
 //! The incident as callers see it, and the parsed input of create.
 
 use hoc_contracts::ActorType;
-use hoc_contracts::input::{FreeText, Severity, Text, TextList};
+use hoc_contracts::input::{
+    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Severity, Text, TextList,
+};
 use hoc_contracts::time_format::{UtcTimestamp, utc};
-use hoc_drivers::{DbTime, IncidentRow, PostmortemRow, StorageError, TimelineRow};
+use hoc_drivers::{DbTime, IncidentRow, PostmortemRow, Stored, TimelineRow};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::IncidentStatus;
+use crate::IncidentState;
 use crate::limits::{SHORT_TEXT_MAX_CHARS, SOURCE_REF_MAX_CHARS, TITLE_MAX_CHARS};
 use crate::recurrence::SignatureInputs;
 
@@ -30,12 +32,11 @@ pub struct Incident {
     /// A one-line summary.
     pub title: String,
     /// `critical`, `high`, `medium`, `low` or `info`.
-    #[schemars(with = "Severity")]
-    pub severity: String,
+    pub severity: Severity,
     /// What kind of failure it is.
     pub category: String,
     /// Its current state.
-    pub status: IncidentStatus,
+    pub status: IncidentState,
     /// What raised it.
     pub trigger_type: Option<String>,
     /// What kind of source reported it.
@@ -53,13 +54,11 @@ pub struct Incident {
     /// The algorithm that computed the signature (e.g. `rsig-v1`).
     pub signature_version: Option<String>,
     /// How it was resolved (set by resolve, cleared by reopen).
-    #[schemars(with = "Option<hoc_contracts::input::ResolutionType>")]
-    pub resolution_type: Option<String>,
+    pub resolution_type: Option<ResolutionType>,
     /// What was done to resolve it.
     pub resolution_summary: Option<String>,
     /// `manual_closure` when closed by hand.
-    #[schemars(with = "Option<hoc_contracts::input::ResolutionMethod>")]
-    pub resolution_method: Option<String>,
+    pub resolution_method: Option<ResolutionMethod>,
     /// The reason given for a manual close.
     pub close_reason: Option<String>,
     /// Its postmortem, once one was created.
@@ -114,26 +113,15 @@ impl std::ops::Deref for IncidentAt {
     }
 }
 
-/// The stored status of a row; an unknown one is corrupt storage.
-pub(crate) fn status_of(row: &IncidentRow) -> Result<IncidentStatus, StorageError> {
-    IncidentStatus::parse(&row.status).ok_or_else(|| StorageError::Corrupt {
-        table: "incidents",
-        problem: format!("incident {} has unknown status `{}`", row.id, row.status),
-    })
-}
-
-impl TryFrom<IncidentRow> for Incident {
-    type Error = StorageError;
-
-    fn try_from(row: IncidentRow) -> Result<Self, StorageError> {
-        let status = status_of(&row)?;
-        Ok(Self {
+impl From<IncidentRow> for Incident {
+    fn from(row: IncidentRow) -> Self {
+        Self {
             id: row.id,
             tenant_id: row.tenant_id,
             title: row.title,
-            severity: row.severity,
+            severity: row.severity.get(),
             category: row.category,
-            status,
+            status: row.status.get(),
             trigger_type: row.trigger_type,
             source_type: row.source_type,
             source_ref: row.source_ref,
@@ -142,9 +130,9 @@ impl TryFrom<IncidentRow> for Incident {
             description: row.description,
             recurrence_signature: row.recurrence_signature,
             signature_version: row.signature_version,
-            resolution_type: row.resolution_type,
+            resolution_type: row.resolution_type.map(Stored::get),
             resolution_summary: row.resolution_summary,
-            resolution_method: row.resolution_method,
+            resolution_method: row.resolution_method.map(Stored::get),
             close_reason: row.close_reason,
             postmortem_artifact_id: row.postmortem_artifact_id,
             acknowledged_at: row.acknowledged_at.map(DbTime::get),
@@ -156,7 +144,7 @@ impl TryFrom<IncidentRow> for Incident {
             created_at: row.created_at.get(),
             updated_at: row.updated_at.get(),
             version: row.version,
-        })
+        }
     }
 }
 
@@ -168,9 +156,9 @@ pub struct TimelineEntry {
     /// What happened (`created`, `acknowledged`, `resolved`, …).
     pub event_type: String,
     /// The state before (none for the creation).
-    pub from_state: Option<String>,
+    pub from_state: Option<IncidentState>,
     /// The state after.
-    pub to_state: String,
+    pub to_state: IncidentState,
     /// The kind of actor who did it.
     pub actor_type: String,
     /// Who did it.
@@ -191,8 +179,8 @@ impl From<TimelineRow> for TimelineEntry {
         Self {
             ordinal: row.ordinal,
             event_type: row.event_type,
-            from_state: row.from_state,
-            to_state: row.to_state,
+            from_state: row.from_state.map(Stored::get),
+            to_state: row.to_state.get(),
             actor_type: row.actor_type,
             actor_id: row.actor_id,
             description: row.description,
@@ -247,7 +235,7 @@ pub struct Postmortem {
     /// A one-line summary.
     pub title: String,
     /// Its current state.
-    pub status: String,
+    pub status: PostmortemStatus,
     /// Who created it.
     pub created_by: String,
     /// When it was created.
@@ -263,7 +251,7 @@ impl From<PostmortemRow> for Postmortem {
             tenant_id: row.tenant_id,
             incident_id: row.incident_id,
             title: row.title,
-            status: row.status,
+            status: row.status.get(),
             created_by: row.created_by,
             created_at: row.created_at.get(),
         }

@@ -1,11 +1,11 @@
 //! Write procedures: read, decide (pure), write through the drivers with the borrowed transaction, and hand the
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
-use hoc_contracts::input::{FreeText, ResolutionMethod, ResolutionType, Text, Vocabulary};
+use hoc_contracts::input::{FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Text};
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::{
-    IncidentRow, PostmortemRow, StorageError, TimelineRow, Tx, incidents, postmortems,
+    IncidentRow, PostmortemRow, StorageError, Stored, TimelineRow, Tx, incidents, postmortems,
     timeline as timeline_driver,
 };
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ use crate::grouping::{Grouping, GroupingFields};
 use crate::lifecycle::{self, Transition};
 use crate::limits::{INCIDENT_ID_MAX_CHARS, POSTMORTEM_ID_MAX_CHARS, TITLE_MAX_CHARS};
 use crate::{
-    Actor, Incident, IncidentError, IncidentStatus, MAX_TEXT_CHARS, NewIncident, Postmortem,
+    Actor, Incident, IncidentError, IncidentState, MAX_TEXT_CHARS, NewIncident, Postmortem,
     PostmortemStub,
 };
 
@@ -33,9 +33,6 @@ pub struct Caller<'a> {
     /// The time of the call (one value for the whole operation).
     pub now: OffsetDateTime,
 }
-
-/// `resolution_method` of a manual close.
-pub const MANUAL_CLOSURE: &str = "manual_closure";
 
 /// An incident id as callers send it.
 pub type IncidentId = Text<{ INCIDENT_ID_MAX_CHARS }>;
@@ -151,9 +148,9 @@ pub async fn create(
         id: new_id("inc"),
         tenant_id: tenant_id.to_owned(),
         title: input.title.into_string(),
-        severity: input.severity.as_str().to_owned(),
+        severity: Stored(input.severity),
         category,
-        status: IncidentStatus::Open.as_str().to_owned(),
+        status: Stored(IncidentState::Open),
         trigger_type,
         source_type,
         source_ref,
@@ -188,7 +185,7 @@ pub async fn create(
         "incident opened".to_owned(),
     )
     .await?;
-    let incident = Incident::try_from(row)?;
+    let incident = Incident::from(row);
     Ok(Outcome {
         audit: vec![AuditDraft {
             entity_type: "incident",
@@ -198,13 +195,15 @@ pub async fn create(
             before_state: None,
             after_state: Some(audit_state(&incident)),
         }],
-        events: vec![DomainEvent::IncidentCreated {
-            incident_id: incident.id.clone(),
-            incident_state: incident.status.as_str().to_owned(),
-            severity: incident.severity.clone(),
-            recurrence_signature: incident.recurrence_signature.clone().unwrap_or_default(),
-            signature_version: incident.signature_version.clone().unwrap_or_default(),
-        }],
+        events: vec![DomainEvent::IncidentCreated(
+            hoc_contracts::events::IncidentCreated {
+                incident_id: incident.id.clone(),
+                incident_state: incident.status,
+                severity: incident.severity,
+                recurrence_signature: incident.recurrence_signature.clone().unwrap_or_default(),
+                signature_version: incident.signature_version.clone().unwrap_or_default(),
+            },
+        )],
         response: incident,
     })
 }
@@ -234,10 +233,10 @@ pub async fn acknowledge(
     .await?;
     Ok(
         change.into_outcome("incidents.write.acknowledge", reason, |incident| {
-            DomainEvent::IncidentAcknowledged {
+            DomainEvent::IncidentAcknowledged(hoc_contracts::events::IncidentAcknowledged {
                 incident_id: incident.id.clone(),
-                incident_state: incident.status.as_str().to_owned(),
-            }
+                incident_state: incident.status,
+            })
         }),
     )
 }
@@ -251,7 +250,7 @@ pub async fn resolve(
 ) -> Result<Outcome, IncidentError> {
     let (tenant_id, actor, now) = (caller.tenant_id, caller.actor, caller.now);
     let id = input.id.into_string();
-    let resolution_type = input.resolution_type.as_str();
+    let resolution_type = input.resolution_type;
     let resolution_summary = input.resolution_summary.map(FreeText::into_string);
     let postmortem_id = input.postmortem_artifact_id.map(Text::into_string);
     let reason = input.reason.map(FreeText::into_string);
@@ -288,7 +287,7 @@ pub async fn resolve(
         |row| {
             row.resolved_at = Some(now.into());
             row.resolved_by = Some(actor.actor_id.clone());
-            row.resolution_type = Some(resolution_type.to_owned());
+            row.resolution_type = Some(Stored(resolution_type));
             row.resolution_summary = resolution_summary.clone();
             if let Some(pm) = &postmortem_id {
                 row.postmortem_artifact_id = Some(pm.clone());
@@ -298,11 +297,11 @@ pub async fn resolve(
     .await?;
     Ok(
         change.into_outcome("incidents.write.resolve", reason, |incident| {
-            DomainEvent::IncidentResolved {
+            DomainEvent::IncidentResolved(hoc_contracts::events::IncidentResolved {
                 incident_id: incident.id.clone(),
-                incident_state: incident.status.as_str().to_owned(),
-                resolution_type: incident.resolution_type.clone().unwrap_or_default(),
-            }
+                incident_state: incident.status,
+                resolution_type,
+            })
         }),
     )
 }
@@ -321,18 +320,18 @@ pub async fn close(tx: &Tx, caller: &Caller<'_>, input: Close) -> Result<Outcome
         |row| {
             row.closed_at = Some(now.into());
             row.closed_by = Some(actor.actor_id.clone());
-            row.resolution_method = Some(ResolutionMethod::ManualClosure.as_str().to_owned());
+            row.resolution_method = Some(Stored(ResolutionMethod::ManualClosure));
             row.close_reason = reason.clone();
         },
     )
     .await?;
     Ok(
         change.into_outcome("incidents.write.close", reason, |incident| {
-            DomainEvent::IncidentManuallyClosed {
+            DomainEvent::IncidentManuallyClosed(hoc_contracts::events::IncidentManuallyClosed {
                 incident_id: incident.id.clone(),
-                incident_state: incident.status.as_str().to_owned(),
-                resolution_method: MANUAL_CLOSURE.to_owned(),
-            }
+                incident_state: incident.status,
+                resolution_method: ResolutionMethod::ManualClosure,
+            })
         }),
     )
 }
@@ -367,14 +366,14 @@ pub async fn reopen(tx: &Tx, caller: &Caller<'_>, input: Reopen) -> Result<Outco
         },
     )
     .await?;
-    let previous_state = change.before.status.as_str().to_owned();
+    let previous_state = change.before.status;
     Ok(
         change.into_outcome("incidents.write.reopen", reason, |incident| {
-            DomainEvent::IncidentReopened {
+            DomainEvent::IncidentReopened(hoc_contracts::events::IncidentReopened {
                 incident_id: incident.id.clone(),
-                incident_state: incident.status.as_str().to_owned(),
+                incident_state: incident.status,
                 previous_state,
-            }
+            })
         }),
     )
 }
@@ -412,7 +411,7 @@ pub async fn create_postmortem_stub(
                     .take(crate::limits::TITLE_MAX_CHARS)
                     .collect()
             }),
-            status: "draft".to_owned(),
+            status: Stored(PostmortemStatus::Draft),
             created_by: actor.actor_id.clone(),
             created_at: now.into(),
         };
@@ -422,7 +421,7 @@ pub async fn create_postmortem_stub(
         after.version = before.version + 1;
         // Locks the incident (and proves nobody changed it since we looked) before the postmortem is written,
         // so two concurrent stubs cannot both be created: the loser re-reads and finds the winner's.
-        if !incidents::compare_and_set(tx, &[before.status.as_str()], &before, &after).await? {
+        if !incidents::compare_and_set(tx, &[before.status.get()], &before, &after).await? {
             continue;
         }
         postmortems::insert(tx, postmortem.clone()).await?;
@@ -430,14 +429,14 @@ pub async fn create_postmortem_stub(
         append_timeline(
             tx,
             &after,
-            Some(before.status.clone()),
+            Some(before.status.get()),
             "postmortem_created",
             caller,
             description,
         )
         .await?;
-        let before = Incident::try_from(before)?;
-        let incident = Incident::try_from(after)?;
+        let before = Incident::from(before);
+        let incident = Incident::from(after);
         let postmortem = Postmortem::from(postmortem);
         return Ok(Outcome {
             audit: vec![AuditDraft {
@@ -448,10 +447,12 @@ pub async fn create_postmortem_stub(
                 before_state: Some(audit_state(&before)),
                 after_state: Some(audit_state(&incident)),
             }],
-            events: vec![DomainEvent::PostmortemCreated {
-                incident_id: incident.id.clone(),
-                postmortem_artifact_id: postmortem.id.clone(),
-            }],
+            events: vec![DomainEvent::PostmortemCreated(
+                hoc_contracts::events::PostmortemCreated {
+                    incident_id: incident.id.clone(),
+                    postmortem_artifact_id: postmortem.id.clone(),
+                },
+            )],
             response: PostmortemStub {
                 postmortem,
                 created: true,
@@ -511,21 +512,17 @@ async fn transition(
     apply: impl Fn(&mut IncidentRow),
 ) -> Result<Change, IncidentError> {
     let (tenant_id, now) = (caller.tenant_id, caller.now);
-    let allowed: Vec<&str> = transition
-        .allowed_from()
-        .iter()
-        .map(|s| s.as_str())
-        .collect();
+    let allowed = transition.allowed_from();
     for _ in 0..MAX_ATTEMPTS {
         let before = find(tx, tenant_id, id).await?;
-        let from = crate::model::status_of(&before)?;
+        let from = before.status.get();
         let to = lifecycle::apply(from, transition)?;
         let mut after = before.clone();
-        after.status = to.as_str().to_owned();
+        after.status = Stored(to);
         apply(&mut after);
         after.updated_at = now.into();
         after.version = before.version + 1;
-        if !incidents::compare_and_set(tx, &allowed, &before, &after).await? {
+        if !incidents::compare_and_set(tx, allowed, &before, &after).await? {
             continue;
         }
         let description = match reason {
@@ -535,15 +532,15 @@ async fn transition(
         append_timeline(
             tx,
             &after,
-            Some(before.status.clone()),
+            Some(before.status.get()),
             transition.timeline_event(),
             caller,
             description,
         )
         .await?;
         return Ok(Change {
-            before: Incident::try_from(before)?,
-            after: Incident::try_from(after)?,
+            before: Incident::from(before),
+            after: Incident::from(after),
         });
     }
     Err(IncidentError::Contended { id: id.to_owned() })
@@ -552,7 +549,7 @@ async fn transition(
 pub(crate) async fn append_timeline(
     tx: &Tx,
     incident: &IncidentRow,
-    from_state: Option<String>,
+    from_state: Option<IncidentState>,
     event_type: &str,
     caller: &Caller<'_>,
     description: String,
@@ -576,8 +573,8 @@ pub(crate) async fn append_timeline(
             incident_id: incident.id.clone(),
             ordinal,
             event_type: event_type.to_owned(),
-            from_state,
-            to_state: incident.status.clone(),
+            from_state: from_state.map(Stored),
+            to_state: incident.status,
             actor_type: actor.actor_type.as_str().to_owned(),
             actor_id: actor.actor_id.clone(),
             description,

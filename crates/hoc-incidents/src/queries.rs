@@ -1,9 +1,7 @@
 //! Read procedures. Every read is tenant-scoped in SQL, lists are keyset-paged over a total order ending in the
 //! id, and `as_of` hides rows created after it and is echoed back.
 
-use hoc_contracts::input::{
-    GroupPageCursor, IncidentState, Limit, PageCursor, Severity, Text, Vocabulary,
-};
+use hoc_contracts::input::{GroupPageCursor, IncidentState, Limit, PageCursor, Severity, Text};
 pub use hoc_contracts::paging::ReadAt;
 use hoc_contracts::paging::{Cursor, GroupCursor};
 use hoc_contracts::time_format::UtcTimestamp;
@@ -247,9 +245,7 @@ fn page_request(params: &PageParams, at: ReadAt) -> (PageRequest, OffsetDateTime
 }
 
 fn incidents_from(rows: Vec<hoc_drivers::IncidentRow>) -> Result<Vec<Incident>, IncidentError> {
-    rows.into_iter()
-        .map(|row| Incident::try_from(row).map_err(IncidentError::from))
-        .collect()
+    Ok(rows.into_iter().map(Incident::from).collect())
 }
 
 /// One incident as it was at the read's instant (its `as_of`, or the call's); one that did not exist yet then is
@@ -261,7 +257,7 @@ pub async fn get(
     at: ReadAt,
 ) -> Result<IncidentAt, IncidentError> {
     Ok(IncidentAt {
-        incident: Incident::try_from(find_at(tx, tenant_id, id, at).await?)?,
+        incident: Incident::from(find_at(tx, tenant_id, id, at).await?),
         as_of: at.instant(),
     })
 }
@@ -292,8 +288,8 @@ pub async fn list(
     let params = PageParams::new(query.limit, query.cursor);
     let (request, as_of) = page_request(&params, at);
     let filter = IncidentFilter {
-        status: query.status.map(IncidentState::as_str),
-        severity: query.severity.map(Severity::as_str),
+        status: query.status,
+        severity: query.severity,
         recurrence: None,
     };
     let rows = incidents::list(tx, tenant_id, filter, &request).await?;

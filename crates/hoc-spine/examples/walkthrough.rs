@@ -81,7 +81,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "resolved: {} ({})",
         resolved.status,
-        resolved.resolution_type.as_deref().unwrap_or("?")
+        resolved
+            .resolution_type
+            .map_or("?".to_owned(), |t| t.to_string())
     );
 
     let group = spine
@@ -115,7 +117,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "  #{} {:<13} {:>12} -> {:<12} by {}:{}  {}",
             entry.ordinal,
             entry.event_type,
-            entry.from_state.as_deref().unwrap_or("-"),
+            entry.from_state.map_or("-".to_owned(), |s| s.to_string()),
             entry.to_state,
             entry.actor_type,
             entry.actor_id,

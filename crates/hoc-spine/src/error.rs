@@ -223,8 +223,8 @@ impl From<IncidentError> for OperationError {
                 message: err.to_string(),
             },
             IncidentError::InvalidTransition { from, to } => Self::InvalidTransition {
-                from: from.as_str().to_owned(),
-                to: to.as_str().to_owned(),
+                from: from.to_string(),
+                to: to.to_string(),
             },
             IncidentError::StaleVersion { message } => Self::StaleVersion { message },
             IncidentError::Storage(err) => err.into(),

@@ -40,7 +40,7 @@ pub use hoc_drivers::relay;
 pub use hoc_drivers::{Backend, Database, DatabaseConfig, StorageError};
 pub use hoc_incidents::queries::Timeline;
 pub use hoc_incidents::{
-    Actor, Incident, IncidentAt, IncidentStatus, Page, Postmortem, PostmortemStub, RecurrenceGroup,
+    Actor, Incident, IncidentAt, IncidentState, Page, Postmortem, PostmortemStub, RecurrenceGroup,
     TimelineEntry,
 };
 pub use hoc_ledger::audit::{ChainBreak, Verification as AuditVerification};

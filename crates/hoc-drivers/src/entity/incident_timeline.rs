@@ -27,10 +27,10 @@ pub struct Model {
     pub event_type: String,
     /// The state before (none for the creation).
     #[sea_orm(column_type = "String(StringLen::N(16))", nullable)]
-    pub from_state: Option<String>,
+    pub from_state: Option<crate::Stored<hoc_contracts::input::IncidentState>>,
     /// The state after.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
-    pub to_state: String,
+    pub to_state: crate::Stored<hoc_contracts::input::IncidentState>,
     /// The kind of actor who did it.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
     pub actor_type: String,

@@ -1,5 +1,6 @@
 //! `incidents`: one row per incident; `status` is the one canonical state column.
-use crate::DbTime;
+use crate::{DbTime, Stored};
+use hoc_contracts::input::{IncidentState, ResolutionMethod, ResolutionType, Severity};
 use sea_orm::entity::prelude::*;
 
 /// An incident row.
@@ -22,13 +23,13 @@ pub struct Model {
     pub title: String,
     /// `critical`, `high`, `medium`, `low` or `info`.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
-    pub severity: String,
+    pub severity: Stored<Severity>,
     /// What kind of failure it is.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub category: String,
     /// Its current state.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
-    pub status: String,
+    pub status: Stored<IncidentState>,
     /// What raised it.
     #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
     pub trigger_type: Option<String>,
@@ -58,13 +59,13 @@ pub struct Model {
     pub signature_inputs: Option<String>,
     /// How it was resolved (set by resolve, cleared by reopen).
     #[sea_orm(column_type = "String(StringLen::N(50))", nullable)]
-    pub resolution_type: Option<String>,
+    pub resolution_type: Option<Stored<ResolutionType>>,
     /// What was done to resolve it.
     #[sea_orm(column_type = "Text", nullable)]
     pub resolution_summary: Option<String>,
     /// `manual_closure` when closed by hand.
     #[sea_orm(column_type = "String(StringLen::N(32))", nullable)]
-    pub resolution_method: Option<String>,
+    pub resolution_method: Option<Stored<ResolutionMethod>>,
     /// The reason given for a manual close.
     #[sea_orm(column_type = "Text", nullable)]
     pub close_reason: Option<String>,

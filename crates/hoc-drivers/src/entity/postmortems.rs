@@ -25,7 +25,7 @@ pub struct Model {
     pub title: String,
     /// Its current state.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
-    pub status: String,
+    pub status: crate::Stored<hoc_contracts::input::PostmortemStatus>,
     /// Who created it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub created_by: String,

@@ -1,6 +1,6 @@
 //! The tenant's grouping configuration: its versions, validation, and the get and put procedures.
 
-use hoc_contracts::input::{FreeText, Rule, Vocabulary};
+use hoc_contracts::input::{FreeText, Rule};
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::paging::ReadAt;
 use hoc_contracts::time_format::UtcTimestamp;
@@ -167,15 +167,17 @@ pub async fn put_config(
             before_state: Some(state(&before)),
             after_state: Some(state(&after)),
         }],
-        events: vec![DomainEvent::GroupingConfigChanged {
-            config_version: after.version,
-            primary_version: after.primary_version.clone(),
-            secondary_version: after
-                .secondary_version
-                .clone()
-                .unwrap_or_else(|| "none".to_owned()),
-            rule_count: i64::try_from(after.fingerprint_rules.len()).unwrap_or(i64::MAX),
-        }],
+        events: vec![DomainEvent::GroupingConfigChanged(
+            hoc_contracts::events::GroupingConfigChanged {
+                config_version: after.version,
+                primary_version: after.primary_version.clone(),
+                secondary_version: after
+                    .secondary_version
+                    .clone()
+                    .unwrap_or_else(|| "none".to_owned()),
+                rule_count: i64::try_from(after.fingerprint_rules.len()).unwrap_or(i64::MAX),
+            },
+        )],
         response: after,
     })
 }

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 use hoc_contracts::DomainEvent;
-use hoc_contracts::input::{Limit, PageCursor, Vocabulary};
+use hoc_contracts::input::{Limit, PageCursor};
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::paging::{Cursor, ReadAt};
 use hoc_contracts::time_format::UtcTimestamp;
@@ -451,7 +451,7 @@ pub async fn regroup_batch(
             Some(serde_json::to_string(&signature.inputs).map_err(|e| corrupt(tenant_id, e))?);
         after.updated_at = caller.now.into();
         after.version = before.version + 1;
-        if !incidents::compare_and_set(tx, &[before.status.as_str()], before, &after).await? {
+        if !incidents::compare_and_set(tx, &[before.status.get()], before, &after).await? {
             // Changed since it was read in this transaction: only a concurrent writer can do that, and the
             // whole batch is safe to run again.
             return Err(IncidentError::Contended {
@@ -468,7 +468,7 @@ pub async fn regroup_batch(
         append_timeline(
             tx,
             &after,
-            Some(before.status.clone()),
+            Some(before.status.get()),
             "regrouped",
             caller,
             format!("regrouped from {} to {}", short(&from), short(&to)),
@@ -489,13 +489,15 @@ pub async fn regroup_batch(
             before_state: Some(state(&from, before.version)),
             after_state: Some(state(&to, after.version)),
         });
-        outcome.events.push(DomainEvent::IncidentRegrouped {
-            incident_id: before.id.clone(),
-            previous_signature: from.recurrence_signature.clone(),
-            previous_signature_version: from.signature_version.clone(),
-            recurrence_signature: to.recurrence_signature.clone(),
-            signature_version: to.signature_version.clone(),
-        });
+        outcome.events.push(DomainEvent::IncidentRegrouped(
+            hoc_contracts::events::IncidentRegrouped {
+                incident_id: before.id.clone(),
+                previous_signature: from.recurrence_signature.clone(),
+                previous_signature_version: from.signature_version.clone(),
+                recurrence_signature: to.recurrence_signature.clone(),
+                signature_version: to.signature_version.clone(),
+            },
+        ));
         outcome.response.moved.push(IncidentMove {
             incident_id: before.id.clone(),
             from,

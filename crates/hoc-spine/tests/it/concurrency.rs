@@ -80,7 +80,7 @@ hoc_drivers::storage_test!(concurrent_acknowledges_apply_exactly_once, |db| {
 hoc_drivers::storage_test!(
     thirty_two_conflicting_transitions_apply_one_per_reachable_step,
     |db| {
-        use hoc_incidents::IncidentStatus;
+        use hoc_incidents::IncidentState;
         use hoc_spine::requests::{CloseIncident, IncidentTimeline, ResolveIncident};
 
         let spine = spine(&db);
@@ -138,11 +138,11 @@ hoc_drivers::storage_test!(
             applied.sort_by_key(|s| s.as_str());
             let ends_terminal = applied
                 .iter()
-                .filter(|s| matches!(s, IncidentStatus::Resolved | IncidentStatus::Closed))
+                .filter(|s| matches!(s, IncidentState::Resolved | IncidentState::Closed))
                 .count();
             let acks = applied
                 .iter()
-                .filter(|s| **s == IncidentStatus::Acknowledged)
+                .filter(|s| **s == IncidentState::Acknowledged)
                 .count();
             assert_eq!(ends_terminal, 1, "round {round}: {applied:?}");
             assert!(acks <= 1, "round {round}: {applied:?}");

@@ -618,9 +618,13 @@ async fn seed(db: &hoc_drivers::Database, tenant: &str, n: usize) {
                 id: format!("inc_{tenant}_{i:06}"),
                 tenant_id: tenant.to_owned(),
                 title: message.chars().take(200).collect(),
-                severity: "high".into(),
+                severity: hoc_drivers::Stored(hoc_contracts::input::Severity::High),
                 category: category.into(),
-                status: status.into(),
+                status: hoc_drivers::Stored(if status == "resolved" {
+                    hoc_spine::IncidentState::Resolved
+                } else {
+                    hoc_spine::IncidentState::Open
+                }),
                 trigger_type: None,
                 source_type: None,
                 source_ref: None,
@@ -630,7 +634,9 @@ async fn seed(db: &hoc_drivers::Database, tenant: &str, n: usize) {
                 recurrence_signature: Some(signature.signature),
                 signature_version: Some("rsig-v1".into()),
                 signature_inputs: Some(serde_json::to_string(&signature.inputs).expect("json")),
-                resolution_type: (status == "resolved").then(|| "hotfix".into()),
+                resolution_type: (status == "resolved").then_some(hoc_drivers::Stored(
+                    hoc_contracts::input::ResolutionType::Hotfix,
+                )),
                 resolution_summary: None,
                 resolution_method: None,
                 close_reason: None,

@@ -6,7 +6,7 @@ use hoc_spine::requests::{
     GetRecurrenceGroup, GroupForIncident, IncidentTimeline, ListArtifacts, ListAudit, ListEvents,
     ListIncidents, ReopenIncident, ResolveIncident, SaveArtifact,
 };
-use hoc_spine::{ErrorCode, IncidentStatus, OperationContext, Spine};
+use hoc_spine::{ErrorCode, IncidentState, OperationContext, Spine};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
@@ -94,8 +94,8 @@ hoc_drivers::storage_test!(
             )
             .await
             .expect("get");
-        assert_eq!(at_ack.status, IncidentStatus::Acknowledged);
-        assert_eq!((at_ack.resolution_type.clone(), at_ack.version), (None, 2));
+        assert_eq!(at_ack.status, IncidentState::Acknowledged);
+        assert_eq!((at_ack.resolution_type, at_ack.version), (None, 2));
         assert_eq!(at_ack.as_of, acked_at, "echoes the as_of it read at");
         let open_then = spine
             .call(
@@ -144,7 +144,7 @@ hoc_drivers::storage_test!(
             )
             .await
             .expect("get");
-        assert_eq!(now.status, IncidentStatus::Resolved);
+        assert_eq!(now.status, IncidentState::Resolved);
         let group_now = spine
             .call(
                 &ctx("t1"),

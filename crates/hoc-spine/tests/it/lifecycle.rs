@@ -1,7 +1,7 @@
 //! resolve, close, reopen: happy paths with their exact records, error paths that write nothing, tenancy.
 
 use hoc_contracts::FieldError;
-use hoc_incidents::IncidentStatus;
+use hoc_incidents::IncidentState;
 use hoc_spine::requests::{
     AcknowledgeIncident, CloseIncident, CreatePostmortemStub, GetIncident, IncidentAudit,
     IncidentTimeline, ListEvents, ReopenIncident, ResolveIncident,
@@ -55,8 +55,11 @@ hoc_drivers::storage_test!(resolve_records_the_resolution_contract, |db| {
         )
         .await
         .expect("resolve");
-    assert_eq!(resolved.status, IncidentStatus::Resolved);
-    assert_eq!(resolved.resolution_type.as_deref(), Some("rollback"));
+    assert_eq!(resolved.status, IncidentState::Resolved);
+    assert_eq!(
+        resolved.resolution_type.map(|t| t.as_str()),
+        Some("rollback")
+    );
     assert_eq!(
         resolved.resolution_summary.as_deref(),
         Some("rolled back release 2026.11.3")
@@ -89,7 +92,7 @@ hoc_drivers::storage_test!(resolve_records_the_resolution_contract, |db| {
         (
             last.ordinal,
             last.event_type.as_str(),
-            last.from_state.as_deref(),
+            last.from_state.map(|s| s.as_str()),
             last.to_state.as_str()
         ),
         (4, "resolved", Some("acknowledged"), "resolved")
@@ -151,7 +154,7 @@ hoc_drivers::storage_test!(resolve_straight_from_open_is_allowed, |db| {
         .expect("resolve");
     assert_eq!(
         (resolved.status, resolved.acknowledged_at),
-        (IncidentStatus::Resolved, None)
+        (IncidentState::Resolved, None)
     );
 });
 
@@ -327,7 +330,7 @@ hoc_drivers::storage_test!(
             )
             .await
             .expect("get");
-        assert_eq!((after.status, after.version), (IncidentStatus::Open, 1));
+        assert_eq!((after.status, after.version), (IncidentState::Open, 1));
     }
 );
 
@@ -344,8 +347,11 @@ hoc_drivers::storage_test!(manual_close_records_method_reason_and_event, |db| {
         )
         .await
         .expect("close");
-    assert_eq!(closed.status, IncidentStatus::Closed);
-    assert_eq!(closed.resolution_method.as_deref(), Some("manual_closure"));
+    assert_eq!(closed.status, IncidentState::Closed);
+    assert_eq!(
+        closed.resolution_method.map(|m| m.as_str()),
+        Some("manual_closure")
+    );
     assert_eq!(closed.close_reason.as_deref(), Some("duplicate of INC-7"));
     assert_eq!(
         (closed.closed_by.as_deref(), closed.closed_at),
@@ -428,7 +434,7 @@ hoc_drivers::storage_test!(reopen_returns_to_open_and_keeps_history, |db| {
             )
             .await
             .expect("reopen");
-        assert_eq!(reopened.status, IncidentStatus::Open);
+        assert_eq!(reopened.status, IncidentState::Open);
         assert_eq!(reopened.version, 4);
         assert_eq!(
             (

@@ -112,7 +112,7 @@ hoc_drivers::storage_test!(
         .await;
         let expected_high: Vec<&String> = expected
             .iter()
-            .filter(|i| i.severity == "high")
+            .filter(|i| i.severity.as_str() == "high")
             .map(|i| &i.id)
             .collect();
         assert_eq!(

@@ -253,7 +253,7 @@ hoc_drivers::storage_test!(postmortem_stub_is_created_once_and_linked, |db| {
         (
             last.ordinal,
             last.event_type.as_str(),
-            last.from_state.as_deref(),
+            last.from_state.map(|s| s.as_str()),
             last.to_state.as_str()
         ),
         (2, "postmortem_created", Some("open"), "open")

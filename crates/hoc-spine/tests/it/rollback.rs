@@ -2,7 +2,7 @@
 
 use hoc_contracts::DomainEvent;
 use hoc_drivers::testing::row_counts;
-use hoc_incidents::IncidentStatus;
+use hoc_incidents::IncidentState;
 use hoc_spine::input::Text;
 use hoc_spine::requests::{GetIncident, ListEvents};
 use hoc_spine::{
@@ -44,10 +44,12 @@ async fn sabotage(
         // A second event whose id is empty: validation refuses it after the change, timeline and audit
         // were written and a valid event was already in the outbox.
         "invalid_event" => {
-            output.events.push(DomainEvent::IncidentAcknowledged {
-                incident_id: String::new(),
-                incident_state: "acknowledged".into(),
-            });
+            output.events.push(DomainEvent::IncidentAcknowledged(
+                hoc_contracts::events::IncidentAcknowledged {
+                    incident_id: String::new(),
+                    incident_state: hoc_contracts::input::IncidentState::Acknowledged,
+                },
+            ));
             Ok(output)
         }
         "error_after_write" => Err(OperationError::Conflict {
@@ -144,7 +146,7 @@ hoc_drivers::storage_test!(failures_after_the_state_change_roll_everything_back,
             .expect("get");
         assert_eq!(
             (now.status, now.version),
-            (IncidentStatus::Open, 1),
+            (IncidentState::Open, 1),
             "{method} changed the incident"
         );
     }

@@ -1,7 +1,7 @@
 use hoc_contracts::{ActorType, EventEnvelope, FieldError};
 use hoc_drivers::testing::row_counts;
 use hoc_drivers::{audit, timeline};
-use hoc_incidents::{CreateIncident, IncidentStatus};
+use hoc_incidents::{CreateIncident, IncidentState};
 use hoc_spine::requests::{AcknowledgeIncident, GetIncident, ListEvents};
 use hoc_spine::{ErrorCode, OperationContext, OperationError};
 use serde_json::json;
@@ -19,9 +19,9 @@ async fn events(spine: &hoc_spine::Spine, tenant: &str) -> Vec<EventEnvelope> {
 hoc_drivers::storage_test!(create_writes_incident_timeline_audit_and_event, |db| {
     let spine = spine(&db);
     let incident = create(&spine, "t1", "Primary DB out of connections").await;
-    assert_eq!(incident.status, IncidentStatus::Open);
+    assert_eq!(incident.status, IncidentState::Open);
     assert_eq!(incident.tenant_id, "t1");
-    assert_eq!(incident.severity, "high");
+    assert_eq!(incident.severity.as_str(), "high");
     assert_eq!(incident.error_code.as_deref(), Some("PG-53300"));
     assert_eq!(incident.version, 1);
     assert!(incident.id.starts_with("inc_"));
@@ -95,7 +95,7 @@ hoc_drivers::storage_test!(
             )
             .await
             .expect("acknowledge");
-        assert_eq!(acked.status, IncidentStatus::Acknowledged);
+        assert_eq!(acked.status, IncidentState::Acknowledged);
         assert_eq!(acked.acknowledged_by.as_deref(), Some("pager-bot"));
         assert_eq!(acked.acknowledged_at, Some(acked.updated_at));
         assert!(acked.updated_at >= incident.updated_at);
@@ -123,7 +123,7 @@ hoc_drivers::storage_test!(
                 (
                     e.ordinal,
                     e.event_type.as_str(),
-                    e.from_state.as_deref(),
+                    e.from_state.map(|s| s.as_str()),
                     e.to_state.as_str(),
                     e.actor_id.as_str(),
                 )
