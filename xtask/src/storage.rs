@@ -277,7 +277,7 @@ async fn audit_guard_problem(db: &Database) -> Option<String> {
         entity_type: "verify".into(),
         entity_id: "verify".into(),
         action: "verify".into(),
-        actor_type: "SYSTEM".into(),
+        actor_type: hoc_drivers::Stored(hoc_contracts::AuditActor::System),
         actor_id: "xtask".into(),
         reason: None,
         before_state: None,

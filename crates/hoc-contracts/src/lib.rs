@@ -55,37 +55,39 @@ pub const ENVELOPE_FIELDS: [&str; 11] = [
     "request_id",
 ];
 
-/// Who caused an event, in the envelope's vocabulary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ActorType {
-    /// A person using the product.
-    User,
-    /// The system itself (schedulers, automation).
-    System,
-    /// A service calling through an SDK or API key.
-    Sdk,
-    /// The founder / owner acting out of band.
-    Founder,
-}
-
-impl ActorType {
-    /// Every actor type.
-    pub const ALL: [ActorType; 4] = [Self::User, Self::System, Self::Sdk, Self::Founder];
-
-    /// The wire name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::User => "user",
-            Self::System => "system",
-            Self::Sdk => "sdk",
-            Self::Founder => "founder",
-        }
+crate::vocabulary!(
+    /// Who caused an event, in the envelope's vocabulary.
+    ActorType {
+        /// A person using the product.
+        User = "user",
+        /// The system itself (schedulers, automation).
+        System = "system",
+        /// A service calling through an SDK or API key.
+        Sdk = "sdk",
+        /// The founder / owner acting out of band.
+        Founder = "founder",
     }
+);
 
-    /// Parses the wire name; `None` for anything else.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|a| a.as_str() == s)
+crate::vocabulary!(
+    /// Who caused a change, in the audit ledger's vocabulary (part of each row's hash).
+    AuditActor {
+        /// A person: a user or the founder.
+        Human = "HUMAN",
+        /// The system itself.
+        System = "SYSTEM",
+        /// A service or agent calling through an SDK or API key.
+        Agent = "AGENT",
+    }
+);
+
+impl From<ActorType> for AuditActor {
+    fn from(actor_type: ActorType) -> Self {
+        match actor_type {
+            ActorType::User | ActorType::Founder => Self::Human,
+            ActorType::System => Self::System,
+            ActorType::Sdk => Self::Agent,
+        }
     }
 }
 

@@ -177,7 +177,7 @@ fn sequence_zero_is_allowed_negative_is_not() {
 
 #[test]
 fn every_actor_type_is_accepted_and_nothing_else() {
-    for actor in ActorType::ALL {
+    for &actor in <ActorType as crate::input::Vocabulary>::ALL {
         assert!(is_valid(&with(
             acknowledged(),
             "/actor_type",
@@ -442,4 +442,14 @@ fn a_field_added_in_a_minor_version_is_required_only_from_that_version() {
     );
     payload["schema_version"] = serde_json::json!("1.1.0");
     assert_eq!(check(&payload), Vec::<String>::new());
+}
+
+#[test]
+fn the_audit_ledger_records_people_the_system_and_agents() {
+    use crate::input::Vocabulary;
+    let mapped: Vec<&str> = <ActorType as Vocabulary>::ALL
+        .iter()
+        .map(|&actor| crate::AuditActor::from(actor).as_str())
+        .collect();
+    assert_eq!(mapped, ["HUMAN", "SYSTEM", "AGENT", "HUMAN"]);
 }

@@ -8,6 +8,7 @@
 use serde_json::{Map, Value};
 
 use crate::error::{ContractError, FieldProblem};
+use crate::input::Vocabulary;
 use crate::registry::{self, FieldType};
 use crate::time_format::parse_utc;
 use crate::{ActorType, ENVELOPE_FIELDS, SCHEMA_VERSION, SUPPORTED_SCHEMA_VERSIONS};
@@ -126,10 +127,10 @@ fn check_envelope_field(
             None => Err("must be an integer".to_owned()),
         },
         "actor_type" => match value.as_str() {
-            Some(s) if ActorType::parse(s).is_some() => Ok(()),
+            Some(s) if ActorType::from_wire(s).is_some() => Ok(()),
             Some(s) => Err(format!(
                 "unknown actor type `{s}`; expected one of {}",
-                ActorType::ALL.map(ActorType::as_str).join(", ")
+                <ActorType as Vocabulary>::WIRE.join(", ")
             )),
             None => Err("must be a string".to_owned()),
         },

@@ -85,7 +85,7 @@ pub struct AuditEntry {
     /// The operation and method that changed it.
     pub action: String,
     /// The kind of actor who did it.
-    pub actor_type: String,
+    pub actor_type: hoc_contracts::AuditActor,
     /// Who did it.
     pub actor_id: String,
     /// The caller's reason, if given.
@@ -121,7 +121,7 @@ impl TryFrom<AuditRow> for AuditEntry {
             entity_type: row.entity_type,
             entity_id: row.entity_id,
             action: row.action,
-            actor_type: row.actor_type,
+            actor_type: row.actor_type.get(),
             actor_id: row.actor_id,
             reason: row.reason,
             request_id: row.request_id,

@@ -56,12 +56,13 @@ impl Transition {
     }
 
     /// The timeline's name for the change.
-    pub fn timeline_event(self) -> &'static str {
+    pub fn timeline_event(self) -> hoc_contracts::input::TimelineKind {
+        use hoc_contracts::input::TimelineKind;
         match self {
-            Self::Acknowledge => "acknowledged",
-            Self::Resolve => "resolved",
-            Self::Close => "manually_closed",
-            Self::Reopen => "reopened",
+            Self::Acknowledge => TimelineKind::Acknowledged,
+            Self::Resolve => TimelineKind::Resolved,
+            Self::Close => TimelineKind::ManuallyClosed,
+            Self::Reopen => TimelineKind::Reopened,
         }
     }
 }

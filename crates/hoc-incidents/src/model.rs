@@ -154,13 +154,13 @@ pub struct TimelineEntry {
     /// Its position in the timeline, from 1, without gaps.
     pub ordinal: i32,
     /// What happened (`created`, `acknowledged`, `resolved`, …).
-    pub event_type: String,
+    pub event_type: hoc_contracts::input::TimelineKind,
     /// The state before (none for the creation).
     pub from_state: Option<IncidentState>,
     /// The state after.
     pub to_state: IncidentState,
     /// The kind of actor who did it.
-    pub actor_type: String,
+    pub actor_type: ActorType,
     /// Who did it.
     pub actor_id: String,
     /// Free text.
@@ -178,10 +178,10 @@ impl From<TimelineRow> for TimelineEntry {
     fn from(row: TimelineRow) -> Self {
         Self {
             ordinal: row.ordinal,
-            event_type: row.event_type,
+            event_type: row.event_type.get(),
             from_state: row.from_state.map(Stored::get),
             to_state: row.to_state.get(),
-            actor_type: row.actor_type,
+            actor_type: row.actor_type.get(),
             actor_id: row.actor_id,
             description: row.description,
             created_at: row.created_at.get(),

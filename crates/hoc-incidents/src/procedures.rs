@@ -1,7 +1,9 @@
 //! Write procedures: read, decide (pure), write through the drivers with the borrowed transaction, and hand the
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
-use hoc_contracts::input::{FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Text};
+use hoc_contracts::input::{
+    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Text, TimelineKind,
+};
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::{
@@ -180,7 +182,7 @@ pub async fn create(
         tx,
         &row,
         None,
-        "created",
+        TimelineKind::Created,
         caller,
         "incident opened".to_owned(),
     )
@@ -430,7 +432,7 @@ pub async fn create_postmortem_stub(
             tx,
             &after,
             Some(before.status.get()),
-            "postmortem_created",
+            TimelineKind::PostmortemCreated,
             caller,
             description,
         )
@@ -550,7 +552,7 @@ pub(crate) async fn append_timeline(
     tx: &Tx,
     incident: &IncidentRow,
     from_state: Option<IncidentState>,
-    event_type: &str,
+    event_type: TimelineKind,
     caller: &Caller<'_>,
     description: String,
 ) -> Result<(), IncidentError> {
@@ -572,10 +574,10 @@ pub(crate) async fn append_timeline(
             tenant_id: incident.tenant_id.clone(),
             incident_id: incident.id.clone(),
             ordinal,
-            event_type: event_type.to_owned(),
+            event_type: Stored(event_type),
             from_state: from_state.map(Stored),
             to_state: incident.status,
-            actor_type: actor.actor_type.as_str().to_owned(),
+            actor_type: Stored(actor.actor_type),
             actor_id: actor.actor_id.clone(),
             description,
             created_at: now.into(),

@@ -147,7 +147,7 @@ pub mod audit {
             entity_type: &row.entity_type,
             entity_id: &row.entity_id,
             action: &row.action,
-            actor_type: &row.actor_type,
+            actor_type: row.actor_type.get().as_str(),
             actor_id: &row.actor_id,
             reason: row.reason.as_deref(),
             before_state: row.before_state.as_deref(),

@@ -359,7 +359,10 @@ async fn run(cli: Cli) -> Result<(), String> {
                 actor_type,
             } => {
                 let scope = parse_scope(&scope).map_err(|e| e.to_string())?;
-                let actor_type = ActorType::parse(&actor_type).ok_or_else(|| {
+                let actor_type = <ActorType as hoc_spine::input::Vocabulary>::from_wire(
+                    &actor_type,
+                )
+                .ok_or_else(|| {
                     format!("--actor-type must be user, system, sdk or founder, not {actor_type}")
                 })?;
                 let spine = open(&db).await?;

@@ -10,45 +10,14 @@ use std::time::{Duration, Instant};
 
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::{ActorType, FieldError};
-use hoc_drivers::{ApiKeyRow, DbTime, api_keys};
+use hoc_drivers::{ApiKeyRow, DbTime, Stored, api_keys};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::{OperationContext, OperationError, Spine};
 
-/// What a key allows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// Read routes only.
-    Read,
-    /// Read and write routes.
-    Write,
-}
-
-impl Scope {
-    /// The stored name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Read => "read",
-            Self::Write => "write",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "read" => Some(Self::Read),
-            "write" => Some(Self::Write),
-            _ => None,
-        }
-    }
-
-    /// Whether this scope allows a route that needs `needed`.
-    pub fn allows(self, needed: Scope) -> bool {
-        self == Scope::Write || needed == Scope::Read
-    }
-}
+/// What a key allows: `read` or `write` (one vocabulary from the command line to the `api_keys.scope` column).
+pub use hoc_contracts::input::Scope;
 
 /// Who a key speaks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,16 +70,14 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn identity(row: &ApiKeyRow) -> Result<ApiKeyIdentity, OperationError> {
-    let corrupt =
-        |what: &str| OperationError::internal(format!("api key {} has an unknown {what}", row.id));
-    Ok(ApiKeyIdentity {
+fn identity(row: &ApiKeyRow) -> ApiKeyIdentity {
+    ApiKeyIdentity {
         key_id: row.id.clone(),
         tenant_id: row.tenant_id.clone(),
-        actor_type: ActorType::parse(&row.actor_type).ok_or_else(|| corrupt("actor type"))?,
+        actor_type: row.actor_type.get(),
         actor_id: row.actor_id.clone(),
-        scope: Scope::parse(&row.scope).ok_or_else(|| corrupt("scope"))?,
-    })
+        scope: row.scope.get(),
+    }
 }
 
 /// The context administrative actions are audited under.
@@ -137,14 +104,14 @@ impl Spine {
         let row = ApiKeyRow {
             id: key_id.clone(),
             tenant_id: tenant_id.to_owned(),
-            actor_type: actor_type.as_str().to_owned(),
+            actor_type: Stored(actor_type),
             actor_id: actor_id.to_owned(),
-            scope: scope.as_str().to_owned(),
+            scope: Stored(scope),
             secret_hash: sha256_hex(&secret),
             created_at: self.now().into(),
             revoked_at: None,
         };
-        let identity = identity(&row)?;
+        let identity = identity(&row);
         let tx = hoc_ledger::begin_write(self.database()).await?;
         // The tenant's clock, like every change of the tenant: its audit entry is visible from that instant.
         let now = hoc_ledger::clock::tick(&tx, tenant_id, self.now()).await?;
@@ -204,7 +171,7 @@ impl Spine {
         }
         tx.commit().await?;
         self.keys.forget(&row.id);
-        identity(&row)
+        Ok(identity(&row))
     }
 
     /// The identity of a presented key, or `None` for a malformed, unknown or revoked one.
@@ -241,7 +208,7 @@ impl Spine {
                         row.secret_hash.as_bytes(),
                     ) =>
             {
-                Some(identity(&row)?)
+                Some(identity(&row))
             }
             _ => None,
         };
@@ -318,8 +285,10 @@ impl KeyCache {
 
 /// Validates a scope name given on a command line.
 pub fn parse_scope(s: &str) -> Result<Scope, OperationError> {
-    Scope::parse(s).ok_or_else(|| OperationError::InvalidInput {
-        fields: vec![FieldError::new("scope", "must be read or write")],
+    <Scope as hoc_contracts::input::Vocabulary>::from_wire(s).ok_or_else(|| {
+        OperationError::InvalidInput {
+            fields: vec![FieldError::new("scope", "must be read or write")],
+        }
     })
 }
 

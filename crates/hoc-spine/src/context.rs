@@ -114,15 +114,6 @@ impl OperationContext {
     }
 }
 
-/// The audit ledger's actor vocabulary.
-pub(crate) fn audit_actor_type(actor_type: ActorType) -> &'static str {
-    match actor_type {
-        ActorType::User | ActorType::Founder => "HUMAN",
-        ActorType::System => "SYSTEM",
-        ActorType::Sdk => "AGENT",
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,14 +148,6 @@ mod tests {
                 .expect("valid")
                 .request_id()
                 .starts_with("req_")
-        );
-    }
-
-    #[test]
-    fn audit_actor_vocabulary() {
-        assert_eq!(
-            ActorType::ALL.map(audit_actor_type),
-            ["HUMAN", "SYSTEM", "AGENT", "HUMAN"]
         );
     }
 }

@@ -539,7 +539,7 @@ pub(crate) async fn append_audit(
             entity_type: draft.entity_type.to_owned(),
             entity_id: draft.entity_id,
             action: draft.action.to_owned(),
-            actor_type: context::audit_actor_type(ctx.actor().actor_type).to_owned(),
+            actor_type: hoc_drivers::Stored(ctx.actor().actor_type.into()),
             actor_id: ctx.actor().actor_id.clone(),
             reason: draft.reason,
             before_state: json(draft.before_state),

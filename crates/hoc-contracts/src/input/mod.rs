@@ -419,6 +419,43 @@ crate::vocabulary!(
 );
 
 crate::vocabulary!(
+    /// What a timeline row records.
+    TimelineKind {
+        /// The incident was opened.
+        Created = "created",
+        /// Somebody took it.
+        Acknowledged = "acknowledged",
+        /// It was resolved.
+        Resolved = "resolved",
+        /// It was closed by hand.
+        ManuallyClosed = "manually_closed",
+        /// It came back.
+        Reopened = "reopened",
+        /// Its postmortem was created.
+        PostmortemCreated = "postmortem_created",
+        /// A regroup moved it to another recurrence group.
+        Regrouped = "regrouped",
+    }
+);
+
+crate::vocabulary!(
+    /// What an API key may do.
+    Scope {
+        /// Read routes only.
+        Read = "read",
+        /// Read and write routes.
+        Write = "write",
+    }
+);
+
+impl Scope {
+    /// Whether this scope allows a route that needs `needed`.
+    pub fn allows(self, needed: Scope) -> bool {
+        self == Scope::Write || needed == Scope::Read
+    }
+}
+
+crate::vocabulary!(
     /// The states a postmortem can be in.
     PostmortemStatus {
         /// Written, not yet reviewed.

@@ -20,13 +20,13 @@ pub struct Model {
     pub tenant_id: String,
     /// The kind of actor who did it.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
-    pub actor_type: String,
+    pub actor_type: crate::Stored<hoc_contracts::ActorType>,
     /// Who did it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub actor_id: String,
     /// `read` or `write`.
     #[sea_orm(column_type = "String(StringLen::N(8))")]
-    pub scope: String,
+    pub scope: crate::Stored<hoc_contracts::input::Scope>,
     /// SHA-256 of the secret, hex (the secret itself is never stored).
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub secret_hash: String,

@@ -29,7 +29,7 @@ pub struct Model {
     pub action: String,
     /// The kind of actor who did it.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
-    pub actor_type: String,
+    pub actor_type: crate::Stored<hoc_contracts::AuditActor>,
     /// Who did it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub actor_id: String,

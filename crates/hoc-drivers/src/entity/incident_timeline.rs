@@ -24,7 +24,7 @@ pub struct Model {
     pub ordinal: i32,
     /// What happened (`created`, `acknowledged`, `resolved`, …).
     #[sea_orm(column_type = "String(StringLen::N(64))")]
-    pub event_type: String,
+    pub event_type: crate::Stored<hoc_contracts::input::TimelineKind>,
     /// The state before (none for the creation).
     #[sea_orm(column_type = "String(StringLen::N(16))", nullable)]
     pub from_state: Option<crate::Stored<hoc_contracts::input::IncidentState>>,
@@ -33,7 +33,7 @@ pub struct Model {
     pub to_state: crate::Stored<hoc_contracts::input::IncidentState>,
     /// The kind of actor who did it.
     #[sea_orm(column_type = "String(StringLen::N(16))")]
-    pub actor_type: String,
+    pub actor_type: crate::Stored<hoc_contracts::ActorType>,
     /// Who did it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub actor_id: String,

@@ -469,7 +469,7 @@ pub async fn regroup_batch(
             tx,
             &after,
             Some(before.status.get()),
-            "regrouped",
+            hoc_contracts::input::TimelineKind::Regrouped,
             caller,
             format!("regrouped from {} to {}", short(&from), short(&to)),
         )

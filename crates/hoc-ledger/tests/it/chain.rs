@@ -13,7 +13,7 @@ fn row(tenant: &str, n: usize) -> AuditRow {
         entity_type: "incident".into(),
         entity_id: format!("inc_{tenant}"),
         action: "incidents.write.acknowledge".into(),
-        actor_type: "USER".into(),
+        actor_type: hoc_drivers::Stored(hoc_contracts::AuditActor::Human),
         actor_id: "alice".into(),
         reason: n.is_multiple_of(2).then(|| format!("reason {n}")),
         before_state: Some(r#"{"status":"open"}"#.into()),

@@ -9,7 +9,7 @@ fn audit_row(id: &str) -> AuditRow {
         entity_type: "incident".into(),
         entity_id: "inc_1".into(),
         action: "acknowledge".into(),
-        actor_type: "HUMAN".into(),
+        actor_type: hoc_drivers::Stored(hoc_contracts::AuditActor::Human),
         actor_id: "u1".into(),
         reason: None,
         before_state: Some(r#"{"status":"open"}"#.into()),

@@ -137,7 +137,7 @@ hoc_drivers::storage_test!(
             ]
         );
         assert_eq!(page.items[1].description, "open → acknowledged: on it");
-        assert_eq!(page.items[1].actor_type, "sdk");
+        assert_eq!(page.items[1].actor_type.as_str(), "sdk");
 
         // Audit: the acknowledge row carries actor, reason, request id and before/after state.
         let tx = hoc_ledger::begin_read(&db);
@@ -158,7 +158,7 @@ hoc_drivers::storage_test!(
             .find(|r| r.action == "incidents.write.acknowledge")
             .expect("ack audit row");
         assert_eq!(
-            (ack.actor_type.as_str(), ack.actor_id.as_str()),
+            (ack.actor_type.get().as_str(), ack.actor_id.as_str()),
             ("AGENT", "pager-bot")
         );
         assert_eq!(ack.reason.as_deref(), Some("on it"));
