@@ -67,6 +67,12 @@ pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
     add::<entity::analytics_artifacts::Entity>(&mut tables);
     add::<entity::api_keys::Entity>(&mut tables);
     add::<entity::idempotency_keys::Entity>(&mut tables);
+    add::<entity::tenant_clocks::Entity>(&mut tables);
+    add::<entity::recurrence_groups::Entity>(&mut tables);
+    add::<entity::recurrence_group_versions::Entity>(&mut tables);
+    add::<entity::relay_leases::Entity>(&mut tables);
+    add::<entity::grouping_configs::Entity>(&mut tables);
+    add::<entity::event_prune_marks::Entity>(&mut tables);
     // History keeps every version of an incident, column for column the incidents table.
     if let Some(columns) = tables.get("incidents").cloned() {
         tables.insert("incident_versions".to_owned(), columns);
@@ -263,7 +269,43 @@ pub async fn compare_tables(
             }
         }
     }
+    for table in database_tables(db).await? {
+        if !expected.contains_key(&table) && table != MIGRATIONS_TABLE {
+            mismatches.push(SchemaMismatch {
+                table,
+                column: String::new(),
+                problem: "in the database but no entity declares it".to_owned(),
+            });
+        }
+    }
     Ok(mismatches)
+}
+
+/// sea-orm-migration's own bookkeeping table, the one table without an entity here.
+const MIGRATIONS_TABLE: &str = "seaql_migrations";
+
+/// The names of the tables in the database (not views, not SQLite's internal tables), sorted.
+pub async fn database_tables(db: &Database) -> Result<Vec<String>, StorageError> {
+    let conn = db.conn();
+    let sql = match db.backend() {
+        Backend::Sqlite => {
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        }
+        Backend::Postgres => {
+            "SELECT table_name::text AS name FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY name"
+        }
+    };
+    let rows = conn
+        .query_all_raw(Statement::from_string(conn.get_database_backend(), sql))
+        .await
+        .map_err(StorageError::from_db)?;
+    rows.iter()
+        .map(|row| {
+            row.try_get::<String>("", "name")
+                .map_err(StorageError::from_db)
+        })
+        .collect()
 }
 
 fn nullability(nullable: bool) -> &'static str {
