@@ -12,56 +12,88 @@ use crate::report::Outcome;
 
 const NAME: &str = "layering";
 
-/// The allowed workspace edges, as data: crate → the workspace crates it may depend on (any kind).
-pub(crate) const ALLOWED: &[(&str, &[&str])] = &[
-    ("hoc-contracts", &[]),
-    ("migration", &[]),
-    (
-        "hoc-drivers",
-        &["hoc-contracts", "migration", "hoc-drivers"],
-    ),
-    // The spine's capabilities (begin a transaction, append to the audit ledger and the outbox): only the spine
-    // may depend on it, so no engine can bypass the spine's transaction rule.
-    ("hoc-ledger", &["hoc-contracts", "hoc-drivers"]),
-    ("hoc-incidents", &["hoc-contracts", "hoc-drivers"]),
-    ("hoc-analytics", &["hoc-contracts", "hoc-drivers"]),
-    (
-        "hoc-spine",
-        &[
-            "hoc-contracts",
-            "hoc-drivers",
-            "hoc-incidents",
-            "hoc-analytics",
-            "hoc-ledger",
-        ],
-    ),
-    // The outbox relay: the facade's relay bookkeeping and the NATS client.
-    ("hoc-relay", &["hoc-spine"]),
-    ("hoc-server", &["hoc-spine", "hoc-relay"]),
-    // A linking service: the facade and nothing else.
-    ("hoc-host-example", &["hoc-spine"]),
-    // The benchmark harness: the facade, and the storage below it for seeding and the hand-written floors.
-    (
-        "hoc-bench",
-        &["hoc-spine", "hoc-drivers", "migration", "hoc-relay"],
-    ),
-    // The crash-and-fault suite: hocd over HTTP and its CLI, invariants read through the facade's test helpers.
-    ("hoc-chaos", &["hoc-spine"]),
-    (
-        "xtask",
-        &[
-            "hoc-contracts",
-            "hoc-drivers",
-            "hoc-incidents",
-            "hoc-analytics",
-            "hoc-spine",
-            "hoc-server",
-            "hoc-relay",
-            "hoc-ledger",
-            "migration",
-        ],
-    ),
-];
+/// Where the allowed workspace edges are declared: each crate's section of the architecture document ends with
+/// one `May depend on:` line, and that line is the rule this verifier enforces (one declaration, not a copy).
+pub(crate) const ARCHITECTURE: &str = "docs/ARCHITECTURE.md";
+
+/// The allowed edges: crate → the workspace crates it may depend on (any kind; a crate may always name itself,
+/// e.g. a dev-dependency on itself with a test feature).
+pub(crate) type Allowed = Vec<(String, Vec<String>)>;
+
+/// Reads the allowed edges from the architecture document: every `### `crate`` section's `May depend on:` line,
+/// either "nothing in the workspace" or the crates in backticks (text in parentheses is commentary). Every section
+/// without such a line is a problem.
+pub(crate) fn allowed_from_doc(doc: &str) -> Result<Allowed, Vec<String>> {
+    let mut allowed: Allowed = Vec::new();
+    let mut problems = Vec::new();
+    // The section's crate, and the text of its `May depend on:` line (with its continuation lines) once seen.
+    let mut section: Option<(String, Option<String>)> = None;
+    let mut continuing = false;
+    let mut close = |section: Option<(String, Option<String>)>, allowed: &mut Allowed| {
+        if let Some((name, edges)) = section {
+            match edges {
+                Some(text) => allowed.push((name, backticked(&without_parentheses(&text)))),
+                None => problems.push(format!("section `{name}` has no `May depend on:` line")),
+            }
+        }
+    };
+    for line in doc.lines() {
+        if line.starts_with("## ") || line.starts_with("### ") {
+            close(section.take(), &mut allowed);
+            continuing = false;
+            if let Some(name) = line
+                .strip_prefix("### `")
+                .and_then(|rest| rest.split('`').next())
+            {
+                section = Some((name.to_owned(), None));
+            }
+        } else if let (Some(rest), Some((_, edges))) =
+            (line.strip_prefix("May depend on:"), section.as_mut())
+        {
+            *edges = Some(rest.to_owned());
+            continuing = true;
+        } else if continuing && !line.trim().is_empty() {
+            if let Some((_, Some(text))) = section.as_mut() {
+                text.push(' ');
+                text.push_str(line);
+            }
+        } else {
+            continuing = false;
+        }
+    }
+    close(section.take(), &mut allowed);
+    if problems.is_empty() {
+        Ok(allowed)
+    } else {
+        Err(problems)
+    }
+}
+
+fn without_parentheses(text: &str) -> String {
+    let mut depth = 0_usize;
+    text.chars()
+        .filter(|c| match c {
+            '(' => {
+                depth += 1;
+                false
+            }
+            ')' => {
+                depth = depth.saturating_sub(1);
+                false
+            }
+            _ => depth == 0,
+        })
+        .collect()
+}
+
+/// The words in backticks, in order.
+pub(crate) fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_owned)
+        .collect()
+}
 
 /// External crates only some workspace crates may name.
 const RESTRICTED: &[(&str, &[&str], &str)] = &[
@@ -148,17 +180,17 @@ fn relative(manifest: &str, root: &Path) -> String {
 /// Checks packages against an allowed-edges table.
 pub(crate) fn check_packages(
     packages: &[Package],
-    allowed: &[(&str, &[&str])],
+    allowed: &[(String, Vec<String>)],
     root: &Path,
 ) -> Vec<Outcome> {
     let mut out = Vec::new();
     let workspace: BTreeSet<&str> = packages.iter().map(|p| p.name.as_str()).collect();
     for (name, _) in allowed {
-        if !workspace.contains(name) {
+        if !workspace.contains(name.as_str()) {
             out.push(Outcome::fail(
                 NAME,
                 format!("table entry {name}"),
-                "xtask/src/layering.rs ALLOWED",
+                ARCHITECTURE,
                 format!(
                     "no workspace crate is named {name}: remove its entry (or restore the crate)"
                 ),
@@ -172,14 +204,14 @@ pub(crate) fn check_packages(
                 NAME,
                 format!("crate {} is in the layer table", package.name),
                 manifest,
-                "add it to ALLOWED in xtask/src/layering.rs with the edges its layer may have",
+                "give it a section with a `May depend on:` line in docs/ARCHITECTURE.md",
             ));
             continue;
         };
         for (dep, kind, is_workspace) in &package.deps {
             if *is_workspace || workspace.contains(dep.as_str()) {
                 let check = format!("edge {} -> {dep} ({kind})", package.name);
-                if permitted.contains(&dep.as_str()) {
+                if dep == &package.name || permitted.iter().any(|p| p == dep) {
                     out.push(Outcome::pass(NAME, check, manifest.clone()));
                 } else {
                     out.push(Outcome::fail(
@@ -275,7 +307,25 @@ pub(crate) fn verify(root: &Path) -> Vec<Outcome> {
         .output();
     let mut out = match output {
         Ok(o) if o.status.success() => match serde_json::from_slice::<Value>(&o.stdout) {
-            Ok(metadata) => check_packages(&parse_metadata(&metadata), ALLOWED, root),
+            Ok(metadata) => match std::fs::read_to_string(root.join(ARCHITECTURE))
+                .map_err(|e| vec![format!("unreadable: {e}")])
+                .and_then(|doc| allowed_from_doc(&doc))
+            {
+                Ok(allowed) => check_packages(&parse_metadata(&metadata), &allowed, root),
+                Err(problems) => problems
+                    .into_iter()
+                    .map(|problem| {
+                        Outcome::fail(
+                            NAME,
+                            "allowed edges",
+                            ARCHITECTURE,
+                            format!(
+                                "{problem}: end each crate section with one `May depend on:` line"
+                            ),
+                        )
+                    })
+                    .collect(),
+            },
             Err(e) => vec![Outcome::fail(
                 NAME,
                 "cargo metadata",
@@ -321,17 +371,38 @@ mod tests {
     }
 
     #[test]
+    fn the_allowed_edges_are_read_from_the_document() {
+        let doc = "## Code map\n\n### `a`\nText.\nMay depend on: nothing in the workspace.\n\n\
+                   ### `b` (binary `bee`)\nMay depend on: `a` (to read `c`s),\n`d`.\n\n### `e`\nNo line.\n\n## How to";
+        assert_eq!(
+            allowed_from_doc(doc),
+            Err(vec!["section `e` has no `May depend on:` line".to_owned()])
+        );
+        let doc = doc.replace("No line.", "May depend on: `b`.");
+        assert_eq!(
+            allowed_from_doc(&doc),
+            Ok(vec![
+                ("a".to_owned(), vec![]),
+                ("b".to_owned(), vec!["a".to_owned(), "d".to_owned()]),
+                ("e".to_owned(), vec!["b".to_owned()]),
+            ])
+        );
+    }
+
+    #[test]
     fn seeded_violations_in_a_fixture_workspace_are_caught() {
         let metadata: Value =
             serde_json::from_str(include_str!("../fixtures/layering/metadata.json"))
                 .expect("fixture parses");
-        let outcomes = check_packages(&parse_metadata(&metadata), ALLOWED, Path::new("/fixture"));
+        let allowed =
+            allowed_from_doc(include_str!("../../docs/ARCHITECTURE.md")).expect("doc parses");
+        let outcomes = check_packages(&parse_metadata(&metadata), &allowed, Path::new("/fixture"));
         assert_eq!(
             fails(&outcomes),
             [
                 "table entry hoc-analytics",
-                "table entry hoc-relay",
                 "table entry hoc-server",
+                "table entry hoc-relay",
                 "table entry hoc-host-example",
                 "table entry hoc-bench",
                 "table entry hoc-chaos",

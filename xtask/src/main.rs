@@ -9,6 +9,7 @@
 //! writes files).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod docs;
 mod events;
 mod layering;
 mod reads;
@@ -26,7 +27,14 @@ const USAGE: &str = "usage: cargo xtask verify [--strict] [--format text|json] [
        cargo xtask chaos
        cargo xtask fuzz [--seconds 60]
        cargo xtask bless";
-const VERIFIERS: [&str; 5] = ["workspace", "layering", "events", "storage", "reads"];
+const VERIFIERS: [&str; 6] = [
+    "workspace",
+    "layering",
+    "docs",
+    "events",
+    "storage",
+    "reads",
+];
 
 /// Runs `check` on a fresh migrated SQLite database, and on a fresh PostgreSQL database when
 /// `HOC_TEST_DATABASE_URL` is set (FAIL if that server does not answer; WARN when the variable is unset).
@@ -149,6 +157,9 @@ fn verify(root: &Path, only: Option<&str>) -> Report {
     }
     if wanted("layering") {
         report.extend(layering::verify(root));
+    }
+    if wanted("docs") {
+        report.extend(docs::verify(root));
     }
     if wanted("events") {
         report.extend(events::verify(root));
