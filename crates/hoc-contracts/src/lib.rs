@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod audit;
 pub mod cloudevents;
 mod error;
 pub mod events;

@@ -71,36 +71,7 @@ pub(crate) fn list_page_query(
         .limit(page.limit)
 }
 
-/// One audit ledger entry.
-#[derive(
-    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
-)]
-pub struct AuditEntry {
-    /// Its id.
-    pub id: String,
-    /// What kind of entity changed.
-    pub entity_type: String,
-    /// The entity that changed.
-    pub entity_id: String,
-    /// The operation and method that changed it.
-    pub action: String,
-    /// The kind of actor who did it.
-    pub actor_type: hoc_contracts::AuditActor,
-    /// Who did it.
-    pub actor_id: String,
-    /// The caller's reason, if given.
-    pub reason: Option<String>,
-    /// The relevant state before the change.
-    pub before_state: Option<serde_json::Value>,
-    /// The relevant state after the change.
-    pub after_state: Option<serde_json::Value>,
-    /// The request that made the change.
-    pub request_id: String,
-    /// When it was created.
-    #[serde(with = "hoc_contracts::time_format::utc")]
-    #[schemars(with = "hoc_contracts::time_format::UtcTimestamp")]
-    pub created_at: time::OffsetDateTime,
-}
+pub use hoc_contracts::audit::AuditEntry;
 
 impl TryFrom<AuditRow> for AuditEntry {
     type Error = StorageError;

@@ -350,7 +350,7 @@ impl Database {
         self.counts.transactions.fetch_add(1, Ordering::Relaxed);
         Ok(Tx {
             inner: Inner::Transaction(inner),
-            chain: std::sync::Mutex::default(),
+            kept: std::sync::Mutex::default(),
         })
     }
 
@@ -384,20 +384,9 @@ pub fn serving_role_grants(role: &str) -> Vec<String> {
 #[derive(Debug)]
 pub struct Tx {
     inner: Inner,
-    chain: std::sync::Mutex<Option<ChainHead>>,
-}
-
-/// The head of a tenant's audit chain as this transaction last saw or moved it (kept for `hoc-ledger`, so that an
-/// append needs no extra read: the tenant clock's upsert returns the head).
-#[doc(hidden)]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ChainHead {
-    /// The tenant.
-    pub tenant_id: String,
-    /// The last row's `chain_seq` (0: no row yet).
-    pub seq: i64,
-    /// The last row's hash.
-    pub hash: Option<String>,
+    /// State a layer above keeps for the life of this transaction, one value per type (e.g. `hoc-ledger`'s audit
+    /// chain head). Drivers never look inside.
+    kept: std::sync::Mutex<Vec<Box<dyn std::any::Any + Send>>>,
 }
 
 #[derive(Debug)]
@@ -449,25 +438,22 @@ impl Tx {
     pub fn reader(db: &Database) -> Self {
         Self {
             inner: Inner::Reader(db.reader.clone()),
-            chain: std::sync::Mutex::default(),
+            kept: std::sync::Mutex::default(),
         }
     }
 
-    /// For `hoc-ledger`: the audit chain head of `tenant_id` this transaction knows, if any.
-    #[doc(hidden)]
-    pub fn chain_head(&self, tenant_id: &str) -> Option<ChainHead> {
-        self.chain
-            .lock()
-            .ok()
-            .and_then(|head| head.clone())
-            .filter(|head| head.tenant_id == tenant_id)
+    /// The value of type `T` a layer above keeps with this transaction, if any (see [`Tx::keep`]).
+    pub fn kept<T: std::any::Any + Send + Clone>(&self) -> Option<T> {
+        let kept = self.kept.lock().ok()?;
+        kept.iter()
+            .find_map(|value| value.downcast_ref::<T>().cloned())
     }
 
-    /// For `hoc-ledger`: records the audit chain head this transaction saw or moved.
-    #[doc(hidden)]
-    pub fn set_chain_head(&self, head: ChainHead) {
-        if let Ok(mut slot) = self.chain.lock() {
-            *slot = Some(head);
+    /// Keeps `value` with this transaction until it ends, replacing the value of the same type kept before.
+    pub fn keep<T: std::any::Any + Send>(&self, value: T) {
+        if let Ok(mut kept) = self.kept.lock() {
+            kept.retain(|old| !old.is::<T>());
+            kept.push(Box::new(value));
         }
     }
 

@@ -87,7 +87,7 @@ pub mod clock {
                 problem: "the clock upsert returned no row".to_owned(),
             })?;
         // The row stays locked until commit, so its audit chain head is this write's to extend.
-        tx.set_chain_head(hoc_drivers::ChainHead {
+        tx.keep(crate::audit::ChainHead {
             tenant_id: tenant_id.to_owned(),
             seq: row
                 .try_get::<i64>("", "audit_seq")
@@ -128,11 +128,24 @@ pub mod clock {
 pub mod audit {
     use hoc_drivers::audit_chain::ChainedRow;
     use hoc_drivers::entity::audit_ledger::{Column, Entity};
-    use hoc_drivers::{AuditRow, ChainHead, Database, StorageError, Tx};
+    use hoc_drivers::{AuditRow, Database, StorageError, Tx};
     use sea_orm::{
         ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
         QueryOrder, QuerySelect, Statement,
     };
+
+    /// The head of a tenant's audit chain as the current transaction last saw or moved it, kept with the
+    /// transaction ([`Tx::keep`]) so that an append needs no extra read: the tenant clock's upsert returns it, and
+    /// the clock row stays locked until commit, so the head is the transaction's to extend.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub(crate) struct ChainHead {
+        /// The tenant.
+        pub(crate) tenant_id: String,
+        /// The last row's `chain_seq` (0: no row yet).
+        pub(crate) seq: i64,
+        /// The last row's hash.
+        pub(crate) hash: Option<String>,
+    }
 
     fn chained<'a>(
         row: &'a AuditRow,
@@ -191,7 +204,10 @@ pub mod audit {
     /// Appends an audit row at the end of its tenant's chain (its `chain_seq`, `prev_hash` and `row_hash` are set
     /// here; what the caller put there is ignored). The database refuses a row that does not extend the chain.
     pub async fn append(tx: &Tx, mut row: AuditRow) -> Result<(), StorageError> {
-        let head = match tx.chain_head(&row.tenant_id) {
+        let known = tx
+            .kept::<ChainHead>()
+            .filter(|head| head.tenant_id == row.tenant_id);
+        let head = match known {
             Some(head) => head,
             None => stored_head(tx, &row.tenant_id).await?,
         };
@@ -205,7 +221,7 @@ pub mod audit {
             .exec_without_returning(tx.transaction()?)
             .await
             .map_err(StorageError::from_db)?;
-        tx.set_chain_head(ChainHead {
+        tx.keep(ChainHead {
             tenant_id,
             seq,
             hash: Some(hash),
