@@ -149,18 +149,22 @@ pub(crate) async fn seed(db: &Database, n: i64, now_micros: i64) -> Result<Seede
          FROM s CROSS JOIN {VERSIONS}",
         rt = when_v(3, "'hotfix'"),
         rs = when_v(3, "'patched'"),
-        rm = when_v(3, "'manual'"),
+        // Only a manual close records a resolution method; a resolution records its type.
+        rm = "CASE WHEN k.v = 4 AND s.i % 2 = 1 THEN 'manual_closure' END",
         ack_at = when_v(2, &acknowledged_at),
         ack_by = when_v(2, "'bench'"),
         res_at = when_v(3, &resolved_at),
         res_by = when_v(3, "'bench'"),
     );
     let from_state = "CASE k.v WHEN 1 THEN NULL WHEN 2 THEN 'open' WHEN 3 THEN 'acknowledged' ELSE 'resolved' END";
+    // The timeline's own vocabulary (TimelineKind): what each version's change was.
+    let kind = "CASE k.v WHEN 1 THEN 'created' WHEN 2 THEN 'acknowledged' WHEN 3 THEN 'resolved' \
+                ELSE CASE WHEN s.i % 2 = 0 THEN 'reopened' ELSE 'manually_closed' END END";
     let timeline = format!(
         "{series} INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, from_state, \
          to_state, actor_type, actor_id, description, created_at, request_id) \
          SELECT 'tl_' || {pad} || '_' || k.v, '{TENANT}', 'inc_' || {pad}, k.v, \
-           CASE k.v WHEN 1 THEN 'created' ELSE 'transition' END, {from_state}, {status}, 'sdk', 'bench', \
+           {kind}, {from_state}, {status}, 'sdk', 'bench', \
            'bench change', {updated}, 'req_' || {pad} || '_' || k.v \
          FROM s CROSS JOIN {VERSIONS}"
     );
@@ -175,9 +179,11 @@ pub(crate) async fn seed(db: &Database, n: i64, now_micros: i64) -> Result<Seede
     );
     let event_type = "CASE k.v WHEN 1 THEN 'incidents.IncidentCreated' WHEN 2 THEN 'incidents.IncidentAcknowledged' \
                       WHEN 3 THEN 'incidents.IncidentResolved' \
-                      ELSE CASE WHEN s.i % 2 = 0 THEN 'incidents.IncidentReopened' ELSE 'incidents.IncidentClosed' END END";
+                      ELSE CASE WHEN s.i % 2 = 0 THEN 'incidents.IncidentReopened' ELSE 'incidents.IncidentManuallyClosed' END END";
+    // Each type's extension fields (schema 1.1.0: no signature fields yet).
     let data = "CASE k.v WHEN 1 THEN ',\"severity\":\"low\"' WHEN 3 THEN ',\"resolution_type\":\"hotfix\"' \
-                ELSE '' END";
+                ELSE CASE WHEN s.i % 2 = 0 THEN ',\"previous_state\":\"resolved\"' \
+                ELSE ',\"resolution_method\":\"manual_closure\"' END END";
     let occurred = rfc3339(backend, &at);
     let sequence = "(s.i * 4 + k.v)";
     let seq_text = match backend {
@@ -234,4 +240,81 @@ pub(crate) async fn seed(db: &Database, n: i64, now_micros: i64) -> Result<Seede
         Backend::Sqlite => db.optimize().await.map_err(|e| e.to_string())?,
     }
     Ok(seeded)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use hoc_spine::requests::{
+        GetIncident, IncidentTimeline, ListEvents, ListIncidents, ListRecurrenceGroups,
+    };
+    use hoc_spine::{ActorType, OperationContext, Spine};
+
+    use super::*;
+
+    // What the benchmark seeds is what the service would have written: every seeded incident, timeline, group
+    // and event reads back through the spine (typed columns and the events' fail-closed validation refuse
+    // anything else). Seeded rows the spine could not read once made every bench read fail.
+    hoc_drivers::storage_test!(seeded_rows_read_back_through_the_spine, |db| {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1_000_000;
+        let seeded = seed(&db, 40, now).await.unwrap();
+        let spine = Spine::new(db.clone()).unwrap();
+        let ctx = OperationContext::new(TENANT, ActorType::Sdk, "bench").unwrap();
+        let mut listed = 0;
+        let mut cursor = None;
+        loop {
+            let page = spine
+                .call(
+                    &ctx,
+                    &ListIncidents {
+                        limit: Some(7),
+                        cursor: cursor.clone(),
+                        ..ListIncidents::default()
+                    },
+                )
+                .await
+                .unwrap();
+            listed += page.items.len();
+            cursor = page.next_cursor;
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(listed, 40);
+        for i in [0, 1, 2, 3, 39] {
+            let id = Seeded::id(i);
+            spine
+                .call(&ctx, &GetIncident { id: id.clone() })
+                .await
+                .unwrap();
+            let timeline = spine
+                .call(
+                    &ctx,
+                    &IncidentTimeline {
+                        id,
+                        ..IncidentTimeline::default()
+                    },
+                )
+                .await
+                .unwrap();
+            assert_eq!(timeline.items.len(), 4);
+        }
+        let groups = spine
+            .call(&ctx, &ListRecurrenceGroups::default())
+            .await
+            .unwrap();
+        assert!(!groups.items.is_empty());
+        let events = spine
+            .call(
+                &ctx,
+                &ListEvents {
+                    after: None,
+                    limit: Some(200),
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(events.items.len() as i64, seeded.events());
+    });
 }
