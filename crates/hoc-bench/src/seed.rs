@@ -288,16 +288,7 @@ mod tests {
                 .call(&ctx, &GetIncident { id: id.clone() })
                 .await
                 .unwrap();
-            let timeline = spine
-                .call(
-                    &ctx,
-                    &IncidentTimeline {
-                        id,
-                        ..IncidentTimeline::default()
-                    },
-                )
-                .await
-                .unwrap();
+            let timeline = spine.call(&ctx, &IncidentTimeline { id }).await.unwrap();
             assert_eq!(timeline.items.len(), 4);
         }
         let groups = spine
