@@ -2,45 +2,23 @@
 //! groups at a point in time, which candidate groups exist now, and the tenant's incidents in creation order for a
 //! regroup.
 
-use sea_orm::{ConnectionTrait, EntityTrait, QueryResult};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, ExprTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, QueryResult, QuerySelect,
+};
+
+use crate::entity::grouping_configs::{Column as ConfigColumn, Entity as Configs};
+use crate::entity::recurrence_groups::{Column as GroupColumn, Entity as Groups};
 
 use crate::entity::incidents::Entity as Incidents;
 use crate::incidents::{Sql, columns, valid_at};
 use crate::{DbTime, IncidentRow, StorageError, Tx};
 
-/// One version of a tenant's grouping configuration.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConfigRow {
-    /// The tenant.
-    pub tenant_id: String,
-    /// 1, 2, … per tenant.
-    pub version: i64,
-    /// The algorithm new incidents are signed with.
-    pub primary_version: String,
-    /// The algorithm also computed during a transition.
-    pub secondary_version: Option<String>,
-    /// The fingerprint rules, JSON.
-    pub rules: String,
-    /// When this version was written.
-    pub created_at: DbTime,
-    /// Who wrote it.
-    pub created_by: String,
-}
+/// One version of a tenant's grouping configuration (its entity row).
+pub use crate::entity::grouping_configs::Model as ConfigRow;
 
 fn get<T: sea_orm::TryGetable>(row: &QueryResult, column: &str) -> Result<T, StorageError> {
     row.try_get("", column).map_err(StorageError::from_db)
-}
-
-fn config_from(row: &QueryResult) -> Result<ConfigRow, StorageError> {
-    Ok(ConfigRow {
-        tenant_id: get(row, "tenant_id")?,
-        version: get(row, "version")?,
-        primary_version: get(row, "primary_version")?,
-        secondary_version: get(row, "secondary_version")?,
-        rules: get(row, "rules")?,
-        created_at: get(row, "created_at")?,
-        created_by: get(row, "created_by")?,
-    })
 }
 
 /// The tenant's configuration as it was at `at` (its latest version written at or before it), or `None`.
@@ -49,48 +27,21 @@ pub async fn config_at(
     tenant_id: &str,
     at: Option<DbTime>,
 ) -> Result<Option<ConfigRow>, StorageError> {
-    let mut sql = Sql::new(tx);
-    sql.push(
-        "SELECT tenant_id, version, primary_version, secondary_version, rules, created_at, created_by \
-         FROM grouping_configs WHERE tenant_id = ",
-    )
-    .bind(tenant_id);
+    let mut query = Configs::find().filter(ConfigColumn::TenantId.eq(tenant_id));
     if let Some(at) = at {
-        sql.push(" AND created_at <= ").bind(at);
+        query = query.filter(ConfigColumn::CreatedAt.lte(at));
     }
-    sql.push(" ORDER BY version DESC LIMIT 1");
-    tx.conn()
-        .query_one_raw(sql.statement())
+    query
+        .order_by_desc(ConfigColumn::Version)
+        .one(&tx.conn())
         .await
-        .map_err(StorageError::from_db)?
-        .as_ref()
-        .map(config_from)
-        .transpose()
+        .map_err(StorageError::from_db)
 }
 
 /// Writes a new configuration version; a concurrent writer of the same version fails on the key.
 pub async fn insert_config(tx: &Tx, row: &ConfigRow) -> Result<(), StorageError> {
-    let mut sql = Sql::new(tx);
-    sql.push(
-        "INSERT INTO grouping_configs \
-         (tenant_id, version, primary_version, secondary_version, rules, created_at, created_by) VALUES (",
-    )
-    .bind(row.tenant_id.as_str())
-    .push(", ")
-    .bind(row.version)
-    .push(", ")
-    .bind(row.primary_version.as_str())
-    .push(", ")
-    .bind(row.secondary_version.clone())
-    .push(", ")
-    .bind(row.rules.as_str())
-    .push(", ")
-    .bind(row.created_at)
-    .push(", ")
-    .bind(row.created_by.as_str())
-    .push(")");
-    tx.write()?
-        .execute_raw(sql.statement())
+    Configs::insert(row.clone().into_active_model().reset_all())
+        .exec_without_returning(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     Ok(())
@@ -105,37 +56,25 @@ pub async fn existing_groups(
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    let mut sql = Sql::new(tx);
-    sql.push(
-        "SELECT signature_version, recurrence_signature FROM recurrence_groups WHERE member_count > 0 \
-         AND tenant_id = ",
-    )
-    .bind(tenant_id)
-    .push(" AND (");
-    for (i, (version, signature)) in candidates.iter().enumerate() {
-        if i > 0 {
-            sql.push(" OR ");
-        }
-        sql.push("(signature_version = ")
-            .bind(*version)
-            .push(" AND recurrence_signature = ")
-            .bind(*signature)
-            .push(")");
+    let mut any = Condition::any();
+    for (version, signature) in candidates {
+        any = any.add(
+            GroupColumn::SignatureVersion
+                .eq(*version)
+                .and(GroupColumn::RecurrenceSignature.eq(*signature)),
+        );
     }
-    sql.push(")");
-    let rows = tx
-        .conn()
-        .query_all_raw(sql.statement())
+    Groups::find()
+        .select_only()
+        .column(GroupColumn::SignatureVersion)
+        .column(GroupColumn::RecurrenceSignature)
+        .filter(GroupColumn::TenantId.eq(tenant_id))
+        .filter(GroupColumn::MemberCount.gt(0))
+        .filter(any)
+        .into_tuple::<(String, String)>()
+        .all(&tx.conn())
         .await
-        .map_err(StorageError::from_db)?;
-    rows.iter()
-        .map(|row| {
-            Ok((
-                get(row, "signature_version")?,
-                get(row, "recurrence_signature")?,
-            ))
-        })
-        .collect()
+        .map_err(StorageError::from_db)
 }
 
 /// How the group list is ordered (always descending, then by last seen, version and signature).

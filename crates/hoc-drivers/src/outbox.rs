@@ -1,7 +1,7 @@
 //! Reading the event outbox (writing it, and numbering events, is `hoc-ledger`'s).
 
 use hoc_contracts::EventEnvelope;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entity::event_outbox::{Column, Entity};
 use crate::{StorageError, Tx};
@@ -66,25 +66,15 @@ pub async fn prune_mark(
     tenant_id: &str,
     project_id: &str,
 ) -> Result<Option<PruneMark>, StorageError> {
-    let mut sql = crate::incidents::Sql::new(tx);
-    sql.push("SELECT pruned_through, retention_seconds FROM event_prune_marks WHERE tenant_id = ")
-        .bind(tenant_id)
-        .push(" AND project_id = ")
-        .bind(project_id);
-    let row = tx
-        .conn()
-        .query_one_raw(sql.statement())
+    use crate::entity::event_prune_marks::{Column as MarkColumn, Entity as Marks};
+    let mark = Marks::find()
+        .filter(MarkColumn::TenantId.eq(tenant_id))
+        .filter(MarkColumn::ProjectId.eq(project_id))
+        .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)?;
-    row.map(|row| {
-        Ok(PruneMark {
-            pruned_through: row
-                .try_get("", "pruned_through")
-                .map_err(StorageError::from_db)?,
-            retention_seconds: row
-                .try_get("", "retention_seconds")
-                .map_err(StorageError::from_db)?,
-        })
-    })
-    .transpose()
+    Ok(mark.map(|mark| PruneMark {
+        pruned_through: mark.pruned_through,
+        retention_seconds: mark.retention_seconds,
+    }))
 }
