@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use crate::layering::{ARCHITECTURE, backticked};
+use crate::layering::{ARCHITECTURE, backticked, without_parentheses};
 use crate::report::Outcome;
 
 const NAME: &str = "docs";
@@ -44,22 +44,7 @@ fn stated(doc: &str, prefix: &str) -> Option<String> {
         .chain(rest)
         .collect::<Vec<_>>()
         .join(" ");
-    let mut depth = 0_usize;
-    Some(
-        text.chars()
-            .filter(|c| match c {
-                '(' => {
-                    depth += 1;
-                    false
-                }
-                ')' => {
-                    depth = depth.saturating_sub(1);
-                    false
-                }
-                _ => depth == 0,
-            })
-            .collect(),
-    )
+    Some(without_parentheses(&text))
 }
 
 fn compare(check: &str, prefix: &str, doc: &str, expected: &[String]) -> Outcome {

@@ -69,7 +69,8 @@ pub(crate) fn allowed_from_doc(doc: &str) -> Result<Allowed, Vec<String>> {
     }
 }
 
-fn without_parentheses(text: &str) -> String {
+/// `text` without what it says in parentheses (commentary).
+pub(crate) fn without_parentheses(text: &str) -> String {
     let mut depth = 0_usize;
     text.chars()
         .filter(|c| match c {
