@@ -244,8 +244,8 @@ fn page_request(params: &PageParams, at: ReadAt) -> (PageRequest, OffsetDateTime
     PageRequest::resolve(params.limit, params.cursor.as_ref(), at)
 }
 
-fn incidents_from(rows: Vec<hoc_drivers::IncidentRow>) -> Result<Vec<Incident>, IncidentError> {
-    Ok(rows.into_iter().map(Incident::from).collect())
+fn incidents_from(rows: Vec<hoc_drivers::IncidentRow>) -> Vec<Incident> {
+    rows.into_iter().map(Incident::from).collect()
 }
 
 /// One incident as it was at the read's instant (its `as_of`, or the call's); one that did not exist yet then is
@@ -293,7 +293,7 @@ pub async fn list(
         recurrence: None,
     };
     let rows = incidents::list(tx, tenant_id, filter, &request).await?;
-    let (items, next_cursor) = paginate(incidents_from(rows)?, params.limit, as_of, |i| {
+    let (items, next_cursor) = paginate(incidents_from(rows), params.limit, as_of, |i| {
         (i.created_at, i.id.clone())
     });
     Ok(Page {
@@ -449,7 +449,7 @@ async fn group(
         ..IncidentFilter::default()
     };
     let rows = incidents::list(tx, tenant_id, filter, &request).await?;
-    let (items, next_cursor) = paginate(incidents_from(rows)?, params.limit, as_of, |i| {
+    let (items, next_cursor) = paginate(incidents_from(rows), params.limit, as_of, |i| {
         (i.created_at, i.id.clone())
     });
     Ok(RecurrenceGroup {

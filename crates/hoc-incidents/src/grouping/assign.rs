@@ -36,7 +36,7 @@ impl<'a> GroupingFields<'a> {
     pub fn of(row: &'a IncidentRow) -> Self {
         Self {
             category: &row.category,
-            severity: hoc_contracts::input::Vocabulary::as_str(row.severity.get()),
+            severity: row.severity.get().as_str(),
             title: &row.title,
             error_code: row.error_code.as_deref(),
             error_message: row.error_message.as_deref(),
