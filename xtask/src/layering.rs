@@ -353,9 +353,64 @@ pub(crate) fn verify(root: &Path) -> Vec<Outcome> {
             Vec::new()
         }
     };
-    let routes: Vec<RouteTarget> = hoc_server::ROUTES.iter().map(RouteTarget::from).collect();
+    let routes: Vec<RouteTarget> = hoc_server::routes().iter().map(RouteTarget::from).collect();
     out.extend(check_routes(&routes, &registered));
+    out.extend(check_file_sizes(root));
     out
+}
+
+/// The longest a non-test source file may be: past it, a file holds more than one concern.
+pub(crate) const MAX_SOURCE_LINES: usize = 800;
+
+/// Every `.rs` file under a crate's `src` (and `xtask/src`) that is not a test file (`tests.rs`, or under a
+/// `tests` folder) has at most [`MAX_SOURCE_LINES`] lines.
+pub(crate) fn check_file_sizes(root: &Path) -> Vec<Outcome> {
+    let mut files = Vec::new();
+    let mut dirs = vec![root.join("xtask/src")];
+    if let Ok(crates) = std::fs::read_dir(root.join("crates")) {
+        dirs.extend(crates.flatten().map(|c| c.path().join("src")));
+    }
+    while let Some(dir) = dirs.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if path.is_dir() {
+                if name != "tests" {
+                    dirs.push(path);
+                }
+            } else if name.ends_with(".rs") && name != "tests.rs" {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+        .into_iter()
+        .map(|path| {
+            let shown = relative(&path.to_string_lossy(), root);
+            let lines = std::fs::read_to_string(&path).map_or(0, |text| text.lines().count());
+            size_outcome(&shown, lines)
+        })
+        .collect()
+}
+
+fn size_outcome(file: &str, lines: usize) -> Outcome {
+    let check = format!("{file} has at most {MAX_SOURCE_LINES} lines");
+    if lines <= MAX_SOURCE_LINES {
+        Outcome::pass(NAME, check, file.to_owned())
+    } else {
+        Outcome::fail(
+            NAME,
+            check,
+            file.to_owned(),
+            format!(
+                "it has {lines}: split it by concern (a folder module), or move its tests to a `tests.rs` beside it"
+            ),
+        )
+    }
 }
 
 #[cfg(test)]
@@ -369,6 +424,25 @@ mod tests {
             .filter(|o| o.level == Level::Fail)
             .map(|o| o.check.clone())
             .collect()
+    }
+
+    #[test]
+    fn a_source_file_past_the_bound_fails_and_names_its_length() {
+        assert_eq!(
+            fails(&[size_outcome("a.rs", MAX_SOURCE_LINES)]),
+            Vec::<String>::new()
+        );
+        let long = size_outcome("b.rs", MAX_SOURCE_LINES + 1);
+        assert_eq!(
+            fails(std::slice::from_ref(&long)),
+            vec!["b.rs has at most 800 lines"]
+        );
+        assert!(
+            long.fix
+                .as_deref()
+                .is_some_and(|f| f.contains("it has 801")),
+            "{long:?}"
+        );
     }
 
     #[test]

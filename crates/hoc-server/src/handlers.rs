@@ -9,10 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter, on};
-use hoc_spine::{
-    Artifact, OperationMethod, Postmortem, PostmortemStub, Replayable, SaveOutcome, SaveStatus,
-    StoredResponse,
-};
+use hoc_spine::http::Shape;
+use hoc_spine::{OperationMethod, Replayable, StoredResponse};
 use serde_json::{Map, Value, json};
 
 use crate::request::{
@@ -24,100 +22,6 @@ type Result<T, E = ApiError> = std::result::Result<T, E>;
 
 fn json_response(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
-}
-
-/// How a route's typed response becomes an HTTP status and body — by the response's type, never by reading a JSON
-/// field back by name (so renaming a field cannot silently change a status or answer `null`).
-pub trait Shape<R>: 'static {
-    /// The statuses a success can have (the OpenAPI document lists them).
-    const STATUSES: &'static [u16];
-
-    /// The status and body of `response`.
-    fn respond(response: &R) -> Result<StoredResponse, serde_json::Error>;
-
-    /// The schema of the body.
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema;
-}
-
-fn with_status(
-    status: u16,
-    body: &impl serde::Serialize,
-) -> Result<StoredResponse, serde_json::Error> {
-    Ok(StoredResponse {
-        status,
-        body: serde_json::to_value(body)?,
-    })
-}
-
-/// 200 with the response.
-#[derive(Debug)]
-pub struct Ok200;
-
-impl<R: serde::Serialize + schemars::JsonSchema> Shape<R> for Ok200 {
-    const STATUSES: &'static [u16] = &[200];
-
-    fn respond(response: &R) -> Result<StoredResponse, serde_json::Error> {
-        with_status(200, response)
-    }
-
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        generator.subschema_for::<R>()
-    }
-}
-
-/// 201 with the response: a route whose every success creates.
-#[derive(Debug)]
-pub struct Created201;
-
-impl<R: serde::Serialize + schemars::JsonSchema> Shape<R> for Created201 {
-    const STATUSES: &'static [u16] = &[201];
-
-    fn respond(response: &R) -> Result<StoredResponse, serde_json::Error> {
-        with_status(201, response)
-    }
-
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        generator.subschema_for::<R>()
-    }
-}
-
-/// A postmortem stub: 201 with the postmortem when this call created it, else 200 with the existing one.
-#[derive(Debug)]
-pub struct PostmortemReply;
-
-impl Shape<PostmortemStub> for PostmortemReply {
-    const STATUSES: &'static [u16] = &[201, 200];
-
-    fn respond(response: &PostmortemStub) -> Result<StoredResponse, serde_json::Error> {
-        with_status(
-            if response.created { 201 } else { 200 },
-            &response.postmortem,
-        )
-    }
-
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        generator.subschema_for::<Postmortem>()
-    }
-}
-
-/// A saved artifact: 201 with the artifact when this call recorded it, 200 on an identical replay.
-#[derive(Debug)]
-pub struct ArtifactReply;
-
-impl Shape<SaveOutcome> for ArtifactReply {
-    const STATUSES: &'static [u16] = &[201, 200];
-
-    fn respond(response: &SaveOutcome) -> Result<StoredResponse, serde_json::Error> {
-        let status = match response.status {
-            SaveStatus::Created => 201,
-            SaveStatus::Unchanged => 200,
-        };
-        with_status(status, &response.artifact)
-    }
-
-    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        generator.subschema_for::<Artifact>()
-    }
 }
 
 fn stored(response: StoredResponse, replayed: bool) -> Response {

@@ -1,9 +1,11 @@
 //! L2: the HTTP API of `hocd` over the spine (`docs/API.md`, version 1).
 //!
-//! [`ROUTES`] is the one table of routes. Each names the request type of the spine operation method it serves
-//! (`Route::post::<ResolveIncident>(…)`), so a route to a missing operation does not compile, a read route cannot
-//! name a writing method, the key scope follows from the method, and the router ([`app`]) and the OpenAPI document
-//! ([`openapi::document`]) are both generated from the table and the types. Every handler authenticates the API
+//! [`routes`] is the table of the spine's operation routes, walked from the declarations next to each operation
+//! method (`hoc_spine::declare_builtin`; `http::post::<ResolveIncident, Ok200>(…)` in `hoc-spine/src/ops/*.rs`), so
+//! a route to a missing operation does not compile, a read route cannot name a writing method, the key scope
+//! follows from the method, and the router ([`app`]) and the OpenAPI document ([`openapi::document`]) are both
+//! generated from it and the types; [`SERVICE_ROUTES`] adds health, metrics, the stream and the document. Every
+//! handler authenticates the API
 //! key, checks its scope, parses path, query and body into the one request type, and calls the spine's typed door —
 //! nothing else. Tenant and actor come from the key.
 
@@ -19,17 +21,12 @@ mod stream;
 use axum::Router;
 use axum::routing::{MethodRouter, get};
 use hoc_spine::auth::Scope;
-use hoc_spine::requests::{
-    AcknowledgeIncident, CloseIncident, CreateIncident, CreatePostmortemStub, GetArtifact,
-    GetGroupingConfig, GetIncident, GetRecurrenceGroup, GroupForIncident, IncidentTimeline,
-    ListArtifacts, ListAudit, ListEvents, ListIncidents, ListRecurrenceGroups, PreviewRegroup,
-    PutGroupingConfig, ReopenIncident, ResolveIncident, SaveArtifact,
-};
-use hoc_spine::{OperationMethod, Spine};
+use hoc_spine::http::{self, Methods, Shape};
+use hoc_spine::{OperationError, OperationMethod, Spine};
 
 pub use crate::error::ApiError;
-pub use crate::handlers::{ArtifactReply, Created201, Ok200, PostmortemReply, Shape};
 pub use crate::serve::{ServeConfig, connection_cap};
+pub use hoc_spine::http::HttpMethod;
 
 /// Default request body limit (64 KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
@@ -53,43 +50,6 @@ pub struct AppState {
     pub closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     /// The Prometheus recorder `/metrics` renders (`None`: no recorder installed, `/metrics` is 404).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-}
-
-/// The HTTP methods routes use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpMethod {
-    /// A read.
-    Get,
-    /// A write that creates or acts.
-    Post,
-    /// A write that records or replaces at a known key.
-    Put,
-}
-
-impl HttpMethod {
-    /// `GET`, `POST` or `PUT`.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Get => "GET",
-            Self::Post => "POST",
-            Self::Put => "PUT",
-        }
-    }
-
-    /// The OpenAPI path-item key: `get`, `post` or `put`.
-    pub const fn openapi_key(self) -> &'static str {
-        match self {
-            Self::Get => "get",
-            Self::Post => "post",
-            Self::Put => "put",
-        }
-    }
-}
-
-impl std::fmt::Display for HttpMethod {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// One route of the API and the spine operation method it serves.
@@ -119,90 +79,20 @@ pub struct Route {
 }
 
 impl Route {
-    const fn new<M: OperationMethod, S: Shape<M::Response>>(
-        name: &'static str,
-        method: HttpMethod,
-        path: &'static str,
-        summary: &'static str,
-    ) -> Self {
+    fn of<M: OperationMethod, S: Shape<M::Response>>(route: http::Route<M, S>) -> Self {
         Self {
-            name,
-            method,
-            path,
+            name: route.name,
+            method: route.method,
+            path: route.path,
             operation: M::OPERATION,
             operation_method: M::METHOD,
             scope: if M::WRITES { Scope::Write } else { Scope::Read },
-            summary,
-            as_of: None,
+            summary: route.summary,
+            as_of: route.as_of,
             statuses: S::STATUSES,
             router: handlers::router::<M, S>,
             schemas: openapi::schemas::<M, S>,
         }
-    }
-
-    /// A `GET` route of a reading method.
-    pub const fn get<M: OperationMethod>(
-        name: &'static str,
-        path: &'static str,
-        summary: &'static str,
-    ) -> Self {
-        assert!(!M::WRITES, "a GET route must serve a reading method");
-        Self::new::<M, Ok200>(name, HttpMethod::Get, path, summary)
-    }
-
-    /// A `POST` route of a writing method, answered 200 with its response.
-    pub const fn post<M: OperationMethod>(
-        name: &'static str,
-        path: &'static str,
-        summary: &'static str,
-    ) -> Self
-    where
-        M::Response: serde::Serialize + schemars::JsonSchema,
-    {
-        Self::post_as::<M, Ok200>(name, path, summary)
-    }
-
-    /// A `POST` route of a writing method whose response the [`Shape`] `S` turns into a status and a body.
-    pub const fn post_as<M: OperationMethod, S: Shape<M::Response>>(
-        name: &'static str,
-        path: &'static str,
-        summary: &'static str,
-    ) -> Self {
-        assert!(M::WRITES, "a POST route must serve a writing method");
-        Self::new::<M, S>(name, HttpMethod::Post, path, summary)
-    }
-
-    /// A `PUT` route of a writing method, answered 200 with its response.
-    pub const fn put<M: OperationMethod>(
-        name: &'static str,
-        path: &'static str,
-        summary: &'static str,
-    ) -> Self
-    where
-        M::Response: serde::Serialize + schemars::JsonSchema,
-    {
-        Self::put_as::<M, Ok200>(name, path, summary)
-    }
-
-    /// A `PUT` route of a writing method whose response the [`Shape`] `S` turns into a status and a body.
-    pub const fn put_as<M: OperationMethod, S: Shape<M::Response>>(
-        name: &'static str,
-        path: &'static str,
-        summary: &'static str,
-    ) -> Self {
-        assert!(M::WRITES, "a PUT route must serve a writing method");
-        Self::new::<M, S>(name, HttpMethod::Put, path, summary)
-    }
-
-    /// The read takes `?as_of=` into the operation context.
-    pub const fn as_of(self) -> Self {
-        self.as_of_named("as_of")
-    }
-
-    /// The read takes the point in time of the read from the query parameter `name`.
-    pub const fn as_of_named(mut self, name: &'static str) -> Self {
-        self.as_of = Some(name);
-        self
     }
 
     /// The names of the path's `{param}` placeholders.
@@ -214,111 +104,35 @@ impl Route {
     }
 }
 
-/// Every authenticated route of the API.
-pub static ROUTES: &[Route] = &[
-    Route::post_as::<CreateIncident, Created201>(
-        "create_incident",
-        "/v1/incidents",
-        "Open an incident",
-    ),
-    Route::get::<ListIncidents>(
-        "list_incidents",
-        "/v1/incidents",
-        "List incidents, newest first",
-    )
-    .as_of(),
-    Route::get::<GetIncident>("get_incident", "/v1/incidents/{id}", "Get an incident").as_of(),
-    Route::post::<AcknowledgeIncident>(
-        "acknowledge_incident",
-        "/v1/incidents/{id}/acknowledge",
-        "Acknowledge an open incident",
-    ),
-    Route::post::<ResolveIncident>(
-        "resolve_incident",
-        "/v1/incidents/{id}/resolve",
-        "Resolve an incident with its resolution record",
-    ),
-    Route::post::<CloseIncident>(
-        "close_incident",
-        "/v1/incidents/{id}/close",
-        "Close an incident by hand",
-    ),
-    Route::post::<ReopenIncident>(
-        "reopen_incident",
-        "/v1/incidents/{id}/reopen",
-        "Reopen a resolved or closed incident",
-    ),
-    Route::get::<IncidentTimeline>(
-        "incident_timeline",
-        "/v1/incidents/{id}/timeline",
-        "An incident's timeline in ordinal order",
-    )
-    .as_of(),
-    Route::post_as::<CreatePostmortemStub, PostmortemReply>(
-        "create_postmortem",
-        "/v1/incidents/{incident_id}/postmortem",
-        "Create (or get) the incident's postmortem stub",
-    ),
-    Route::get::<GroupForIncident>(
-        "incident_recurrence",
-        "/v1/incidents/{id}/recurrence",
-        "The incident's recurrence group and signature inputs",
-    )
-    .as_of(),
-    Route::get::<ListRecurrenceGroups>(
-        "list_recurrence_groups",
-        "/v1/recurrence-groups",
-        "The tenant's recurrence groups, most recently seen or largest first",
-    )
-    .as_of(),
-    Route::get::<GetGroupingConfig>(
-        "get_grouping_config",
-        "/v1/grouping-config",
-        "The tenant's grouping configuration",
-    )
-    .as_of(),
-    Route::put::<PutGroupingConfig>(
-        "put_grouping_config",
-        "/v1/grouping-config",
-        "Replace the tenant's grouping configuration (a new version)",
-    ),
-    Route::get::<PreviewRegroup>(
-        "preview_regroup",
-        "/v1/grouping-config/regroup-preview",
-        "What regrouping under another signature algorithm would change (dry run)",
-    )
-    .as_of(),
-    Route::get::<GetRecurrenceGroup>(
-        "recurrence_group",
-        "/v1/recurrence-groups/{signature}",
-        "A recurrence group by signature",
-    )
-    .as_of(),
-    Route::put_as::<SaveArtifact, ArtifactReply>(
-        "save_artifact",
-        "/v1/analytics/artifacts/{dataset_id}/{dataset_version}",
-        "Record an analytics artifact",
-    ),
-    Route::get::<GetArtifact>(
-        "get_artifact",
-        "/v1/analytics/artifacts/{dataset_id}",
-        "Get an artifact: a version, the latest, or the latest at a point in time",
-    )
-    .as_of_named("read_as_of"),
-    Route::get::<ListArtifacts>(
-        "list_artifacts",
-        "/v1/analytics/artifacts",
-        "List artifacts, newest first",
-    )
-    .as_of(),
-    Route::get::<ListEvents>(
-        "list_events",
-        "/v1/events",
-        "The tenant's events in sequence order",
-    )
-    .as_of(),
-    Route::get::<ListAudit>("list_audit", "/v1/audit", "Audit entries, oldest first").as_of(),
-];
+/// Collects the routed operation methods the spine declares.
+struct Collect(Vec<Route>);
+
+impl Methods for Collect {
+    fn method<M: OperationMethod>(&mut self) -> Result<(), OperationError> {
+        Ok(())
+    }
+
+    fn route<M: OperationMethod, S: Shape<M::Response>>(
+        &mut self,
+        route: http::Route<M, S>,
+    ) -> Result<(), OperationError> {
+        self.0.push(Route::of(route));
+        Ok(())
+    }
+}
+
+static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
+    let mut routes = Collect(Vec::new());
+    // `Collect` never refuses a declaration, so the walk cannot fail.
+    let _ = hoc_spine::declare_builtin(&mut routes);
+    routes.0
+});
+
+/// Every authenticated route of the API: each operation method the spine declares with an HTTP route
+/// (`hoc_spine::declare_builtin`), in declaration order.
+pub fn routes() -> &'static [Route] {
+    &ROUTES
+}
 
 /// A `GET` route that is not an operation method of the spine: health, metrics, the event stream, this document.
 #[derive(Debug, Clone, Copy)]
@@ -334,7 +148,7 @@ pub struct ServiceRoute {
     pub document: fn() -> serde_json::Value,
 }
 
-/// Every route that is not in [`ROUTES`]: [`app`] serves them and [`openapi::document`] describes them from this
+/// Every route that is not in [`routes`]: [`app`] serves them and [`openapi::document`] describes them from this
 /// one table.
 pub static SERVICE_ROUTES: &[ServiceRoute] = &[
     ServiceRoute {
@@ -376,13 +190,13 @@ pub static SERVICE_ROUTES: &[ServiceRoute] = &[
 
 /// The route named `name`.
 pub fn route_named(name: &str) -> Option<&'static Route> {
-    ROUTES.iter().find(|r| r.name == name)
+    routes().iter().find(|r| r.name == name)
 }
 
-/// The whole application: [`ROUTES`], `/healthz`, `/readyz`, `/openapi.json`, JSON 404s, request ids and the body limit.
+/// The whole application: [`routes`], `/healthz`, `/readyz`, `/openapi.json`, JSON 404s, request ids and the body limit.
 pub fn app(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
-    for route in ROUTES {
+    for route in routes() {
         router = router.route(route.path, (route.router)(route));
     }
     for route in SERVICE_ROUTES {

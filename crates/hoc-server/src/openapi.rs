@@ -1,4 +1,4 @@
-//! The OpenAPI 3.1 document of the API, generated from [`crate::ROUTES`] and the request and response types the
+//! The OpenAPI 3.1 document of the API, generated from [`crate::routes`] and the request and response types the
 //! server parses and answers with, so it cannot miss a route, a bound or a field.
 //!
 //! Request parameters and bodies come from each request's declaration (`hoc_spine::request!`: every field's
@@ -10,7 +10,7 @@ use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::{ROUTES, Route};
+use crate::{Route, routes};
 
 /// What one route contributes to the document.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,7 +175,7 @@ fn parameter(
 }
 
 /// The parameters, body and response of the route serving `M`.
-pub(crate) fn schemas<M: OperationMethod, S: crate::Shape<M::Response>>(
+pub(crate) fn schemas<M: OperationMethod, S: hoc_spine::http::Shape<M::Response>>(
     generator: &mut SchemaGenerator,
     route: &Route,
 ) -> RouteSchemas {
@@ -440,7 +440,7 @@ pub fn document() -> Value {
         .for_serialize()
         .into_generator();
     let mut paths = Map::new();
-    for route in ROUTES {
+    for route in routes() {
         let op = operation(&mut generator, route);
         let entry = paths
             .entry(route.path.to_owned())

@@ -10,6 +10,7 @@
 pub mod auth;
 mod context;
 mod error;
+pub mod http;
 mod ops;
 pub mod registry;
 pub mod regroup;
@@ -86,10 +87,18 @@ pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
 
 /// The registry of the operations this crate provides.
 pub fn builtin_operations() -> Result<RegistryBuilder, OperationError> {
-    let builder = ops::incidents::register(RegistryBuilder::new())?;
-    let builder = ops::analytics::register(builder)?;
-    let builder = ops::audit::register(builder)?;
-    ops::events::register(builder)
+    let mut builder = RegistryBuilder::new();
+    declare_builtin(&mut builder)?;
+    Ok(builder)
+}
+
+/// Walks every built-in operation method, each with its HTTP route where it has one: the registry registers them
+/// ([`builtin_operations`]), a host serves the routed ones (`hoc_server::routes`).
+pub fn declare_builtin<V: http::Methods>(methods: &mut V) -> Result<(), OperationError> {
+    ops::incidents::declare(methods)?;
+    ops::analytics::declare(methods)?;
+    ops::events::declare(methods)?;
+    ops::audit::declare(methods)
 }
 
 /// How long [`Spine::authenticate`] reuses an answer by default.

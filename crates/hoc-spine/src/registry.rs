@@ -175,6 +175,11 @@ impl RegistryBuilder {
 
     /// Registers the method `M`; a name that is already registered is refused.
     pub fn register<M: OperationMethod>(mut self) -> Result<Self, OperationError> {
+        self.insert::<M>()?;
+        Ok(self)
+    }
+
+    fn insert<M: OperationMethod>(&mut self) -> Result<(), OperationError> {
         let key = (M::OPERATION, M::METHOD);
         if self.methods.contains_key(&key) {
             return Err(OperationError::Conflict {
@@ -182,7 +187,7 @@ impl RegistryBuilder {
             });
         }
         self.methods.insert(key, Arc::new(Typed::<M>(PhantomData)));
-        Ok(self)
+        Ok(())
     }
 
     /// Ends registration.
@@ -190,6 +195,19 @@ impl RegistryBuilder {
         Registry {
             methods: self.methods,
         }
+    }
+}
+
+impl crate::http::Methods for RegistryBuilder {
+    fn method<M: OperationMethod>(&mut self) -> Result<(), OperationError> {
+        self.insert::<M>()
+    }
+
+    fn route<M: OperationMethod, S: crate::http::Shape<M::Response>>(
+        &mut self,
+        _route: crate::http::Route<M, S>,
+    ) -> Result<(), OperationError> {
+        self.insert::<M>()
     }
 }
 

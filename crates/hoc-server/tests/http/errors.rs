@@ -1,6 +1,6 @@
 //! Every error of the API's table, auth on every route, limits, and "a rejected request writes nothing".
 
-use hoc_server::ROUTES;
+use hoc_server::routes;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -108,7 +108,7 @@ hoc_spine::storage_test!(auth_is_enforced_on_every_route, |db, url| {
     );
     let before = snapshot(&server, &writer).await;
 
-    for route in ROUTES {
+    for route in routes() {
         let path = path(route, &id, &signature);
         let body = (route.method != hoc_server::HttpMethod::Get).then(|| json!({}));
         for bad_key in [

@@ -1,17 +1,35 @@
 //! `analytics.artifacts`: save, get, list.
 
-use hoc_analytics::{
-    ArtifactAt, ArtifactPage, GetArtifact, ListArtifacts, SaveArtifact, SaveOutcome,
-};
+pub use hoc_analytics::{GetArtifact, ListArtifacts, SaveArtifact};
+
+use hoc_analytics::{ArtifactAt, ArtifactPage, SaveOutcome};
 
 use super::{invalid, operation_method, read_at};
-use crate::{OperationError, Output, RegistryBuilder};
+use crate::http::{ArtifactReply, Methods, get, put};
+use crate::{OperationError, Output};
 
-pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
-    builder
-        .register::<SaveArtifact>()?
-        .register::<GetArtifact>()?
-        .register::<ListArtifacts>()
+pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
+    v.route(put::<SaveArtifact, ArtifactReply>(
+        "save_artifact",
+        "/v1/analytics/artifacts/{dataset_id}/{dataset_version}",
+        "Record an analytics artifact",
+    ))?;
+    v.route(
+        get::<GetArtifact>(
+            "get_artifact",
+            "/v1/analytics/artifacts/{dataset_id}",
+            "Get an artifact: a version, the latest, or the latest at a point in time",
+        )
+        .as_of_named("read_as_of"),
+    )?;
+    v.route(
+        get::<ListArtifacts>(
+            "list_artifacts",
+            "/v1/analytics/artifacts",
+            "List artifacts, newest first",
+        )
+        .as_of(),
+    )
 }
 
 operation_method!(SaveArtifact => "analytics.artifacts"."save", writes = true, -> SaveOutcome,

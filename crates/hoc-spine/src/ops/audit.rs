@@ -6,7 +6,8 @@ use hoc_drivers::paging::{PageRequest, paginate};
 use hoc_incidents::Page;
 
 use super::{invalid, operation_method, read_at};
-use crate::{OperationError, Output, RegistryBuilder};
+use crate::http::{Methods, get};
+use crate::{OperationError, Output};
 
 hoc_contracts::request! {
     /// The tenant's audit entries, oldest first by (created_at, id).
@@ -22,8 +23,8 @@ hoc_contracts::request! {
     }
 }
 
-pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
-    builder.register::<ListAudit>()
+pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
+    v.route(get::<ListAudit>("list_audit", "/v1/audit", "Audit entries, oldest first").as_of())
 }
 
 operation_method!(ListAudit => "audit.query"."list", writes = false, -> Page<AuditEntry>,

@@ -5,7 +5,8 @@ use hoc_contracts::input::{After, Limit};
 use serde::{Deserialize, Serialize};
 
 use super::{invalid, operation_method, read_at};
-use crate::{OperationError, Output, RegistryBuilder};
+use crate::http::{Methods, get};
+use crate::{OperationError, Output};
 
 hoc_contracts::request! {
     /// The caller's tenant and project events with `sequence_no > after` that occurred at or before the read's
@@ -27,8 +28,15 @@ pub struct EventsPage {
     pub next_after: i64,
 }
 
-pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
-    builder.register::<ListEvents>()
+pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
+    v.route(
+        get::<ListEvents>(
+            "list_events",
+            "/v1/events",
+            "The tenant's events in sequence order",
+        )
+        .as_of(),
+    )
 }
 
 operation_method!(ListEvents => "events.feed"."list", writes = false, -> EventsPage,

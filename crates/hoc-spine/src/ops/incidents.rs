@@ -1,20 +1,30 @@
 //! `incidents.write`, `incidents.query` and `incidents.recurrence`.
 
-use hoc_incidents::grouping::{
-    self, GetGroupingConfig, GroupingConfig, PreviewRegroup, PutGroupingConfig, RegroupBatch,
-    RegroupBatchResult, RegroupReport,
+pub use hoc_incidents::grouping::{
+    FingerprintRule, GetGroupingConfig, GroupingConfig, PreviewRegroup, PutGroupingConfig,
+    RegroupBatch, RegroupBatchResult, RegroupReport,
 };
-use hoc_incidents::queries::{
-    self, GetIncident, GetRecurrenceGroup, GroupForIncident, GroupSummary, IncidentAudit,
-    IncidentTimeline, ListIncidents, ListRecurrenceGroups, Timeline,
+pub use hoc_incidents::queries::{
+    GetIncident, GetRecurrenceGroup, GroupForIncident, GroupSummary, IncidentAudit,
+    IncidentTimeline, ListIncidents, ListRecurrenceGroups, SignatureVersion,
 };
+pub use hoc_incidents::{
+    AcknowledgeIncident, CloseIncident, CreateIncident, CreatePostmortemStub, ReopenIncident,
+    ResolveIncident,
+};
+
+/// The timeline in ordinal order, with the `as_of` it shows.
+pub type TimelinePage = hoc_incidents::queries::Timeline;
+
+use hoc_incidents::grouping;
+use hoc_incidents::queries::{self, Timeline};
 use hoc_incidents::{
-    AcknowledgeIncident, AuditEntry, Caller, CloseIncident, CreateIncident, CreatePostmortemStub,
-    Incident, IncidentAt, Page, PostmortemStub, RecurrenceGroup, ReopenIncident, ResolveIncident,
+    AuditEntry, Caller, Incident, IncidentAt, Page, PostmortemStub, RecurrenceGroup,
 };
 
 use super::{invalid, operation_method, read_at};
-use crate::{Call, OperationError, Output, RegistryBuilder};
+use crate::http::{Created201, Methods, Ok200, PostmortemReply, get, post, put};
+use crate::{Call, OperationError, Output};
 
 fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
     Caller {
@@ -25,25 +35,101 @@ fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
     }
 }
 
-pub(crate) fn register(builder: RegistryBuilder) -> Result<RegistryBuilder, OperationError> {
-    builder
-        .register::<CreateIncident>()?
-        .register::<AcknowledgeIncident>()?
-        .register::<ResolveIncident>()?
-        .register::<CloseIncident>()?
-        .register::<ReopenIncident>()?
-        .register::<GetIncident>()?
-        .register::<ListIncidents>()?
-        .register::<IncidentTimeline>()?
-        .register::<IncidentAudit>()?
-        .register::<GetRecurrenceGroup>()?
-        .register::<GroupForIncident>()?
-        .register::<ListRecurrenceGroups>()?
-        .register::<GetGroupingConfig>()?
-        .register::<PutGroupingConfig>()?
-        .register::<PreviewRegroup>()?
-        .register::<RegroupBatch>()?
-        .register::<CreatePostmortemStub>()
+pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
+    v.route(post::<CreateIncident, Created201>(
+        "create_incident",
+        "/v1/incidents",
+        "Open an incident",
+    ))?;
+    v.route(
+        get::<ListIncidents>(
+            "list_incidents",
+            "/v1/incidents",
+            "List incidents, newest first",
+        )
+        .as_of(),
+    )?;
+    v.route(get::<GetIncident>("get_incident", "/v1/incidents/{id}", "Get an incident").as_of())?;
+    v.route(post::<AcknowledgeIncident, Ok200>(
+        "acknowledge_incident",
+        "/v1/incidents/{id}/acknowledge",
+        "Acknowledge an open incident",
+    ))?;
+    v.route(post::<ResolveIncident, Ok200>(
+        "resolve_incident",
+        "/v1/incidents/{id}/resolve",
+        "Resolve an incident with its resolution record",
+    ))?;
+    v.route(post::<CloseIncident, Ok200>(
+        "close_incident",
+        "/v1/incidents/{id}/close",
+        "Close an incident by hand",
+    ))?;
+    v.route(post::<ReopenIncident, Ok200>(
+        "reopen_incident",
+        "/v1/incidents/{id}/reopen",
+        "Reopen a resolved or closed incident",
+    ))?;
+    v.route(
+        get::<IncidentTimeline>(
+            "incident_timeline",
+            "/v1/incidents/{id}/timeline",
+            "An incident's timeline in ordinal order",
+        )
+        .as_of(),
+    )?;
+    v.method::<IncidentAudit>()?;
+    v.route(post::<CreatePostmortemStub, PostmortemReply>(
+        "create_postmortem",
+        "/v1/incidents/{incident_id}/postmortem",
+        "Create (or get) the incident's postmortem stub",
+    ))?;
+    v.route(
+        get::<GroupForIncident>(
+            "incident_recurrence",
+            "/v1/incidents/{id}/recurrence",
+            "The incident's recurrence group and signature inputs",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        get::<ListRecurrenceGroups>(
+            "list_recurrence_groups",
+            "/v1/recurrence-groups",
+            "The tenant's recurrence groups, most recently seen or largest first",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        get::<GetRecurrenceGroup>(
+            "recurrence_group",
+            "/v1/recurrence-groups/{signature}",
+            "A recurrence group by signature",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        get::<GetGroupingConfig>(
+            "get_grouping_config",
+            "/v1/grouping-config",
+            "The tenant's grouping configuration",
+        )
+        .as_of(),
+    )?;
+    v.route(put::<PutGroupingConfig, Ok200>(
+        "put_grouping_config",
+        "/v1/grouping-config",
+        "Replace the tenant's grouping configuration (a new version)",
+    ))?;
+    v.route(
+        get::<PreviewRegroup>(
+            "preview_regroup",
+            "/v1/grouping-config/regroup-preview",
+            "What regrouping under another signature algorithm would change (dry run)",
+        )
+        .as_of(),
+    )?;
+    v.method::<RegroupBatch>()
 }
 
 operation_method!(CreateIncident => "incidents.write"."create", writes = true, -> Incident,
