@@ -10,9 +10,11 @@ use sea_orm::{
 use crate::entity::grouping_configs::{Column as ConfigColumn, Entity as Configs};
 use crate::entity::recurrence_groups::{Column as GroupColumn, Entity as Groups};
 
-use crate::entity::incidents::Entity as Incidents;
-use crate::incidents::{Sql, columns, valid_at};
+use crate::entity::incidents::{Column as IncidentColumn, Entity as Incidents};
+use crate::entity::recurrence_group_versions::{Column as VersionColumn, Entity as GroupVersions};
+use crate::incidents::{V, VERSIONS, select_columns, v, valid_at};
 use crate::{DbTime, IncidentRow, StorageError, Tx};
+use sea_orm::sea_query::{Expr, JoinType, Order, Query};
 
 /// One version of a tenant's grouping configuration (its entity row).
 pub use crate::entity::grouping_configs::Model as ConfigRow;
@@ -131,77 +133,125 @@ pub async fn list_groups(
     request: &GroupListRequest<'_>,
 ) -> Result<Vec<GroupSummaryRow>, StorageError> {
     let as_of = request.as_of;
-    let mut sql = Sql::new(tx);
-    // The page first (inner query), then a sample title for each of its rows only.
-    sql.push(
-        "SELECT p.signature_version, p.recurrence_signature, p.member_count, p.open_count, p.first_seen, \
-         p.last_seen, (SELECT v.title FROM incident_versions v WHERE v.tenant_id = p.tenant_id \
-           AND v.signature_version = p.signature_version AND v.recurrence_signature = p.recurrence_signature",
-    );
-    valid_at(&mut sql, as_of);
+    let (c, g, h, p) = ("c", "g", "h", "p");
+    let col = |alias: &'static str, column: VersionColumn| Expr::col((alias, column));
     // Every group the tenant ever had is a row of `recurrence_groups` (rows are never deleted); its summary at
     // `as_of` is one seek in the summary versions' (group, valid_from, version) index.
-    sql.push(
-        " ORDER BY v.created_at DESC, v.id DESC LIMIT 1) AS sample_title FROM ( \
-         SELECT g.tenant_id, g.signature_version, g.recurrence_signature, g.member_count, g.open_count, \
-           g.first_seen, g.last_seen \
-         FROM recurrence_groups c JOIN recurrence_group_versions g ON g.tenant_id = c.tenant_id \
-           AND g.signature_version = c.signature_version AND g.recurrence_signature = c.recurrence_signature \
-           AND g.version = (SELECT h.version FROM recurrence_group_versions h WHERE h.tenant_id = c.tenant_id \
-             AND h.signature_version = c.signature_version AND h.recurrence_signature = c.recurrence_signature \
-             AND h.valid_from <= ",
-    )
-    .bind(as_of)
-    .push(" ORDER BY h.valid_from DESC, h.version DESC LIMIT 1) WHERE c.tenant_id = ")
-    .bind(tenant_id)
-    .push(" AND g.member_count > 0");
+    let summary_at = Query::select()
+        .column((h, VersionColumn::Version))
+        .from_as(GroupVersions, h)
+        .and_where(col(h, VersionColumn::TenantId).equals((c, GroupColumn::TenantId)))
+        .and_where(
+            col(h, VersionColumn::SignatureVersion).equals((c, GroupColumn::SignatureVersion)),
+        )
+        .and_where(
+            col(h, VersionColumn::RecurrenceSignature)
+                .equals((c, GroupColumn::RecurrenceSignature)),
+        )
+        .and_where(col(h, VersionColumn::ValidFrom).lte(as_of))
+        .order_by((h, VersionColumn::ValidFrom), Order::Desc)
+        .order_by((h, VersionColumn::Version), Order::Desc)
+        .limit(1)
+        .take();
+    let summary = [
+        VersionColumn::TenantId,
+        VersionColumn::SignatureVersion,
+        VersionColumn::RecurrenceSignature,
+        VersionColumn::MemberCount,
+        VersionColumn::OpenCount,
+        VersionColumn::FirstSeen,
+        VersionColumn::LastSeen,
+    ];
+    let key: &[VersionColumn] = match request.order {
+        GroupOrder::LastSeen => &[
+            VersionColumn::LastSeen,
+            VersionColumn::SignatureVersion,
+            VersionColumn::RecurrenceSignature,
+        ],
+        GroupOrder::Count => &[
+            VersionColumn::MemberCount,
+            VersionColumn::LastSeen,
+            VersionColumn::SignatureVersion,
+            VersionColumn::RecurrenceSignature,
+        ],
+    };
+    let mut page = Query::select()
+        .columns(summary.map(|column| (g, column)))
+        .from_as(Groups, c)
+        .join_as(
+            JoinType::InnerJoin,
+            GroupVersions,
+            g,
+            col(g, VersionColumn::TenantId)
+                .equals((c, GroupColumn::TenantId))
+                .and(
+                    col(g, VersionColumn::SignatureVersion)
+                        .equals((c, GroupColumn::SignatureVersion)),
+                )
+                .and(
+                    col(g, VersionColumn::RecurrenceSignature)
+                        .equals((c, GroupColumn::RecurrenceSignature)),
+                )
+                .and(col(g, VersionColumn::Version).eq(Expr::from(summary_at))),
+        )
+        .and_where(Expr::col((c, GroupColumn::TenantId)).eq(tenant_id))
+        .and_where(col(g, VersionColumn::MemberCount).gt(0))
+        .take();
     if let Some(version) = request.version {
-        sql.push(" AND c.signature_version = ").bind(version);
+        page.and_where(Expr::col((c, GroupColumn::SignatureVersion)).eq(version));
     }
     match request.open {
         Some(true) => {
-            sql.push(" AND g.open_count > 0");
+            page.and_where(col(g, VersionColumn::OpenCount).gt(0));
         }
         Some(false) => {
-            sql.push(" AND g.open_count = 0");
+            page.and_where(col(g, VersionColumn::OpenCount).eq(0));
         }
         None => {}
     }
-    let key = match request.order {
-        GroupOrder::LastSeen => "(g.last_seen, g.signature_version, g.recurrence_signature)",
-        GroupOrder::Count => {
-            "(g.member_count, g.last_seen, g.signature_version, g.recurrence_signature)"
-        }
-    };
     if let Some((count, last_seen, version, signature)) = &request.after {
-        sql.push(" AND ").push(key).push(" < (");
+        let mut after = Vec::new();
         if request.order == GroupOrder::Count {
-            sql.bind(*count).push(", ");
+            after.push(Expr::val(*count));
         }
-        sql.bind(*last_seen)
-            .push(", ")
-            .bind(version.as_str())
-            .push(", ")
-            .bind(signature.as_str())
-            .push(")");
+        after.extend([
+            Expr::val(*last_seen),
+            Expr::val(version.as_str()),
+            Expr::val(signature.as_str()),
+        ]);
+        page.and_where(
+            Expr::tuple(key.iter().map(|column| col(g, *column))).lt(Expr::tuple(after)),
+        );
     }
-    let order = |t: &str| match request.order {
-        GroupOrder::LastSeen => format!(
-            " ORDER BY {t}.last_seen DESC, {t}.signature_version DESC, {t}.recurrence_signature DESC"
-        ),
-        GroupOrder::Count => format!(
-            " ORDER BY {t}.member_count DESC, {t}.last_seen DESC, {t}.signature_version DESC, \
-             {t}.recurrence_signature DESC"
-        ),
-    };
-    sql.push(&order("g"))
-        .push(" LIMIT ")
-        .bind(i64::try_from(request.limit).unwrap_or(i64::MAX))
-        .push(") p")
-        .push(&order("p"));
+    for column in key {
+        page.order_by((g, *column), Order::Desc);
+    }
+    page.limit(request.limit);
+    // The page first (the inner query), then a sample title for each of its rows only.
+    let sample_title = Query::select()
+        .column((V, IncidentColumn::Title))
+        .from_as(VERSIONS, V)
+        .and_where(v(IncidentColumn::TenantId).equals((p, VersionColumn::TenantId)))
+        .and_where(v(IncidentColumn::SignatureVersion).equals((p, VersionColumn::SignatureVersion)))
+        .and_where(
+            v(IncidentColumn::RecurrenceSignature).equals((p, VersionColumn::RecurrenceSignature)),
+        )
+        .and_where(valid_at(as_of))
+        .order_by((V, IncidentColumn::CreatedAt), Order::Desc)
+        .order_by((V, IncidentColumn::Id), Order::Desc)
+        .limit(1)
+        .take();
+    let mut select = Query::select()
+        .columns(summary[1..].iter().map(|column| (p, *column)))
+        .expr_as(Expr::from(sample_title), "sample_title")
+        .from_subquery(page, p)
+        .take();
+    for column in key {
+        select.order_by((p, *column), Order::Desc);
+    }
     let rows = tx
         .conn()
-        .query_all_raw(sql.statement())
+        .query_all_raw(tx.conn().get_database_backend().build(&select))
         .await
         .map_err(StorageError::from_db)?;
     rows.iter()
@@ -227,26 +277,34 @@ pub async fn scan_current(
     after: Option<(DbTime, &str)>,
     limit: u64,
 ) -> Result<Vec<IncidentRow>, StorageError> {
-    let mut sql = Sql::new(tx);
-    sql.push("SELECT ")
-        .push(&columns("i."))
-        .push(
-            " FROM incident_versions v JOIN incidents i ON i.id = v.id AND i.tenant_id = v.tenant_id \
-             WHERE v.tenant_id = ",
+    let i = "i";
+    let mut select = select_columns(i)
+        .from_as(VERSIONS, V)
+        .join_as(
+            JoinType::InnerJoin,
+            Incidents,
+            i,
+            Expr::col((i, IncidentColumn::Id))
+                .equals((V, IncidentColumn::Id))
+                .and(
+                    Expr::col((i, IncidentColumn::TenantId)).equals((V, IncidentColumn::TenantId)),
+                ),
         )
-        .bind(tenant_id)
-        .push(" AND v.version = 1");
+        .and_where(v(IncidentColumn::TenantId).eq(tenant_id))
+        .and_where(v(IncidentColumn::Version).eq(1))
+        .take();
     if let Some((at, id)) = after {
-        sql.push(" AND (v.created_at, v.id) > (")
-            .bind(at)
-            .push(", ")
-            .bind(id)
-            .push(")");
+        select.and_where(
+            Expr::tuple([v(IncidentColumn::CreatedAt), v(IncidentColumn::Id)])
+                .gt(Expr::tuple([Expr::val(at), Expr::val(id)])),
+        );
     }
-    sql.push(" ORDER BY v.created_at, v.id LIMIT ")
-        .bind(i64::try_from(limit).unwrap_or(i64::MAX));
+    select
+        .order_by((V, IncidentColumn::CreatedAt), Order::Asc)
+        .order_by((V, IncidentColumn::Id), Order::Asc)
+        .limit(limit);
     Incidents::find()
-        .from_raw_sql(sql.statement())
+        .from_raw_sql(tx.conn().get_database_backend().build(&select))
         .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)

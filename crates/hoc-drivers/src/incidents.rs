@@ -2,10 +2,10 @@
 //! row in `incident_versions` by trigger, in the same statement); and reads at a point in time, which read those
 //! versions.
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IdenStatic,
-    IntoActiveModel, Iterable, ModelTrait, QueryFilter, Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    Iterable, ModelTrait, QueryFilter, Statement,
 };
 
 use crate::entity::incidents::{Column, Entity};
@@ -24,115 +24,86 @@ pub struct IncidentFilter<'a> {
     pub recurrence: Option<(&'a str, &'a str)>,
 }
 
-/// A SQL text and its values, with placeholders in the backend's spelling.
-pub(crate) struct Sql {
-    backend: DbBackend,
-    text: String,
-    values: Vec<Value>,
+/// The alias of `incident_versions` in the reads at an instant (`v`), and of the versions a correlated
+/// subquery compares with (`w`).
+pub(crate) const VERSIONS: &str = "incident_versions";
+pub(crate) const V: &str = "v";
+const W: &str = "w";
+
+/// The column `c` of the version row `v`.
+pub(crate) fn v(c: Column) -> Expr {
+    Expr::col((V, c))
 }
 
-impl Sql {
-    pub(crate) fn new(tx: &Tx) -> Self {
-        Self::with_backend(tx.conn().get_database_backend())
-    }
-
-    pub(crate) fn with_backend(backend: DbBackend) -> Self {
-        Self {
-            backend,
-            text: String::new(),
-            values: Vec::new(),
-        }
-    }
-
-    /// Appends `text`.
-    pub(crate) fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-
-    /// Appends a placeholder bound to `value`.
-    pub(crate) fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.values.push(value.into());
-        let placeholder = match self.backend {
-            DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => "?".to_owned(),
-        };
-        self.text.push_str(&placeholder);
-        self
-    }
-
-    pub(crate) fn statement(self) -> Statement {
-        Statement::from_sql_and_values(self.backend, self.text, self.values)
-    }
-}
-
-/// Every column of an incident row, in the entity's order (the same in `incidents` and `incident_versions`).
-pub(crate) fn columns(prefix: &str) -> String {
-    Column::iter()
-        .map(|c| format!("{prefix}{}", c.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `FROM incident_versions v WHERE` the version of each of the tenant's incidents that was valid at `page.as_of`
-/// (the highest version among those whose change happened at or before it), matching `filter`, within the page's
-/// key bounds. The version is chosen by a correlated `MAX` — a lookup in the primary key per candidate row,
-/// whatever the planner's statistics say (an anti-join form degrades to a quadratic scan on PostgreSQL before
-/// `ANALYZE`).
-fn versions_at(sql: &mut Sql, tenant_id: &str, filter: IncidentFilter<'_>, page: &PageRequest) {
-    sql.push(" FROM incident_versions v WHERE v.tenant_id = ")
-        .bind(tenant_id);
+/// Keeps the versions of each of the tenant's incidents that was valid at `page.as_of` (the highest version among
+/// those whose change happened at or before it), matching `filter`, within the page's key bounds. The version is
+/// chosen by a correlated `MAX` — a lookup in the primary key per candidate row, whatever the planner's
+/// statistics say (an anti-join form degrades to a quadratic scan on PostgreSQL before `ANALYZE`).
+fn versions_at(
+    select: &mut SelectStatement,
+    tenant_id: &str,
+    filter: IncidentFilter<'_>,
+    page: &PageRequest,
+) {
+    select.and_where(v(Column::TenantId).eq(tenant_id));
     let bounds = page.bounds(Direction::Descending);
     if let Some(as_of) = bounds.created_at_most {
-        created_at_most(sql, as_of);
+        select.and_where(created_at_most(as_of));
     }
     if let Some((at, last_id)) = bounds.beyond {
         // A row comparison: an index bound on (tenant, created_at, id), so a deep page is a seek.
-        sql.push(" AND (v.created_at, v.id) < (")
-            .bind(at)
-            .push(", ")
-            .bind(last_id)
-            .push(")");
+        select.and_where(
+            Expr::tuple([v(Column::CreatedAt), v(Column::Id)])
+                .lt(Expr::tuple([Expr::val(at), Expr::val(last_id)])),
+        );
     }
-    version_valid_at(sql, page.as_of);
+    select.and_where(version_valid_at(page.as_of));
     if let Some(status) = filter.status {
-        sql.push(" AND v.status = ").bind(Stored(status));
+        select.and_where(v(Column::Status).eq(Stored(status)));
     }
     if let Some(severity) = filter.severity {
-        sql.push(" AND v.severity = ").bind(Stored(severity));
+        select.and_where(v(Column::Severity).eq(Stored(severity)));
     }
     if let Some((version, signature)) = filter.recurrence {
-        sql.push(" AND v.signature_version = ")
-            .bind(version)
-            .push(" AND v.recurrence_signature = ")
-            .bind(signature);
+        select
+            .and_where(v(Column::SignatureVersion).eq(version))
+            .and_where(v(Column::RecurrenceSignature).eq(signature));
     }
 }
 
-/// ` AND v.created_at <= as_of`: implied by the version conditions (a version's change is never before its
-/// incident's creation), but written out it is the index bound that starts a newest-first walk at `as_of`
-/// instead of at the newest incident.
-fn created_at_most(sql: &mut Sql, as_of: DbTime) {
-    sql.push(" AND v.created_at <= ").bind(as_of);
+/// `v.created_at <= as_of`: implied by the version conditions (a version's change is never before its incident's
+/// creation), but written out it is the index bound that starts a newest-first walk at `as_of` instead of at the
+/// newest incident.
+fn created_at_most(as_of: DbTime) -> Expr {
+    v(Column::CreatedAt).lte(as_of)
 }
 
-/// ` AND` the row `v` of `incident_versions` is its incident's version valid at `as_of`, starting the walk at
-/// `as_of` (see [`created_at_most`]).
-pub(crate) fn valid_at(sql: &mut Sql, as_of: DbTime) {
-    created_at_most(sql, as_of);
-    version_valid_at(sql, as_of);
+/// The row `v` of `incident_versions` is its incident's version valid at `as_of`, starting the walk at `as_of`
+/// (see [`created_at_most`]).
+pub(crate) fn valid_at(as_of: DbTime) -> Expr {
+    created_at_most(as_of).and(version_valid_at(as_of))
 }
 
-/// ` AND` the row `v` is its incident's version valid at `as_of`, without the `created_at` bound.
-fn version_valid_at(sql: &mut Sql, as_of: DbTime) {
-    sql.push(" AND v.updated_at <= ")
-        .bind(as_of)
-        .push(
-            " AND v.version = (SELECT MAX(w.version) FROM incident_versions w \
-             WHERE w.tenant_id = v.tenant_id AND w.id = v.id AND w.updated_at <= ",
-        )
-        .bind(as_of)
-        .push(")");
+/// The row `v` is its incident's version valid at `as_of`, without the `created_at` bound.
+fn version_valid_at(as_of: DbTime) -> Expr {
+    let w = |c: Column| Expr::col((W, c));
+    let latest = Query::select()
+        .expr(w(Column::Version).max())
+        .from_as(VERSIONS, W)
+        .and_where(w(Column::TenantId).equals((V, Column::TenantId)))
+        .and_where(w(Column::Id).equals((V, Column::Id)))
+        .and_where(w(Column::UpdatedAt).lte(as_of))
+        .take();
+    v(Column::UpdatedAt)
+        .lte(as_of)
+        .and(v(Column::Version).eq(Expr::from(latest)))
+}
+
+/// `SELECT` every column of an incident row of `table AS alias`, in the entity's order.
+pub(crate) fn select_columns(alias: &'static str) -> SelectStatement {
+    Query::select()
+        .columns(Column::iter().map(|c| (alias, c)))
+        .take()
 }
 
 /// Incidents of the tenant as they were at `page.as_of` (each in its version valid then), matching `filter` at
@@ -162,12 +133,14 @@ pub(crate) fn list_statement(
     filter: IncidentFilter<'_>,
     page: &PageRequest,
 ) -> Statement {
-    let mut sql = Sql::with_backend(backend);
-    sql.push("SELECT ").push(&columns("v."));
-    versions_at(&mut sql, tenant_id, filter, page);
-    sql.push(" ORDER BY v.created_at DESC, v.id DESC LIMIT ")
-        .bind(i64::try_from(page.limit).unwrap_or(i64::MAX));
-    sql.statement()
+    let mut select = select_columns(V);
+    select.from_as(VERSIONS, V);
+    versions_at(&mut select, tenant_id, filter, page);
+    select
+        .order_by((V, Column::CreatedAt), Order::Desc)
+        .order_by((V, Column::Id), Order::Desc)
+        .limit(page.limit);
+    backend.build(&select)
 }
 
 /// The incident `id` of `tenant_id` as it was at `as_of`, or `None` (not created yet, or another tenant's).
@@ -177,18 +150,16 @@ pub async fn find_at(
     id: &str,
     as_of: DbTime,
 ) -> Result<Option<IncidentRow>, StorageError> {
-    let mut sql = Sql::new(tx);
-    sql.push("SELECT ")
-        .push(&columns(""))
-        .push(" FROM incident_versions WHERE tenant_id = ")
-        .bind(tenant_id)
-        .push(" AND id = ")
-        .bind(id)
-        .push(" AND updated_at <= ")
-        .bind(as_of)
-        .push(" ORDER BY version DESC LIMIT 1");
+    let select = select_columns(V)
+        .from_as(VERSIONS, V)
+        .and_where(v(Column::TenantId).eq(tenant_id))
+        .and_where(v(Column::Id).eq(id))
+        .and_where(v(Column::UpdatedAt).lte(as_of))
+        .order_by((V, Column::Version), Order::Desc)
+        .limit(1)
+        .take();
     Entity::find()
-        .from_raw_sql(sql.statement())
+        .from_raw_sql(tx.conn().get_database_backend().build(&select))
         .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
@@ -217,22 +188,21 @@ pub async fn group_stats(
     signature: &str,
     as_of: DbTime,
 ) -> Result<GroupStats, StorageError> {
-    let mut sql = Sql::new(tx);
-    sql.push(
-        "SELECT member_count, open_count, first_seen, last_seen FROM recurrence_group_versions \
-         WHERE tenant_id = ",
-    )
-    .bind(tenant_id)
-    .push(" AND signature_version = ")
-    .bind(version)
-    .push(" AND recurrence_signature = ")
-    .bind(signature)
-    .push(" AND valid_from <= ")
-    .bind(as_of)
-    .push(" ORDER BY valid_from DESC, version DESC LIMIT 1");
+    use crate::entity::recurrence_group_versions::{Column as G, Entity as GroupVersions};
+    let select = Query::select()
+        .columns([G::MemberCount, G::OpenCount, G::FirstSeen, G::LastSeen])
+        .from(GroupVersions)
+        .and_where(Expr::col(G::TenantId).eq(tenant_id))
+        .and_where(Expr::col(G::SignatureVersion).eq(version))
+        .and_where(Expr::col(G::RecurrenceSignature).eq(signature))
+        .and_where(Expr::col(G::ValidFrom).lte(as_of))
+        .order_by(G::ValidFrom, Order::Desc)
+        .order_by(G::Version, Order::Desc)
+        .limit(1)
+        .take();
     let Some(row) = tx
         .conn()
-        .query_one_raw(sql.statement())
+        .query_one_raw(tx.conn().get_database_backend().build(&select))
         .await
         .map_err(StorageError::from_db)?
     else {
