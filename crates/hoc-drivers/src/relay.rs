@@ -6,9 +6,16 @@
 //! the only writes outside an operation's transaction, and why they may be (`docs/ARCHITECTURE.md`, "Relay").
 
 use hoc_contracts::EventEnvelope;
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, Func, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, StatementBuilder};
 
+use crate::entity::event_outbox::{Column as Outbox, Entity as OutboxTable};
+use crate::entity::event_prune_marks::{Column as Mark, Entity as Marks};
+use crate::entity::relay_leases::{Column as Lease, Entity as Leases};
 use crate::{Database, DbTime, StorageError};
+
+/// The row an upsert proposed (`excluded.column` in `ON CONFLICT … DO UPDATE`).
+const EXCLUDED: &str = "excluded";
 
 /// One ordered stream of events: a tenant's project.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -28,36 +35,39 @@ pub struct Backlog {
     pub oldest_micros: Option<i64>,
 }
 
-fn statement(db: &Database, sql: &str, values: Vec<Value>) -> Statement {
-    let backend = db.conn().get_database_backend();
-    // Written with `?`; PostgreSQL numbers its placeholders.
-    let sql = if backend == DbBackend::Postgres {
-        let mut out = String::with_capacity(sql.len() + 8);
-        let mut n = 0;
-        for c in sql.chars() {
-            if c == '?' {
-                n += 1;
-                out.push_str(&format!("${n}"));
-            } else {
-                out.push(c);
-            }
-        }
-        out
-    } else {
-        sql.to_owned()
-    };
-    Statement::from_sql_and_values(backend, sql, values)
+/// `statement` in the database's own SQL dialect.
+fn build(db: &Database, statement: &impl StatementBuilder) -> Statement {
+    db.conn().get_database_backend().build(statement)
+}
+
+/// A statement sea_query refused to build (its columns and values disagree): a bug here, reported, not a panic.
+fn unbuildable(table: &'static str) -> impl Fn(sea_orm::sea_query::error::Error) -> StorageError {
+    move |e| StorageError::Corrupt {
+        table,
+        problem: format!("statement not built: {e}"),
+    }
+}
+
+fn partition_is(partition: &Partition) -> Condition {
+    Condition::all()
+        .add(Expr::col(Outbox::TenantId).eq(partition.tenant_id.as_str()))
+        .add(Expr::col(Outbox::ProjectId).eq(partition.project_id.as_str()))
 }
 
 /// Partitions with events not yet published (at most `limit`, in a stable order).
 pub async fn pending_partitions(db: &Database, limit: u64) -> Result<Vec<Partition>, StorageError> {
     let rows = db
         .conn()
-        .query_all_raw(statement(
+        .query_all_raw(build(
             db,
-            "SELECT DISTINCT tenant_id, project_id FROM event_outbox WHERE published_at IS NULL \
-             ORDER BY tenant_id, project_id LIMIT ?",
-            vec![i64::try_from(limit).unwrap_or(i64::MAX).into()],
+            Query::select()
+                .distinct()
+                .columns([Outbox::TenantId, Outbox::ProjectId])
+                .from(OutboxTable)
+                .and_where(Expr::col(Outbox::PublishedAt).is_null())
+                .order_by(Outbox::TenantId, Order::Asc)
+                .order_by(Outbox::ProjectId, Order::Asc)
+                .limit(limit),
         ))
         .await
         .map_err(StorageError::from_db)?;
@@ -84,23 +94,36 @@ pub async fn claim(
     now_micros: i64,
     ttl_micros: i64,
 ) -> Result<bool, StorageError> {
+    let mut upsert = Query::insert();
+    upsert
+        .into_table(Leases)
+        .columns([
+            Lease::TenantId,
+            Lease::ProjectId,
+            Lease::Holder,
+            Lease::ExpiresMicros,
+        ])
+        .values([
+            partition.tenant_id.as_str().into(),
+            partition.project_id.as_str().into(),
+            holder.into(),
+            now_micros.saturating_add(ttl_micros).into(),
+        ])
+        .map_err(unbuildable("relay_leases"))?
+        .on_conflict(
+            OnConflict::columns([Lease::TenantId, Lease::ProjectId])
+                .update_columns([Lease::Holder, Lease::ExpiresMicros])
+                .action_and_where(
+                    Expr::col((Leases, Lease::Holder))
+                        .equals((EXCLUDED, Lease::Holder))
+                        .or(Expr::col((Leases, Lease::ExpiresMicros)).lt(now_micros)),
+                )
+                .to_owned(),
+        )
+        .returning_col(Lease::Holder);
     let row = db
         .conn()
-        .query_one_raw(statement(
-            db,
-            "INSERT INTO relay_leases (tenant_id, project_id, holder, expires_micros) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (tenant_id, project_id) DO UPDATE SET holder = excluded.holder, \
-             expires_micros = excluded.expires_micros \
-             WHERE relay_leases.holder = excluded.holder OR relay_leases.expires_micros < ? \
-             RETURNING holder",
-            vec![
-                partition.tenant_id.clone().into(),
-                partition.project_id.clone().into(),
-                holder.into(),
-                now_micros.saturating_add(ttl_micros).into(),
-                now_micros.into(),
-            ],
-        ))
+        .query_one_raw(build(db, &upsert))
         .await
         .map_err(StorageError::from_db)?;
     Ok(row.is_some())
@@ -113,14 +136,13 @@ pub async fn release(
     holder: &str,
 ) -> Result<(), StorageError> {
     db.conn()
-        .execute_raw(statement(
+        .execute_raw(build(
             db,
-            "DELETE FROM relay_leases WHERE tenant_id = ? AND project_id = ? AND holder = ?",
-            vec![
-                partition.tenant_id.clone().into(),
-                partition.project_id.clone().into(),
-                holder.into(),
-            ],
+            Query::delete()
+                .from_table(Leases)
+                .and_where(Expr::col(Lease::TenantId).eq(partition.tenant_id.as_str()))
+                .and_where(Expr::col(Lease::ProjectId).eq(partition.project_id.as_str()))
+                .and_where(Expr::col(Lease::Holder).eq(holder)),
         ))
         .await
         .map_err(StorageError::from_db)?;
@@ -135,15 +157,15 @@ pub async fn pending(
 ) -> Result<Vec<EventEnvelope>, StorageError> {
     let rows = db
         .conn()
-        .query_all_raw(statement(
+        .query_all_raw(build(
             db,
-            "SELECT event_id, payload FROM event_outbox WHERE tenant_id = ? AND project_id = ? \
-             AND published_at IS NULL ORDER BY sequence_no LIMIT ?",
-            vec![
-                partition.tenant_id.clone().into(),
-                partition.project_id.clone().into(),
-                i64::try_from(limit).unwrap_or(i64::MAX).into(),
-            ],
+            Query::select()
+                .columns([Outbox::EventId, Outbox::Payload])
+                .from(OutboxTable)
+                .cond_where(partition_is(partition))
+                .and_where(Expr::col(Outbox::PublishedAt).is_null())
+                .order_by(Outbox::SequenceNo, Order::Asc)
+                .limit(limit),
         ))
         .await
         .map_err(StorageError::from_db)?;
@@ -169,20 +191,23 @@ pub async fn mark_published(
 ) -> Result<u64, StorageError> {
     let done = db
         .conn()
-        .execute_raw(statement(
+        .execute_raw(build(
             db,
-            "UPDATE event_outbox SET published_at = ? WHERE tenant_id = ? AND project_id = ? \
-             AND sequence_no <= ? AND published_at IS NULL AND EXISTS (SELECT 1 FROM relay_leases l \
-             WHERE l.tenant_id = ? AND l.project_id = ? AND l.holder = ?)",
-            vec![
-                at.into(),
-                partition.tenant_id.clone().into(),
-                partition.project_id.clone().into(),
-                through.into(),
-                partition.tenant_id.clone().into(),
-                partition.project_id.clone().into(),
-                holder.into(),
-            ],
+            Query::update()
+                .table(OutboxTable)
+                .value(Outbox::PublishedAt, at)
+                .cond_where(partition_is(partition))
+                .and_where(Expr::col(Outbox::SequenceNo).lte(through))
+                .and_where(Expr::col(Outbox::PublishedAt).is_null())
+                .and_where(Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(Leases)
+                        .and_where(Expr::col(Lease::TenantId).eq(partition.tenant_id.as_str()))
+                        .and_where(Expr::col(Lease::ProjectId).eq(partition.project_id.as_str()))
+                        .and_where(Expr::col(Lease::Holder).eq(holder))
+                        .take(),
+                )),
         ))
         .await
         .map_err(StorageError::from_db)?;
@@ -200,37 +225,74 @@ pub async fn prune(
     before: DbTime,
     retention_seconds: i64,
 ) -> Result<u64, StorageError> {
+    // The higher of the kept mark and this pass's: `GREATEST` on PostgreSQL, the two-argument `MAX` on SQLite.
     let highest = match db.conn().get_database_backend() {
         DbBackend::Postgres => "GREATEST",
         _ => "MAX",
     };
+    let removed = Query::select()
+        .columns([Outbox::TenantId, Outbox::ProjectId])
+        .expr(Expr::col(Outbox::SequenceNo).max())
+        .expr(Expr::val(retention_seconds))
+        .expr(Expr::val(DbTime::new(time::OffsetDateTime::now_utc())))
+        .from(OutboxTable)
+        .and_where(Expr::col(Outbox::PublishedAt).is_not_null())
+        .and_where(Expr::col(Outbox::PublishedAt).lt(before))
+        .group_by_columns([Outbox::TenantId, Outbox::ProjectId])
+        .take();
+    let mut marks = Query::insert();
+    marks
+        .into_table(Marks)
+        .columns([
+            Mark::TenantId,
+            Mark::ProjectId,
+            Mark::PrunedThrough,
+            Mark::RetentionSeconds,
+            Mark::PrunedAt,
+        ])
+        .select_from(removed)
+        .map_err(unbuildable("event_prune_marks"))?
+        .on_conflict(
+            OnConflict::columns([Mark::TenantId, Mark::ProjectId])
+                .value(
+                    Mark::PrunedThrough,
+                    Func::cust(highest).args([
+                        Expr::col((Marks, Mark::PrunedThrough)),
+                        Expr::col((EXCLUDED, Mark::PrunedThrough)),
+                    ]),
+                )
+                .update_columns([Mark::RetentionSeconds, Mark::PrunedAt])
+                .to_owned(),
+        );
     db.conn()
-        .execute_raw(statement(
-            db,
-            &format!(
-                "INSERT INTO event_prune_marks (tenant_id, project_id, pruned_through, retention_seconds, \
-                 pruned_at) SELECT tenant_id, project_id, MAX(sequence_no), ?, ? FROM event_outbox \
-                 WHERE published_at IS NOT NULL AND published_at < ? GROUP BY tenant_id, project_id \
-                 ON CONFLICT (tenant_id, project_id) DO UPDATE SET \
-                 pruned_through = {highest}(event_prune_marks.pruned_through, excluded.pruned_through), \
-                 retention_seconds = excluded.retention_seconds, pruned_at = excluded.pruned_at"
-            ),
-            vec![
-                retention_seconds.into(),
-                DbTime::new(time::OffsetDateTime::now_utc()).into(),
-                before.into(),
-            ],
-        ))
+        .execute_raw(build(db, &marks))
         .await
         .map_err(StorageError::from_db)?;
     let done = db
         .conn()
-        .execute_raw(statement(
+        .execute_raw(build(
             db,
-            "DELETE FROM event_outbox WHERE published_at IS NOT NULL AND EXISTS (SELECT 1 FROM \
-             event_prune_marks m WHERE m.tenant_id = event_outbox.tenant_id \
-             AND m.project_id = event_outbox.project_id AND event_outbox.sequence_no <= m.pruned_through)",
-            vec![],
+            Query::delete()
+                .from_table(OutboxTable)
+                .and_where(Expr::col(Outbox::PublishedAt).is_not_null())
+                .and_where(Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(Marks)
+                        .and_where(
+                            Expr::col((Marks, Mark::TenantId))
+                                .equals((OutboxTable, Outbox::TenantId)),
+                        )
+                        .and_where(
+                            Expr::col((Marks, Mark::ProjectId))
+                                .equals((OutboxTable, Outbox::ProjectId)),
+                        )
+                        .and_where(
+                            Expr::col((OutboxTable, Outbox::SequenceNo))
+                                .lte(Expr::col((Marks, Mark::PrunedThrough))),
+                        )
+                        .take(),
+                )),
         ))
         .await
         .map_err(StorageError::from_db)?;
@@ -241,10 +303,13 @@ pub async fn prune(
 pub async fn backlog(db: &Database) -> Result<Backlog, StorageError> {
     let row = db
         .conn()
-        .query_one_raw(statement(
+        .query_one_raw(build(
             db,
-            "SELECT COUNT(*) AS n, MIN(occurred_at) AS oldest FROM event_outbox WHERE published_at IS NULL",
-            vec![],
+            Query::select()
+                .expr_as(Expr::col(Outbox::EventId).count(), "n")
+                .expr_as(Expr::col(Outbox::OccurredAt).min(), "oldest")
+                .from(OutboxTable)
+                .and_where(Expr::col(Outbox::PublishedAt).is_null()),
         ))
         .await
         .map_err(StorageError::from_db)?;
@@ -264,10 +329,12 @@ pub async fn backlog(db: &Database) -> Result<Backlog, StorageError> {
 pub async fn published_lags(db: &Database) -> Result<Vec<i64>, StorageError> {
     let rows = db
         .conn()
-        .query_all_raw(statement(
+        .query_all_raw(build(
             db,
-            "SELECT occurred_at, published_at FROM event_outbox WHERE published_at IS NOT NULL",
-            vec![],
+            Query::select()
+                .columns([Outbox::OccurredAt, Outbox::PublishedAt])
+                .from(OutboxTable)
+                .and_where(Expr::col(Outbox::PublishedAt).is_not_null()),
         ))
         .await
         .map_err(StorageError::from_db)?;
