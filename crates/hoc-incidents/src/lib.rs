@@ -26,9 +26,6 @@ pub use crate::model::{
     Actor, CreateIncident, FINGERPRINT_ITEM_MAX_CHARS, FINGERPRINT_MAX_ITEMS, Incident, IncidentAt,
     MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, TimelineEntry,
 };
-pub use crate::procedures::{
-    Acknowledge, AcknowledgeIncident, Caller, Close, CloseIncident, CreatePostmortemStub,
-    IncidentId, NewPostmortem, Outcome, Reason, Reopen, ReopenIncident, Resolve, ResolveIncident,
-    acknowledge, close, create, create_postmortem_stub, reopen, resolve,
-};
+// Every request, its parsed form and its procedure: a new write is declared in `procedures.rs` alone.
+pub use crate::procedures::*;
 pub use hoc_drivers::audit::AuditEntry;
