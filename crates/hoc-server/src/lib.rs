@@ -53,7 +53,7 @@ pub struct AppState {
 }
 
 /// One route of the API and the spine operation method it serves.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Route {
     /// A stable name (the OpenAPI `operationId`).
     pub name: &'static str,
@@ -72,6 +72,8 @@ pub struct Route {
     /// The query parameter, if any, that carries the point in time of the read (the operation context's
     /// `as_of`): `as_of` on most reads, `read_as_of` where `as_of` already names a field of the request.
     pub as_of: Option<&'static str>,
+    /// A valid request body, declared with the route (the document shows it as the body's example).
+    pub example: Option<serde_json::Value>,
     /// The statuses a success can have, from the route's [`Shape`].
     pub statuses: &'static [u16],
     pub(crate) router: fn(&'static Route) -> MethodRouter<AppState>,
@@ -89,6 +91,9 @@ impl Route {
             scope: if M::WRITES { Scope::Write } else { Scope::Read },
             summary: route.summary,
             as_of: route.as_of,
+            example: route
+                .example
+                .and_then(|example| body_of(&example(), route.path)),
             statuses: S::STATUSES,
             router: handlers::router::<M, S>,
             schemas: openapi::schemas::<M, S>,
@@ -102,6 +107,15 @@ impl Route {
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
             .collect()
     }
+}
+
+/// The body of `request` sent to `path`: its fields without the path's parameters and without the absent ones.
+fn body_of(request: &impl serde::Serialize, path: &str) -> Option<serde_json::Value> {
+    let serde_json::Value::Object(mut fields) = serde_json::to_value(request).ok()? else {
+        return None;
+    };
+    fields.retain(|name, value| !value.is_null() && !path.contains(&format!("{{{name}}}")));
+    Some(serde_json::Value::Object(fields))
 }
 
 /// Collects the routed operation methods the spine declares.

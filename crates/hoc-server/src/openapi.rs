@@ -424,8 +424,12 @@ fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
         "responses": responses,
     });
     if let Some((body, required)) = schemas.body {
+        let mut content = json!({ "schema": body });
+        if let Some(example) = &route.example {
+            content["example"] = example.clone();
+        }
         op["requestBody"] =
-            json!({ "required": required, "content": { "application/json": { "schema": body } } });
+            json!({ "required": required, "content": { "application/json": content } });
     }
     op
 }

@@ -159,6 +159,9 @@ pub struct Route<M, S> {
     /// The query parameter, if any, that carries the point in time of the read (the operation context's
     /// `as_of`): `as_of` on most reads, `read_as_of` where `as_of` already names a field of the request.
     pub as_of: Option<&'static str>,
+    /// A valid request (the API document shows it; tests send it where a route needs a body to get past
+    /// validation).
+    pub example: Option<fn() -> M>,
     types: PhantomData<fn() -> (M, S)>,
 }
 
@@ -171,6 +174,12 @@ impl<M, S> Route<M, S> {
     /// The read takes the point in time of the read from the query parameter `name`.
     pub const fn as_of_named(mut self, name: &'static str) -> Self {
         self.as_of = Some(name);
+        self
+    }
+
+    /// A valid request of the route, for its documentation and its tests.
+    pub const fn example(mut self, example: fn() -> M) -> Self {
+        self.example = Some(example);
         self
     }
 }
@@ -187,6 +196,7 @@ const fn route<M, S>(
         path,
         summary,
         as_of: None,
+        example: None,
         types: PhantomData,
     }
 }

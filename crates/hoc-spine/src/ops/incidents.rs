@@ -36,11 +36,15 @@ fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
 }
 
 pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
-    v.route(post::<CreateIncident, Created201>(
-        "create_incident",
-        "/v1/incidents",
-        "Open an incident",
-    ))?;
+    v.route(
+        post::<CreateIncident, Created201>("create_incident", "/v1/incidents", "Open an incident")
+            .example(|| CreateIncident {
+                title: Some("Checkout latency above 2 s".into()),
+                severity: Some("high".into()),
+                category: Some("latency".into()),
+                ..CreateIncident::default()
+            }),
+    )?;
     v.route(
         get::<ListIncidents>(
             "list_incidents",
@@ -55,16 +59,29 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
         "/v1/incidents/{id}/acknowledge",
         "Acknowledge an open incident",
     ))?;
-    v.route(post::<ResolveIncident, Ok200>(
-        "resolve_incident",
-        "/v1/incidents/{id}/resolve",
-        "Resolve an incident with its resolution record",
-    ))?;
-    v.route(post::<CloseIncident, Ok200>(
-        "close_incident",
-        "/v1/incidents/{id}/close",
-        "Close an incident by hand",
-    ))?;
+    v.route(
+        post::<ResolveIncident, Ok200>(
+            "resolve_incident",
+            "/v1/incidents/{id}/resolve",
+            "Resolve an incident with its resolution record",
+        )
+        .example(|| ResolveIncident {
+            resolution_type: Some("rollback".into()),
+            resolution_summary: Some("rolled back the connection-pool change".into()),
+            ..ResolveIncident::default()
+        }),
+    )?;
+    v.route(
+        post::<CloseIncident, Ok200>(
+            "close_incident",
+            "/v1/incidents/{id}/close",
+            "Close an incident by hand",
+        )
+        .example(|| CloseIncident {
+            reason: Some("duplicate of another page".into()),
+            ..CloseIncident::default()
+        }),
+    )?;
     v.route(post::<ReopenIncident, Ok200>(
         "reopen_incident",
         "/v1/incidents/{id}/reopen",
