@@ -514,7 +514,7 @@ mod tests {
     #[test]
     fn an_envelope_field_needs_a_minor_bump() {
         let current = hoc_contracts::registry::catalog();
-        assert_eq!(current["schema_version"], "1.2.0");
+        assert_eq!(current["schema_version"], hoc_contracts::SCHEMA_VERSION);
         let mut before = current.clone();
         before["envelope"]
             .as_array_mut()
@@ -528,7 +528,7 @@ mod tests {
             [Level::Pass, Level::Warn]
         );
         // Seeded violation: the same field added without the bump.
-        before["schema_version"] = json!("1.2.0");
+        before["schema_version"] = json!(hoc_contracts::SCHEMA_VERSION);
         let outcomes = check_catalog(Some(&before), &current);
         let envelope = outcomes
             .iter()

@@ -142,8 +142,8 @@ fn check_envelope_field(
         "schema_version" => match value.as_str() {
             Some(s) if SUPPORTED_SCHEMA_VERSIONS.contains(&s) => Ok(()),
             Some(s) => Err(format!(
-                "unsupported schema version `{s}`; expected {}",
-                SUPPORTED_SCHEMA_VERSIONS.join(" or ")
+                "unsupported schema version `{s}`; expected one of {}",
+                SUPPORTED_SCHEMA_VERSIONS.join(", ")
             )),
             None => Err("must be a string".to_owned()),
         },

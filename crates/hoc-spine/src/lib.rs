@@ -31,8 +31,8 @@ pub use hoc_analytics::{Artifact, ArtifactPage, SaveOutcome, SaveStatus};
 pub use hoc_contracts::input::{self, RequestSchema};
 pub use hoc_contracts::outcome::AuditDraft;
 pub use hoc_contracts::{
-    ActorType, DomainEvent, EventEnvelope, FieldError, from_cloudevent, request, time_format,
-    to_cloudevent, vocabulary,
+    ActorType, DomainEvent, EventEnvelope, FieldError, SCHEMA_VERSION, from_cloudevent, request,
+    time_format, to_cloudevent, vocabulary,
 };
 pub use hoc_drivers::audit::AuditEntry;
 /// The outbox relay's bookkeeping (pending partitions, leases, marking events published): single statements on

@@ -581,7 +581,7 @@ hoc_spine::storage_test!(a_request_id_threads_event_audit_and_timeline, |db, url
     let ack = events.last().expect("the acknowledge event");
     assert_eq!(
         (ack["request_id"].as_str(), ack["schema_version"].as_str()),
-        (Some("req-http-thread-1"), Some("1.2.0"))
+        (Some("req-http-thread-1"), Some(hoc_spine::SCHEMA_VERSION))
     );
     let (status, audit) = server
         .call(

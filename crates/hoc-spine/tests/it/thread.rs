@@ -30,7 +30,7 @@ hoc_drivers::storage_test!(
             .expect("events")
             .items;
         assert_eq!(events.len(), 2);
-        assert_eq!(events[0].schema_version, "1.2.0");
+        assert_eq!(events[0].schema_version, hoc_spine::SCHEMA_VERSION);
         let ack = &events[1];
         assert_eq!(ack.event_type, "incidents.IncidentAcknowledged");
         assert_eq!(ack.request_id, "req_thread_ack");
