@@ -4,7 +4,8 @@
 //! field, a closed vocabulary as its enum) and one example. From that entry come the payload struct, the
 //! [`DomainEvent`] variant, its `data` rendering, the registry entry in [`EVENT_TYPES`] (each field's rule from the
 //! field's type, see [`EventField`]), the catalog and the examples the fixtures and verifiers use. Adding an event
-//! type is one entry here, the code that emits it, and its blessed fixture.
+//! type is one entry here (at the end: the snapshots number each example by its place), the code that emits it,
+//! and its blessed fixture.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -302,6 +303,24 @@ domain_events! {
         primary_version: "rsig-v2".into(),
         secondary_version: "rsig-v1".into(),
         rule_count: 1,
+    };
+
+    /// `incidents.IncidentSeverityChanged`: the severity was raised or lowered (the state is unchanged).
+    IncidentSeverityChanged = "incidents.IncidentSeverityChanged" {
+        /// The incident.
+        incident_id: String,
+        /// Its state (unchanged by the change).
+        incident_state: IncidentState,
+        /// The severity it had.
+        previous_severity: Severity,
+        /// The severity it has now.
+        severity: Severity,
+    }
+    example IncidentSeverityChanged {
+        incident_id: INCIDENT_ID.into(),
+        incident_state: IncidentState::Acknowledged,
+        previous_severity: Severity::High,
+        severity: Severity::Critical,
     };
 }
 

@@ -2,7 +2,8 @@
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
 use hoc_contracts::input::{
-    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Text, TimelineKind,
+    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Severity, Text, TimelineKind,
+    Vocabulary,
 };
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::{DomainEvent, FieldError};
@@ -85,6 +86,19 @@ hoc_contracts::request! {
         id: String => required IncidentId,
         /// Why.
         reason: Option<String> => optional Reason,
+    }
+}
+
+hoc_contracts::request! {
+    /// Raise or lower an incident's severity, saying why; allowed in every state (a closed incident's severity
+    /// may be corrected for its postmortem).
+    pub struct ChangeSeverity => SeverityChange {
+        /// The incident.
+        id: String => required IncidentId,
+        /// The new severity: `critical`, `high`, `medium`, `low` or `info`.
+        severity: Option<String> => required Severity,
+        /// Why (required).
+        reason: Option<String> => required Reason,
     }
 }
 
@@ -378,6 +392,75 @@ pub async fn reopen(tx: &Tx, caller: &Caller<'_>, input: Reopen) -> Result<Outco
             })
         }),
     )
+}
+
+/// Changes an incident's severity (escalates towards `critical`, de-escalates towards `info`), in any state. The
+/// timeline says which, from and to, and why; the event carries both. Asking for the severity it already has
+/// changes nothing: no version, no timeline row, no audit entry, no event.
+pub async fn change_severity(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    input: SeverityChange,
+) -> Result<Outcome, IncidentError> {
+    let (tenant_id, now) = (caller.tenant_id, caller.now);
+    let (id, to, reason) = (
+        input.id.into_string(),
+        input.severity,
+        input.reason.into_string(),
+    );
+    for _ in 0..MAX_ATTEMPTS {
+        let before = find(tx, tenant_id, &id).await?;
+        let from = before.severity.get();
+        if from == to {
+            return Ok(Outcome {
+                response: Incident::from(before),
+                audit: Vec::new(),
+                events: Vec::new(),
+            });
+        }
+        let mut after = before.clone();
+        after.severity = Stored(to);
+        after.updated_at = now.into();
+        after.version = before.version + 1;
+        if !incidents::compare_and_set(tx, IncidentState::ALL, &before, &after).await? {
+            continue;
+        }
+        // The vocabulary lists severities from the most severe down.
+        let rank = |s: Severity| Severity::ALL.iter().position(|x| *x == s);
+        let verb = if rank(to) < rank(from) {
+            "escalated"
+        } else {
+            "de-escalated"
+        };
+        append_timeline(
+            tx,
+            &after,
+            Some(before.status.get()),
+            TimelineKind::SeverityChanged,
+            caller,
+            format!("severity {verb} {from} → {to}: {reason}"),
+        )
+        .await?;
+        let change = Change {
+            before: Incident::from(before),
+            after: Incident::from(after),
+        };
+        return Ok(change.into_outcome(
+            "incidents.write.change_severity",
+            Some(reason),
+            |incident| {
+                DomainEvent::IncidentSeverityChanged(
+                    hoc_contracts::events::IncidentSeverityChanged {
+                        incident_id: incident.id.clone(),
+                        incident_state: incident.status,
+                        previous_severity: from,
+                        severity: to,
+                    },
+                )
+            },
+        ));
+    }
+    Err(IncidentError::Contended { id })
 }
 
 /// Creates the incident's postmortem stub, or returns the existing one (writing nothing and emitting nothing).

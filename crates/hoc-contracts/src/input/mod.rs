@@ -435,6 +435,8 @@ crate::vocabulary!(
         PostmortemCreated = "postmortem_created",
         /// A regroup moved it to another recurrence group.
         Regrouped = "regrouped",
+        /// Its severity was raised or lowered.
+        SeverityChanged = "severity_changed",
     }
 );
 

@@ -9,8 +9,8 @@ pub use hoc_incidents::queries::{
     IncidentTimeline, ListIncidents, ListRecurrenceGroups, SignatureVersion,
 };
 pub use hoc_incidents::{
-    AcknowledgeIncident, CloseIncident, CreateIncident, CreatePostmortemStub, ReopenIncident,
-    ResolveIncident,
+    AcknowledgeIncident, ChangeSeverity, CloseIncident, CreateIncident, CreatePostmortemStub,
+    ReopenIncident, ResolveIncident,
 };
 
 /// The timeline in ordinal order, with the `as_of` it shows.
@@ -87,6 +87,18 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
         "/v1/incidents/{id}/reopen",
         "Reopen a resolved or closed incident",
     ))?;
+    v.route(
+        post::<ChangeSeverity, Ok200>(
+            "change_severity",
+            "/v1/incidents/{id}/severity",
+            "Raise or lower an incident's severity, with the reason",
+        )
+        .example(|| ChangeSeverity {
+            severity: Some("critical".into()),
+            reason: Some("checkout fails for every EU customer".into()),
+            ..ChangeSeverity::default()
+        }),
+    )?;
     v.route(
         get::<IncidentTimeline>(
             "incident_timeline",
@@ -177,6 +189,12 @@ operation_method!(ReopenIncident => "incidents.write"."reopen", writes = true, -
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     Ok(hoc_incidents::reopen(call.tx, &caller(&call), input).await?)
+});
+
+operation_method!(ChangeSeverity => "incidents.write"."change_severity", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(hoc_incidents::change_severity(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(CreatePostmortemStub => "incidents.recurrence"."create_postmortem_stub", writes = true,

@@ -3,8 +3,8 @@
 use hoc_contracts::FieldError;
 use hoc_incidents::IncidentState;
 use hoc_spine::requests::{
-    AcknowledgeIncident, CloseIncident, CreatePostmortemStub, GetIncident, IncidentAudit,
-    IncidentTimeline, ListEvents, ReopenIncident, ResolveIncident,
+    AcknowledgeIncident, ChangeSeverity, CloseIncident, CreatePostmortemStub, GetIncident,
+    IncidentAudit, IncidentTimeline, ListEvents, ReopenIncident, ResolveIncident,
 };
 use hoc_spine::{ErrorCode, OperationError};
 use serde_json::json;
@@ -760,5 +760,176 @@ hoc_drivers::storage_test!(
                 .incident,
             theirs
         );
+    }
+);
+
+fn severity_req(id: &str, severity: &str, reason: &str) -> ChangeSeverity {
+    ChangeSeverity {
+        id: id.to_owned(),
+        severity: Some(severity.to_owned()),
+        reason: Some(reason.to_owned()),
+    }
+}
+
+hoc_drivers::storage_test!(
+    severity_changes_are_recorded_with_from_to_and_reason_in_any_state,
+    |db| {
+        let spine = spine(&db);
+        let incident = create(&spine, "t1", "Checkout latency").await;
+        assert_eq!(incident.severity.as_str(), "high");
+        let escalated = spine
+            .call(
+                &ctx("t1"),
+                &severity_req(
+                    &incident.id,
+                    "critical",
+                    "checkout is failing for every EU customer",
+                ),
+            )
+            .await
+            .expect("escalate");
+        assert_eq!(
+            (
+                escalated.severity.as_str(),
+                escalated.status,
+                escalated.version
+            ),
+            ("critical", IncidentState::Open, 2)
+        );
+        let before_fix = escalated.updated_at;
+
+        // De-escalation on a closed incident: allowed (the record is corrected for its postmortem).
+        spine
+            .call(
+                &ctx("t1"),
+                &CloseIncident {
+                    id: incident.id.clone(),
+                    reason: Some("mitigated upstream".into()),
+                },
+            )
+            .await
+            .expect("close");
+        let lowered = spine
+            .call(
+                &ctx("t1"),
+                &severity_req(&incident.id, "low", "only one merchant was hit"),
+            )
+            .await
+            .expect("de-escalate a closed incident");
+        assert_eq!(
+            (lowered.severity.as_str(), lowered.status, lowered.version),
+            ("low", IncidentState::Closed, 4)
+        );
+
+        let timeline = crate::timeline_of(&spine, "t1", &incident.id).await.items;
+        let changes: Vec<(i32, &str, &str)> = timeline
+            .iter()
+            .filter(|e| e.event_type.as_str() == "severity_changed")
+            .map(|e| (e.ordinal, e.to_state.as_str(), e.description.as_str()))
+            .collect();
+        assert_eq!(
+            changes,
+            [
+                (
+                    2,
+                    "open",
+                    "severity escalated high → critical: checkout is failing for every EU customer"
+                ),
+                (
+                    4,
+                    "closed",
+                    "severity de-escalated critical → low: only one merchant was hit"
+                ),
+            ]
+        );
+
+        let audit = crate::audit_of(&spine, "t1", &incident.id).await.items;
+        let entry = audit.last().expect("audit rows");
+        assert_eq!(entry.action, "incidents.write.change_severity");
+        assert_eq!(entry.reason.as_deref(), Some("only one merchant was hit"));
+        assert_eq!(
+            (
+                &entry.before_state.as_ref().expect("before")["severity"],
+                &entry.after_state.as_ref().expect("after")["severity"]
+            ),
+            (&json!("critical"), &json!("low"))
+        );
+
+        let events = spine
+            .call(&ctx("t1"), &ListEvents::default())
+            .await
+            .expect("events")
+            .items;
+        let severity_events: Vec<serde_json::Value> = events
+            .iter()
+            .filter(|e| e.event_type == "incidents.IncidentSeverityChanged")
+            .map(|e| serde_json::Value::Object(e.data.clone()))
+            .collect();
+        assert_eq!(
+            severity_events,
+            [
+                json!({"incident_id": incident.id, "incident_state": "open", "previous_severity": "high", "severity": "critical"}),
+                json!({"incident_id": incident.id, "incident_state": "closed", "previous_severity": "critical", "severity": "low"}),
+            ]
+        );
+
+        // Read at an instant before the second change: the severity as it was then.
+        let then = spine
+            .call(
+                &ctx("t1").with_as_of(before_fix),
+                &GetIncident {
+                    id: incident.id.clone(),
+                },
+            )
+            .await
+            .expect("get as of");
+        assert_eq!(then.incident.severity.as_str(), "critical");
+    }
+);
+
+hoc_drivers::storage_test!(
+    a_severity_change_needs_a_reason_and_a_known_severity_and_the_same_severity_changes_nothing,
+    |db| {
+        let spine = spine(&db);
+        let incident = create(&spine, "t1", "Queue backlog").await;
+        let err = refused_without_writes!(
+            db,
+            ErrorCode::InvalidInput,
+            spine.execute(
+                &ctx("t1"),
+                "incidents.write",
+                "change_severity",
+                json!({"id": incident.id, "severity": "apocalyptic"})
+            )
+        );
+        let OperationError::InvalidInput { fields } = err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(
+            fields,
+            [
+                FieldError::new(
+                    "severity",
+                    "`apocalyptic` is not one of critical, high, medium, low, info"
+                ),
+                FieldError::new("reason", "is required"),
+            ]
+        );
+        refused_without_writes!(
+            db,
+            ErrorCode::NotFound,
+            spine.call(&ctx("t2"), &severity_req(&incident.id, "low", "not yours"))
+        );
+        // Already `high`: answered with the incident, and nothing is written.
+        let before = hoc_drivers::testing::row_counts(&db).await;
+        let same = spine
+            .call(
+                &ctx("t1"),
+                &severity_req(&incident.id, "high", "still high"),
+            )
+            .await
+            .expect("same severity");
+        assert_eq!((same.version, same.severity.as_str()), (1, "high"));
+        assert_eq!(hoc_drivers::testing::row_counts(&db).await, before);
     }
 );
