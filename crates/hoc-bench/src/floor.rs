@@ -39,6 +39,10 @@ const LAST: &str = "SELECT last_micros FROM tenant_clocks WHERE tenant_id = $1";
 const INSERT_INCIDENT: &str = "INSERT INTO incidents (id, tenant_id, title, severity, category, status, \
     error_message, recurrence_signature, signature_version, signature_inputs, created_at, updated_at, version) \
     VALUES ($1, $2, $3, 'low', 'bench', 'open', $4, $5, 'rsig-v1', $6, $7, $7, 1)";
+/// The tenant's grouping configuration, which decides a new incident's signature (the spine reads it on every
+/// create; the bench tenant has none, so the defaults apply).
+const GROUPING_CONFIG: &str =
+    "SELECT * FROM grouping_configs WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1";
 const SELECT_INCIDENT: &str = "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2";
 const ACKNOWLEDGE: &str = "UPDATE incidents SET status = 'acknowledged', acknowledged_at = $1, \
     acknowledged_by = 'bench', updated_at = $1, version = $2 WHERE tenant_id = $3 AND id = $4 \
@@ -308,6 +312,11 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                         .await
                         .map_err(err)?,
                 )?;
+                sqlx::query(GROUPING_CONFIG)
+                    .bind(TENANT)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(err)?;
                 let id = format!("inc_floor_{}", uuid::Uuid::now_v7());
                 let rid = format!("req_{}", uuid::Uuid::now_v7());
                 sqlx::query(INSERT_INCIDENT)
