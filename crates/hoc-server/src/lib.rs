@@ -4,7 +4,7 @@
 //! method (`hoc_spine::declare_builtin`; `http::post::<ResolveIncident, Ok200>(…)` in `hoc-spine/src/ops/*.rs`), so
 //! a route to a missing operation does not compile, a read route cannot name a writing method, the key scope
 //! follows from the method, and the router ([`app`]) and the OpenAPI document ([`openapi::document`]) are both
-//! generated from it and the types; [`SERVICE_ROUTES`] adds health, metrics, the stream and the document. Every
+//! generated from it and the types; it ends with `hocd`'s own routes (health, metrics, the stream, the document). Every
 //! handler authenticates the API
 //! key, checks its scope, parses path, query and body into the one request type, and calls the spine's typed door —
 //! nothing else. Tenant and actor come from the key.
@@ -52,7 +52,21 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }
 
-/// One route of the API and the spine operation method it serves.
+/// What a route serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Serves {
+    /// A registered spine operation method (`operation`.`method`).
+    Operation {
+        /// The registered spine operation.
+        operation: &'static str,
+        /// Its method.
+        method: &'static str,
+    },
+    /// A route of `hocd` itself: health, readiness, metrics, the event stream, the API document.
+    Service,
+}
+
+/// One route of the API: what it serves, how it is reached, who may call it, how it is documented.
 #[derive(Debug, Clone)]
 pub struct Route {
     /// A stable name (the OpenAPI `operationId`).
@@ -61,12 +75,11 @@ pub struct Route {
     pub method: HttpMethod,
     /// The path, with `{param}` placeholders named like the request's fields.
     pub path: &'static str,
-    /// The registered spine operation.
-    pub operation: &'static str,
-    /// Its method.
-    pub operation_method: &'static str,
-    /// The key scope the route needs (`write` for writing methods).
-    pub scope: Scope,
+    /// What it serves.
+    pub serves: Serves,
+    /// The key scope the route needs (`write` for writing methods); `None`: no key (health, readiness, metrics,
+    /// the document).
+    pub scope: Option<Scope>,
     /// What it does.
     pub summary: &'static str,
     /// The query parameter, if any, that carries the point in time of the read (the operation context's
@@ -77,7 +90,14 @@ pub struct Route {
     /// The statuses a success can have, from the route's [`Shape`].
     pub statuses: &'static [u16],
     pub(crate) router: fn(&'static Route) -> MethodRouter<AppState>,
-    pub(crate) schemas: fn(&mut schemars::SchemaGenerator, &Route) -> openapi::RouteSchemas,
+    pub(crate) document: Document,
+}
+
+/// How a route's OpenAPI operation object is made: from the operation method's types, or written out.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Document {
+    Operation(fn(&mut schemars::SchemaGenerator, &Route) -> serde_json::Value),
+    Service(fn() -> serde_json::Value),
 }
 
 impl Route {
@@ -86,9 +106,11 @@ impl Route {
             name: route.name,
             method: route.method,
             path: route.path,
-            operation: M::OPERATION,
-            operation_method: M::METHOD,
-            scope: if M::WRITES { Scope::Write } else { Scope::Read },
+            serves: Serves::Operation {
+                operation: M::OPERATION,
+                method: M::METHOD,
+            },
+            scope: Some(if M::WRITES { Scope::Write } else { Scope::Read }),
             summary: route.summary,
             as_of: route.as_of,
             example: route
@@ -96,7 +118,31 @@ impl Route {
                 .and_then(|example| body_of(&example(), route.path)),
             statuses: S::STATUSES,
             router: handlers::router::<M, S>,
-            schemas: openapi::schemas::<M, S>,
+            document: Document::Operation(openapi::operation::<M, S>),
+        }
+    }
+
+    /// A `GET` route of `hocd` itself.
+    fn service(
+        name: &'static str,
+        path: &'static str,
+        summary: &'static str,
+        scope: Option<Scope>,
+        router: fn(&'static Route) -> MethodRouter<AppState>,
+        document: fn() -> serde_json::Value,
+    ) -> Self {
+        Self {
+            name,
+            method: HttpMethod::Get,
+            path,
+            serves: Serves::Service,
+            scope,
+            summary,
+            as_of: None,
+            example: None,
+            statuses: &[200],
+            router,
+            document: Document::Service(document),
         }
     }
 
@@ -139,68 +185,58 @@ static ROUTES: std::sync::LazyLock<Vec<Route>> = std::sync::LazyLock::new(|| {
     let mut routes = Collect(Vec::new());
     // `Collect` never refuses a declaration, so the walk cannot fail.
     let _ = hoc_spine::declare_builtin(&mut routes);
-    routes.0
+    let mut routes = routes.0;
+    routes.extend([
+        Route::service(
+            "healthz",
+            "/healthz",
+            "Liveness: the process answers (never touches the database)",
+            None,
+            |_| get(handlers::healthz),
+            openapi::healthz_document,
+        ),
+        Route::service(
+            "readyz",
+            "/readyz",
+            "Readiness: the database (and NATS, with the relay) answer",
+            None,
+            |_| get(handlers::readyz),
+            openapi::readyz_document,
+        ),
+        Route::service(
+            "metrics",
+            "/metrics",
+            "Prometheus metrics",
+            None,
+            |_| get(handlers::metrics),
+            openapi::metrics_document,
+        ),
+        Route::service(
+            "stream_events",
+            "/v1/events/stream",
+            "The tenant's events as server-sent events, live",
+            Some(Scope::Read),
+            |_| get(stream::events_stream),
+            openapi::stream_document,
+        ),
+        Route::service(
+            "openapi",
+            "/openapi.json",
+            "This document",
+            None,
+            |_| get(handlers::openapi_json),
+            openapi::openapi_document,
+        ),
+    ]);
+    routes
 });
 
-/// Every authenticated route of the API: each operation method the spine declares with an HTTP route
-/// (`hoc_spine::declare_builtin`), in declaration order.
+/// Every route of the API, the one table [`app`] serves and [`openapi::document`] describes: each operation
+/// method the spine declares with an HTTP route (`hoc_spine::declare_builtin`), in declaration order, then
+/// `hocd`'s own routes (health, readiness, metrics, the event stream, the document).
 pub fn routes() -> &'static [Route] {
     &ROUTES
 }
-
-/// A `GET` route that is not an operation method of the spine: health, metrics, the event stream, this document.
-#[derive(Debug, Clone, Copy)]
-pub struct ServiceRoute {
-    /// The OpenAPI `operationId`.
-    pub name: &'static str,
-    /// The path.
-    pub path: &'static str,
-    /// Whether it needs an API key (the stream: a `read` key).
-    pub authenticated: bool,
-    pub(crate) router: fn() -> MethodRouter<AppState>,
-    /// Its OpenAPI operation object.
-    pub document: fn() -> serde_json::Value,
-}
-
-/// Every route that is not in [`routes`]: [`app`] serves them and [`openapi::document`] describes them from this
-/// one table.
-pub static SERVICE_ROUTES: &[ServiceRoute] = &[
-    ServiceRoute {
-        name: "healthz",
-        path: "/healthz",
-        authenticated: false,
-        router: || get(handlers::healthz),
-        document: openapi::healthz_document,
-    },
-    ServiceRoute {
-        name: "readyz",
-        path: "/readyz",
-        authenticated: false,
-        router: || get(handlers::readyz),
-        document: openapi::readyz_document,
-    },
-    ServiceRoute {
-        name: "metrics",
-        path: "/metrics",
-        authenticated: false,
-        router: || get(handlers::metrics),
-        document: openapi::metrics_document,
-    },
-    ServiceRoute {
-        name: "stream_events",
-        path: "/v1/events/stream",
-        authenticated: true,
-        router: || get(stream::events_stream),
-        document: openapi::stream_document,
-    },
-    ServiceRoute {
-        name: "openapi",
-        path: "/openapi.json",
-        authenticated: false,
-        router: || get(handlers::openapi_json),
-        document: openapi::openapi_document,
-    },
-];
 
 /// The route named `name`.
 pub fn route_named(name: &str) -> Option<&'static Route> {
@@ -212,9 +248,6 @@ pub fn app(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for route in routes() {
         router = router.route(route.path, (route.router)(route));
-    }
-    for route in SERVICE_ROUTES {
-        router = router.route(route.path, (route.router)());
     }
     router
         .fallback(handlers::no_route)

@@ -10,7 +10,7 @@ use schemars::SchemaGenerator;
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
 
-use crate::{Route, routes};
+use crate::{Document, Route, routes};
 
 /// What one route contributes to the document.
 #[derive(Debug, Clone, PartialEq)]
@@ -175,7 +175,7 @@ fn parameter(
 }
 
 /// The parameters, body and response of the route serving `M`.
-pub(crate) fn schemas<M: OperationMethod, S: hoc_spine::http::Shape<M::Response>>(
+fn schemas<M: OperationMethod, S: hoc_spine::http::Shape<M::Response>>(
     generator: &mut SchemaGenerator,
     route: &Route,
 ) -> RouteSchemas {
@@ -340,10 +340,14 @@ fn error_schema() -> Value {
     })
 }
 
-fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
-    let schemas = (route.schemas)(generator, route);
+/// The operation object of the route serving `M`, its response shaped by `S`.
+pub(crate) fn operation<M: OperationMethod, S: hoc_spine::http::Shape<M::Response>>(
+    generator: &mut SchemaGenerator,
+    route: &Route,
+) -> Value {
+    let schemas = schemas::<M, S>(generator, route);
     let mut parameters = schemas.parameters;
-    let writes = route.scope == hoc_spine::auth::Scope::Write;
+    let writes = M::WRITES;
     if writes {
         parameters.push(json!({
             "name": "Idempotency-Key", "in": "header", "required": false,
@@ -403,7 +407,7 @@ fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
             ),
         ]);
     }
-    if route.operation == "events.feed" {
+    if M::OPERATION == "events.feed" {
         errors.push((
             "410",
             "history_pruned: the read starts below what event retention pruned; details.pruned_through",
@@ -417,7 +421,9 @@ fn operation(generator: &mut SchemaGenerator, route: &Route) -> Value {
         "summary": route.summary,
         "description": format!(
             "Serves the spine operation `{}.{}`; needs a `{}` key.",
-            route.operation, route.operation_method, route.scope.as_str()
+            M::OPERATION,
+            M::METHOD,
+            if writes { "write" } else { "read" }
         ),
         "security": [{ "apiKey": [] }],
         "parameters": parameters,
@@ -445,14 +451,14 @@ pub fn document() -> Value {
         .into_generator();
     let mut paths = Map::new();
     for route in routes() {
-        let op = operation(&mut generator, route);
+        let op = match route.document {
+            Document::Operation(document) => document(&mut generator, route),
+            Document::Service(document) => document(),
+        };
         let entry = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
         entry[route.method.openapi_key()] = op;
-    }
-    for route in crate::SERVICE_ROUTES {
-        paths.insert(route.path.to_owned(), json!({ "get": (route.document)() }));
     }
     let mut schemas = generator.take_definitions(true);
     schemas.insert("Error".to_owned(), error_schema());

@@ -7,6 +7,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
+use hoc_spine::auth::Scope;
 use hoc_spine::{FieldError, Idempotency, OperationContext, OperationError};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
@@ -106,13 +107,15 @@ pub(crate) async fn authorize(
         .await
         .map_err(|e| ApiError::from_operation(e, &request_id.0))?
         .ok_or_else(ApiError::unauthenticated)?;
-    if !identity.scope.allows(route.scope) {
+    // Open routes (no scope) never ask for a key; a route that does needs at least `read`.
+    let needed = route.scope.unwrap_or(Scope::Read);
+    if !identity.scope.allows(needed) {
         return Err(ApiError::forbidden(format!(
             "this key has scope `{}`; {} {} needs `{}`",
             identity.scope.as_str(),
             route.method,
             route.path,
-            route.scope.as_str()
+            needed.as_str()
         )));
     }
     identity

@@ -73,7 +73,7 @@ async fn open(
     headers: &HeaderMap,
     uri: &Uri,
 ) -> Result<(OperationContext, EventsPage), ApiError> {
-    let route = route_named("list_events").ok_or_else(|| ApiError::internal(&rid.0))?;
+    let route = route_named("stream_events").ok_or_else(|| ApiError::internal(&rid.0))?;
     let ctx = authorize(state, headers, rid, route).await?;
     let (query, _) = read_query::<StreamQuery>(uri, Vec::new(), None)?;
     let start = query

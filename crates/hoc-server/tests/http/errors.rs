@@ -108,7 +108,7 @@ hoc_spine::storage_test!(auth_is_enforced_on_every_route, |db, url| {
     );
     let before = snapshot(&server, &writer).await;
 
-    for route in routes() {
+    for route in routes().iter().filter(|r| r.scope.is_some()) {
         let path = path(route, &id, &signature);
         let body = (route.method != hoc_server::HttpMethod::Get).then(|| json!({}));
         for bad_key in [
@@ -122,7 +122,7 @@ hoc_spine::storage_test!(auth_is_enforced_on_every_route, |db, url| {
                 .await;
             assert_error(status, &err, StatusCode::UNAUTHORIZED, "unauthenticated");
         }
-        if route.scope == hoc_spine::auth::Scope::Write {
+        if route.scope == Some(hoc_spine::auth::Scope::Write) {
             let (status, err) = server
                 .call(method(route), &path, Some(&reader), body.clone())
                 .await;
