@@ -6,9 +6,11 @@
 //! ```text
 //! hoc-bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json] [--hocd PATH]
 //!           [--nats-url nats://127.0.0.1:4222 [--relay-rate 1000] [--relay-seconds 60]]
+//! hoc-bench --cost 2000   (what one write costs the process, spine beside floor: wall, CPU, context switches)
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod cost;
 mod floor;
 mod http;
 mod measure;
@@ -45,6 +47,8 @@ struct Args {
     relay_rate: f64,
     /// Seconds of each relay case.
     relay_seconds: f64,
+    /// Only the per-call cost table (`cost.rs`) of this many calls per case and path, on a fresh database.
+    cost: usize,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -58,6 +62,7 @@ fn parse_args() -> Result<Args, String> {
         nats_url: None,
         relay_rate: 1_000.0,
         relay_seconds: 60.0,
+        cost: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -86,6 +91,7 @@ fn parse_args() -> Result<Args, String> {
             "--relay-rate" => {
                 args.relay_rate = value.parse().map_err(|e| format!("--relay-rate: {e}"))?;
             }
+            "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
             "--relay-seconds" => {
                 args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;
             }
@@ -594,6 +600,18 @@ async fn run(args: Args) -> Result<(), String> {
     match &pg_server {
         Some(server) => targets.push(("postgres", Some(server.as_str()))),
         None => eprintln!("HOC_BENCH_DATABASE_URL is not set: PostgreSQL not measured"),
+    }
+    if args.cost > 0 {
+        for (label, server) in targets {
+            let (db, url) = fresh(label, 0, server).await?;
+            floor::prepare(&db).await?;
+            let spine = Spine::new(db.clone()).map_err(|e| e.to_string())?;
+            let costs = cost::measure(&db, &spine, &Bench::ctx(), args.cost).await?;
+            cost::print(label, &costs);
+            db.close().await.map_err(|e| e.to_string())?;
+            discard(server, &url).await;
+        }
+        return Ok(());
     }
     let mut figures = Vec::new();
     for (label, server) in targets {
