@@ -322,6 +322,24 @@ domain_events! {
         previous_severity: Severity::High,
         severity: Severity::Critical,
     };
+
+    /// `incidents.IncidentEdited`: its title or description was edited (state and signature unchanged).
+    IncidentEdited = "incidents.IncidentEdited" {
+        /// The incident.
+        incident_id: String,
+        /// Its state (unchanged by the edit).
+        incident_state: IncidentState,
+        /// Its version after the edit.
+        version: i64,
+        /// What was edited: `title`, `description` or `title,description`.
+        edited_fields: String,
+    }
+    example IncidentEdited {
+        incident_id: INCIDENT_ID.into(),
+        incident_state: IncidentState::Open,
+        version: 2,
+        edited_fields: "title".into(),
+    };
 }
 
 impl DomainEvent {

@@ -35,7 +35,7 @@ pub use crate::validate::{is_valid, validate_event_payload};
 /// The envelope schema version every event carries. 1.1.0 added `request_id` (additive: a minor bump); 1.2.0
 /// added `recurrence_signature` and `signature_version` to `incidents.IncidentCreated` and the types
 /// `incidents.IncidentRegrouped` and `incidents.GroupingConfigChanged`; 1.3.0 added `incidents.IncidentSeverityChanged`
-/// (the first of the types of working an incident).
+/// and `incidents.IncidentEdited` (the first of the types of working an incident).
 pub const SCHEMA_VERSION: &str = "1.3.0";
 
 /// Every schema version a consumer still accepts: events written before an upgrade stay readable (a field added

@@ -16,6 +16,7 @@ mod procedures;
 pub mod queries;
 pub mod recurrence;
 pub mod template;
+mod working;
 
 pub use crate::error::IncidentError;
 pub use crate::lifecycle::{IncidentState, Transition};
@@ -28,4 +29,5 @@ pub use crate::model::{
 };
 // Every request, its parsed form and its procedure: a new write is declared in `procedures.rs` alone.
 pub use crate::procedures::*;
+pub use crate::working::*;
 pub use hoc_drivers::audit::AuditEntry;

@@ -2,8 +2,7 @@
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
 use hoc_contracts::input::{
-    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Severity, Text, TimelineKind,
-    Vocabulary,
+    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Text, TimelineKind,
 };
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::{DomainEvent, FieldError};
@@ -23,7 +22,7 @@ use crate::{
 };
 
 /// How often a transition re-reads and re-decides after losing a compare-and-set race before giving up.
-const MAX_ATTEMPTS: usize = 16;
+pub(crate) const MAX_ATTEMPTS: usize = 16;
 /// Who calls a procedure, and when: everything a write stamps on the rows it writes.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller<'a> {
@@ -90,19 +89,6 @@ hoc_contracts::request! {
 }
 
 hoc_contracts::request! {
-    /// Raise or lower an incident's severity, saying why; allowed in every state (a closed incident's severity
-    /// may be corrected for its postmortem).
-    pub struct ChangeSeverity => SeverityChange {
-        /// The incident.
-        id: String => required IncidentId,
-        /// The new severity: `critical`, `high`, `medium`, `low` or `info`.
-        severity: Option<String> => required Severity,
-        /// Why (required).
-        reason: Option<String> => required Reason,
-    }
-}
-
-hoc_contracts::request! {
     /// Create the incident's postmortem stub, or get the one it has.
     pub struct CreatePostmortemStub => NewPostmortem {
         /// The incident.
@@ -115,7 +101,7 @@ hoc_contracts::request! {
 /// What a procedure did (the incident after the change, for lifecycle procedures).
 pub type Outcome<T = Incident> = hoc_contracts::outcome::Outcome<T>;
 
-fn new_id(prefix: &str) -> String {
+pub(crate) fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7())
 }
 
@@ -394,75 +380,6 @@ pub async fn reopen(tx: &Tx, caller: &Caller<'_>, input: Reopen) -> Result<Outco
     )
 }
 
-/// Changes an incident's severity (escalates towards `critical`, de-escalates towards `info`), in any state. The
-/// timeline says which, from and to, and why; the event carries both. Asking for the severity it already has
-/// changes nothing: no version, no timeline row, no audit entry, no event.
-pub async fn change_severity(
-    tx: &Tx,
-    caller: &Caller<'_>,
-    input: SeverityChange,
-) -> Result<Outcome, IncidentError> {
-    let (tenant_id, now) = (caller.tenant_id, caller.now);
-    let (id, to, reason) = (
-        input.id.into_string(),
-        input.severity,
-        input.reason.into_string(),
-    );
-    for _ in 0..MAX_ATTEMPTS {
-        let before = find(tx, tenant_id, &id).await?;
-        let from = before.severity.get();
-        if from == to {
-            return Ok(Outcome {
-                response: Incident::from(before),
-                audit: Vec::new(),
-                events: Vec::new(),
-            });
-        }
-        let mut after = before.clone();
-        after.severity = Stored(to);
-        after.updated_at = now.into();
-        after.version = before.version + 1;
-        if !incidents::compare_and_set(tx, IncidentState::ALL, &before, &after).await? {
-            continue;
-        }
-        // The vocabulary lists severities from the most severe down.
-        let rank = |s: Severity| Severity::ALL.iter().position(|x| *x == s);
-        let verb = if rank(to) < rank(from) {
-            "escalated"
-        } else {
-            "de-escalated"
-        };
-        append_timeline(
-            tx,
-            &after,
-            Some(before.status.get()),
-            TimelineKind::SeverityChanged,
-            caller,
-            format!("severity {verb} {from} → {to}: {reason}"),
-        )
-        .await?;
-        let change = Change {
-            before: Incident::from(before),
-            after: Incident::from(after),
-        };
-        return Ok(change.into_outcome(
-            "incidents.write.change_severity",
-            Some(reason),
-            |incident| {
-                DomainEvent::IncidentSeverityChanged(
-                    hoc_contracts::events::IncidentSeverityChanged {
-                        incident_id: incident.id.clone(),
-                        incident_state: incident.status,
-                        previous_severity: from,
-                        severity: to,
-                    },
-                )
-            },
-        ));
-    }
-    Err(IncidentError::Contended { id })
-}
-
 /// Creates the incident's postmortem stub, or returns the existing one (writing nothing and emitting nothing).
 /// The incident's `postmortem_artifact_id` then names it.
 pub async fn create_postmortem_stub(
@@ -557,13 +474,13 @@ pub(crate) async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<IncidentR
 }
 
 /// A transition that was applied: the row before and after.
-struct Change {
-    before: Incident,
-    after: Incident,
+pub(crate) struct Change {
+    pub(crate) before: Incident,
+    pub(crate) after: Incident,
 }
 
 impl Change {
-    fn into_outcome(
+    pub(crate) fn into_outcome(
         self,
         action: &'static str,
         reason: Option<String>,
@@ -673,7 +590,7 @@ pub(crate) async fn append_timeline(
 
 /// The part of an incident the audit ledger records before and after a change: its state and its whole
 /// resolution record, so a reopen never loses the resolution it cleared.
-fn audit_state(incident: &Incident) -> Value {
+pub(crate) fn audit_state(incident: &Incident) -> Value {
     let time = |t: Option<OffsetDateTime>| t.map(hoc_contracts::time_format::format_utc);
     json!({
         "status": incident.status,

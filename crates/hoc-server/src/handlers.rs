@@ -70,6 +70,7 @@ pub(crate) fn router<M: OperationMethod, S: Shape<M::Response>>(
         HttpMethod::Get => MethodFilter::GET,
         HttpMethod::Post => MethodFilter::POST,
         HttpMethod::Put => MethodFilter::PUT,
+        HttpMethod::Patch => MethodFilter::PATCH,
     };
     on(
         filter,

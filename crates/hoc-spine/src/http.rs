@@ -22,6 +22,8 @@ pub enum HttpMethod {
     Post,
     /// A write that records or replaces at a known key.
     Put,
+    /// A write that changes some fields of a resource.
+    Patch,
 }
 
 impl HttpMethod {
@@ -31,6 +33,7 @@ impl HttpMethod {
             Self::Get => "GET",
             Self::Post => "POST",
             Self::Put => "PUT",
+            Self::Patch => "PATCH",
         }
     }
 
@@ -40,6 +43,7 @@ impl HttpMethod {
             Self::Get => "get",
             Self::Post => "post",
             Self::Put => "put",
+            Self::Patch => "patch",
         }
     }
 }
@@ -145,7 +149,8 @@ impl Shape<SaveOutcome> for ArtifactReply {
 }
 
 /// The HTTP route of the operation method `M`, its response shaped by `S`. Built by [`get`], [`post`] and
-/// [`put`], which refuse at compile time a `GET` of a writing method and a `POST`/`PUT` of a reading one.
+/// [`put`] and [`patch`], which refuse at compile time a `GET` of a writing method and a write method of a
+/// reading one.
 #[derive(Debug)]
 pub struct Route<M, S> {
     /// A stable name (the API document's `operationId`).
@@ -232,6 +237,16 @@ pub const fn put<M: OperationMethod, S: Shape<M::Response>>(
 ) -> Route<M, S> {
     const { assert!(M::WRITES, "a PUT route must serve a writing method") };
     route(HttpMethod::Put, name, path, summary)
+}
+
+/// A `PATCH` route of a writing method whose response the [`Shape`] `S` turns into a status and a body.
+pub const fn patch<M: OperationMethod, S: Shape<M::Response>>(
+    name: &'static str,
+    path: &'static str,
+    summary: &'static str,
+) -> Route<M, S> {
+    const { assert!(M::WRITES, "a PATCH route must serve a writing method") };
+    route(HttpMethod::Patch, name, path, summary)
 }
 
 /// What walks the declared operation methods: the registry (it registers each) and a host (it serves the routed

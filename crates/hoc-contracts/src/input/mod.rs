@@ -146,6 +146,61 @@ pub fn optional<R: Rule, F: RawField<R::Raw> + ?Sized>(
     }
 }
 
+/// A field a partial update may set, clear (`null`) or leave alone (absent).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    /// Not sent: leave the value as it is.
+    #[default]
+    Absent,
+    /// Sent as `null`: clear the value.
+    Null,
+    /// Sent: set it.
+    Value(T),
+}
+
+impl<'de, T: serde::Deserialize<'de>> serde::Deserialize<'de> for Patch<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(Option::<T>::deserialize(deserializer)?.map_or(Self::Null, Self::Value))
+    }
+}
+
+impl<T: serde::Serialize> serde::Serialize for Patch<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Value(value) => value.serialize(serializer),
+            Self::Absent | Self::Null => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<T> Absent for Patch<T> {
+    fn absent(&self) -> bool {
+        matches!(self, Self::Absent)
+    }
+}
+
+/// Applies `R` to a field a partial update may clear: absent is `Some(None)` (leave it), `null` is
+/// `Some(Some(None))` (clear it), a good value `Some(Some(Some(v)))`, a bad or empty one `None` (with the error
+/// recorded).
+#[allow(clippy::option_option)]
+pub fn clearable<R: Rule, F: RawField<R::Raw>>(
+    field: &str,
+    raw: &Patch<F>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Option<Option<R::Out>>> {
+    match raw {
+        Patch::Absent => Some(None),
+        Patch::Null => Some(Some(None)),
+        Patch::Value(value) => match value.present() {
+            Some(value) => R::parse(field, value, errors).map(|out| Some(Some(out))),
+            None => {
+                errors.push(FieldError::new(field, "must not be empty (null clears it)"));
+                None
+            }
+        },
+    }
+}
+
 /// The schema of an optional field: the rule's schema, or `null`.
 pub fn nullable(mut schema: Value) -> Value {
     if let Some(object) = schema.as_object_mut() {
@@ -435,6 +490,8 @@ crate::vocabulary!(
         PostmortemCreated = "postmortem_created",
         /// A regroup moved it to another recurrence group.
         Regrouped = "regrouped",
+        /// Its title or description was edited.
+        Edited = "edited",
         /// Its severity was raised or lowered.
         SeverityChanged = "severity_changed",
     }
@@ -576,6 +633,7 @@ macro_rules! request {
 macro_rules! __presence_type {
     (required, $out:ty) => { $out };
     (optional, $out:ty) => { Option<$out> };
+    (clearable, $out:ty) => { Option<Option<$out>> };
 }
 
 #[doc(hidden)]
@@ -587,6 +645,9 @@ macro_rules! __presence_required {
     (optional) => {
         false
     };
+    (clearable) => {
+        false
+    };
 }
 
 #[doc(hidden)]
@@ -596,6 +657,9 @@ macro_rules! __presence_schema {
         $schema
     };
     (optional, $schema:expr) => {
+        $crate::input::nullable($schema)
+    };
+    (clearable, $schema:expr) => {
         $crate::input::nullable($schema)
     };
 }

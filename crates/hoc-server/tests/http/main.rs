@@ -10,6 +10,7 @@ mod openapi;
 mod relay;
 mod stream;
 mod walkthrough;
+mod working;
 
 use std::process::Stdio;
 

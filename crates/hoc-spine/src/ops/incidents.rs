@@ -10,7 +10,7 @@ pub use hoc_incidents::queries::{
 };
 pub use hoc_incidents::{
     AcknowledgeIncident, ChangeSeverity, CloseIncident, CreateIncident, CreatePostmortemStub,
-    ReopenIncident, ResolveIncident,
+    EditIncident, ReopenIncident, ResolveIncident,
 };
 
 /// The timeline in ordinal order, with the `as_of` it shows.
@@ -23,7 +23,7 @@ use hoc_incidents::{
 };
 
 use super::{invalid, operation_method, read_at};
-use crate::http::{Created201, Methods, Ok200, PostmortemReply, get, post, put};
+use crate::http::{Created201, Methods, Ok200, PostmortemReply, get, patch, post, put};
 use crate::{Call, OperationError, Output};
 
 fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
@@ -52,6 +52,18 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
             "List incidents, newest first",
         )
         .as_of(),
+    )?;
+    v.route(
+        patch::<EditIncident, Ok200>(
+            "edit_incident",
+            "/v1/incidents/{id}",
+            "Edit an incident's title or description against the version read",
+        )
+        .example(|| EditIncident {
+            expected_version: Some(hoc_contracts::input::JsonInt(1)),
+            title: Some("Checkout down in eu-west-1".into()),
+            ..EditIncident::default()
+        }),
     )?;
     v.route(get::<GetIncident>("get_incident", "/v1/incidents/{id}", "Get an incident").as_of())?;
     v.route(post::<AcknowledgeIncident, Ok200>(
@@ -195,6 +207,12 @@ operation_method!(ChangeSeverity => "incidents.write"."change_severity", writes 
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     Ok(hoc_incidents::change_severity(call.tx, &caller(&call), input).await?)
+});
+
+operation_method!(EditIncident => "incidents.write"."edit", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(hoc_incidents::edit(call.tx, &caller(&call), input).await?)
 });
 
 operation_method!(CreatePostmortemStub => "incidents.recurrence"."create_postmortem_stub", writes = true,

@@ -31,6 +31,7 @@ mod rollback;
 mod round_trips;
 mod slice;
 mod thread;
+mod working;
 
 use hoc_contracts::ActorType;
 use hoc_drivers::Database;

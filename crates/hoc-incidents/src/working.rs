@@ -1,0 +1,236 @@
+//! Working an incident without moving it through its lifecycle (issue 22): change its severity, edit its title
+//! and description. Each is a compare-and-set on the incident's version with its timeline row, audit draft and
+//! event, in any state; asking for what the incident already has changes nothing.
+
+use hoc_contracts::input::{
+    FreeText, JsonInt, Patch, Rule, Severity, Text, TimelineKind, Vocabulary,
+};
+use hoc_contracts::{DomainEvent, FieldError};
+use hoc_drivers::{IncidentRow, Stored, Tx, incidents};
+use serde_json::{Value, json};
+
+use crate::limits::TITLE_MAX_CHARS;
+use crate::procedures::{Change, MAX_ATTEMPTS, append_timeline, find};
+use crate::{Caller, Incident, IncidentError, IncidentId, IncidentState, Outcome, Reason};
+
+hoc_contracts::request! {
+    /// Raise or lower an incident's severity, saying why; allowed in every state (a closed incident's severity
+    /// may be corrected for its postmortem).
+    pub struct ChangeSeverity => SeverityChange {
+        /// The incident.
+        id: String => required IncidentId,
+        /// The new severity: `critical`, `high`, `medium`, `low` or `info`.
+        severity: Option<String> => required Severity,
+        /// Why (required).
+        reason: Option<String> => required Reason,
+    }
+}
+
+/// An incident's version as a caller expects it (1 or more).
+#[derive(Debug)]
+pub struct IncidentVersion;
+
+impl Rule for IncidentVersion {
+    type Raw = i64;
+    type Out = i64;
+
+    fn schema() -> Value {
+        json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX })
+    }
+
+    fn parse(field: &str, raw: &i64, errors: &mut Vec<FieldError>) -> Option<i64> {
+        if *raw >= 1 {
+            Some(*raw)
+        } else {
+            errors.push(FieldError::new(field, "must be 1 or more"));
+            None
+        }
+    }
+}
+
+hoc_contracts::request! {
+    /// Edit an incident's title or description, in any state. `expected_version` must be the incident's current
+    /// version (else 409 `stale_version`, nothing written); the recurrence signature does not change (a regroup
+    /// recomputes it).
+    pub struct EditIncident => Edit {
+        /// The incident.
+        id: String => required IncidentId,
+        /// The version the edit was made against (the incident's `version` as the caller read it).
+        expected_version: Option<JsonInt> => required IncidentVersion,
+        /// The new title (1–255 characters).
+        title: Option<String> => optional Text<{ TITLE_MAX_CHARS }>,
+        /// The new description; `null` clears it.
+        description: Patch<String> => clearable Reason,
+    }
+}
+
+/// Writes `after` over `before` (compare-and-set on the version, in any state) with its timeline row, or returns
+/// `None` when a concurrent writer changed the incident first.
+async fn change(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    before: IncidentRow,
+    mut after: IncidentRow,
+    kind: TimelineKind,
+    description: String,
+) -> Result<Option<Change>, IncidentError> {
+    after.updated_at = caller.now.into();
+    after.version = before.version + 1;
+    if !incidents::compare_and_set(tx, IncidentState::ALL, &before, &after).await? {
+        return Ok(None);
+    }
+    append_timeline(
+        tx,
+        &after,
+        Some(before.status.get()),
+        kind,
+        caller,
+        description,
+    )
+    .await?;
+    Ok(Some(Change {
+        before: Incident::from(before),
+        after: Incident::from(after),
+    }))
+}
+
+fn unchanged(row: IncidentRow) -> Outcome {
+    Outcome {
+        response: Incident::from(row),
+        audit: Vec::new(),
+        events: Vec::new(),
+    }
+}
+
+/// Changes an incident's severity (escalates towards `critical`, de-escalates towards `info`), in any state. The
+/// timeline says which, from and to, and why; the event carries both. Asking for the severity it already has
+/// changes nothing: no version, no timeline row, no audit entry, no event.
+pub async fn change_severity(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    input: SeverityChange,
+) -> Result<Outcome, IncidentError> {
+    let tenant_id = caller.tenant_id;
+    let (id, to, reason) = (
+        input.id.into_string(),
+        input.severity,
+        input.reason.into_string(),
+    );
+    for _ in 0..MAX_ATTEMPTS {
+        let before = find(tx, tenant_id, &id).await?;
+        let from = before.severity.get();
+        if from == to {
+            return Ok(unchanged(before));
+        }
+        let mut after = before.clone();
+        after.severity = Stored(to);
+        // The vocabulary lists severities from the most severe down.
+        let rank = |s: Severity| Severity::ALL.iter().position(|x| *x == s);
+        let verb = if rank(to) < rank(from) {
+            "escalated"
+        } else {
+            "de-escalated"
+        };
+        let description = format!("severity {verb} {from} → {to}: {reason}");
+        let Some(change) = change(
+            tx,
+            caller,
+            before,
+            after,
+            TimelineKind::SeverityChanged,
+            description,
+        )
+        .await?
+        else {
+            continue;
+        };
+        return Ok(change.into_outcome(
+            "incidents.write.change_severity",
+            Some(reason),
+            |incident| {
+                DomainEvent::IncidentSeverityChanged(
+                    hoc_contracts::events::IncidentSeverityChanged {
+                        incident_id: incident.id.clone(),
+                        incident_state: incident.status,
+                        previous_severity: from,
+                        severity: to,
+                    },
+                )
+            },
+        ));
+    }
+    Err(IncidentError::Contended { id })
+}
+
+/// Edits an incident's title and description against the version the caller read.
+pub async fn edit(tx: &Tx, caller: &Caller<'_>, input: Edit) -> Result<Outcome, IncidentError> {
+    let id = input.id.into_string();
+    let title = input.title.map(Text::into_string);
+    let description = input.description.map(|d| d.map(FreeText::into_string));
+    let before = find(tx, caller.tenant_id, &id).await?;
+    if before.version != input.expected_version {
+        return Err(stale(&id, before.version, input.expected_version));
+    }
+    let mut after = before.clone();
+    let mut edited = Vec::new();
+    if let Some(title) = title
+        && title != before.title
+    {
+        edited.push(format!("title \"{}\" → \"{title}\"", before.title));
+        after.title = title;
+    }
+    if let Some(description) = description
+        && description != before.description
+    {
+        edited.push(
+            if description.is_some() {
+                "description"
+            } else {
+                "description cleared"
+            }
+            .to_owned(),
+        );
+        after.description = description;
+    }
+    if edited.is_empty() {
+        return Ok(unchanged(before));
+    }
+    let fields: Vec<&str> = [
+        (after.title != before.title).then_some("title"),
+        (after.description != before.description).then_some("description"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let expected = before.version;
+    // The version was checked above; a concurrent writer in between makes the compare-and-set miss: stale.
+    let Some(change) = change(
+        tx,
+        caller,
+        before,
+        after,
+        TimelineKind::Edited,
+        format!("edited {}", edited.join(", ")),
+    )
+    .await?
+    else {
+        let now = find(tx, caller.tenant_id, &id).await?;
+        return Err(stale(&id, now.version, expected));
+    };
+    Ok(
+        change.into_outcome("incidents.write.edit", None, |incident| {
+            DomainEvent::IncidentEdited(hoc_contracts::events::IncidentEdited {
+                incident_id: incident.id.clone(),
+                incident_state: incident.status,
+                version: incident.version,
+                edited_fields: fields.join(","),
+            })
+        }),
+    )
+}
+
+fn stale(id: &str, current: i64, expected: i64) -> IncidentError {
+    IncidentError::StaleVersion {
+        message: format!("incident {id} is at version {current}, not {expected}"),
+    }
+}
