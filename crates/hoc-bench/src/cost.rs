@@ -1,5 +1,5 @@
 //! `--cost N`: what one write costs the whole process, the spine beside its floor, one client, one call at a
-//! time — wall time, CPU time (user + system, every thread: tokio's and the database driver's) and context
+//! time — wall time, CPU time (user and system, every thread: tokio's and the database driver's) and context
 //! switches per call, read from `/proc/self` around N calls of each. It explains a write ratio (is the gap CPU in
 //! the process, or waiting?), and prints; it asserts nothing.
 
@@ -14,7 +14,8 @@ use crate::floor::{self, Op};
 /// CPU ticks (user + system) and context switches (voluntary + involuntary) of every thread so far.
 #[derive(Debug, Clone, Copy, Default)]
 struct Usage {
-    cpu_ticks: u64,
+    user_ticks: u64,
+    system_ticks: u64,
     switches: u64,
 }
 
@@ -38,7 +39,8 @@ fn usage() -> Usage {
                     .and_then(|f| f.parse::<u64>().ok())
                     .unwrap_or(0)
             };
-            total.cpu_ticks += tick(11) + tick(12);
+            total.user_ticks += tick(11);
+            total.system_ticks += tick(12);
         }
         if let Ok(status) = std::fs::read_to_string(dir.join("status")) {
             total.switches += status
@@ -60,7 +62,8 @@ pub(crate) struct Cost {
     pub(crate) case: &'static str,
     pub(crate) path: &'static str,
     pub(crate) wall_us: f64,
-    pub(crate) cpu_us: f64,
+    pub(crate) user_us: f64,
+    pub(crate) system_us: f64,
     pub(crate) switches: f64,
 }
 
@@ -85,7 +88,10 @@ where
         case,
         path,
         wall_us: wall.as_secs_f64() * 1e6 / calls,
-        cpu_us: after.cpu_ticks.saturating_sub(before.cpu_ticks) as f64 / TICKS_PER_SECOND * 1e6
+        user_us: after.user_ticks.saturating_sub(before.user_ticks) as f64 / TICKS_PER_SECOND * 1e6
+            / calls,
+        system_us: after.system_ticks.saturating_sub(before.system_ticks) as f64 / TICKS_PER_SECOND
+            * 1e6
             / calls,
         switches: after.switches.saturating_sub(before.switches) as f64 / calls,
     };
@@ -172,13 +178,13 @@ pub(crate) async fn measure(
 /// Prints the table of [`measure`].
 pub(crate) fn print(label: &str, costs: &[Cost]) {
     println!(
-        "{:<10} {:<12} {:<6} {:>10} {:>10} {:>10}",
-        "database", "case", "path", "wall us", "cpu us", "switches"
+        "{:<10} {:<12} {:<6} {:>10} {:>10} {:>10} {:>10}",
+        "database", "case", "path", "wall us", "user us", "system us", "switches"
     );
     for c in costs {
         println!(
-            "{:<10} {:<12} {:<6} {:>10.0} {:>10.0} {:>10.1}",
-            label, c.case, c.path, c.wall_us, c.cpu_us, c.switches
+            "{:<10} {:<12} {:<6} {:>10.0} {:>10.0} {:>10.0} {:>10.1}",
+            label, c.case, c.path, c.wall_us, c.user_us, c.system_us, c.switches
         );
     }
 }
