@@ -2,12 +2,9 @@
 //! and description. Each is a compare-and-set on the incident's version with its timeline row, audit draft and
 //! event, in any state; asking for what the incident already has changes nothing.
 
-use hoc_contracts::input::{
-    FreeText, JsonInt, Patch, Rule, Severity, Text, TimelineKind, Vocabulary,
-};
-use hoc_contracts::{DomainEvent, FieldError};
+use hoc_contracts::DomainEvent;
+use hoc_contracts::input::{FreeText, JsonInt, Patch, Severity, Text, TimelineKind, Vocabulary};
 use hoc_drivers::{IncidentRow, Stored, Tx, incidents};
-use serde_json::{Value, json};
 
 use crate::limits::TITLE_MAX_CHARS;
 use crate::procedures::{Change, MAX_ATTEMPTS, append_timeline, find};
@@ -26,27 +23,8 @@ hoc_contracts::request! {
     }
 }
 
-/// An incident's version as a caller expects it (1 or more).
-#[derive(Debug)]
-pub struct IncidentVersion;
-
-impl Rule for IncidentVersion {
-    type Raw = i64;
-    type Out = i64;
-
-    fn schema() -> Value {
-        json!({ "type": "integer", "minimum": 1, "maximum": i64::MAX })
-    }
-
-    fn parse(field: &str, raw: &i64, errors: &mut Vec<FieldError>) -> Option<i64> {
-        if *raw >= 1 {
-            Some(*raw)
-        } else {
-            errors.push(FieldError::new(field, "must be 1 or more"));
-            None
-        }
-    }
-}
+/// An incident's version as a caller expects it (its first version is 1).
+pub type IncidentVersion = hoc_contracts::input::Version<1>;
 
 hoc_contracts::request! {
     /// Edit an incident's title or description, in any state. `expected_version` must be the incident's current

@@ -1,4 +1,4 @@
-//! The rules of numbers, positions, instants, hashes, flags and lists: [`Limit`], [`After`], [`PageCursor`],
+//! The rules of numbers, positions, instants, hashes, flags and lists: [`Limit`], [`Version`], [`After`], [`PageCursor`],
 //! [`GroupPageCursor`], [`Timestamp`], [`Sha256Hex`], [`Flag`] and [`TextList`].
 
 use serde_json::{Value, json};
@@ -44,6 +44,29 @@ impl Rule for Limit {
                 ));
                 None
             }
+        }
+    }
+}
+
+/// A version a write expects (optimistic concurrency): an integer of at least `MIN` (0 where "never written" is a
+/// version, 1 where the first version is 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Version<const MIN: i64>;
+
+impl<const MIN: i64> Rule for Version<MIN> {
+    type Raw = i64;
+    type Out = i64;
+
+    fn schema() -> Value {
+        json!({ "type": "integer", "minimum": MIN, "maximum": i64::MAX })
+    }
+
+    fn parse(field: &str, raw: &i64, errors: &mut Vec<FieldError>) -> Option<i64> {
+        if *raw >= MIN {
+            Some(*raw)
+        } else {
+            errors.push(FieldError::new(field, format!("must be {MIN} or more")));
+            None
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The tenant's grouping configuration: its versions, validation, and the get and put procedures.
 
-use hoc_contracts::input::{FreeText, Rule};
+use hoc_contracts::input::FreeText;
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::paging::ReadAt;
 use hoc_contracts::time_format::UtcTimestamp;
@@ -8,7 +8,7 @@ use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::grouping::{self as driver, ConfigRow};
 use hoc_drivers::{DbTime, Tx};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use super::*;
@@ -62,26 +62,8 @@ impl GroupingConfig {
     }
 }
 
-/// A configuration version number (≥ 0).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConfigVersion;
-
-impl Rule for ConfigVersion {
-    type Raw = i64;
-    type Out = i64;
-
-    fn schema() -> Value {
-        json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX })
-    }
-
-    fn parse(field: &str, raw: &i64, errors: &mut Vec<FieldError>) -> Option<i64> {
-        if *raw < 0 {
-            errors.push(FieldError::new(field, "must be 0 or more"));
-            return None;
-        }
-        Some(*raw)
-    }
-}
+/// A configuration version a write expects (0: never configured).
+pub type ConfigVersion = hoc_contracts::input::Version<0>;
 
 impl PutGroupingConfig {
     /// Every field's rule, and that the secondary differs from the primary: every problem at once.
