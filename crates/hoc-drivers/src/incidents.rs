@@ -22,6 +22,10 @@ pub struct IncidentFilter<'a> {
     pub severity: Option<Severity>,
     /// Only this recurrence group: (signature_version, recurrence_signature).
     pub recurrence: Option<(&'a str, &'a str)>,
+    /// Only incidents created at or after this instant.
+    pub created_from: Option<DbTime>,
+    /// Only incidents created before this instant.
+    pub created_before: Option<DbTime>,
 }
 
 /// The alias of `incident_versions` in the reads at an instant (`v`), and of the versions a correlated
@@ -68,6 +72,13 @@ fn versions_at(
         select
             .and_where(v(Column::SignatureVersion).eq(version))
             .and_where(v(Column::RecurrenceSignature).eq(signature));
+    }
+    // Both bound the (tenant, created_at, id) index walk, like the page's own bounds.
+    if let Some(from) = filter.created_from {
+        select.and_where(v(Column::CreatedAt).gte(from));
+    }
+    if let Some(before) = filter.created_before {
+        select.and_where(v(Column::CreatedAt).lt(before));
     }
 }
 

@@ -1,7 +1,10 @@
 //! Read procedures. Every read is tenant-scoped in SQL, lists are keyset-paged over a total order ending in the
 //! id, and `as_of` hides rows created after it and is echoed back.
 
-use hoc_contracts::input::{GroupPageCursor, IncidentState, Limit, PageCursor, Severity, Text};
+use hoc_contracts::FieldError;
+use hoc_contracts::input::{
+    GroupPageCursor, IncidentState, Limit, PageCursor, Severity, Text, Timestamp, parse_timestamp,
+};
 pub use hoc_contracts::paging::ReadAt;
 use hoc_contracts::paging::{Cursor, GroupCursor};
 use hoc_contracts::time_format::UtcTimestamp;
@@ -42,10 +45,36 @@ hoc_contracts::request! {
         status: Option<String> => optional IncidentState,
         /// Only incidents of this severity.
         severity: Option<String> => optional Severity,
+        /// Only incidents created at or after this instant (RFC 3339).
+        created_after: Option<String> => optional Timestamp,
+        /// Only incidents created before this instant (RFC 3339); later than `created_after`.
+        created_before: Option<String> => optional Timestamp,
         /// Page size (1 to 500, default 50).
         limit: Option<i64> => optional Limit,
         /// From a previous page's `next_cursor`.
         cursor: Option<String> => optional PageCursor,
+    }
+}
+
+impl ListIncidents {
+    /// Every field's rule, and that `created_before` is later than `created_after`: every problem at once.
+    pub fn validate(&self) -> Result<IncidentQuery, Vec<FieldError>> {
+        let instant = |raw: &Option<String>| raw.as_deref().and_then(|t| parse_timestamp(t).ok());
+        let inverted = matches!(
+            (instant(&self.created_after), instant(&self.created_before)),
+            (Some(after), Some(before)) if after >= before
+        );
+        let window = || FieldError::new("created_before", "must be later than created_after");
+        match self.parse() {
+            Ok(query) if !inverted => Ok(query),
+            Ok(_) => Err(vec![window()]),
+            Err(mut errors) => {
+                if inverted {
+                    errors.push(window());
+                }
+                Err(errors)
+            }
+        }
     }
 }
 
@@ -290,7 +319,9 @@ pub async fn list(
     let filter = IncidentFilter {
         status: query.status,
         severity: query.severity,
-        recurrence: None,
+        created_from: query.created_after.map(DbTime::new),
+        created_before: query.created_before.map(DbTime::new),
+        ..IncidentFilter::default()
     };
     let rows = incidents::list(tx, tenant_id, filter, &request).await?;
     let (items, next_cursor) = paginate(incidents_from(rows), params.limit, as_of, |i| {

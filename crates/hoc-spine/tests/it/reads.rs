@@ -354,3 +354,103 @@ hoc_drivers::storage_test!(cursors_keep_their_as_of_and_reject_tampering, |db| {
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidInput);
 });
+
+hoc_drivers::storage_test!(
+    the_created_window_filters_combine_with_other_filters_pages_and_as_of,
+    |db| {
+        let clock = TestClock::at(datetime!(2026-11-26 09:00:00 UTC));
+        let spine = clock.install(spine(&db));
+        let c = ctx("t1");
+        for (i, at) in [
+            datetime!(2026-11-26 09:00:00 UTC),
+            datetime!(2026-11-26 10:00:00 UTC),
+            datetime!(2026-11-26 11:00:00 UTC),
+            datetime!(2026-11-26 12:00:00 UTC),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            clock.set(at);
+            spine.call(&c, &request(i)).await.expect("create");
+        }
+        let titles =
+            |items: Vec<Incident>| -> Vec<String> { items.into_iter().map(|i| i.title).collect() };
+        let window = |after: Option<&str>, before: Option<&str>| ListIncidents {
+            created_after: after.map(str::to_owned),
+            created_before: before.map(str::to_owned),
+            ..ListIncidents::default()
+        };
+        // `created_after` is inclusive, `created_before` exclusive; any offset is accepted.
+        let page = spine
+            .call(&c, &window(Some("2026-11-26T10:00:00Z"), None))
+            .await
+            .expect("after");
+        assert_eq!(
+            titles(page.items),
+            ["incident 3", "incident 2", "incident 1"]
+        );
+        let page = spine
+            .call(&c, &window(None, Some("2026-11-26T12:00:00+01:00")))
+            .await
+            .expect("before");
+        assert_eq!(titles(page.items), ["incident 1", "incident 0"]);
+        let page = spine
+            .call(
+                &c,
+                &ListIncidents {
+                    severity: Some("high".into()),
+                    ..window(Some("2026-11-26T10:00:00Z"), Some("2026-11-26T12:00:00Z"))
+                },
+            )
+            .await
+            .expect("with severity");
+        assert_eq!(titles(page.items), ["incident 2"]);
+        // Pages of one stitch into the whole window.
+        let paged = all_pages(
+            &spine,
+            &c,
+            ListIncidents {
+                limit: Some(1),
+                ..window(Some("2026-11-26T09:00:00Z"), Some("2026-11-26T12:00:00Z"))
+            },
+        )
+        .await;
+        assert_eq!(titles(paged), ["incident 2", "incident 1", "incident 0"]);
+        // At an instant before the last creation, the window shows what existed then.
+        let then = spine
+            .call(
+                &c.clone().with_as_of(datetime!(2026-11-26 11:30:00 UTC)),
+                &window(Some("2026-11-26T10:00:00Z"), None),
+            )
+            .await
+            .expect("as of");
+        assert_eq!(titles(then.items), ["incident 2", "incident 1"]);
+        // An empty or inverted window is refused, with every other bad field.
+        let err = spine
+            .call(
+                &c,
+                &ListIncidents {
+                    status: Some("sleeping".into()),
+                    ..window(Some("2026-11-26T12:00:00Z"), Some("2026-11-26T12:00:00Z"))
+                },
+            )
+            .await
+            .expect_err("inverted window");
+        assert_eq!(err.code(), ErrorCode::InvalidInput);
+        let text = err.to_string();
+        assert!(text.contains("status:"), "{text}");
+        assert!(
+            text.contains("created_before: must be later than created_after"),
+            "{text}"
+        );
+        let err = spine
+            .call(&c, &window(Some("yesterday"), None))
+            .await
+            .expect_err("bad instant");
+        assert!(
+            err.to_string()
+                .contains("created_after: must be an RFC 3339 timestamp"),
+            "{err}"
+        );
+    }
+);
