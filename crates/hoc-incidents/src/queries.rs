@@ -1,9 +1,8 @@
 //! Read procedures. Every read is tenant-scoped in SQL, lists are keyset-paged over a total order ending in the
 //! id, and `as_of` hides rows created after it and is echoed back.
 
-use hoc_contracts::FieldError;
 use hoc_contracts::input::{
-    GroupPageCursor, IncidentState, Limit, PageCursor, Severity, Text, Timestamp, parse_timestamp,
+    GroupPageCursor, IncidentState, Limit, PageCursor, Severity, Text, Timestamp,
 };
 pub use hoc_contracts::paging::ReadAt;
 use hoc_contracts::paging::{Cursor, GroupCursor};
@@ -47,34 +46,13 @@ hoc_contracts::request! {
         severity: Option<String> => optional Severity,
         /// Only incidents created at or after this instant (RFC 3339).
         created_after: Option<String> => optional Timestamp,
-        /// Only incidents created before this instant (RFC 3339); later than `created_after`.
+        /// Only incidents created before this instant (RFC 3339); a window that ends where or before it starts
+        /// lists nothing.
         created_before: Option<String> => optional Timestamp,
         /// Page size (1 to 500, default 50).
         limit: Option<i64> => optional Limit,
         /// From a previous page's `next_cursor`.
         cursor: Option<String> => optional PageCursor,
-    }
-}
-
-impl ListIncidents {
-    /// Every field's rule, and that `created_before` is later than `created_after`: every problem at once.
-    pub fn validate(&self) -> Result<IncidentQuery, Vec<FieldError>> {
-        let instant = |raw: &Option<String>| raw.as_deref().and_then(|t| parse_timestamp(t).ok());
-        let inverted = matches!(
-            (instant(&self.created_after), instant(&self.created_before)),
-            (Some(after), Some(before)) if after >= before
-        );
-        let window = || FieldError::new("created_before", "must be later than created_after");
-        match self.parse() {
-            Ok(query) if !inverted => Ok(query),
-            Ok(_) => Err(vec![window()]),
-            Err(mut errors) => {
-                if inverted {
-                    errors.push(window());
-                }
-                Err(errors)
-            }
-        }
     }
 }
 

@@ -232,7 +232,7 @@ operation_method!(GetIncident => "incidents.query"."get", writes = false, -> Inc
 
 operation_method!(ListIncidents => "incidents.query"."list", writes = false, -> Page<Incident>,
 |request, call| {
-    let input = request.validate().map_err(invalid)?;
+    let input = request.parse().map_err(invalid)?;
     Ok(Output::read(queries::list(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
 });
 

@@ -425,32 +425,35 @@ hoc_drivers::storage_test!(
             .await
             .expect("as of");
         assert_eq!(titles(then.items), ["incident 2", "incident 1"]);
-        // An empty or inverted window is refused, with every other bad field.
+        // An empty or inverted window is a window with nothing in it (JSON Schema cannot relate the two bounds,
+        // so a schema-valid request is answered, not refused).
+        for (after, before) in [
+            ("2026-11-26T11:00:00Z", "2026-11-26T11:00:00Z"),
+            ("2026-11-26T12:00:00Z", "2026-11-26T10:00:00Z"),
+        ] {
+            let page = spine
+                .call(&c, &window(Some(after), Some(before)))
+                .await
+                .expect("empty window");
+            assert!(page.items.is_empty() && page.next_cursor.is_none());
+        }
+        // A bad instant is refused with every other bad field.
         let err = spine
             .call(
                 &c,
                 &ListIncidents {
                     status: Some("sleeping".into()),
-                    ..window(Some("2026-11-26T12:00:00Z"), Some("2026-11-26T12:00:00Z"))
+                    ..window(Some("yesterday"), None)
                 },
             )
             .await
-            .expect_err("inverted window");
+            .expect_err("bad instant");
         assert_eq!(err.code(), ErrorCode::InvalidInput);
         let text = err.to_string();
         assert!(text.contains("status:"), "{text}");
         assert!(
-            text.contains("created_before: must be later than created_after"),
+            text.contains("created_after: must be an RFC 3339 timestamp"),
             "{text}"
-        );
-        let err = spine
-            .call(&c, &window(Some("yesterday"), None))
-            .await
-            .expect_err("bad instant");
-        assert!(
-            err.to_string()
-                .contains("created_after: must be an RFC 3339 timestamp"),
-            "{err}"
         );
     }
 );
