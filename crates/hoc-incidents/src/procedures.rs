@@ -504,7 +504,6 @@ impl Change {
 /// Applies a lifecycle transition with compare-and-set on (id, tenant, allowed from-states, version), then writes
 /// its timeline row. Losing the race to a concurrent writer means: read the incident again and decide again, so a
 /// loser either applies cleanly on the new state or gets `invalid_transition` from the state the winner left.
-#[allow(clippy::too_many_arguments)]
 async fn transition(
     tx: &Tx,
     caller: &Caller<'_>,
@@ -513,7 +512,7 @@ async fn transition(
     reason: Option<&str>,
     apply: impl Fn(&mut IncidentRow),
 ) -> Result<Change, IncidentError> {
-    let (tenant_id, now) = (caller.tenant_id, caller.now);
+    let tenant_id = caller.tenant_id;
     let allowed = transition.allowed_from();
     for _ in 0..MAX_ATTEMPTS {
         let before = find(tx, tenant_id, id).await?;
@@ -522,30 +521,50 @@ async fn transition(
         let mut after = before.clone();
         after.status = Stored(to);
         apply(&mut after);
-        after.updated_at = now.into();
-        after.version = before.version + 1;
-        if !incidents::compare_and_set(tx, allowed, &before, &after).await? {
-            continue;
-        }
         let description = match reason {
             Some(reason) => format!("{from} → {to}: {reason}"),
             None => format!("{from} → {to}"),
         };
-        append_timeline(
-            tx,
-            &after,
-            Some(before.status.get()),
-            transition.timeline_event(),
-            caller,
-            description,
-        )
-        .await?;
-        return Ok(Change {
-            before: Incident::from(before),
-            after: Incident::from(after),
-        });
+        let kind = transition.timeline_event();
+        if let Some(change) =
+            write_change(tx, caller, allowed, before, after, kind, description).await?
+        {
+            return Ok(change);
+        }
     }
     Err(IncidentError::Contended { id: id.to_owned() })
+}
+
+/// Writes `after` over `before` as the incident's next version — compare-and-set on (id, tenant, one of
+/// `allowed`, version) — with its timeline row of `kind`; `None` when a concurrent writer changed the incident
+/// first (the caller re-reads and decides again, or answers `stale_version`).
+pub(crate) async fn write_change(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    allowed: &[IncidentState],
+    before: IncidentRow,
+    mut after: IncidentRow,
+    kind: TimelineKind,
+    description: String,
+) -> Result<Option<Change>, IncidentError> {
+    after.updated_at = caller.now.into();
+    after.version = before.version + 1;
+    if !incidents::compare_and_set(tx, allowed, &before, &after).await? {
+        return Ok(None);
+    }
+    append_timeline(
+        tx,
+        &after,
+        Some(before.status.get()),
+        kind,
+        caller,
+        description,
+    )
+    .await?;
+    Ok(Some(Change {
+        before: Incident::from(before),
+        after: Incident::from(after),
+    }))
 }
 
 pub(crate) async fn append_timeline(

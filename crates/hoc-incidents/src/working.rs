@@ -4,10 +4,10 @@
 
 use hoc_contracts::DomainEvent;
 use hoc_contracts::input::{FreeText, JsonInt, Patch, Severity, Text, TimelineKind, Vocabulary};
-use hoc_drivers::{IncidentRow, Stored, Tx, incidents};
+use hoc_drivers::{IncidentRow, Stored, Tx};
 
 use crate::limits::TITLE_MAX_CHARS;
-use crate::procedures::{Change, MAX_ATTEMPTS, append_timeline, find};
+use crate::procedures::{Change, MAX_ATTEMPTS, find, write_change};
 use crate::{Caller, Incident, IncidentError, IncidentId, IncidentState, Outcome, Reason};
 
 hoc_contracts::request! {
@@ -42,34 +42,25 @@ hoc_contracts::request! {
     }
 }
 
-/// Writes `after` over `before` (compare-and-set on the version, in any state) with its timeline row, or returns
-/// `None` when a concurrent writer changed the incident first.
+/// [`write_change`] in any state: a change that is not a transition.
 async fn change(
     tx: &Tx,
     caller: &Caller<'_>,
     before: IncidentRow,
-    mut after: IncidentRow,
+    after: IncidentRow,
     kind: TimelineKind,
     description: String,
 ) -> Result<Option<Change>, IncidentError> {
-    after.updated_at = caller.now.into();
-    after.version = before.version + 1;
-    if !incidents::compare_and_set(tx, IncidentState::ALL, &before, &after).await? {
-        return Ok(None);
-    }
-    append_timeline(
+    write_change(
         tx,
-        &after,
-        Some(before.status.get()),
-        kind,
         caller,
+        IncidentState::ALL,
+        before,
+        after,
+        kind,
         description,
     )
-    .await?;
-    Ok(Some(Change {
-        before: Incident::from(before),
-        after: Incident::from(after),
-    }))
+    .await
 }
 
 fn unchanged(row: IncidentRow) -> Outcome {
@@ -150,36 +141,30 @@ pub async fn edit(tx: &Tx, caller: &Caller<'_>, input: Edit) -> Result<Outcome, 
         return Err(stale(&id, before.version, input.expected_version));
     }
     let mut after = before.clone();
-    let mut edited = Vec::new();
+    // What changed: (field, how the timeline says it).
+    let mut edited: Vec<(&str, String)> = Vec::new();
     if let Some(title) = title
         && title != before.title
     {
-        edited.push(format!("title \"{}\" → \"{title}\"", before.title));
+        edited.push(("title", format!("title \"{}\" → \"{title}\"", before.title)));
         after.title = title;
     }
     if let Some(description) = description
         && description != before.description
     {
-        edited.push(
-            if description.is_some() {
-                "description"
-            } else {
-                "description cleared"
-            }
-            .to_owned(),
-        );
+        let said = if description.is_some() {
+            "description"
+        } else {
+            "description cleared"
+        };
+        edited.push(("description", said.to_owned()));
         after.description = description;
     }
     if edited.is_empty() {
         return Ok(unchanged(before));
     }
-    let fields: Vec<&str> = [
-        (after.title != before.title).then_some("title"),
-        (after.description != before.description).then_some("description"),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
+    let fields: Vec<&str> = edited.iter().map(|(field, _)| *field).collect();
+    let said: Vec<&str> = edited.iter().map(|(_, said)| said.as_str()).collect();
     let expected = before.version;
     // The version was checked above; a concurrent writer in between makes the compare-and-set miss: stale.
     let Some(change) = change(
@@ -188,7 +173,7 @@ pub async fn edit(tx: &Tx, caller: &Caller<'_>, input: Edit) -> Result<Outcome, 
         before,
         after,
         TimelineKind::Edited,
-        format!("edited {}", edited.join(", ")),
+        format!("edited {}", said.join(", ")),
     )
     .await?
     else {
