@@ -14,6 +14,7 @@ mod m20261128_000006_ledger_integrity;
 mod m20261128_000007_relay;
 mod m20261128_000008_grouping;
 mod m20261206_000009_event_retention;
+mod m20261206_000010_working;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -67,7 +68,7 @@ pub mod bulk_load {
         for sql in crate::m20261128_000005_performance::backfill() {
             conn.execute_unprepared(&sql).await?;
         }
-        let mut restore = crate::m20261128_000004_history::history_triggers(backend);
+        let mut restore = crate::m20261206_000010_working::history_triggers(backend);
         restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
         restore.extend(crate::m20261128_000008_grouping::group_triggers(backend));
         restore.extend(
@@ -98,6 +99,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000007_relay::Migration),
             Box::new(m20261128_000008_grouping::Migration),
             Box::new(m20261206_000009_event_retention::Migration),
+            Box::new(m20261206_000010_working::Migration),
         ]
     }
 }

@@ -127,14 +127,20 @@ pub(crate) fn history_trigger_drops(backend: sea_orm::DatabaseBackend) -> &'stat
     }
 }
 
-/// `AFTER INSERT OR UPDATE ON incidents`: insert the new row into `incident_versions`.
+/// `AFTER INSERT OR UPDATE ON incidents`: insert the new row into `incident_versions` (the columns incidents had
+/// when history began; a later migration that adds columns recreates them with [`history_triggers_of`]).
 pub(crate) fn history_triggers(backend: sea_orm::DatabaseBackend) -> Vec<String> {
-    let new_values = COLUMNS
+    history_triggers_of(backend, COLUMNS)
+}
+
+/// The history triggers copying `columns` (a comma-separated list) from `incidents` to `incident_versions`.
+pub(crate) fn history_triggers_of(backend: sea_orm::DatabaseBackend, columns: &str) -> Vec<String> {
+    let new_values = columns
         .split(',')
         .map(|c| format!("NEW.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
-    let insert = format!("INSERT INTO incident_versions ({COLUMNS}) VALUES ({new_values});");
+    let insert = format!("INSERT INTO incident_versions ({columns}) VALUES ({new_values});");
     match backend {
         sea_orm::DatabaseBackend::Postgres => vec![
             format!(

@@ -267,6 +267,11 @@ pub(crate) fn incident(id: &str, at: OffsetDateTime) -> IncidentRow {
         created_at: at.into(),
         updated_at: at.into(),
         version: 1,
+        service: None,
+        labels: None,
+        assignee: None,
+        duplicate_of: None,
+        duplicates: None,
     }
 }
 

@@ -340,6 +340,115 @@ domain_events! {
         version: 2,
         edited_fields: "title".into(),
     };
+
+    /// `incidents.IncidentAssigned`: it was assigned or reassigned (acknowledging an unassigned incident assigns it
+    /// to the acknowledger).
+    IncidentAssigned = "incidents.IncidentAssigned" {
+        /// The incident.
+        incident_id: String,
+        /// Its state.
+        incident_state: IncidentState,
+        /// The actor who owns it now.
+        assignee: String,
+    }
+    example IncidentAssigned {
+        incident_id: INCIDENT_ID.into(),
+        incident_state: IncidentState::Acknowledged,
+        assignee: "alice".into(),
+    };
+
+    /// `incidents.IncidentUnassigned`: nobody owns it any more.
+    IncidentUnassigned = "incidents.IncidentUnassigned" {
+        /// The incident.
+        incident_id: String,
+        /// Its state.
+        incident_state: IncidentState,
+        /// Who owned it.
+        previous_assignee: String,
+    }
+    example IncidentUnassigned {
+        incident_id: INCIDENT_ID.into(),
+        incident_state: IncidentState::Open,
+        previous_assignee: "alice".into(),
+    };
+
+    /// `incidents.IncidentNoteAdded`: a note was written on it (never a state change).
+    IncidentNoteAdded = "incidents.IncidentNoteAdded" {
+        /// The incident.
+        incident_id: String,
+        /// The note.
+        note_id: String,
+        /// The note's version (1).
+        note_version: i64,
+    }
+    example IncidentNoteAdded {
+        incident_id: INCIDENT_ID.into(),
+        note_id: "note_0192f0c4-7a60-7000-8000-000000000001".into(),
+        note_version: 1,
+    };
+
+    /// `incidents.IncidentNoteEdited`: its author edited a note (the earlier text stays in history).
+    IncidentNoteEdited = "incidents.IncidentNoteEdited" {
+        /// The incident.
+        incident_id: String,
+        /// The note.
+        note_id: String,
+        /// The note's version after the edit.
+        note_version: i64,
+    }
+    example IncidentNoteEdited {
+        incident_id: INCIDENT_ID.into(),
+        note_id: "note_0192f0c4-7a60-7000-8000-000000000001".into(),
+        note_version: 2,
+    };
+
+    /// `incidents.IncidentNoteDeleted`: its author deleted a note (its text stays in history).
+    IncidentNoteDeleted = "incidents.IncidentNoteDeleted" {
+        /// The incident.
+        incident_id: String,
+        /// The note.
+        note_id: String,
+        /// The note's version that deleted it.
+        note_version: i64,
+    }
+    example IncidentNoteDeleted {
+        incident_id: INCIDENT_ID.into(),
+        note_id: "note_0192f0c4-7a60-7000-8000-000000000001".into(),
+        note_version: 3,
+    };
+
+    /// `incidents.IncidentMarkedDuplicate`: it was closed as a duplicate of another open incident.
+    IncidentMarkedDuplicate = "incidents.IncidentMarkedDuplicate" {
+        /// The incident (the duplicate).
+        incident_id: String,
+        /// Its state (`closed`).
+        incident_state: IncidentState,
+        /// The incident it duplicates.
+        duplicate_of: String,
+        /// Always `duplicate`.
+        resolution_method: ResolutionMethod,
+    }
+    example IncidentMarkedDuplicate {
+        incident_id: INCIDENT_ID.into(),
+        incident_state: IncidentState::Closed,
+        duplicate_of: "inc_0192f0c4-7a60-7000-8000-0000000000aa".into(),
+        resolution_method: ResolutionMethod::Duplicate,
+    };
+
+    /// `incidents.IncidentDuplicateRemoved`: a duplicate link was undone and the duplicate reopened.
+    IncidentDuplicateRemoved = "incidents.IncidentDuplicateRemoved" {
+        /// The incident (the former duplicate).
+        incident_id: String,
+        /// Its state (`open`).
+        incident_state: IncidentState,
+        /// The incident it was a duplicate of.
+        previous_duplicate_of: String,
+    }
+    example IncidentDuplicateRemoved {
+        incident_id: INCIDENT_ID.into(),
+        incident_state: IncidentState::Open,
+        previous_duplicate_of: "inc_0192f0c4-7a60-7000-8000-0000000000aa".into(),
+    };
 }
 
 impl DomainEvent {

@@ -35,12 +35,13 @@ pub use crate::validate::{is_valid, validate_event_payload};
 /// The envelope schema version every event carries. 1.1.0 added `request_id` (additive: a minor bump); 1.2.0
 /// added `recurrence_signature` and `signature_version` to `incidents.IncidentCreated` and the types
 /// `incidents.IncidentRegrouped` and `incidents.GroupingConfigChanged`; 1.3.0 added `incidents.IncidentSeverityChanged`
-/// and `incidents.IncidentEdited` (the first of the types of working an incident).
-pub const SCHEMA_VERSION: &str = "1.3.0";
+/// and `incidents.IncidentEdited` (the first of the types of working an incident); 1.4.0 added the rest of them
+/// (assignment, notes, duplicate links) and the resolution method `duplicate`.
+pub const SCHEMA_VERSION: &str = "1.4.0";
 
 /// Every schema version a consumer still accepts: events written before an upgrade stay readable (a field added
 /// in a later version is required only of events that carry that version, see [`registry::FIELDS_SINCE`]).
-pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.1.0", "1.2.0", SCHEMA_VERSION];
+pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.1.0", "1.2.0", "1.3.0", SCHEMA_VERSION];
 
 /// The eleven envelope fields, in wire order.
 pub const ENVELOPE_FIELDS: [&str; 11] = [

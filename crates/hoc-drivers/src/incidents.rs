@@ -2,10 +2,10 @@
 //! row in `incident_versions` by trigger, in the same statement); and reads at a point in time, which read those
 //! versions.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
-    Iterable, ModelTrait, QueryFilter, Statement,
+    Iterable, ModelTrait, QueryFilter, QuerySelect, Statement,
 };
 
 use crate::entity::incidents::{Column, Entity};
@@ -26,6 +26,13 @@ pub struct IncidentFilter<'a> {
     pub created_from: Option<DbTime>,
     /// Only incidents created before this instant.
     pub created_before: Option<DbTime>,
+    /// Only incidents of this service.
+    pub service: Option<&'a str>,
+    /// Only incidents assigned to this actor.
+    pub assignee: Option<&'a str>,
+    /// Only incidents whose stored labels contain every one of these (each a
+    /// [`hoc_contracts::input::label_needle`]).
+    pub labels: &'a [String],
 }
 
 /// The alias of `incident_versions` in the reads at an instant (`v`), and of the versions a correlated
@@ -44,6 +51,7 @@ pub(crate) fn v(c: Column) -> Expr {
 /// chosen by a correlated `MAX` — a lookup in the primary key per candidate row, whatever the planner's
 /// statistics say (an anti-join form degrades to a quadratic scan on PostgreSQL before `ANALYZE`).
 fn versions_at(
+    backend: DbBackend,
     select: &mut SelectStatement,
     tenant_id: &str,
     filter: IncidentFilter<'_>,
@@ -79,6 +87,27 @@ fn versions_at(
     }
     if let Some(before) = filter.created_before {
         select.and_where(v(Column::CreatedAt).lt(before));
+    }
+    if let Some(service) = filter.service {
+        select.and_where(v(Column::Service).eq(service));
+    }
+    if let Some(assignee) = filter.assignee {
+        select.and_where(v(Column::Assignee).eq(assignee));
+    }
+    // A substring of the canonical JSON, case-sensitive on both backends (SQLite's LIKE is not).
+    let position = match backend {
+        DbBackend::Postgres => "strpos",
+        _ => "instr",
+    };
+    for needle in filter.labels {
+        select.and_where(
+            Expr::from(
+                Func::cust(position)
+                    .arg(v(Column::Labels))
+                    .arg(Expr::val(needle.as_str())),
+            )
+            .gt(0),
+        );
     }
 }
 
@@ -146,7 +175,7 @@ pub(crate) fn list_statement(
 ) -> Statement {
     let mut select = select_columns(V);
     select.from_as(VERSIONS, V);
-    versions_at(&mut select, tenant_id, filter, page);
+    versions_at(backend, &mut select, tenant_id, filter, page);
     select
         .order_by((V, Column::CreatedAt), Order::Desc)
         .order_by((V, Column::Id), Order::Desc)
@@ -240,6 +269,20 @@ pub async fn group_stats(
         first_seen: Some(first_seen),
         last_seen: Some(last_seen),
     })
+}
+
+/// The incident `id` of `tenant_id`, locked for the rest of the transaction (`SELECT … FOR UPDATE` on
+/// PostgreSQL; SQLite's write transaction holds the whole database): what a writer that adds to an incident's
+/// timeline without changing the incident (a note) takes first, so appends to one timeline are serialised.
+pub async fn lock(tx: &Tx, tenant_id: &str, id: &str) -> Result<Option<IncidentRow>, StorageError> {
+    let conn = tx.write()?;
+    let mut query = Entity::find()
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::Id.eq(id));
+    if conn.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    query.one(conn).await.map_err(StorageError::from_db)
 }
 
 /// Inserts a new incident (the database records it as version 1 in `incident_versions`, by trigger).

@@ -14,6 +14,7 @@ mod error;
 pub mod grouping;
 pub mod idempotency;
 pub mod incidents;
+pub mod notes;
 pub mod outbox;
 pub mod paging;
 #[cfg(test)]
@@ -43,6 +44,7 @@ pub use crate::entity::analytics_artifacts::Model as ArtifactRow;
 pub use crate::entity::api_keys::Model as ApiKeyRow;
 pub use crate::entity::audit_ledger::Model as AuditRow;
 pub use crate::entity::idempotency_keys::Model as IdempotencyRow;
+pub use crate::entity::incident_notes::Model as NoteRow;
 pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
 pub use crate::entity::postmortems::Model as PostmortemRow;

@@ -60,6 +60,7 @@ pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
     let mut tables = BTreeMap::new();
     add::<entity::incidents::Entity>(&mut tables);
     add::<entity::incident_timeline::Entity>(&mut tables);
+    add::<entity::incident_notes::Entity>(&mut tables);
     add::<entity::postmortems::Entity>(&mut tables);
     add::<entity::audit_ledger::Entity>(&mut tables);
     add::<entity::event_sequences::Entity>(&mut tables);
@@ -324,6 +325,11 @@ pub const UNIQUE_KEYS: &[(&str, &[&str], &str)] = &[
         "incident_timeline",
         &["tenant_id", "incident_id", "ordinal"],
         "a timeline ordinal is written once",
+    ),
+    (
+        "incident_notes",
+        &["tenant_id", "note_id", "version"],
+        "a note version is written once",
     ),
     (
         "event_outbox",

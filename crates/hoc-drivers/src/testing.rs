@@ -37,6 +37,7 @@ pub const TABLES: &[&str] = &[
     "relay_leases",
     "grouping_configs",
     "event_prune_marks",
+    "incident_notes",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

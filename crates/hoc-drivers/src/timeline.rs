@@ -1,19 +1,55 @@
-//! Incident timeline rows, numbered per incident from 1: row n records the change that made the incident's version n.
+//! Incident timeline rows, numbered per incident from 1 without gaps: the row's ordinal is one past the incident's
+//! last, computed in the statement that inserts it.
 
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder};
 
 use crate::entity::incident_timeline::{Column, Entity};
 use crate::{DbTime, StorageError, TimelineRow, Tx};
 
-/// Appends a timeline row. The unique (tenant, incident, ordinal) key refuses a second row with one ordinal.
-pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<(), StorageError> {
-    Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(tx.write()?)
+/// Appends a timeline row as the incident's next ordinal (`row.ordinal` is ignored) and returns that ordinal.
+///
+/// The ordinal is `MAX(ordinal) + 1` of the incident's rows, read in the inserting statement. Appenders of one
+/// incident are serialised by the lock on the incident row every writer holds first (the compare-and-set of a
+/// change, [`crate::incidents::lock`] of a note or a link; SQLite writes one transaction at a time), and the unique
+/// (tenant, incident, ordinal) key refuses a second row with one ordinal whatever happens.
+pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<i32, StorageError> {
+    let t = |c: Column| Expr::col(("t", c));
+    let next = Query::select()
+        .expr(t(Column::Ordinal).max().if_null(0).add(1))
+        .from_as(Entity, "t")
+        .and_where(t(Column::TenantId).eq(row.tenant_id.as_str()))
+        .and_where(t(Column::IncidentId).eq(row.incident_id.as_str()))
+        .take();
+    let values: Vec<Expr> = Column::iter()
+        .map(|c| match c {
+            Column::Ordinal => Expr::from(next.clone()),
+            c => Expr::val(sea_orm::ModelTrait::get(&row, c)),
+        })
+        .collect();
+    let mut insert = Query::insert();
+    insert
+        .into_table(Entity)
+        .columns(Column::iter())
+        .values(values)
+        .map_err(|e| StorageError::Corrupt {
+            table: "incident_timeline",
+            problem: e.to_string(),
+        })?;
+    insert.returning_col(Column::Ordinal);
+    let conn = tx.write()?;
+    let backend = conn.get_database_backend();
+    let inserted = conn
+        .query_one_raw(backend.build(&insert))
         .await
-        .map_err(StorageError::from_db)?;
-    Ok(())
+        .map_err(StorageError::from_db)?
+        .ok_or_else(|| StorageError::Corrupt {
+            table: "incident_timeline",
+            problem: "an insert returned no row".to_owned(),
+        })?;
+    inserted
+        .try_get("", "ordinal")
+        .map_err(StorageError::from_db)
 }
 
 /// The incident's timeline in ordinal order; with `as_of`, only rows created at or before it.

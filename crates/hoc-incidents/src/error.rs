@@ -40,6 +40,18 @@ pub enum IncidentError {
         /// What does not hold.
         message: String,
     },
+    /// The caller may not do this to this resource (a note that somebody else wrote).
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// Why.
+        message: String,
+    },
+    /// The change collides with the resource's state (a deleted note cannot be edited).
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What collided.
+        message: String,
+    },
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -11,7 +11,9 @@ mod error;
 pub mod grouping;
 pub mod lifecycle;
 pub mod limits;
+mod links;
 mod model;
+mod notes;
 mod procedures;
 pub mod queries;
 pub mod recurrence;
@@ -25,9 +27,12 @@ pub use crate::limits::{
 };
 pub use crate::model::{
     Actor, CreateIncident, FINGERPRINT_ITEM_MAX_CHARS, FINGERPRINT_MAX_ITEMS, Incident, IncidentAt,
-    MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, TimelineEntry,
+    MAX_TEXT_CHARS, NewIncident, Page, Postmortem, PostmortemStub, RecurrenceGroup, Service,
+    TimelineEntry,
 };
 // Every request, its parsed form and its procedure: a new write is declared in `procedures.rs` alone.
+pub use crate::links::*;
+pub use crate::notes::*;
 pub use crate::procedures::*;
 pub use crate::working::*;
 pub use hoc_drivers::audit::AuditEntry;

@@ -17,6 +17,14 @@ pub const SOURCE_REF_MAX_CHARS: usize = 255;
 pub const SIGNATURE_MAX_CHARS: usize = 128;
 /// Longest signature version accepted as input.
 pub const SIGNATURE_VERSION_MAX_CHARS: usize = 20;
+/// Longest service name.
+pub const SERVICE_MAX_CHARS: usize = 64;
+/// Longest actor id (an assignee, a note's author).
+pub const ACTOR_ID_MAX_CHARS: usize = 64;
+/// Longest note id accepted as input.
+pub const NOTE_ID_MAX_CHARS: usize = 64;
+/// Longest note.
+pub const NOTE_MAX_CHARS: usize = 10_000;
 
 /// (table, column, limit) for every limit above.
 pub const LENGTH_LIMITS: &[(&str, &str, usize)] = &[
@@ -39,6 +47,11 @@ pub const LENGTH_LIMITS: &[(&str, &str, usize)] = &[
         "signature_version",
         SIGNATURE_VERSION_MAX_CHARS,
     ),
+    ("incidents", "service", SERVICE_MAX_CHARS),
+    ("incidents", "assignee", ACTOR_ID_MAX_CHARS),
+    ("incidents", "duplicate_of", INCIDENT_ID_MAX_CHARS),
+    ("incident_notes", "note_id", NOTE_ID_MAX_CHARS),
+    ("incident_notes", "author", ACTOR_ID_MAX_CHARS),
     ("postmortems", "id", POSTMORTEM_ID_MAX_CHARS),
     ("postmortems", "title", TITLE_MAX_CHARS),
 ];

@@ -1,8 +1,11 @@
 //! The incident as callers see it, and the parsed input of create.
 
 use hoc_contracts::ActorType;
+use std::collections::BTreeMap;
+
 use hoc_contracts::input::{
-    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Severity, Text, TextList,
+    FreeText, Labels, PostmortemStatus, ResolutionMethod, ResolutionType, Severity, Slug, Text,
+    TextList, labels_from_column,
 };
 use hoc_contracts::time_format::{UtcTimestamp, utc};
 use hoc_drivers::{DbTime, IncidentRow, PostmortemRow, Stored, TimelineRow};
@@ -91,6 +94,16 @@ pub struct Incident {
     pub updated_at: OffsetDateTime,
     /// Bumped by every change (compare-and-set).
     pub version: i64,
+    /// The service it affects.
+    pub service: Option<String>,
+    /// Its `key: value` labels (empty when it has none).
+    pub labels: BTreeMap<String, String>,
+    /// The actor who owns it.
+    pub assignee: Option<String>,
+    /// The incident it was closed as a duplicate of.
+    pub duplicate_of: Option<String>,
+    /// The incidents closed as duplicates of it (by id).
+    pub duplicates: Vec<String>,
 }
 
 /// An incident as it was at an instant, with that instant: what a single-incident read answers.
@@ -144,6 +157,14 @@ impl From<IncidentRow> for Incident {
             created_at: row.created_at.get(),
             updated_at: row.updated_at.get(),
             version: row.version,
+            service: row.service,
+            labels: labels_from_column(row.labels.as_deref()),
+            assignee: row.assignee,
+            duplicate_of: row.duplicate_of,
+            duplicates: row
+                .duplicates
+                .and_then(|d| serde_json::from_str(&d).ok())
+                .unwrap_or_default(),
         }
     }
 }
@@ -190,6 +211,9 @@ impl From<TimelineRow> for TimelineEntry {
     }
 }
 
+/// A service's name.
+pub type Service = Slug<{ crate::limits::SERVICE_MAX_CHARS }>;
+
 /// Upper bound for free-text fields (messages, descriptions, reasons).
 pub const MAX_TEXT_CHARS: usize = 10_000;
 /// Most items a fingerprint may have.
@@ -220,6 +244,10 @@ hoc_contracts::request! {
         description: Option<String> => optional FreeText<{ MAX_TEXT_CHARS }>,
         /// A list of strings that replaces the default signature inputs.
         fingerprint: Option<Vec<String>> => optional TextList<{ FINGERPRINT_MAX_ITEMS }, { FINGERPRINT_ITEM_MAX_CHARS }>,
+        /// The service it affects: 1–64 of `[a-z0-9._-]`.
+        service: Option<String> => optional Service,
+        /// Up to 32 `key: value` labels (keys 1–63 of `[a-z0-9._/-]`, values up to 255 characters).
+        labels: Option<BTreeMap<String, String>> => optional Labels,
     }
 }
 

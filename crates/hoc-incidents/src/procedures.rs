@@ -2,12 +2,13 @@
 //! audit drafts and domain events back to the spine. Nothing here commits.
 
 use hoc_contracts::input::{
-    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Text, TimelineKind,
+    FreeText, PostmortemStatus, ResolutionMethod, ResolutionType, Slug, Text, TimelineKind,
+    labels_column,
 };
 use hoc_contracts::outcome::AuditDraft;
 use hoc_contracts::{DomainEvent, FieldError};
 use hoc_drivers::{
-    IncidentRow, PostmortemRow, StorageError, Stored, TimelineRow, Tx, incidents, postmortems,
+    IncidentRow, PostmortemRow, Stored, TimelineRow, Tx, incidents, postmortems,
     timeline as timeline_driver,
 };
 use serde_json::{Value, json};
@@ -176,6 +177,11 @@ pub async fn create(
         created_at: now.into(),
         updated_at: now.into(),
         version: 1,
+        service: input.service.map(Slug::into_string),
+        labels: input.labels.as_ref().and_then(labels_column),
+        assignee: None,
+        duplicate_of: None,
+        duplicates: None,
     };
     incidents::insert(tx, row.clone()).await?;
     append_timeline(
@@ -230,9 +236,15 @@ pub async fn acknowledge(
         |row| {
             row.acknowledged_at = Some(now.into());
             row.acknowledged_by = Some(actor.actor_id.clone());
+            // Acknowledging an unassigned incident takes it.
+            if row.assignee.is_none() {
+                row.assignee = Some(actor.actor_id.clone());
+            }
         },
     )
     .await?;
+    // Taking an unassigned incident is part of the acknowledgement: its event (the seed's fields) says who acted
+    // in the envelope's `actor_id`, the timeline row says it was assigned.
     Ok(
         change.into_outcome("incidents.write.acknowledge", reason, |incident| {
             DomainEvent::IncidentAcknowledged(hoc_contracts::events::IncidentAcknowledged {
@@ -348,24 +360,18 @@ pub async fn reopen(tx: &Tx, caller: &Caller<'_>, input: Reopen) -> Result<Outco
         input.id.into_string(),
         input.reason.map(FreeText::into_string),
     );
+    // Reopening a duplicate undoes its link (the target's list must not keep an open incident).
+    let found = find(tx, caller.tenant_id, &id).await?;
+    if found.duplicate_of.is_some() {
+        return crate::links::unlink(tx, caller, found, reason).await;
+    }
     let change = transition(
         tx,
         caller,
         &id,
         Transition::Reopen,
         reason.as_deref(),
-        |row| {
-            row.acknowledged_at = None;
-            row.acknowledged_by = None;
-            row.resolved_at = None;
-            row.resolved_by = None;
-            row.closed_at = None;
-            row.closed_by = None;
-            row.resolution_type = None;
-            row.resolution_summary = None;
-            row.resolution_method = None;
-            row.close_reason = None;
-        },
+        clear_resolution,
     )
     .await?;
     let previous_state = change.before.status;
@@ -378,6 +384,22 @@ pub async fn reopen(tx: &Tx, caller: &Caller<'_>, input: Reopen) -> Result<Outco
             })
         }),
     )
+}
+
+/// What a reopen clears: the resolution (type, summary, method, close reason, who and when), the acknowledgement
+/// and a duplicate link, because they no longer describe the incident.
+pub(crate) fn clear_resolution(row: &mut IncidentRow) {
+    row.acknowledged_at = None;
+    row.acknowledged_by = None;
+    row.resolved_at = None;
+    row.resolved_by = None;
+    row.closed_at = None;
+    row.closed_by = None;
+    row.resolution_type = None;
+    row.resolution_summary = None;
+    row.resolution_method = None;
+    row.close_reason = None;
+    row.duplicate_of = None;
 }
 
 /// Creates the incident's postmortem stub, or returns the existing one (writing nothing and emitting nothing).
@@ -473,7 +495,7 @@ pub(crate) async fn find(tx: &Tx, tenant_id: &str, id: &str) -> Result<IncidentR
         })
 }
 
-/// A transition that was applied: the row before and after.
+/// A change that was applied: the incident before and after.
 pub(crate) struct Change {
     pub(crate) before: Incident,
     pub(crate) after: Incident,
@@ -521,10 +543,15 @@ async fn transition(
         let mut after = before.clone();
         after.status = Stored(to);
         apply(&mut after);
-        let description = match reason {
+        let mut description = match reason {
             Some(reason) => format!("{from} → {to}: {reason}"),
             None => format!("{from} → {to}"),
         };
+        if before.assignee.is_none()
+            && let Some(assignee) = &after.assignee
+        {
+            description.push_str(&format!(" (assigned to {assignee})"));
+        }
         let kind = transition.timeline_event();
         if let Some(change) =
             write_change(tx, caller, allowed, before, after, kind, description).await?
@@ -576,23 +603,15 @@ pub(crate) async fn append_timeline(
     description: String,
 ) -> Result<(), IncidentError> {
     let (actor, now) = (caller.actor, caller.now);
-    // Every change of an incident — its creation and each transition — makes exactly one new version and one
-    // timeline row, so timeline row n records the change that made version n: no lookup of the last ordinal. The
-    // unique (tenant, incident, ordinal) key refuses a row that would break this.
-    let ordinal = i32::try_from(incident.version).map_err(|_| StorageError::Corrupt {
-        table: "incidents",
-        problem: format!(
-            "version {} is past the timeline's ordinals",
-            incident.version
-        ),
-    })?;
+    // Every change of an incident makes one new version and one timeline row; a note or the target side of a
+    // duplicate link adds a row without a version. The driver numbers the row one past the incident's last.
     timeline_driver::insert(
         tx,
         TimelineRow {
             id: new_id("tl"),
             tenant_id: incident.tenant_id.clone(),
             incident_id: incident.id.clone(),
-            ordinal,
+            ordinal: 0,
             event_type: Stored(event_type),
             from_state: from_state.map(Stored),
             to_state: incident.status,
@@ -626,5 +645,9 @@ pub(crate) fn audit_state(incident: &Incident) -> Value {
         "closed_by": incident.closed_by,
         "closed_at": time(incident.closed_at),
         "postmortem_artifact_id": incident.postmortem_artifact_id,
+        "assignee": incident.assignee,
+        "service": incident.service,
+        "labels": incident.labels,
+        "duplicate_of": incident.duplicate_of,
     })
 }

@@ -2,7 +2,8 @@
 //! id, and `as_of` hides rows created after it and is echoed back.
 
 use hoc_contracts::input::{
-    GroupPageCursor, IncidentState, Limit, PageCursor, Severity, Text, Timestamp,
+    GroupPageCursor, IncidentState, LabelFilter, Limit, PageCursor, Severity, Text, Timestamp,
+    label_needle,
 };
 pub use hoc_contracts::paging::ReadAt;
 use hoc_contracts::paging::{Cursor, GroupCursor};
@@ -16,7 +17,8 @@ use crate::limits::SIGNATURE_MAX_CHARS;
 use crate::procedures::IncidentId;
 use crate::recurrence::{CURRENT_VERSION, SignatureInputs};
 use crate::{
-    AuditEntry, Incident, IncidentAt, IncidentError, Page, RecurrenceGroup, TimelineEntry,
+    AssigneeId, AuditEntry, Incident, IncidentAt, IncidentError, Page, RecurrenceGroup, Service,
+    TimelineEntry,
 };
 
 hoc_contracts::vocabulary!(
@@ -49,6 +51,12 @@ hoc_contracts::request! {
         /// Only incidents created before this instant (RFC 3339); a window that ends where or before it starts
         /// lists nothing.
         created_before: Option<String> => optional Timestamp,
+        /// Only incidents of this service.
+        service: Option<String> => optional Service,
+        /// Only incidents assigned to this actor.
+        assignee: Option<String> => optional AssigneeId,
+        /// Only incidents with this label, as `key:value` (repeatable: every one must match).
+        label: Option<Vec<String>> => optional LabelFilter,
         /// Page size (1 to 500, default 50).
         limit: Option<i64> => optional Limit,
         /// From a previous page's `next_cursor`.
@@ -294,11 +302,20 @@ pub async fn list(
 ) -> Result<Page<Incident>, IncidentError> {
     let params = PageParams::new(query.limit, query.cursor);
     let (request, as_of) = page_request(&params, at);
+    let labels: Vec<String> = query
+        .label
+        .iter()
+        .flatten()
+        .map(|l| label_needle(&l.key, &l.value))
+        .collect();
     let filter = IncidentFilter {
         status: query.status,
         severity: query.severity,
         created_from: query.created_after.map(DbTime::new),
         created_before: query.created_before.map(DbTime::new),
+        service: query.service.as_ref().map(|s| s.as_str()),
+        assignee: query.assignee.as_ref().map(|a| a.as_str()),
+        labels: &labels,
         ..IncidentFilter::default()
     };
     let rows = incidents::list(tx, tenant_id, filter, &request).await?;

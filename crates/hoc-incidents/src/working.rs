@@ -2,11 +2,16 @@
 //! and description. Each is a compare-and-set on the incident's version with its timeline row, audit draft and
 //! event, in any state; asking for what the incident already has changes nothing.
 
+use std::collections::BTreeMap;
+
 use hoc_contracts::DomainEvent;
-use hoc_contracts::input::{FreeText, JsonInt, Patch, Severity, Text, TimelineKind, Vocabulary};
+use hoc_contracts::input::{
+    FreeText, JsonInt, Labels, Patch, Severity, Slug, Text, TimelineKind, Vocabulary, labels_column,
+};
 use hoc_drivers::{IncidentRow, Stored, Tx};
 
-use crate::limits::TITLE_MAX_CHARS;
+use crate::limits::{ACTOR_ID_MAX_CHARS, TITLE_MAX_CHARS};
+use crate::model::Service;
 use crate::procedures::{Change, MAX_ATTEMPTS, find, write_change};
 use crate::{Caller, Incident, IncidentError, IncidentId, IncidentState, Outcome, Reason};
 
@@ -39,6 +44,25 @@ hoc_contracts::request! {
         title: Option<String> => optional Text<{ TITLE_MAX_CHARS }>,
         /// The new description; `null` clears it.
         description: Patch<String> => clearable Reason,
+        /// The service it affects (1–64 of `[a-z0-9._-]`); `null` clears it.
+        service: Patch<String> => clearable Service,
+        /// Its labels, replacing the ones it has (at most 32); `null` or `{}` removes them all.
+        labels: Patch<BTreeMap<String, String>> => clearable Labels,
+    }
+}
+
+/// An actor id as callers name an assignee.
+pub type AssigneeId = Text<{ ACTOR_ID_MAX_CHARS }>;
+
+hoc_contracts::request! {
+    /// Hand an incident to an actor, to another one, or to nobody (`assignee: null`), in any state.
+    pub struct AssignIncident => Assignment {
+        /// The incident.
+        id: String => required IncidentId,
+        /// The actor who owns it from now on (an actor id as the keys name them); `null` unassigns it.
+        assignee: Option<String> => optional AssigneeId,
+        /// Why (optional).
+        reason: Option<String> => optional Reason,
     }
 }
 
@@ -160,6 +184,30 @@ pub async fn edit(tx: &Tx, caller: &Caller<'_>, input: Edit) -> Result<Outcome, 
         edited.push(("description", said.to_owned()));
         after.description = description;
     }
+    if let Some(service) = input.service.map(|s| s.map(Slug::into_string))
+        && service != before.service
+    {
+        edited.push((
+            "service",
+            match &service {
+                Some(service) => format!("service → {service}"),
+                None => "service cleared".to_owned(),
+            },
+        ));
+        after.service = service;
+    }
+    if let Some(labels) = input.labels.map(|l| l.as_ref().and_then(labels_column))
+        && labels != before.labels
+    {
+        edited.push((
+            "labels",
+            match &labels {
+                Some(labels) => format!("labels → {labels}"),
+                None => "labels cleared".to_owned(),
+            },
+        ));
+        after.labels = labels;
+    }
     if edited.is_empty() {
         return Ok(unchanged(before));
     }
@@ -196,4 +244,68 @@ fn stale(id: &str, current: i64, expected: i64) -> IncidentError {
     IncidentError::StaleVersion {
         message: format!("incident {id} is at version {current}, not {expected}"),
     }
+}
+
+/// Assigns, reassigns or unassigns an incident, in any state; the timeline says who handed it to whom. Asking for
+/// the assignee it already has changes nothing.
+pub async fn assign(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    input: Assignment,
+) -> Result<Outcome, IncidentError> {
+    let id = input.id.into_string();
+    let to = input.assignee.map(Text::into_string);
+    let reason = input.reason.map(FreeText::into_string);
+    for _ in 0..MAX_ATTEMPTS {
+        let before = find(tx, caller.tenant_id, &id).await?;
+        let from = before.assignee.clone();
+        if from == to {
+            return Ok(unchanged(before));
+        }
+        let mut after = before.clone();
+        after.assignee = to.clone();
+        let by = &caller.actor.actor_id;
+        let mut description = match (&from, &to) {
+            (None, Some(to)) => format!("assigned to {to} by {by}"),
+            (Some(from), Some(to)) => format!("reassigned from {from} to {to} by {by}"),
+            (Some(from), None) => format!("unassigned from {from} by {by}"),
+            (None, None) => String::new(),
+        };
+        if let Some(reason) = &reason {
+            description.push_str(&format!(": {reason}"));
+        }
+        let Some(change) = change(
+            tx,
+            caller,
+            before,
+            after,
+            TimelineKind::Assigned,
+            description,
+        )
+        .await?
+        else {
+            continue;
+        };
+        return Ok(
+            change.into_outcome("incidents.write.assign", reason, |incident| {
+                match (&to, from) {
+                    (Some(assignee), _) => {
+                        DomainEvent::IncidentAssigned(hoc_contracts::events::IncidentAssigned {
+                            incident_id: incident.id.clone(),
+                            incident_state: incident.status,
+                            assignee: assignee.clone(),
+                        })
+                    }
+                    (None, previous) => {
+                        DomainEvent::IncidentUnassigned(hoc_contracts::events::IncidentUnassigned {
+                            incident_id: incident.id.clone(),
+                            incident_state: incident.status,
+                            previous_assignee: previous.unwrap_or_default(),
+                        })
+                    }
+                }
+            }),
+        );
+    }
+    Err(IncidentError::Contended { id })
 }

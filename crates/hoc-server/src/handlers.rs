@@ -14,7 +14,7 @@ use hoc_spine::{OperationMethod, Replayable, StoredResponse};
 use serde_json::{Map, Value, json};
 
 use crate::request::{
-    RequestId, authorize, idempotency, read_body, read_query, require_json, with_as_of,
+    RequestId, authorize, idempotency, read_body, read_request_query, require_json, with_as_of,
 };
 use crate::{ApiError, AppState, HttpMethod, Route};
 
@@ -71,6 +71,7 @@ pub(crate) fn router<M: OperationMethod, S: Shape<M::Response>>(
         HttpMethod::Post => MethodFilter::POST,
         HttpMethod::Put => MethodFilter::PUT,
         HttpMethod::Patch => MethodFilter::PATCH,
+        HttpMethod::Delete => MethodFilter::DELETE,
     };
     on(
         filter,
@@ -115,7 +116,7 @@ async fn read<M: OperationMethod, S: Shape<M::Response>>(
     req: &Req,
     path: Vec<(String, String)>,
 ) -> Result<Response> {
-    let (request, as_of) = read_query::<M>(&req.uri, path, route.as_of)?;
+    let (request, as_of) = read_request_query::<M>(&req.uri, path, route.as_of)?;
     let ctx = authorize(&req.state, &req.headers, &req.rid, route).await?;
     let ctx = with_as_of(
         ctx,

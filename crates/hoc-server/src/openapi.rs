@@ -208,7 +208,11 @@ fn schemas<M: OperationMethod, S: hoc_spine::http::Shape<M::Response>>(
         }
     } else {
         let required = fields.iter().any(|f| f.required && !path.contains(&f.name));
-        body = Some((M::object_schema(|name| !path.contains(&name)), required));
+        let any = fields.iter().any(|f| !path.contains(&f.name));
+        // A DELETE whose request is all path takes no body.
+        if any || route.method != crate::HttpMethod::Delete {
+            body = Some((M::object_schema(|name| !path.contains(&name)), required));
+        }
     }
     let response = S::schema(generator);
     RouteSchemas {

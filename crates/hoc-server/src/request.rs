@@ -191,6 +191,78 @@ pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
     Ok((request, as_of))
 }
 
+/// Parses the path parameters and the query string of a read into its request type `M`, each parameter typed by
+/// the field's schema: an integer or a boolean as such, a list field (`label=`) from every repetition of its name,
+/// any other as text. A repeated parameter that is not a list, an unknown one or a wrong type is 400. Where the
+/// route takes the read's point in time (`as_of_param`), it is taken out and returned for the context.
+pub(crate) fn read_request_query<M: hoc_spine::OperationMethod>(
+    uri: &Uri,
+    path: Vec<(String, String)>,
+    as_of_param: Option<&'static str>,
+) -> Result<(M, Option<AsOfParam>), ApiError> {
+    use serde_json::Value;
+    let bad = |message: String| ApiError::malformed(format!("bad query string: {message}"));
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(uri.query().unwrap_or("")).map_err(|e| bad(e.to_string()))?;
+    let fields = M::fields();
+    let kind = |name: &str| -> &'static str {
+        let Some(field) = fields.iter().find(|f| f.name == name) else {
+            return "string";
+        };
+        let types = match field.schema.get("type") {
+            Some(Value::String(t)) => vec![t.as_str()],
+            Some(Value::Array(ts)) => ts.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        ["array", "integer", "boolean"]
+            .into_iter()
+            .find(|k| types.contains(k))
+            .unwrap_or("string")
+    };
+    let mut as_of = None;
+    let mut object = serde_json::Map::new();
+    for (name, value) in path {
+        object.insert(name, Value::String(value));
+    }
+    let path_names: Vec<String> = object.keys().cloned().collect();
+    for (name, value) in pairs {
+        if let Some(param) = as_of_param.filter(|p| *p == name) {
+            if as_of.replace((param, value)).is_some() {
+                return Err(bad(format!("{name}: given twice")));
+            }
+            continue;
+        }
+        let value = match kind(&name) {
+            "integer" => value
+                .parse::<i64>()
+                .map(Value::from)
+                .map_err(|e| bad(format!("{name}: {e}")))?,
+            "boolean" => value
+                .parse::<bool>()
+                .map(Value::from)
+                .map_err(|e| bad(format!("{name}: {e}")))?,
+            _ => Value::String(value),
+        };
+        match object.get_mut(&name) {
+            Some(Value::Array(items)) if !path_names.contains(&name) => items.push(value),
+            Some(_) => return Err(bad(format!("{name}: given twice or also in the path"))),
+            None if kind(&name) == "array" => {
+                object.insert(name, Value::Array(vec![value]));
+            }
+            None => {
+                object.insert(name, value);
+            }
+        }
+    }
+    let request = serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
+        bad(hoc_spine::input::shape_message(
+            &e.path().to_string(),
+            &e.into_inner().to_string(),
+        ))
+    })?;
+    Ok((request, as_of))
+}
+
 /// Applies the read's point in time (the query parameter `param`) to the context (RFC 3339; anything else is
 /// 422).
 pub(crate) fn with_as_of(

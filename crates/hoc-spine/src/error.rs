@@ -227,6 +227,8 @@ impl From<IncidentError> for OperationError {
                 to: to.to_string(),
             },
             IncidentError::StaleVersion { message } => Self::StaleVersion { message },
+            IncidentError::Forbidden { message } => Self::Forbidden { message },
+            IncidentError::Conflict { message } => Self::Conflict { message },
             IncidentError::Storage(err) => err.into(),
         }
     }

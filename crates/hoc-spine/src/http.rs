@@ -24,26 +24,30 @@ pub enum HttpMethod {
     Put,
     /// A write that changes some fields of a resource.
     Patch,
+    /// A write that removes a resource or a link (its effect is recorded, never erased).
+    Delete,
 }
 
 impl HttpMethod {
-    /// `GET`, `POST` or `PUT`.
+    /// `GET`, `POST`, `PUT`, `PATCH` or `DELETE`.
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Get => "GET",
             Self::Post => "POST",
             Self::Put => "PUT",
             Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
         }
     }
 
-    /// The OpenAPI path-item key: `get`, `post` or `put`.
+    /// The OpenAPI path-item key: `get`, `post`, `put`, `patch` or `delete`.
     pub const fn openapi_key(self) -> &'static str {
         match self {
             Self::Get => "get",
             Self::Post => "post",
             Self::Put => "put",
             Self::Patch => "patch",
+            Self::Delete => "delete",
         }
     }
 }
@@ -247,6 +251,16 @@ pub const fn patch<M: OperationMethod, S: Shape<M::Response>>(
 ) -> Route<M, S> {
     const { assert!(M::WRITES, "a PATCH route must serve a writing method") };
     route(HttpMethod::Patch, name, path, summary)
+}
+
+/// A `DELETE` route of a writing method whose response the [`Shape`] `S` turns into a status and a body.
+pub const fn delete<M: OperationMethod, S: Shape<M::Response>>(
+    name: &'static str,
+    path: &'static str,
+    summary: &'static str,
+) -> Route<M, S> {
+    const { assert!(M::WRITES, "a DELETE route must serve a writing method") };
+    route(HttpMethod::Delete, name, path, summary)
 }
 
 /// What walks the declared operation methods: the registry (it registers each) and a host (it serves the routed

@@ -14,7 +14,9 @@ use serde_json::{Value, json};
 
 use crate::FieldError;
 
+mod labels;
 mod values;
+pub use labels::*;
 pub use values::*;
 
 /// Characters no text field accepts: C0 and C1 controls and DEL.
@@ -470,6 +472,8 @@ crate::vocabulary!(
     ResolutionMethod {
         /// Closed by hand with a reason.
         ManualClosure = "manual_closure",
+        /// Closed as a duplicate of another incident (`duplicate_of` names it).
+        Duplicate = "duplicate",
     }
 );
 
@@ -494,6 +498,18 @@ crate::vocabulary!(
         Edited = "edited",
         /// Its severity was raised or lowered.
         SeverityChanged = "severity_changed",
+        /// It was assigned, reassigned or unassigned.
+        Assigned = "assigned",
+        /// A note was added.
+        NoteAdded = "note_added",
+        /// A note was edited.
+        NoteEdited = "note_edited",
+        /// A note was deleted.
+        NoteDeleted = "note_deleted",
+        /// It was marked a duplicate of another incident, or another incident was marked a duplicate of it.
+        DuplicateMarked = "duplicate_marked",
+        /// A duplicate link was undone (on both incidents).
+        DuplicateRemoved = "duplicate_removed",
     }
 );
 

@@ -93,6 +93,22 @@ pub struct Model {
     pub updated_at: DbTime,
     /// Bumped by every change (compare-and-set).
     pub version: i64,
+    /// The service it affects (`[a-z0-9._-]`, 1–64).
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub service: Option<String>,
+    /// Its labels as a JSON object of strings, keys sorted, no whitespace (`None` when it has none): the canonical
+    /// form a label filter matches by substring.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub labels: Option<String>,
+    /// The actor who owns it.
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub assignee: Option<String>,
+    /// The incident it was closed as a duplicate of.
+    #[sea_orm(column_type = "String(StringLen::N(64))", nullable)]
+    pub duplicate_of: Option<String>,
+    /// The incidents closed as duplicates of it: a JSON array of ids, sorted (`None` when there are none).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub duplicates: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -9,6 +9,7 @@ pub mod event_prune_marks;
 pub mod event_sequences;
 pub mod grouping_configs;
 pub mod idempotency_keys;
+pub mod incident_notes;
 pub mod incident_timeline;
 pub mod incidents;
 pub mod postmortems;

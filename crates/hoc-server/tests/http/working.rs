@@ -91,3 +91,278 @@ hoc_spine::storage_test!(severity_and_edits_over_http, |db, url| {
     assert_eq!(kinds, ["created", "severity_changed", "edited"]);
     assert!(server.stop().await.success());
 });
+
+hoc_spine::storage_test!(notes_owners_labels_and_duplicates_over_http, |db, url| {
+    let _ = &db;
+    let server = Server::start(&url).await;
+    let alice = server.key("acme", "alice", "write").await;
+    let bob = server.key("acme", "bob", "write").await;
+    let create = |title: &'static str, extra: serde_json::Value| {
+        let mut body = json!({"title": title, "severity": "high", "category": "availability"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        body
+    };
+    let (status, target) = server
+        .call(
+            Method::POST,
+            "/v1/incidents",
+            Some(&alice),
+            Some(create(
+                "Checkout down",
+                json!({"service": "checkout-api", "labels": {"region": "eu-west-1", "team": "payments"}}),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{target}");
+    assert_eq!(
+        (
+            &target["service"],
+            &target["labels"],
+            &target["assignee"],
+            &target["duplicates"],
+            &target["duplicate_of"]
+        ),
+        (
+            &json!("checkout-api"),
+            &json!({"region": "eu-west-1", "team": "payments"}),
+            &json!(null),
+            &json!([]),
+            &json!(null)
+        )
+    );
+    let id = target["id"].as_str().expect("id").to_owned();
+    let (_, other) = server
+        .call(
+            Method::POST,
+            "/v1/incidents",
+            Some(&alice),
+            Some(create("Payments failing", json!({}))),
+        )
+        .await;
+    let other_id = other["id"].as_str().expect("id").to_owned();
+
+    // Notes: 201 with the note; only the author edits; the list is oldest first.
+    let (status, note) = server
+        .call(
+            Method::POST,
+            &format!("/v1/incidents/{id}/notes"),
+            Some(&alice),
+            Some(json!({"body": "db-2 pool exhausted\nraising max_connections"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{note}");
+    assert_eq!(
+        (
+            &note["author"],
+            &note["body"],
+            &note["version"],
+            &note["deleted"],
+            &note["incident_id"]
+        ),
+        (
+            &json!("alice"),
+            &json!("db-2 pool exhausted\nraising max_connections"),
+            &json!(1),
+            &json!(false),
+            &json!(id)
+        )
+    );
+    let note_path = format!(
+        "/v1/incidents/{id}/notes/{}",
+        note["note_id"].as_str().expect("note id")
+    );
+    let (status, refused) = server
+        .call(
+            Method::PATCH,
+            &note_path,
+            Some(&bob),
+            Some(json!({"body": "mine", "expected_version": 1})),
+        )
+        .await;
+    assert_eq!(
+        (status, &refused["error"]["code"]),
+        (StatusCode::FORBIDDEN, &json!("forbidden"))
+    );
+    let (status, edited) = server
+        .call(
+            Method::PATCH,
+            &note_path,
+            Some(&alice),
+            Some(json!({"body": "db-2 and db-3", "expected_version": 1})),
+        )
+        .await;
+    assert_eq!(
+        (status, &edited["version"]),
+        (StatusCode::OK, &json!(2)),
+        "{edited}"
+    );
+    let (status, deleted) = server
+        .call(Method::DELETE, &note_path, Some(&alice), None)
+        .await;
+    assert_eq!(
+        (status, &deleted["deleted"], &deleted["body"]),
+        (StatusCode::OK, &json!(true), &json!("")),
+        "{deleted}"
+    );
+    let (status, listed) = server
+        .call(
+            Method::GET,
+            &format!(
+                "/v1/incidents/{id}/notes?as_of={}",
+                edited["updated_at"].as_str().expect("t")
+            ),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(listed["items"][0]["body"], "db-2 and db-3");
+
+    // Assign, and filter by assignee, service and labels (repeatable).
+    let (status, assigned) = server
+        .call(
+            Method::POST,
+            &format!("/v1/incidents/{id}/assign"),
+            Some(&alice),
+            Some(json!({"assignee": "carol"})),
+        )
+        .await;
+    assert_eq!(
+        (status, &assigned["assignee"]),
+        (StatusCode::OK, &json!("carol")),
+        "{assigned}"
+    );
+    for query in [
+        "assignee=carol",
+        "service=checkout-api",
+        "label=region:eu-west-1&label=team:payments",
+        "label=team:payments&assignee=carol&status=open",
+    ] {
+        let (status, page) = server
+            .call(
+                Method::GET,
+                &format!("/v1/incidents?{query}"),
+                Some(&alice),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {page}");
+        let ids: Vec<&str> = page["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter_map(|i| i["id"].as_str())
+            .collect();
+        assert_eq!(ids, [id.as_str()], "{query}");
+    }
+    let (status, bad) = server
+        .call(
+            Method::GET,
+            "/v1/incidents?label=nocolon&service=Bad%20Name",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    let fields: Vec<&str> = bad["error"]["details"]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["service", "label"]);
+
+    // A duplicate: closed and linked; the target lists it; undoing reopens it.
+    let (status, dup) = server
+        .call(
+            Method::POST,
+            &format!("/v1/incidents/{other_id}/duplicate-of"),
+            Some(&alice),
+            Some(json!({"target_id": id})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{dup}");
+    assert_eq!(
+        (
+            &dup["status"],
+            &dup["resolution_method"],
+            &dup["duplicate_of"]
+        ),
+        (&json!("closed"), &json!("duplicate"), &json!(id))
+    );
+    let (_, now) = server
+        .call(
+            Method::GET,
+            &format!("/v1/incidents/{id}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(now["duplicates"], json!([other_id]));
+    let (status, cycle) = server
+        .call(
+            Method::POST,
+            &format!("/v1/incidents/{id}/duplicate-of"),
+            Some(&alice),
+            Some(json!({"target_id": other_id})),
+        )
+        .await;
+    assert_eq!(
+        (status, &cycle["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("invalid_transition")),
+        "{cycle}"
+    );
+    let stranger = server.key("globex", "eve", "write").await;
+    let (status, _) = server
+        .call(
+            Method::POST,
+            &format!("/v1/incidents/{id}/duplicate-of"),
+            Some(&stranger),
+            Some(json!({"target_id": other_id})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, undone) = server
+        .call(
+            Method::DELETE,
+            &format!("/v1/incidents/{other_id}/duplicate-of"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, &undone["status"], &undone["duplicate_of"]),
+        (StatusCode::OK, &json!("open"), &json!(null)),
+        "{undone}"
+    );
+
+    let (_, timeline) = server
+        .call(
+            Method::GET,
+            &format!("/v1/incidents/{id}/timeline"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    let kinds: Vec<&str> = timeline["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "created",
+            "note_added",
+            "note_edited",
+            "note_deleted",
+            "assigned",
+            "duplicate_marked",
+            "duplicate_removed"
+        ]
+    );
+    assert!(server.stop().await.success());
+});

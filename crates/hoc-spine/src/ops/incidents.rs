@@ -9,8 +9,9 @@ pub use hoc_incidents::queries::{
     IncidentTimeline, ListIncidents, ListRecurrenceGroups, SignatureVersion,
 };
 pub use hoc_incidents::{
-    AcknowledgeIncident, ChangeSeverity, CloseIncident, CreateIncident, CreatePostmortemStub,
-    EditIncident, ReopenIncident, ResolveIncident,
+    AcknowledgeIncident, AddNote, AssignIncident, ChangeSeverity, CloseIncident, CreateIncident,
+    CreatePostmortemStub, DeleteNote, EditIncident, EditNote, ListNotes, MarkDuplicate, Note,
+    Notes, RemoveDuplicate, ReopenIncident, ResolveIncident,
 };
 
 /// The timeline in ordinal order, with the `as_of` it shows.
@@ -23,7 +24,7 @@ use hoc_incidents::{
 };
 
 use super::{invalid, operation_method, read_at};
-use crate::http::{Created201, Methods, Ok200, PostmortemReply, get, patch, post, put};
+use crate::http::{Created201, Methods, Ok200, PostmortemReply, delete, get, patch, post, put};
 use crate::{Call, OperationError, Output};
 
 fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
@@ -112,6 +113,70 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
         }),
     )?;
     v.route(
+        post::<AssignIncident, Ok200>(
+            "assign_incident",
+            "/v1/incidents/{id}/assign",
+            "Assign, reassign or unassign an incident",
+        )
+        .example(|| AssignIncident {
+            assignee: Some("alice".into()),
+            reason: Some("on call for checkout".into()),
+            ..AssignIncident::default()
+        }),
+    )?;
+    v.route(
+        post::<AddNote, Created201>(
+            "add_note",
+            "/v1/incidents/{id}/notes",
+            "Write a note on an incident's timeline",
+        )
+        .example(|| AddNote {
+            body: Some("Connection pool exhausted on db-2; raising max_connections.".into()),
+            ..AddNote::default()
+        }),
+    )?;
+    v.route(
+        get::<ListNotes>(
+            "list_notes",
+            "/v1/incidents/{id}/notes",
+            "The notes of an incident, oldest first",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        patch::<EditNote, Ok200>(
+            "edit_note",
+            "/v1/incidents/{id}/notes/{note_id}",
+            "Edit a note you wrote, against the version read",
+        )
+        .example(|| EditNote {
+            body: Some("Connection pool exhausted on db-2 and db-3.".into()),
+            expected_version: Some(hoc_contracts::input::JsonInt(1)),
+            ..EditNote::default()
+        }),
+    )?;
+    v.route(delete::<DeleteNote, Ok200>(
+        "delete_note",
+        "/v1/incidents/{id}/notes/{note_id}",
+        "Delete a note you wrote (its text stays in history)",
+    ))?;
+    v.route(
+        post::<MarkDuplicate, Ok200>(
+            "mark_duplicate",
+            "/v1/incidents/{id}/duplicate-of",
+            "Close an incident as a duplicate of another open incident",
+        )
+        .example(|| MarkDuplicate {
+            target_id: Some("inc_0192f0c4-7a60-7000-8000-0000000000aa".into()),
+            ..MarkDuplicate::default()
+        }),
+    )?;
+    v.route(delete::<RemoveDuplicate, Ok200>(
+        "remove_duplicate",
+        "/v1/incidents/{id}/duplicate-of",
+        "Undo a duplicate link: the duplicate is reopened",
+    ))?;
+    v.route(
         get::<IncidentTimeline>(
             "incident_timeline",
             "/v1/incidents/{id}/timeline",
@@ -182,37 +247,88 @@ operation_method!(CreateIncident => "incidents.write"."create", writes = true, -
 operation_method!(AcknowledgeIncident => "incidents.write"."acknowledge", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::acknowledge(call.tx, &caller(&call), input).await?)
+    let output = hoc_incidents::acknowledge(call.tx, &caller(&call), input).await?;
+    Ok(output)
 });
 
 operation_method!(ResolveIncident => "incidents.write"."resolve", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::resolve(call.tx, &caller(&call), input).await?)
+    let output = hoc_incidents::resolve(call.tx, &caller(&call), input).await?;
+    Ok(output)
 });
 
 operation_method!(CloseIncident => "incidents.write"."close", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::close(call.tx, &caller(&call), input).await?)
+    let output = hoc_incidents::close(call.tx, &caller(&call), input).await?;
+    Ok(output)
 });
 
 operation_method!(ReopenIncident => "incidents.write"."reopen", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::reopen(call.tx, &caller(&call), input).await?)
+    let output = hoc_incidents::reopen(call.tx, &caller(&call), input).await?;
+    Ok(output)
 });
 
 operation_method!(ChangeSeverity => "incidents.write"."change_severity", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::change_severity(call.tx, &caller(&call), input).await?)
+    let output = hoc_incidents::change_severity(call.tx, &caller(&call), input).await?;
+    Ok(output)
 });
 
 operation_method!(EditIncident => "incidents.write"."edit", writes = true, -> Incident,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
-    Ok(hoc_incidents::edit(call.tx, &caller(&call), input).await?)
+    let output = hoc_incidents::edit(call.tx, &caller(&call), input).await?;
+    Ok(output)
+});
+
+operation_method!(AssignIncident => "incidents.write"."assign", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let output = hoc_incidents::assign(call.tx, &caller(&call), input).await?;
+    Ok(output)
+});
+
+operation_method!(MarkDuplicate => "incidents.links"."mark_duplicate", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let output = hoc_incidents::mark_duplicate(call.tx, &caller(&call), input).await?;
+    Ok(output)
+});
+
+operation_method!(RemoveDuplicate => "incidents.links"."remove_duplicate", writes = true, -> Incident,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let output = hoc_incidents::remove_duplicate(call.tx, &caller(&call), input).await?;
+    Ok(output)
+});
+
+operation_method!(AddNote => "incidents.notes"."add", writes = true, -> Note,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(hoc_incidents::add_note(call.tx, &caller(&call), input).await?)
+});
+
+operation_method!(EditNote => "incidents.notes"."edit", writes = true, -> Note,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(hoc_incidents::edit_note(call.tx, &caller(&call), input).await?)
+});
+
+operation_method!(DeleteNote => "incidents.notes"."delete", writes = true, -> Note,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(hoc_incidents::delete_note(call.tx, &caller(&call), input).await?)
+});
+
+operation_method!(ListNotes => "incidents.notes"."list", writes = false, -> Notes,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(hoc_incidents::list_notes(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
 });
 
 operation_method!(CreatePostmortemStub => "incidents.recurrence"."create_postmortem_stub", writes = true,

@@ -650,6 +650,11 @@ async fn seed(db: &hoc_drivers::Database, tenant: &str, n: usize) {
                 created_at: at.into(),
                 updated_at: at.into(),
                 version: 1,
+                service: None,
+                labels: None,
+                assignee: None,
+                duplicate_of: None,
+                duplicates: None,
             },
         )
         .await
@@ -835,7 +840,8 @@ hoc_drivers::storage_test!(
         let moved = &all_moves[0].incident_id;
         let timeline = crate::timeline_of(&spine, "t1", moved).await;
         let last = timeline.items.last().expect("row");
-        assert_eq!((last.ordinal, last.event_type.as_str()), (2, "regrouped"));
+        // The seeded incidents were inserted without a creation row: the move is their first timeline row.
+        assert_eq!((last.ordinal, last.event_type.as_str()), (1, "regrouped"));
         let audit = crate::audit_of(&spine, "t1", moved).await;
         assert_eq!(
             audit.items.last().expect("entry").action,

@@ -383,7 +383,16 @@ hoc_drivers::storage_test!(
                         .call(&ctx("t1").with_as_of(at), &group)
                         .await
                         .expect("group");
-                    out.push(serde_json::to_value(&found).expect("json"));
+                    let mut found = serde_json::to_value(&found).expect("json");
+                    // The members as the summaries count them: a later migration's columns (an assignee, say) do
+                    // not survive migrating down through it.
+                    for item in found["items"].as_array_mut().expect("items") {
+                        *item = serde_json::json!({
+                            "id": item["id"], "status": item["status"], "version": item["version"],
+                            "created_at": item["created_at"], "updated_at": item["updated_at"],
+                        });
+                    }
+                    out.push(found);
                 }
                 out
             }

@@ -136,7 +136,11 @@ hoc_drivers::storage_test!(
                 (2, "acknowledged", Some("open"), "acknowledged", "pager-bot"),
             ]
         );
-        assert_eq!(page.items[1].description, "open → acknowledged: on it");
+        // Acknowledging an unassigned incident takes it.
+        assert_eq!(
+            page.items[1].description,
+            "open → acknowledged: on it (assigned to pager-bot)"
+        );
         assert_eq!(page.items[1].actor_type.as_str(), "sdk");
 
         // Audit: the acknowledge row carries actor, reason, request id and before/after state.
