@@ -1,8 +1,9 @@
 //! Deterministic reads: for every list/group/timeline read the spine offers, insert rows with identical
 //! timestamps in shuffled order, read all pages twice, and require identical results that form one total order;
 //! `as_of` hides later rows and is echoed. Then time travel: record every read (and a get) at `as_of`, apply later
-//! transitions (acknowledge, resolve, reopen, close, a postmortem, a new group member), replay the reads at `as_of`
-//! and require identical bytes.
+//! transitions (acknowledge, resolve, reopen, close, a postmortem, a new group member) and the work of issue 22 (an
+//! assignment, a label edit that a filtered listing sees, a note edited, one deleted, one added), replay the reads at
+//! `as_of` and require identical bytes.
 
 use std::sync::Arc;
 
@@ -73,6 +74,7 @@ fn key_of(item: &Value, key: &str) -> (String, String) {
     };
     let id = item["id"]
         .as_str()
+        .or(item["note_id"].as_str())
         .or(item["event_id"].as_str())
         .or(item["recurrence_signature"].as_str())
         .unwrap_or_default()
@@ -135,6 +137,32 @@ async fn later_changes(spine: &Spine, db: &Database) -> Result<(), String> {
             "incidents.recurrence",
             "create_postmortem_stub",
             json!({"incident_id": "inc_r1"}),
+        ),
+        // Working an incident: its owner, its labels, its notes.
+        (
+            "incidents.write",
+            "assign",
+            json!({"id": "inc_r1", "assignee": "carol"}),
+        ),
+        (
+            "incidents.write",
+            "edit",
+            json!({"id": "inc_r2", "expected_version": 1, "service": null, "labels": {}}),
+        ),
+        (
+            "incidents.notes",
+            "edit",
+            json!({"id": "inc_r0", "note_id": "note_r3", "body": "rewritten later", "expected_version": 1}),
+        ),
+        (
+            "incidents.notes",
+            "delete",
+            json!({"id": "inc_r0", "note_id": "note_r5"}),
+        ),
+        (
+            "incidents.notes",
+            "add",
+            json!({"id": "inc_r0", "body": "written later"}),
         ),
     ];
     for (operation, method, payload) in steps {
@@ -286,13 +314,38 @@ async fn seed(db: &Database) -> Result<(), String> {
             .chain(["later"].iter())
             .map(|id| (*id, if *id == "later" { LATER } else { T }))
     };
-    for (id, at) in rows() {
+    for (n, (id, at)) in rows().enumerate() {
         let mut row = incident(id, at);
         if id == "r0" {
-            // Timeline row n records the change that made version n; inc_r0 gets the ten rows below.
+            // inc_r0 gets the ten timeline rows below (the driver numbers them in insertion order).
             row.version = 10;
         }
+        // Every other one is labelled (the filtered listing shows those at as_of).
+        row.service = Some("checkout".into());
+        if n % 2 == 0 {
+            row.labels = Some(r#"{"team":"a"}"#.into());
+        }
         incidents::insert(&tx, row).await.map_err(err)?;
+    }
+    // Nine notes on inc_r0 written at one instant, in a shuffled order; then `later_changes` edits, deletes, adds.
+    for id in SHUFFLED {
+        hoc_drivers::notes::insert(
+            &tx,
+            hoc_drivers::NoteRow {
+                tenant_id: TENANT.into(),
+                note_id: format!("note_{id}"),
+                version: 1,
+                incident_id: "inc_r0".into(),
+                author: "xtask".into(),
+                body: format!("note {id}"),
+                deleted: false,
+                created_at: T.into(),
+                updated_at: T.into(),
+                request_id: Some("verify".into()),
+            },
+        )
+        .await
+        .map_err(err)?;
     }
     // Four more recurrence groups of one member each, last seen at the same instant as `sig_reads`: the group
     // list must break the tie by signature.
@@ -384,6 +437,26 @@ fn listings() -> Vec<Listing> {
             "created_at",
             13,
             true,
+        ),
+        // The rows of SHUFFLED and "later" at positions 0, 2, 4, 6, 8 are labelled; "later" (position 9) is not,
+        // and is hidden at as_of anyway.
+        l(
+            "incidents.query",
+            "list",
+            json!({"service": "checkout", "label": ["team:a"]}),
+            Order::NewestFirst,
+            "created_at",
+            5,
+            true,
+        ),
+        l(
+            "incidents.notes",
+            "list",
+            json!({"id": "inc_r0"}),
+            Order::OldestFirst,
+            "created_at",
+            9,
+            false,
         ),
         l(
             "incidents.recurrence",
@@ -664,6 +737,6 @@ mod tests {
         let outcomes = verify_backend("sqlite", test_db.db()).await;
         let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
         assert!(failing.is_empty(), "{failing:#?}");
-        assert_eq!(outcomes.len(), 20);
+        assert_eq!(outcomes.len(), 24);
     }
 }
