@@ -15,6 +15,7 @@ mod m20261128_000007_relay;
 mod m20261128_000008_grouping;
 mod m20261206_000009_event_retention;
 mod m20261206_000010_working;
+mod m20261206_000011_search;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -33,6 +34,9 @@ pub mod bulk_load {
             ))
             .chain(crate::m20261128_000006_ledger_integrity::chain_trigger_drops(backend))
             .chain(crate::m20261128_000008_grouping::move_trigger_drops(
+                backend,
+            ))
+            .chain(crate::m20261206_000011_search::search_trigger_drops(
                 backend,
             ));
         for sql in drops {
@@ -63,6 +67,12 @@ pub mod bulk_load {
         }
         conn.execute_unprepared("DELETE FROM recurrence_group_versions")
             .await?;
+        // The search rows are rebuilt from the incidents as loaded (on SQLite the FTS5 index with them).
+        conn.execute_unprepared("DELETE FROM incident_search")
+            .await?;
+        for sql in crate::m20261206_000011_search::backfill(backend) {
+            conn.execute_unprepared(&sql).await?;
+        }
         conn.execute_unprepared("DELETE FROM recurrence_groups")
             .await?;
         for sql in crate::m20261128_000005_performance::backfill() {
@@ -71,6 +81,7 @@ pub mod bulk_load {
         let mut restore = crate::m20261206_000010_working::history_triggers(backend);
         restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
         restore.extend(crate::m20261128_000008_grouping::group_triggers(backend));
+        restore.extend(crate::m20261206_000011_search::search_triggers(backend));
         restore.extend(
             crate::m20261128_000006_ledger_integrity::chain_triggers(backend)
                 .into_iter()
@@ -100,6 +111,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_grouping::Migration),
             Box::new(m20261206_000009_event_retention::Migration),
             Box::new(m20261206_000010_working::Migration),
+            Box::new(m20261206_000011_search::Migration),
         ]
     }
 }

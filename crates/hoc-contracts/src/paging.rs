@@ -20,13 +20,15 @@ pub struct Cursor {
     pub created_at: OffsetDateTime,
     /// The last row's id.
     pub id: String,
+    /// The last row's rank, in a listing ordered by rank first (a text search); `None` elsewhere.
+    pub rank: Option<i64>,
 }
 
 /// Longest cursor text.
-pub const MAX_CURSOR_CHARS: usize = 110;
+pub const MAX_CURSOR_CHARS: usize = 130;
 /// Every string of this shape is a cursor [`Cursor::decode`] accepts: `<as_of µs>.<created_at µs>.<id>`, the
-/// times in microseconds since 1970 (up to year 9892).
-pub const CURSOR_PATTERN: &str = r"^(?:[0-9]{1,17}|[01][0-9]{17}|2[0-4][0-9]{16})\.(?:[0-9]{1,17}|[01][0-9]{17}|2[0-4][0-9]{16})\.[0-9A-Za-z_-]{1,64}$";
+/// times in microseconds since 1970 (up to year 9892), then `~<rank>` in a text search.
+pub const CURSOR_PATTERN: &str = r"^(?:[0-9]{1,17}|[01][0-9]{17}|2[0-4][0-9]{16})\.(?:[0-9]{1,17}|[01][0-9]{17}|2[0-4][0-9]{16})\.[0-9A-Za-z_-]{1,64}(?:~[0-9]{1,18})?$";
 
 fn micros(t: OffsetDateTime) -> i128 {
     t.unix_timestamp_nanos() / 1_000
@@ -43,8 +45,9 @@ fn from_micros(text: &str) -> Option<OffsetDateTime> {
 impl Cursor {
     /// The opaque text form (URL-safe).
     pub fn encode(&self) -> String {
+        let rank = self.rank.map(|r| format!("~{r}")).unwrap_or_default();
         format!(
-            "{}.{}.{}",
+            "{}.{}.{}{rank}",
             micros(self.as_of),
             micros(self.created_at),
             self.id
@@ -54,6 +57,16 @@ impl Cursor {
     /// Parses the text form; any damage is an error.
     pub fn decode(text: &str) -> Result<Self, &'static str> {
         const BAD: &str = "is not a cursor this service issued";
+        let (text, rank) = match text.split_once('~') {
+            Some((text, rank)) => {
+                let ok = (1..=18).contains(&rank.len()) && rank.bytes().all(|b| b.is_ascii_digit());
+                (
+                    text,
+                    Some(rank.parse::<i64>().ok().filter(|_| ok).ok_or(BAD)?),
+                )
+            }
+            None => (text, None),
+        };
         let mut parts = text.splitn(3, '.');
         let (Some(as_of), Some(created_at), Some(id)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -68,6 +81,7 @@ impl Cursor {
                 as_of,
                 created_at,
                 id: id.to_owned(),
+                rank,
             }),
             _ => Err(BAD),
         }
@@ -171,6 +185,7 @@ mod tests {
             as_of: datetime!(2026-11-26 10:00:00 UTC),
             created_at: datetime!(2026-11-26 09:59:59.5 UTC),
             id: "inc_1".into(),
+            rank: None,
         };
         let text = cursor.encode();
         assert_eq!(text, "1795687200000000.1795687199500000.inc_1");

@@ -101,8 +101,8 @@ proptest! {
     }
 
     #[test]
-    fn issued_cursors_round_trip(as_of in instant(), created_at in instant(), id in "[a-z]{3}_[0-9a-f-]{1,40}") {
-        let cursor = Cursor { as_of, created_at, id };
+    fn issued_cursors_round_trip(as_of in instant(), created_at in instant(), id in "[a-z]{3}_[0-9a-f-]{1,40}", rank in proptest::option::of(0i64..=999_999_999_999_999_999)) {
+        let cursor = Cursor { as_of, created_at, id, rank };
         prop_assert_eq!(Cursor::decode(&cursor.encode()), Ok(cursor));
     }
 

@@ -50,7 +50,7 @@ pub(crate) fn v(c: Column) -> Expr {
 /// those whose change happened at or before it), matching `filter`, within the page's key bounds. The version is
 /// chosen by a correlated `MAX` — a lookup in the primary key per candidate row, whatever the planner's
 /// statistics say (an anti-join form degrades to a quadratic scan on PostgreSQL before `ANALYZE`).
-fn versions_at(
+pub(crate) fn versions_at(
     backend: DbBackend,
     select: &mut SelectStatement,
     tenant_id: &str,

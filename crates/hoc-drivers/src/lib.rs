@@ -22,6 +22,7 @@ mod plans;
 pub mod postmortems;
 pub mod relay;
 pub mod schema_check;
+pub mod search;
 mod stored;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -127,6 +127,7 @@ pub fn paginate<T>(
             as_of,
             created_at,
             id,
+            rank: None,
         }
         .encode()
     });

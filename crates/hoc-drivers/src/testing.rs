@@ -38,6 +38,7 @@ pub const TABLES: &[&str] = &[
     "grouping_configs",
     "event_prune_marks",
     "incident_notes",
+    "incident_search",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

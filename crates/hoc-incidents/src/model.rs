@@ -104,6 +104,9 @@ pub struct Incident {
     pub duplicate_of: Option<String>,
     /// The incidents closed as duplicates of it (by id).
     pub duplicates: Vec<String>,
+    /// In a text search's hits only: how well it matches (higher is better; comparable within one search).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<i64>,
 }
 
 /// An incident as it was at an instant, with that instant: what a single-incident read answers.
@@ -165,6 +168,7 @@ impl From<IncidentRow> for Incident {
                 .duplicates
                 .and_then(|d| serde_json::from_str(&d).ok())
                 .unwrap_or_default(),
+            rank: None,
         }
     }
 }

@@ -57,6 +57,10 @@ hoc_contracts::request! {
         assignee: Option<String> => optional AssigneeId,
         /// Only incidents with this label, as `key:value` (repeatable: every one must match).
         label: Option<Vec<String>> => optional LabelFilter,
+        /// Full text: only incidents whose title, description, error message or notes contain every word (by
+        /// English word stem, case-insensitive), best first by `rank`, ties newest first. Words are letters and
+        /// digits; a query without one lists nothing.
+        q: Option<String> => optional Text<{ SEARCH_MAX_CHARS }>,
         /// Page size (1 to 500, default 50).
         limit: Option<i64> => optional Limit,
         /// From a previous page's `next_cursor`.
@@ -293,13 +297,18 @@ async fn find_at(
         })
 }
 
-/// Lists the tenant's incidents newest first by (created_at desc, id desc).
+/// Longest text search query.
+pub const SEARCH_MAX_CHARS: usize = 200;
+
+/// Lists the tenant's incidents newest first by (created_at desc, id desc); with a text query, its hits best first
+/// by (rank desc, created_at desc, id desc).
 pub async fn list(
     tx: &hoc_drivers::Tx,
     tenant_id: &str,
     query: IncidentQuery,
     at: ReadAt,
 ) -> Result<Page<Incident>, IncidentError> {
+    let after_rank = query.cursor.as_ref().and_then(|c| c.rank);
     let params = PageParams::new(query.limit, query.cursor);
     let (request, as_of) = page_request(&params, at);
     let labels: Vec<String> = query
@@ -318,6 +327,38 @@ pub async fn list(
         labels: &labels,
         ..IncidentFilter::default()
     };
+    if let Some(text) = &query.q {
+        let terms = hoc_drivers::search::terms(text.as_str());
+        let hits = hoc_drivers::search::search(tx, tenant_id, &terms, filter, &request, after_rank)
+            .await?;
+        let mut items: Vec<Incident> = hits
+            .into_iter()
+            .map(|(row, rank)| Incident {
+                rank: Some(rank),
+                ..Incident::from(row)
+            })
+            .collect();
+        let limit = usize::try_from(params.limit).unwrap_or(usize::MAX);
+        let next_cursor = (items.len() > limit)
+            .then(|| {
+                items.truncate(limit);
+                items.last().map(|last| {
+                    Cursor {
+                        as_of,
+                        created_at: last.created_at,
+                        id: last.id.clone(),
+                        rank: last.rank,
+                    }
+                    .encode()
+                })
+            })
+            .flatten();
+        return Ok(Page {
+            items,
+            next_cursor,
+            as_of,
+        });
+    }
     let rows = incidents::list(tx, tenant_id, filter, &request).await?;
     let (items, next_cursor) = paginate(incidents_from(rows), params.limit, as_of, |i| {
         (i.created_at, i.id.clone())

@@ -10,6 +10,7 @@ pub mod event_sequences;
 pub mod grouping_configs;
 pub mod idempotency_keys;
 pub mod incident_notes;
+pub mod incident_search;
 pub mod incident_timeline;
 pub mod incidents;
 pub mod postmortems;

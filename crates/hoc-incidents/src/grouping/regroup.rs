@@ -512,6 +512,7 @@ pub async fn regroup_batch(
                 as_of: last.created_at.get(),
                 created_at: last.created_at.get(),
                 id: last.id.clone(),
+                rank: None,
             }
             .encode(),
         );

@@ -257,6 +257,21 @@ hoc_spine::storage_test!(notes_owners_labels_and_duplicates_over_http, |db, url|
             .collect();
         assert_eq!(ids, [id.as_str()], "{query}");
     }
+    // Full text, combined with a filter; hits carry their rank.
+    let (status, hits) = server
+        .call(
+            Method::GET,
+            "/v1/incidents?q=Checkout%20DOWN&service=checkout-api",
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{hits}");
+    assert_eq!(hits["items"][0]["id"], json!(id));
+    assert!(
+        hits["items"][0]["rank"].as_i64().is_some_and(|r| r > 0),
+        "{hits}"
+    );
     let (status, bad) = server
         .call(
             Method::GET,

@@ -32,6 +32,7 @@ mod recurrence;
 mod registry;
 mod rollback;
 mod round_trips;
+mod search;
 mod slice;
 mod thread;
 mod working;

@@ -1,0 +1,142 @@
+//! Full-text search over incidents, by the databases' own engines (migration 11): SQLite FTS5 with the Porter
+//! stemmer, PostgreSQL `to_tsvector('english', …)` with its GIN index. A search at an instant matches the text each
+//! incident had then (`incident_search`, one row per version of the text) and applies the list's filters to the
+//! incident's version valid then; hits come best first by a rank that depends on the document and the query alone
+//! (never on the rest of the corpus, so a read at an instant and its cursors stay stable as later incidents are
+//! written), ties newest first.
+//!
+//! Ranks: on SQLite the number of matched tokens (FTS5's `bm25` weighs by the whole corpus, which later writes
+//! change); on PostgreSQL `ts_rank` × 10⁶, rounded.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Iterable, QueryResult};
+
+use crate::entity::incident_search::{Column as S, Entity as SearchEntity};
+use crate::entity::incidents::Column;
+use crate::incidents::{IncidentFilter, V, VERSIONS, v, versions_at};
+use crate::paging::PageRequest;
+use crate::{IncidentRow, StorageError, Tx};
+
+/// Most words of a query that are searched for.
+pub const MAX_TERMS: usize = 16;
+
+/// The words of a free-text query, lowercase, in order, at most [`MAX_TERMS`] (every other character separates).
+pub fn terms(query: &str) -> Vec<String> {
+    query
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .take(MAX_TERMS)
+        .collect()
+}
+
+/// One page of the incidents of `tenant_id` whose text at `page.as_of` contains every one of `terms` (by word
+/// stem), matching `filter` at that instant, best first by (rank desc, created_at desc, id desc), with their
+/// ranks. `after_rank` is the rank of the last hit of the previous page (with `page.after`).
+pub async fn search(
+    tx: &Tx,
+    tenant_id: &str,
+    terms: &[String],
+    filter: IncidentFilter<'_>,
+    page: &PageRequest,
+    after_rank: Option<i64>,
+) -> Result<Vec<(IncidentRow, i64)>, StorageError> {
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conn = tx.conn();
+    let backend = conn.get_database_backend();
+    let s = |c: S| Expr::col(("s", c));
+    let mut hits = Query::select();
+    hits.column(("s", S::TenantId)).column(("s", S::IncidentId));
+    match backend {
+        DbBackend::Postgres => {
+            let text = terms.join(" ");
+            hits.expr_as(
+                Expr::cust_with_values(
+                    "(ts_rank(to_tsvector('english', s.document), plainto_tsquery('english', $1)) * 1000000)::bigint",
+                    [text.clone()],
+                ),
+                Alias::new("rank"),
+            )
+            .from_as(SearchEntity, "s")
+            .and_where(Expr::cust_with_values(
+                "to_tsvector('english', s.document) @@ plainto_tsquery('english', $1)",
+                [text],
+            ));
+        }
+        _ => {
+            // Each word a quoted phrase (so no word is read as FTS5 syntax), all of them required.
+            let text = terms
+                .iter()
+                .map(|t| format!("\"{t}\""))
+                .collect::<Vec<_>>()
+                .join(" ");
+            hits.expr_as(
+                Expr::cust(
+                    "length(highlight(incident_search_fts, 0, char(1), '')) - length(s.document)",
+                ),
+                Alias::new("rank"),
+            )
+            .from(Alias::new("incident_search_fts"))
+            .join_as(
+                JoinType::InnerJoin,
+                SearchEntity,
+                Alias::new("s"),
+                Expr::cust("s.rowid = incident_search_fts.rowid"),
+            )
+            .and_where(Expr::cust_with_values(
+                "incident_search_fts MATCH ?",
+                [text],
+            ));
+        }
+    }
+    hits.and_where(s(S::TenantId).eq(tenant_id))
+        .and_where(s(S::ValidFrom).lte(page.as_of))
+        .and_where(s(S::ValidTo).is_null().or(s(S::ValidTo).gt(page.as_of)));
+
+    let h = |c: &str| Expr::col((Alias::new("h"), Alias::new(c)));
+    let mut select = Query::select();
+    select
+        .columns(Column::iter().map(|c| (V, c)))
+        .column((Alias::new("h"), Alias::new("rank")))
+        .from_subquery(hits, Alias::new("h"))
+        .join_as(
+            JoinType::InnerJoin,
+            Alias::new(VERSIONS),
+            Alias::new(V),
+            v(Column::TenantId)
+                .equals((Alias::new("h"), Alias::new("tenant_id")))
+                .and(v(Column::Id).equals((Alias::new("h"), Alias::new("incident_id")))),
+        );
+    // The page's keyset bounds are on (rank, created_at, id), not on (created_at, id) alone.
+    let unbounded = PageRequest {
+        after: None,
+        ..page.clone()
+    };
+    versions_at(backend, &mut select, tenant_id, filter, &unbounded);
+    if let (Some(rank), Some((at, id))) = (after_rank, &page.after) {
+        select.and_where(
+            h("rank").lt(rank).or(h("rank").eq(rank).and(
+                Expr::tuple([v(Column::CreatedAt), v(Column::Id)])
+                    .lt(Expr::tuple([Expr::val(*at), Expr::val(id.as_str())])),
+            )),
+        );
+    }
+    select
+        .order_by_expr(h("rank"), Order::Desc)
+        .order_by((Alias::new(V), Column::CreatedAt), Order::Desc)
+        .order_by((Alias::new(V), Column::Id), Order::Desc)
+        .limit(page.limit);
+    let rows = conn
+        .query_all_raw(backend.build(&select))
+        .await
+        .map_err(StorageError::from_db)?;
+    rows.iter().map(hit).collect()
+}
+
+fn hit(row: &QueryResult) -> Result<(IncidentRow, i64), StorageError> {
+    let incident = IncidentRow::from_query_result(row, "").map_err(StorageError::from_db)?;
+    let rank: i64 = row.try_get("", "rank").map_err(StorageError::from_db)?;
+    Ok((incident, rank))
+}
