@@ -78,3 +78,41 @@ pub async fn prune_mark(
         retention_seconds: mark.retention_seconds,
     }))
 }
+
+/// The events of one incident (those whose `data.incident_id` names it, notes' included) that occurred at or before
+/// `until`, in `sequence_no` order: what the outbox still holds (retention prunes published events).
+pub async fn for_incident(
+    tx: &Tx,
+    tenant_id: &str,
+    incident_id: &str,
+    until: crate::DbTime,
+) -> Result<Vec<EventEnvelope>, StorageError> {
+    let backend = sea_orm::ConnectionTrait::get_database_backend(&tx.conn());
+    let names = match backend {
+        sea_orm::DbBackend::Postgres => sea_orm::sea_query::Expr::cust_with_values(
+            "(payload::jsonb -> 'data' ->> 'incident_id') = $1",
+            [incident_id],
+        ),
+        _ => sea_orm::sea_query::Expr::cust_with_values(
+            "json_extract(payload, '$.data.incident_id') = ?",
+            [incident_id],
+        ),
+    };
+    let rows = Entity::find()
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::OccurredAt.lte(until))
+        .filter(names)
+        .order_by_asc(Column::SequenceNo)
+        .order_by_asc(Column::ProjectId)
+        .all(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)?;
+    rows.into_iter()
+        .map(|row| {
+            serde_json::from_str(&row.payload).map_err(|e| StorageError::Corrupt {
+                table: "event_outbox",
+                problem: format!("event {}: {e}", row.event_id),
+            })
+        })
+        .collect()
+}

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod export;
 pub mod grouping;
 pub mod lifecycle;
 pub mod limits;

@@ -110,6 +110,15 @@ fn shaped<R, S: Shape<R>>(response: &R, rid: &RequestId) -> Result<StoredRespons
     })
 }
 
+/// Whether the caller asks for Markdown (`Accept: text/markdown`, as its only or its first choice).
+fn accepts_markdown(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|first| first.trim().starts_with("text/markdown"))
+}
+
 /// A read: strict query string (plus `as_of` where the route takes it), key and scope, then the spine.
 async fn read<M: OperationMethod, S: Shape<M::Response>>(
     route: &'static Route,
@@ -129,6 +138,19 @@ async fn read<M: OperationMethod, S: Shape<M::Response>>(
         .call(&ctx, &request)
         .await
         .map_err(fail(&req.rid))?;
+    if accepts_markdown(&req.headers)
+        && let Some(markdown) = S::markdown(&response)
+    {
+        return Ok((
+            StatusCode::OK,
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "text/markdown; charset=utf-8",
+            )],
+            markdown,
+        )
+            .into_response());
+    }
     Ok(stored(shaped::<_, S>(&response, &req.rid)?, false))
 }
 

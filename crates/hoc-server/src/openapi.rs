@@ -362,6 +362,9 @@ pub(crate) fn operation<M: OperationMethod, S: hoc_spine::http::Shape<M::Respons
     let mut responses = Map::new();
     for status in route.statuses {
         let mut response = json!({ "description": if *status == 201 { "created" } else { "ok" }, "content": { "application/json": { "schema": schemas.response.clone() } } });
+        if S::MARKDOWN {
+            response["content"]["text/markdown"] = json!({ "schema": { "type": "string" } });
+        }
         let status = status.to_string();
         let links: Map<String, Value> = LINKS
             .iter()

@@ -69,6 +69,14 @@ pub trait Shape<R>: 'static {
 
     /// The schema of the body.
     fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema;
+
+    /// Whether [`Shape::markdown`] gives a Markdown form (the API document lists `text/markdown` then).
+    const MARKDOWN: bool = false;
+
+    /// `response` as Markdown, for a caller that accepts `text/markdown`; `None`: the shape has no Markdown form.
+    fn markdown(_response: &R) -> Option<String> {
+        None
+    }
 }
 
 fn with_status(
@@ -110,6 +118,29 @@ impl<R: serde::Serialize + schemars::JsonSchema> Shape<R> for Created201 {
 
     fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
         generator.subschema_for::<R>()
+    }
+}
+
+/// An incident's export: 200 with the JSON document, or its Markdown postmortem draft for `Accept: text/markdown`.
+#[derive(Debug)]
+pub struct ExportReply;
+
+impl Shape<hoc_incidents::export::IncidentExport> for ExportReply {
+    const STATUSES: &'static [u16] = &[200];
+    const MARKDOWN: bool = true;
+
+    fn respond(
+        response: &hoc_incidents::export::IncidentExport,
+    ) -> Result<StoredResponse, serde_json::Error> {
+        with_status(200, response)
+    }
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<hoc_incidents::export::IncidentExport>()
+    }
+
+    fn markdown(response: &hoc_incidents::export::IncidentExport) -> Option<String> {
+        Some(response.markdown())
     }
 }
 
@@ -190,6 +221,19 @@ impl<M, S> Route<M, S> {
     pub const fn example(mut self, example: fn() -> M) -> Self {
         self.example = Some(example);
         self
+    }
+
+    /// The same route, its response shaped by `T` instead.
+    pub const fn shaped<T>(self) -> Route<M, T> {
+        Route {
+            name: self.name,
+            method: self.method,
+            path: self.path,
+            summary: self.summary,
+            as_of: self.as_of,
+            example: self.example,
+            types: PhantomData,
+        }
     }
 }
 

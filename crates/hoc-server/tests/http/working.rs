@@ -353,6 +353,40 @@ hoc_spine::storage_test!(notes_owners_labels_and_duplicates_over_http, |db, url|
         "{undone}"
     );
 
+    // The export: JSON by default, a Markdown postmortem draft for Accept: text/markdown.
+    let (status, export) = server
+        .call(
+            Method::GET,
+            &format!("/v1/incidents/{id}/export"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{export}");
+    for part in [
+        "incident", "timeline", "notes", "alerts", "audit", "events", "as_of",
+    ] {
+        assert!(export.get(part).is_some(), "{part} missing: {export}");
+    }
+    assert_eq!(export["incident"]["id"], json!(id));
+    let (status, headers, markdown) = server
+        .raw(
+            Method::GET,
+            &format!("/v1/incidents/{id}/export"),
+            Some(&alice),
+            None,
+            &[("accept", "text/markdown")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{markdown}");
+    assert_eq!(
+        headers.get("content-type").and_then(|v| v.to_str().ok()),
+        Some("text/markdown; charset=utf-8")
+    );
+    assert!(
+        markdown.starts_with("# Postmortem draft: Checkout down\n"),
+        "{markdown}"
+    );
     let (_, timeline) = server
         .call(
             Method::GET,

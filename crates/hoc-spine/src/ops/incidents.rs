@@ -1,5 +1,6 @@
 //! `incidents.write`, `incidents.query` and `incidents.recurrence`.
 
+pub use hoc_incidents::export::{ExportIncident, IncidentExport};
 pub use hoc_incidents::grouping::{
     FingerprintRule, GetGroupingConfig, GroupingConfig, PreviewRegroup, PutGroupingConfig,
     RegroupBatch, RegroupBatchResult, RegroupReport,
@@ -24,7 +25,9 @@ use hoc_incidents::{
 };
 
 use super::{invalid, operation_method, read_at};
-use crate::http::{Created201, Methods, Ok200, PostmortemReply, delete, get, patch, post, put};
+use crate::http::{
+    Created201, ExportReply, Methods, Ok200, PostmortemReply, delete, get, patch, post, put,
+};
 use crate::{Call, OperationError, Output};
 
 fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
@@ -185,6 +188,15 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
         .as_of(),
     )?;
     v.method::<IncidentAudit>()?;
+    v.route(
+        get::<ExportIncident>(
+            "export_incident",
+            "/v1/incidents/{id}/export",
+            "An incident with its timeline, notes, alerts, audit and events; Markdown with Accept: text/markdown",
+        )
+        .shaped::<ExportReply>()
+        .as_of(),
+    )?;
     v.route(post::<CreatePostmortemStub, PostmortemReply>(
         "create_postmortem",
         "/v1/incidents/{incident_id}/postmortem",
@@ -305,6 +317,14 @@ operation_method!(RemoveDuplicate => "incidents.links"."remove_duplicate", write
     let input = request.parse().map_err(invalid)?;
     let output = hoc_incidents::remove_duplicate(call.tx, &caller(&call), input).await?;
     Ok(output)
+});
+
+operation_method!(ExportIncident => "incidents.query"."export", writes = false, -> IncidentExport,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let export =
+        hoc_incidents::export::export(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
+    Ok(Output::read(export))
 });
 
 operation_method!(AddNote => "incidents.notes"."add", writes = true, -> Note,

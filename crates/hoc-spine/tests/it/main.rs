@@ -21,6 +21,7 @@ macro_rules! refused_without_writes {
 mod analytics;
 mod auth;
 mod concurrency;
+mod export;
 mod grouping;
 mod history;
 mod lifecycle;
