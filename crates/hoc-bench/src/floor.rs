@@ -53,6 +53,11 @@ const RESOLVE: &str = "UPDATE incidents SET status = 'resolved', resolution_type
 const TIMELINE: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, \
     from_state, to_state, actor_type, actor_id, description, created_at, request_id) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, 'sdk', 'bench', 'bench change', $8, $9)";
+/// A timeline row numbered one past the incident's last, in the inserting statement (as the spine numbers it).
+const TIMELINE_NEXT: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, \
+    from_state, to_state, actor_type, actor_id, description, created_at, request_id) \
+    VALUES ($1, $2, $3, (SELECT COALESCE(MAX(x.ordinal), 0) + 1 FROM incident_timeline x \
+    WHERE x.tenant_id = $2 AND x.incident_id = $3), $4, $5, $6, 'sdk', 'bench', 'bench change', $7, $8)";
 const AUDIT: &str = "INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, \
     actor_id, reason, before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) \
     VALUES ($1, $2, 'incident', $3, $4, 'AGENT', 'bench', NULL, $5, $6, $7, $8, $9, $10, $11)";
@@ -102,7 +107,8 @@ const TRANSITION_ONE_TRIP: &str = "WITH clk AS (INSERT INTO tenant_clocks (tenan
     WHERE tenant_id = $1 AND id = $2 AND status = 'open' RETURNING incidents.id, incidents.version), \
   tl AS (INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, from_state, to_state, \
     actor_type, actor_id, description, created_at, request_id) \
-    SELECT 'tl_' || $4, $1, upd.id, upd.version, 'acknowledged', 'open', 'acknowledged', 'sdk', 'bench', \
+    SELECT 'tl_' || $4, $1, upd.id, (SELECT COALESCE(MAX(x.ordinal), 0) + 1 FROM incident_timeline x \
+      WHERE x.tenant_id = $1 AND x.incident_id = upd.id), 'acknowledged', 'open', 'acknowledged', 'sdk', 'bench', \
       'open → acknowledged', t.at, $4 FROM upd, t), \
   au AS (INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, actor_id, reason, \
     before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) \
@@ -425,14 +431,11 @@ pub(crate) async fn run(db: &Database, op: &Op) -> Result<(), String> {
                     if done.rows_affected() != 1 {
                         return Err(format!("{id}: not changed"));
                     }
-                    // Timeline row n records the change that made version n.
-                    let ordinal = i32::try_from(version + 1).map_err(|e| e.to_string())?;
                     let rid = format!("req_{}", uuid::Uuid::now_v7());
-                    sqlx::query(TIMELINE)
+                    sqlx::query(TIMELINE_NEXT)
                         .bind(format!("tl_{rid}"))
                         .bind(TENANT)
                         .bind(id)
-                        .bind(ordinal)
                         .bind(to)
                         .bind(Some(from.clone()))
                         .bind(to)

@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use hoc_drivers::{Backend, Database};
 use hoc_spine::requests::{
-    AcknowledgeIncident, CreateIncident, GetIncident, GetRecurrenceGroup, ListEvents,
+    AcknowledgeIncident, AddNote, CreateIncident, GetIncident, GetRecurrenceGroup, ListEvents,
     ListIncidents, ListRecurrenceGroups, ResolveIncident,
 };
 use hoc_spine::{ActorType, OperationContext, Spine};
@@ -396,6 +396,28 @@ impl Bench {
             self.compare(a, b, true);
         }
 
+        // Text search (first page, 50): a word one incident has (its number in its title), and one that n/1000
+        // incidents have in their description, each ranked; against "list first page" above.
+        let one = Seeded::id(n / 2).trim_start_matches("inc_").to_owned();
+        for (case, text) in [
+            ("search first page, 1 hit", one),
+            ("search first page, n/1000 hits", "r500".to_owned()),
+        ] {
+            let sample = self
+                .spine_case(clients, move |_| {
+                    Some((
+                        ListIncidents {
+                            q: Some(text.clone()),
+                            limit: Some(50),
+                            ..ListIncidents::default()
+                        },
+                        Self::ctx(),
+                    ))
+                })
+                .await;
+            self.record(clients, case, "spine", &sample);
+        }
+
         let mut groups = vec![("group page+summary, n/10 members", "sig_big")];
         if n >= 1_000_000 {
             groups.push(("group page+summary, 1k members", "sig_1k"));
@@ -493,6 +515,24 @@ impl Bench {
                 .await;
             self.record(clients, "create", "floor, one round trip", &sample);
         }
+
+        // A note on an incident of any state (no floor: the figure to compare is the same case at 10k).
+        let n = self.seeded.n;
+        let sample = self
+            .spine_case(clients, move |k| {
+                Some((
+                    AddNote {
+                        id: Seeded::id(pick(k, n)),
+                        body: Some(format!(
+                            "checked replica r{}: lag 3 s, catching up",
+                            k % 1000
+                        )),
+                    },
+                    Self::ctx(),
+                ))
+            })
+            .await;
+        self.record(clients, "add a note", "spine", &sample);
 
         for resolve in [false, true] {
             let case = if resolve { "resolve" } else { "acknowledge" };

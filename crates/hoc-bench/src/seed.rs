@@ -138,14 +138,15 @@ pub(crate) async fn seed(db: &Database, n: i64, now_micros: i64) -> Result<Seede
         "{series} INSERT INTO incident_versions (id, tenant_id, title, severity, category, status, \
          recurrence_signature, signature_version, resolution_type, resolution_summary, resolution_method, \
          acknowledged_at, acknowledged_by, resolved_at, resolved_by, closed_at, closed_by, created_at, updated_at, \
-         version) \
+         version, description) \
          SELECT 'inc_' || {pad}, '{TENANT}', 'bench incident ' || {pad}, \
            CASE s.i % 4 WHEN 0 THEN 'low' WHEN 1 THEN 'medium' WHEN 2 THEN 'high' ELSE 'critical' END, \
            'bench', {status}, {signature}, 'rsig-v1', \
            {rt}, {rs}, {rm}, {ack_at}, {ack_by}, {res_at}, {res_by}, \
            CASE WHEN k.v = 4 AND s.i % 2 = 1 THEN {updated} END, \
            CASE WHEN k.v = 4 AND s.i % 2 = 1 THEN 'bench' END, \
-           {created}, {updated}, k.v \
+           {created}, {updated}, k.v, \
+           'replica r' || (s.i % 1000) || ' lagging behind its primary' \
          FROM s CROSS JOIN {VERSIONS}",
         rt = when_v(3, "'hotfix'"),
         rs = when_v(3, "'patched'"),
