@@ -8,7 +8,7 @@
 //! Ranks: on SQLite the number of matched tokens (FTS5's `bm25` weighs by the whole corpus, which later writes
 //! change); on PostgreSQL `ts_rank` × 10⁶, rounded.
 
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query};
 use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Iterable, QueryResult};
 
 use crate::entity::incident_search::{Column as S, Entity as SearchEntity};
@@ -48,7 +48,9 @@ pub async fn search(
     let backend = conn.get_database_backend();
     let s = |c: S| Expr::col(("s", c));
     let mut hits = Query::select();
-    hits.column(("s", S::TenantId)).column(("s", S::IncidentId));
+    hits.column(("s", S::TenantId))
+        .column(("s", S::IncidentId))
+        .column(("s", S::CreatedAt));
     match backend {
         DbBackend::Postgres => {
             let text = terms.join(" ");
@@ -96,6 +98,37 @@ pub async fn search(
         .and_where(s(S::ValidTo).is_null().or(s(S::ValidTo).gt(page.as_of)));
 
     let h = |c: &str| Expr::col((Alias::new("h"), Alias::new(c)));
+    // The keyset bound of a page on (rank, created_at, id), over the hits (`h`) or the versions (`v`).
+    let beyond = |created_at: Expr, id: Expr| {
+        after_rank
+            .zip(page.after.as_ref())
+            .map(|(rank, (at, last))| {
+                h("rank").lt(rank).or(h("rank").eq(rank).and(
+                    Expr::tuple([created_at, id])
+                        .lt(Expr::tuple([Expr::val(*at), Expr::val(last.as_str())])),
+                ))
+            })
+    };
+    // Without other filters every hit is a result: the page is chosen among the hits, and only its rows are joined
+    // with their versions (a common word's thousands of hits are ranked, not each looked up).
+    let unfiltered = filter == IncidentFilter::default();
+    let hits = if unfiltered {
+        let mut page_of_hits = Query::select();
+        page_of_hits
+            .column(Asterisk)
+            .from_subquery(hits, Alias::new("h"));
+        if let Some(bound) = beyond(h("created_at"), h("incident_id")) {
+            page_of_hits.and_where(bound);
+        }
+        page_of_hits
+            .order_by_expr(h("rank"), Order::Desc)
+            .order_by_expr(h("created_at"), Order::Desc)
+            .order_by_expr(h("incident_id"), Order::Desc)
+            .limit(page.limit);
+        page_of_hits
+    } else {
+        hits
+    };
     let mut select = Query::select();
     select
         .columns(Column::iter().map(|c| (V, c)))
@@ -115,13 +148,8 @@ pub async fn search(
         ..page.clone()
     };
     versions_at(backend, &mut select, tenant_id, filter, &unbounded);
-    if let (Some(rank), Some((at, id))) = (after_rank, &page.after) {
-        select.and_where(
-            h("rank").lt(rank).or(h("rank").eq(rank).and(
-                Expr::tuple([v(Column::CreatedAt), v(Column::Id)])
-                    .lt(Expr::tuple([Expr::val(*at), Expr::val(id.as_str())])),
-            )),
-        );
+    if !unfiltered && let Some(bound) = beyond(v(Column::CreatedAt), v(Column::Id)) {
+        select.and_where(bound);
     }
     select
         .order_by_expr(h("rank"), Order::Desc)

@@ -169,6 +169,7 @@ hoc_drivers::storage_test!(
                 .is_empty()
         );
 
+        let snapshot = spine.call(&c, &q("timeouts")).await.expect("search").as_of;
         // Paging one at a time walks the same order, without repeats or gaps, and the cursor keeps its snapshot.
         let mut paged = Vec::new();
         let mut cursor = None;
@@ -208,5 +209,33 @@ hoc_drivers::storage_test!(
                 .expect("create");
         }
         assert_eq!(paged, now);
+
+        // With a filter, the page is chosen after the filter: the same walk, two at a time, at the same instant.
+        let filtered_query = |cursor: Option<String>| ListIncidents {
+            status: Some("open".into()),
+            limit: Some(2),
+            cursor,
+            ..q("timeouts")
+        };
+        let mut filtered: Vec<(String, i64)> = Vec::new();
+        let mut cursor = None;
+        let mut as_of = None;
+        loop {
+            let page = spine
+                .call(&c.clone().with_as_of(snapshot), &filtered_query(cursor))
+                .await
+                .expect("filtered page");
+            assert_eq!(*as_of.get_or_insert(page.as_of), page.as_of);
+            filtered.extend(
+                page.items
+                    .into_iter()
+                    .map(|i| (i.title, i.rank.expect("rank"))),
+            );
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(filtered, now);
     }
 );
