@@ -46,11 +46,15 @@ pub enum IncidentError {
         /// Why.
         message: String,
     },
-    /// The change collides with the resource's state (a deleted note cannot be edited).
-    #[error("conflict: {message}")]
-    Conflict {
-        /// What collided.
-        message: String,
+    /// A note's state does not allow the change (a deleted note cannot be edited).
+    #[error("invalid transition of note {note_id} from {from} to {to}")]
+    NoteTransition {
+        /// The note.
+        note_id: String,
+        /// Its state (`deleted`).
+        from: &'static str,
+        /// What was asked (`edited`).
+        to: &'static str,
     },
     /// Storage failed.
     #[error(transparent)]

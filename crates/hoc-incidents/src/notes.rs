@@ -249,8 +249,10 @@ pub async fn edit_note(
     let incident = locked(tx, caller.tenant_id, &id).await?;
     let before = own_note(tx, caller, &id, &note_id).await?;
     if before.deleted {
-        return Err(IncidentError::Conflict {
-            message: format!("note {note_id} is deleted"),
+        return Err(IncidentError::NoteTransition {
+            note_id,
+            from: "deleted",
+            to: "edited",
         });
     }
     if before.version != input.expected_version {

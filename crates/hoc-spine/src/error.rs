@@ -228,7 +228,10 @@ impl From<IncidentError> for OperationError {
             },
             IncidentError::StaleVersion { message } => Self::StaleVersion { message },
             IncidentError::Forbidden { message } => Self::Forbidden { message },
-            IncidentError::Conflict { message } => Self::Conflict { message },
+            IncidentError::NoteTransition { from, to, .. } => Self::InvalidTransition {
+                from: from.to_owned(),
+                to: to.to_owned(),
+            },
             IncidentError::Storage(err) => err.into(),
         }
     }

@@ -206,6 +206,28 @@ hoc_spine::storage_test!(notes_owners_labels_and_duplicates_over_http, |db, url|
         (StatusCode::OK, &json!(true), &json!("")),
         "{deleted}"
     );
+    // A deleted note cannot be edited: 409 invalid_transition from deleted.
+    let (status, refused) = server
+        .call(
+            Method::PATCH,
+            &note_path,
+            Some(&alice),
+            Some(json!({"body": "back", "expected_version": 3})),
+        )
+        .await;
+    assert_eq!(
+        (
+            status,
+            &refused["error"]["code"],
+            &refused["error"]["details"]["from"]
+        ),
+        (
+            StatusCode::CONFLICT,
+            &json!("invalid_transition"),
+            &json!("deleted")
+        ),
+        "{refused}"
+    );
     let (status, listed) = server
         .call(
             Method::GET,

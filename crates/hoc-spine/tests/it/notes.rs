@@ -366,7 +366,8 @@ hoc_drivers::storage_test!(bad_note_writes_are_refused_and_write_nothing, |db| {
     );
     // 10,000 characters is the bound, inclusive.
     add(&spine, &ctx("t1"), &incident.id, &"y".repeat(10_000)).await;
-    // Deleting twice: the second answers the deleted note and writes nothing; editing it is a conflict.
+    // Deleting twice: the second answers the deleted note and writes nothing; editing it is an invalid transition
+    // (409 over HTTP, from `deleted` to `edited`).
     spine
         .call(
             &ctx("t1"),
@@ -392,7 +393,7 @@ hoc_drivers::storage_test!(bad_note_writes_are_refused_and_write_nothing, |db| {
     assert_eq!(hoc_drivers::testing::row_counts(&db).await, before);
     refused_without_writes!(
         db,
-        ErrorCode::Conflict,
+        ErrorCode::InvalidTransition,
         spine.call(
             &ctx("t1"),
             &EditNote {
