@@ -20,6 +20,13 @@ pub async fn list_after(
         .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)?;
+    envelopes(rows)
+}
+
+/// The envelopes stored in outbox rows.
+fn envelopes(
+    rows: Vec<crate::entity::event_outbox::Model>,
+) -> Result<Vec<EventEnvelope>, StorageError> {
     rows.into_iter()
         .map(|row| {
             serde_json::from_str(&row.payload).map_err(|e| StorageError::Corrupt {
@@ -107,12 +114,5 @@ pub async fn for_incident(
         .all(&tx.conn())
         .await
         .map_err(StorageError::from_db)?;
-    rows.into_iter()
-        .map(|row| {
-            serde_json::from_str(&row.payload).map_err(|e| StorageError::Corrupt {
-                table: "event_outbox",
-                problem: format!("event {}: {e}", row.event_id),
-            })
-        })
-        .collect()
+    envelopes(rows)
 }

@@ -129,13 +129,14 @@ async fn locked(tx: &Tx, tenant_id: &str, id: &str) -> Result<IncidentRow, Incid
         })
 }
 
-/// The note's current version, which only its author may change.
-async fn own_note(
+/// Locks the incident and reads the note's current version, which only its author may change.
+async fn locked_own_note(
     tx: &Tx,
     caller: &Caller<'_>,
     incident_id: &str,
     note_id: &str,
-) -> Result<NoteRow, IncidentError> {
+) -> Result<(IncidentRow, NoteRow), IncidentError> {
+    let incident = locked(tx, caller.tenant_id, incident_id).await?;
     let note = notes::current(tx, caller.tenant_id, incident_id, note_id)
         .await?
         .ok_or_else(|| IncidentError::NotFound {
@@ -150,7 +151,7 @@ async fn own_note(
             ),
         });
     }
-    Ok(note)
+    Ok((incident, note))
 }
 
 /// Writes a note version with its timeline row, audit draft and event.
@@ -246,8 +247,7 @@ pub async fn edit_note(
     input: NoteEdit,
 ) -> Result<Outcome<Note>, IncidentError> {
     let (id, note_id) = (input.id.into_string(), input.note_id.into_string());
-    let incident = locked(tx, caller.tenant_id, &id).await?;
-    let before = own_note(tx, caller, &id, &note_id).await?;
+    let (incident, before) = locked_own_note(tx, caller, &id, &note_id).await?;
     if before.deleted {
         return Err(IncidentError::NoteTransition {
             note_id,
@@ -287,8 +287,7 @@ pub async fn delete_note(
     input: NoteRef,
 ) -> Result<Outcome<Note>, IncidentError> {
     let (id, note_id) = (input.id.into_string(), input.note_id.into_string());
-    let incident = locked(tx, caller.tenant_id, &id).await?;
-    let before = own_note(tx, caller, &id, &note_id).await?;
+    let (incident, before) = locked_own_note(tx, caller, &id, &note_id).await?;
     if before.deleted {
         return Ok(unchanged(before));
     }
