@@ -10,7 +10,7 @@ use hoc_contracts::input::{FreeText, ResolutionMethod, TimelineKind, Vocabulary}
 use hoc_drivers::{DbTime, IncidentRow, Stored, Tx};
 
 use crate::lifecycle::{self, Transition};
-use crate::procedures::{Change, clear_resolution, find, write_change};
+use crate::procedures::{Change, Reopen, clear_resolution, find, transition, write_change};
 use crate::{Caller, IncidentError, IncidentId, IncidentState, Outcome, Reason};
 
 hoc_contracts::request! {
@@ -202,8 +202,45 @@ pub async fn remove_duplicate(
     unlink(tx, caller, find(tx, caller.tenant_id, &id).await?, reason).await
 }
 
+/// Returns a resolved or closed incident to `open`.
+///
+/// The incident's current resolution (type, summary, method, close reason, who and when) and acknowledgement are
+/// cleared, because they no longer describe it; the timeline and the audit ledger (whose `before_state` holds
+/// them) keep the history. The postmortem link stays. Reopening a duplicate is the undoing of its link (it lives here,
+/// beside the links, for that reason).
+pub async fn reopen(tx: &Tx, caller: &Caller<'_>, input: Reopen) -> Result<Outcome, IncidentError> {
+    let (id, reason) = (
+        input.id.into_string(),
+        input.reason.map(FreeText::into_string),
+    );
+    // Reopening a duplicate undoes its link (the target's list must not keep an open incident).
+    let found = find(tx, caller.tenant_id, &id).await?;
+    if found.duplicate_of.is_some() {
+        return unlink(tx, caller, found, reason).await;
+    }
+    let change = transition(
+        tx,
+        caller,
+        &id,
+        Transition::Reopen,
+        reason.as_deref(),
+        clear_resolution,
+    )
+    .await?;
+    let previous_state = change.before.status;
+    Ok(
+        change.into_outcome("incidents.write.reopen", reason, |incident| {
+            DomainEvent::IncidentReopened(hoc_contracts::events::IncidentReopened {
+                incident_id: incident.id.clone(),
+                incident_state: incident.status,
+                previous_state,
+            })
+        }),
+    )
+}
+
 /// [`remove_duplicate`] of a row already read (a reopen of a duplicate is its undoing).
-pub(crate) async fn unlink(
+async fn unlink(
     tx: &Tx,
     caller: &Caller<'_>,
     before: IncidentRow,

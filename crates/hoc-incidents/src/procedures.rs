@@ -350,42 +350,6 @@ pub async fn close(tx: &Tx, caller: &Caller<'_>, input: Close) -> Result<Outcome
     )
 }
 
-/// Returns a resolved or closed incident to `open`.
-///
-/// The incident's current resolution (type, summary, method, close reason, who and when) and acknowledgement are
-/// cleared, because they no longer describe it; the timeline and the audit ledger (whose `before_state` holds
-/// them) keep the history. The postmortem link stays.
-pub async fn reopen(tx: &Tx, caller: &Caller<'_>, input: Reopen) -> Result<Outcome, IncidentError> {
-    let (id, reason) = (
-        input.id.into_string(),
-        input.reason.map(FreeText::into_string),
-    );
-    // Reopening a duplicate undoes its link (the target's list must not keep an open incident).
-    let found = find(tx, caller.tenant_id, &id).await?;
-    if found.duplicate_of.is_some() {
-        return crate::links::unlink(tx, caller, found, reason).await;
-    }
-    let change = transition(
-        tx,
-        caller,
-        &id,
-        Transition::Reopen,
-        reason.as_deref(),
-        clear_resolution,
-    )
-    .await?;
-    let previous_state = change.before.status;
-    Ok(
-        change.into_outcome("incidents.write.reopen", reason, |incident| {
-            DomainEvent::IncidentReopened(hoc_contracts::events::IncidentReopened {
-                incident_id: incident.id.clone(),
-                incident_state: incident.status,
-                previous_state,
-            })
-        }),
-    )
-}
-
 /// What a reopen clears: the resolution (type, summary, method, close reason, who and when), the acknowledgement
 /// and a duplicate link, because they no longer describe the incident.
 pub(crate) fn clear_resolution(row: &mut IncidentRow) {
@@ -526,7 +490,7 @@ impl Change {
 /// Applies a lifecycle transition with compare-and-set on (id, tenant, allowed from-states, version), then writes
 /// its timeline row. Losing the race to a concurrent writer means: read the incident again and decide again, so a
 /// loser either applies cleanly on the new state or gets `invalid_transition` from the state the winner left.
-async fn transition(
+pub(crate) async fn transition(
     tx: &Tx,
     caller: &Caller<'_>,
     id: &str,
