@@ -3,18 +3,17 @@
 
 use hoc_contracts::EventEnvelope;
 use hoc_contracts::time_format::{UtcTimestamp, format_utc, utc};
-use hoc_drivers::{DbTime, Tx, audit, notes as notes_driver, outbox};
+use hoc_drivers::{DbTime, Tx, audit, notes as notes_driver, outbox, timeline as timeline_driver};
 use time::OffsetDateTime;
 
-use crate::limits::INCIDENT_ID_MAX_CHARS;
 use crate::queries::{self, ReadAt};
-use crate::{AuditEntry, Incident, IncidentError, Note, TimelineEntry};
+use crate::{AuditEntry, Incident, IncidentError, IncidentId, Note, TimelineEntry};
 
 hoc_contracts::request! {
     /// Export an incident: the JSON document, or a Markdown postmortem draft with `Accept: text/markdown`.
     pub struct ExportIncident => ExportQuery {
         /// The incident.
-        id: String => required hoc_contracts::input::Text<{ INCIDENT_ID_MAX_CHARS }>,
+        id: String => required IncidentId,
     }
 }
 
@@ -59,7 +58,12 @@ pub async fn export(
     let incident = queries::get(tx, tenant_id, &id, at).await?.incident;
     let as_of = at.instant();
     let until = DbTime::new(as_of);
-    let timeline = queries::timeline(tx, tenant_id, &id, at).await?.items;
+    // The incident was found above: its rows are read directly (queries::timeline would look it up again).
+    let timeline: Vec<TimelineEntry> = timeline_driver::list(tx, tenant_id, &id, Some(until))
+        .await?
+        .into_iter()
+        .map(TimelineEntry::from)
+        .collect();
     let notes: Vec<Note> = notes_driver::list(tx, tenant_id, &id, until)
         .await?
         .into_iter()

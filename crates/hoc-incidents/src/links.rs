@@ -75,31 +75,28 @@ async fn write_both(
     } else {
         (target, source)
     };
-    let mut written = Vec::with_capacity(2);
-    for side in [first, second] {
-        let id = side.before.id.clone();
-        let change = write_change(
-            tx,
-            caller,
-            side.allowed,
-            side.before,
-            side.after,
-            side.kind,
-            side.description,
-        )
-        .await?
-        .ok_or(IncidentError::Contended { id })?;
-        written.push(change);
-    }
-    let second = written.pop();
-    let first = written.pop();
-    match (first, second) {
-        (Some(first), Some(second)) if source_first => Ok((first, second)),
-        (Some(first), Some(second)) => Ok((second, first)),
-        _ => Err(IncidentError::Contended {
-            id: "duplicate link".to_owned(),
-        }),
-    }
+    let first = write_side(tx, caller, first).await?;
+    let second = write_side(tx, caller, second).await?;
+    Ok(if source_first {
+        (first, second)
+    } else {
+        (second, first)
+    })
+}
+
+async fn write_side(tx: &Tx, caller: &Caller<'_>, side: Side) -> Result<Change, IncidentError> {
+    let id = side.before.id.clone();
+    write_change(
+        tx,
+        caller,
+        side.allowed,
+        side.before,
+        side.after,
+        side.kind,
+        side.description,
+    )
+    .await?
+    .ok_or(IncidentError::Contended { id })
 }
 
 fn with_reason(mut description: String, reason: Option<&str>) -> String {
