@@ -16,6 +16,7 @@ mod m20261128_000008_grouping;
 mod m20261206_000009_event_retention;
 mod m20261206_000010_working;
 mod m20261206_000011_search;
+mod m20261206_000012_search_words;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -112,6 +113,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000009_event_retention::Migration),
             Box::new(m20261206_000010_working::Migration),
             Box::new(m20261206_000011_search::Migration),
+            Box::new(m20261206_000012_search_words::Migration),
         ]
     }
 }
