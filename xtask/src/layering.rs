@@ -251,6 +251,7 @@ fn domain_of(path: &str) -> Option<&'static str> {
         ("/v1/analytics/", "analytics."),
         ("/v1/events", "events."),
         ("/v1/audit", "audit."),
+        ("/v1/integrations/", "incidents.alerts"),
     ]
     .into_iter()
     .find(|(prefix, _)| path.starts_with(prefix))

@@ -449,6 +449,51 @@ domain_events! {
         incident_state: IncidentState::Open,
         previous_duplicate_of: "inc_0192f0c4-7a60-7000-8000-0000000000aa".into(),
     };
+
+    /// `incidents.AlertFired`: an alert that feeds the incident fired (first, or again: one more occurrence).
+    AlertFired = "incidents.AlertFired" {
+        /// The incident it feeds.
+        incident_id: String,
+        /// The alert.
+        alert_id: String,
+        /// Who sent it (`alertmanager`).
+        source: String,
+        /// The sender's key, verbatim.
+        dedup_key: String,
+        /// The alert's version this firing wrote.
+        alert_version: i64,
+        /// Its distinct firings so far.
+        occurrences: i64,
+    }
+    example AlertFired {
+        incident_id: INCIDENT_ID.into(),
+        alert_id: "alr_0192f0c4-7a60-7000-8000-000000000001".into(),
+        source: "alertmanager".into(),
+        dedup_key: "5ef77f1f8a3ecfa9".into(),
+        alert_version: 2,
+        occurrences: 2,
+    };
+
+    /// `incidents.AlertResolved`: an alert that feeds the incident resolved.
+    AlertResolved = "incidents.AlertResolved" {
+        /// The incident it feeds.
+        incident_id: String,
+        /// The alert.
+        alert_id: String,
+        /// Who sent it (`alertmanager`).
+        source: String,
+        /// The sender's key, verbatim.
+        dedup_key: String,
+        /// The alert's version the resolution wrote.
+        alert_version: i64,
+    }
+    example AlertResolved {
+        incident_id: INCIDENT_ID.into(),
+        alert_id: "alr_0192f0c4-7a60-7000-8000-000000000001".into(),
+        source: "alertmanager".into(),
+        dedup_key: "5ef77f1f8a3ecfa9".into(),
+        alert_version: 3,
+    };
 }
 
 impl DomainEvent {

@@ -36,12 +36,14 @@ pub use crate::validate::{is_valid, validate_event_payload};
 /// added `recurrence_signature` and `signature_version` to `incidents.IncidentCreated` and the types
 /// `incidents.IncidentRegrouped` and `incidents.GroupingConfigChanged`; 1.3.0 added `incidents.IncidentSeverityChanged`
 /// and `incidents.IncidentEdited` (the first of the types of working an incident); 1.4.0 added the rest of them
-/// (assignment, notes, duplicate links) and the resolution method `duplicate`.
-pub const SCHEMA_VERSION: &str = "1.4.0";
+/// (assignment, notes, duplicate links) and the resolution method `duplicate`; 1.5.0 added `incidents.AlertFired` and
+/// `incidents.AlertResolved` (alerts in).
+pub const SCHEMA_VERSION: &str = "1.5.0";
 
 /// Every schema version a consumer still accepts: events written before an upgrade stay readable (a field added
 /// in a later version is required only of events that carry that version, see [`registry::FIELDS_SINCE`]).
-pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] = &["1.1.0", "1.2.0", "1.3.0", SCHEMA_VERSION];
+pub const SUPPORTED_SCHEMA_VERSIONS: &[&str] =
+    &["1.1.0", "1.2.0", "1.3.0", "1.4.0", SCHEMA_VERSION];
 
 /// The eleven envelope fields, in wire order.
 pub const ENVELOPE_FIELDS: [&str; 11] = [

@@ -208,7 +208,7 @@ fn unregistered_type_and_wrong_schema_version_are_invalid() {
         check(&payload),
         [
             "invalid `event_type`: `incidents.IncidentExploded` is not a registered event type",
-            "invalid `schema_version`: unsupported schema version `2.0.0`; expected one of 1.1.0, 1.2.0, 1.3.0, 1.4.0",
+            "invalid `schema_version`: unsupported schema version `2.0.0`; expected one of 1.1.0, 1.2.0, 1.3.0, 1.4.0, 1.5.0",
         ]
     );
 }

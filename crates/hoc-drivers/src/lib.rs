@@ -5,6 +5,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alerts;
 pub mod api_keys;
 pub mod artifacts;
 pub mod audit;
@@ -45,9 +46,11 @@ pub use crate::entity::analytics_artifacts::Model as ArtifactRow;
 pub use crate::entity::api_keys::Model as ApiKeyRow;
 pub use crate::entity::audit_ledger::Model as AuditRow;
 pub use crate::entity::idempotency_keys::Model as IdempotencyRow;
+pub use crate::entity::incident_alerts::Model as AlertRow;
 pub use crate::entity::incident_notes::Model as NoteRow;
 pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
+pub use crate::entity::ingest_deliveries::Model as DeliveryRow;
 pub use crate::entity::postmortems::Model as PostmortemRow;
 pub use crate::error::StorageError;
 pub use crate::stored::Stored;

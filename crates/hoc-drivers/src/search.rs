@@ -76,17 +76,17 @@ pub async fn search(
                 .collect::<Vec<_>>()
                 .join(" ");
             hits.expr_as(occurrences(terms), Alias::new("rank"))
-            .from(Alias::new("incident_search_fts"))
-            .join_as(
-                JoinType::InnerJoin,
-                SearchEntity,
-                Alias::new("s"),
-                Expr::cust("s.rowid = incident_search_fts.rowid"),
-            )
-            .and_where(Expr::cust_with_values(
-                "incident_search_fts MATCH ?",
-                [text],
-            ));
+                .from(Alias::new("incident_search_fts"))
+                .join_as(
+                    JoinType::InnerJoin,
+                    SearchEntity,
+                    Alias::new("s"),
+                    Expr::cust("s.rowid = incident_search_fts.rowid"),
+                )
+                .and_where(Expr::cust_with_values(
+                    "incident_search_fts MATCH ?",
+                    [text],
+                ));
         }
     }
     hits.and_where(s(S::TenantId).eq(tenant_id))

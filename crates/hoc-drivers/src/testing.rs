@@ -39,6 +39,8 @@ pub const TABLES: &[&str] = &[
     "event_prune_marks",
     "incident_notes",
     "incident_search",
+    "incident_alerts",
+    "ingest_deliveries",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

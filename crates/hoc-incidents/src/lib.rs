@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+pub mod alerts;
 mod error;
 pub mod export;
 pub mod grouping;

@@ -70,6 +70,16 @@ impl ApiError {
         )
     }
 
+    /// The error as an alert integration answers it: a delivery that breaks a rule is 400 `malformed_request` (with
+    /// the same `details.fields`), as senders expect of a bad body; everything else is unchanged.
+    pub fn for_integration(mut self) -> Self {
+        if self.code == "invalid_input" {
+            self.status = StatusCode::BAD_REQUEST;
+            self.code = "malformed_request";
+        }
+        self
+    }
+
     /// 500, carrying the request id for the operator and nothing else.
     pub fn internal(request_id: &str) -> Self {
         Self::new(

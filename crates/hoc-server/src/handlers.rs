@@ -163,7 +163,13 @@ async fn write<M: OperationMethod, S: Shape<M::Response>>(
     body: Body,
 ) -> Result<Response> {
     let ctx = authorize(&req.state, &req.headers, &req.rid, route).await?;
-    let bytes = read_body(body, req.state.body_limit).await?;
+    let ingest = route.scope == Some(hoc_spine::auth::Scope::Ingest);
+    let limit = if ingest {
+        req.state.ingest_body_limit
+    } else {
+        req.state.body_limit
+    };
+    let bytes = read_body(body, limit).await?;
     require_json(&req.headers, &bytes)?;
     let mut object = if bytes.iter().all(u8::is_ascii_whitespace) {
         Map::new()
@@ -208,7 +214,11 @@ async fn write<M: OperationMethod, S: Shape<M::Response>>(
             Replayable::Replayed(response) => Ok(stored(response, true)),
         },
         None => {
-            let response = spine.call(&ctx, &request).await.map_err(fail(&req.rid))?;
+            let response = spine
+                .call(&ctx, &request)
+                .await
+                .map_err(fail(&req.rid))
+                .map_err(|e| if ingest { e.for_integration() } else { e })?;
             Ok(stored(shaped::<_, S>(&response, &req.rid)?, false))
         }
     }

@@ -31,6 +31,10 @@ pub use hoc_spine::http::HttpMethod;
 /// Default request body limit (64 KiB).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
 
+/// Default request body limit of the alert integrations (4 MiB): a real Alertmanager delivery of many alerts is far
+/// over [`DEFAULT_BODY_LIMIT`], and Alertmanager drops a 4xx without retrying.
+pub const DEFAULT_INGEST_BODY_LIMIT: usize = 4 * 1024 * 1024;
+
 /// Default longest time a request may run before it is answered 503.
 pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -41,6 +45,8 @@ pub struct AppState {
     pub spine: Spine,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Largest accepted request body of an alert integration route, in bytes.
+    pub ingest_body_limit: usize,
     /// Longest time a request may run; past it the request is answered 503 and its work dropped (rolled back).
     pub request_timeout: std::time::Duration,
     /// The event relay's status, when `--nats-url` turned it on (`/readyz` reports NATS).
@@ -110,7 +116,13 @@ impl Route {
                 operation: M::OPERATION,
                 method: M::METHOD,
             },
-            scope: Some(if M::WRITES { Scope::Write } else { Scope::Read }),
+            scope: Some(if route.ingest {
+                Scope::Ingest
+            } else if M::WRITES {
+                Scope::Write
+            } else {
+                Scope::Read
+            }),
             summary: route.summary,
             as_of: route.as_of,
             example: route
@@ -277,6 +289,7 @@ pub fn state(spine: Spine) -> AppState {
     AppState {
         spine,
         body_limit: DEFAULT_BODY_LIMIT,
+        ingest_body_limit: DEFAULT_INGEST_BODY_LIMIT,
         request_timeout: DEFAULT_REQUEST_TIMEOUT,
         relay: None,
         closing: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),

@@ -59,6 +59,9 @@ enum Command {
         /// Largest accepted request body in bytes.
         #[arg(long, env = "HOC_MAX_BODY_BYTES", default_value_t = hoc_server::DEFAULT_BODY_LIMIT)]
         max_body_bytes: usize,
+        /// Largest accepted request body of the alert integrations in bytes.
+        #[arg(long, env = "HOC_MAX_INGEST_BODY_BYTES", default_value_t = hoc_server::DEFAULT_INGEST_BODY_LIMIT)]
+        max_ingest_body_bytes: usize,
         /// How long a client has to send a request's head (milliseconds); slower connections are closed.
         #[arg(long, env = "HOC_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
         header_read_timeout_ms: u64,
@@ -168,7 +171,7 @@ enum KeysCommand {
         /// The actor every request with this key is recorded as.
         #[arg(long)]
         actor: String,
-        /// read or write.
+        /// read, write or ingest (the alert integrations only).
         #[arg(long)]
         scope: String,
         /// user, system, sdk or founder.
@@ -245,6 +248,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             db,
             bind,
             max_body_bytes,
+            max_ingest_body_bytes,
             header_read_timeout_ms,
             idle_timeout_ms,
             request_timeout_ms,
@@ -309,6 +313,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             state.metrics = metrics;
 
             state.body_limit = max_body_bytes;
+            state.ingest_body_limit = max_ingest_body_bytes;
             state.request_timeout = ms(request_timeout_ms.max(1));
             println!("hocd listening on http://{address}");
             tracing::info!(%address, database = %redact(&db.database_url), max_connections,

@@ -287,7 +287,7 @@ impl KeyCache {
 pub fn parse_scope(s: &str) -> Result<Scope, OperationError> {
     <Scope as hoc_contracts::input::Vocabulary>::from_wire(s).ok_or_else(|| {
         OperationError::InvalidInput {
-            fields: vec![FieldError::new("scope", "must be read or write")],
+            fields: vec![FieldError::new("scope", "must be read, write or ingest")],
         }
     })
 }
@@ -302,6 +302,12 @@ mod tests {
         assert!(Scope::Write.allows(Scope::Read));
         assert!(Scope::Read.allows(Scope::Read));
         assert!(!Scope::Read.allows(Scope::Write));
+        // An ingest key reaches the integrations and nothing else; no other key reaches them.
+        assert!(Scope::Ingest.allows(Scope::Ingest));
+        assert!(!Scope::Ingest.allows(Scope::Read));
+        assert!(!Scope::Ingest.allows(Scope::Write));
+        assert!(!Scope::Write.allows(Scope::Ingest));
+        assert!(!Scope::Read.allows(Scope::Ingest));
     }
 
     #[test]

@@ -202,6 +202,8 @@ pub struct Route<M, S> {
     /// A valid request (the API document shows it; tests send it where a route needs a body to get past
     /// validation).
     pub example: Option<fn() -> M>,
+    /// Whether the route is an alert integration: reachable with an `ingest` key only (and no other route is).
+    pub ingest: bool,
     types: PhantomData<fn() -> (M, S)>,
 }
 
@@ -214,6 +216,12 @@ impl<M, S> Route<M, S> {
     /// The read takes the point in time of the read from the query parameter `name`.
     pub const fn as_of_named(mut self, name: &'static str) -> Self {
         self.as_of = Some(name);
+        self
+    }
+
+    /// An alert integration: only an `ingest` key reaches it, with the integrations' larger body limit.
+    pub const fn ingest(mut self) -> Self {
+        self.ingest = true;
         self
     }
 
@@ -232,6 +240,7 @@ impl<M, S> Route<M, S> {
             summary: self.summary,
             as_of: self.as_of,
             example: self.example,
+            ingest: self.ingest,
             types: PhantomData,
         }
     }
@@ -250,6 +259,7 @@ const fn route<M, S>(
         summary,
         as_of: None,
         example: None,
+        ingest: false,
         types: PhantomData,
     }
 }

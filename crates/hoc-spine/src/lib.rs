@@ -96,6 +96,7 @@ pub fn builtin_operations() -> Result<RegistryBuilder, OperationError> {
 /// ([`builtin_operations`]), a host serves the routed ones (`hoc_server::routes`).
 pub fn declare_builtin<V: http::Methods>(methods: &mut V) -> Result<(), OperationError> {
     ops::incidents::declare(methods)?;
+    ops::alerts::declare(methods)?;
     ops::analytics::declare(methods)?;
     ops::events::declare(methods)?;
     ops::audit::declare(methods)

@@ -2,6 +2,7 @@
 //! whether it writes, and names its response), so `spine.call(&ctx, &request)` needs nothing else. Each domain's
 //! `ops` file re-exports its own request and response types; this module gathers them.
 
+pub use crate::ops::alerts::*;
 pub use crate::ops::analytics::*;
 pub use crate::ops::audit::*;
 pub use crate::ops::events::*;

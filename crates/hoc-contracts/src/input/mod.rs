@@ -510,6 +510,14 @@ crate::vocabulary!(
         DuplicateMarked = "duplicate_marked",
         /// A duplicate link was undone (on both incidents).
         DuplicateRemoved = "duplicate_removed",
+        /// An alert that feeds it fired for the first time.
+        AlertFired = "alert_fired",
+        /// An alert that feeds it fired again.
+        AlertFiredAgain = "alert_fired_again",
+        /// An alert that feeds it resolved.
+        AlertResolved = "alert_resolved",
+        /// A delivery that named it left alerts out (the sender's `max_alerts`).
+        AlertsTruncated = "alerts_truncated",
     }
 );
 
@@ -520,13 +528,16 @@ crate::vocabulary!(
         Read = "read",
         /// Read and write routes.
         Write = "write",
+        /// The alert integrations only (a monitoring system's key: it can do nothing else).
+        Ingest = "ingest",
     }
 );
 
 impl Scope {
-    /// Whether this scope allows a route that needs `needed`.
+    /// Whether this scope allows a route that needs `needed`: `write` allows `read`; `ingest` allows nothing but
+    /// itself, and nothing else allows it.
     pub fn allows(self, needed: Scope) -> bool {
-        self == Scope::Write || needed == Scope::Read
+        self == needed || (self == Scope::Write && needed == Scope::Read)
     }
 }
 

@@ -2,6 +2,7 @@
 //! `HOC_TEST_DATABASE_URL` is set) a fresh PostgreSQL database, driven over HTTP.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod alerts;
 mod errors;
 mod faults;
 mod grouping;

@@ -540,7 +540,7 @@ async fn cli_migrates_and_refuses_bad_arguments() {
         .await
         .expect("runs");
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("scope: must be read or write"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("scope: must be read, write or ingest"));
 
     let out = crate::hocd()
         .args(["keys", "revoke", "--database-url", &url, "key_nope"])

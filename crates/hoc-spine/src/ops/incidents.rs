@@ -30,7 +30,7 @@ use crate::http::{
 };
 use crate::{Call, OperationError, Output};
 
-fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
+pub(crate) fn caller<'a>(call: &Call<'a>) -> Caller<'a> {
     Caller {
         tenant_id: call.ctx.tenant_id(),
         actor: call.ctx.actor(),

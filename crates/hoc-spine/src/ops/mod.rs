@@ -1,6 +1,7 @@
 //! The operation methods the spine provides, one file per domain: one `operation_method!` per request type, and
 //! one `declare` that names each method once — with its HTTP route where it has one (`crate::http`) — and that
 //! [`crate::declare_builtin`] walks for the registry and for hosts.
+pub(crate) mod alerts;
 pub(crate) mod analytics;
 pub(crate) mod audit;
 pub(crate) mod events;

@@ -18,6 +18,7 @@ macro_rules! refused_without_writes {
     }};
 }
 
+mod alerts;
 mod analytics;
 mod auth;
 mod concurrency;

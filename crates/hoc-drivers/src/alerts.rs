@@ -1,0 +1,166 @@
+//! Alerts and the deliveries they came in. Every version of an alert is a row that is never updated (its first
+//! firing is version 1, each firing again and its resolution one more), so the alerts at an instant are each
+//! alert's highest version written at or before it. A delivery is claimed by its identity before it is applied:
+//! a second claim of one identity finds the first and applies nothing.
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
+    IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult,
+};
+
+use crate::entity::incident_alerts::{Column, Entity};
+use crate::entity::ingest_deliveries::{self, Entity as Deliveries};
+use crate::{AlertRow, DbTime, DeliveryRow, StorageError, Tx};
+
+/// Writes a version of an alert. The (tenant, alert, version) key refuses a second writer of one version.
+pub async fn insert(tx: &Tx, row: AlertRow) -> Result<(), StorageError> {
+    Entity::insert(row.into_active_model().reset_all())
+        .exec_without_returning(tx.write()?)
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(())
+}
+
+/// The newest alert `source` sent under `dedup_key`, in its current version, or `None`.
+pub async fn latest_by_key(
+    tx: &Tx,
+    tenant_id: &str,
+    source: &str,
+    dedup_key: &str,
+) -> Result<Option<AlertRow>, StorageError> {
+    Entity::find()
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::Source.eq(source))
+        .filter(Column::DedupKey.eq(dedup_key))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::AlertId)
+        .order_by_desc(Column::Version)
+        .one(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// The incident the newest alert opened or joined under `incident_key` feeds, or `None`.
+pub async fn incident_for_key(
+    tx: &Tx,
+    tenant_id: &str,
+    source: &str,
+    incident_key: &str,
+) -> Result<Option<String>, StorageError> {
+    Entity::find()
+        .select_only()
+        .column(Column::IncidentId)
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::Source.eq(source))
+        .filter(Column::IncidentKey.eq(incident_key))
+        .order_by_desc(Column::CreatedAt)
+        .into_tuple::<String>()
+        .one(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// The alerts of an incident as they were at `as_of` (now: `None`), each in its highest version written by then,
+/// oldest first by (created_at, alert_id).
+pub async fn of_incident(
+    tx: &Tx,
+    tenant_id: &str,
+    incident_id: &str,
+    as_of: Option<DbTime>,
+) -> Result<Vec<AlertRow>, StorageError> {
+    let a = |c: Column| Expr::col(("a", c));
+    let b = |c: Column| Expr::col(("b", c));
+    let mut latest = Query::select();
+    latest
+        .expr(b(Column::Version).max())
+        .from_as(Entity, "b")
+        .and_where(b(Column::TenantId).equals(("a", Column::TenantId)))
+        .and_where(b(Column::AlertId).equals(("a", Column::AlertId)));
+    let mut select = Query::select();
+    select
+        .columns(Column::iter().map(|c| ("a", c)))
+        .from_as(Entity, "a")
+        .and_where(a(Column::TenantId).eq(tenant_id))
+        .and_where(a(Column::IncidentId).eq(incident_id));
+    if let Some(as_of) = as_of {
+        latest.and_where(b(Column::UpdatedAt).lte(as_of));
+        select.and_where(a(Column::CreatedAt).lte(as_of));
+    }
+    select
+        .and_where(a(Column::Version).eq(Expr::from(latest)))
+        .order_by(("a", Column::CreatedAt), Order::Asc)
+        .order_by(("a", Column::AlertId), Order::Asc);
+    Entity::find()
+        .from_raw_sql(tx.conn().get_database_backend().build(&select))
+        .all(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// Holds the key `incident_key` of the tenant until the transaction ends, so deliveries for one key apply one at a
+/// time (PostgreSQL: a transaction-level advisory lock; SQLite serialises every write transaction already).
+pub async fn lock_key(tx: &Tx, tenant_id: &str, incident_key: &str) -> Result<(), StorageError> {
+    let conn = tx.write()?;
+    if conn.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    conn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+        [format!("alerts/{tenant_id}/{incident_key}").into()],
+    ))
+    .await
+    .map_err(StorageError::from_db)?;
+    Ok(())
+}
+
+/// Claims a delivery by its identity: `true` when this transaction is the first to apply it. A concurrent claim of
+/// the same identity waits for the first and then finds it.
+pub async fn claim_delivery(tx: &Tx, row: DeliveryRow) -> Result<bool, StorageError> {
+    let inserted = Deliveries::insert(row.into_active_model().reset_all())
+        .on_conflict(
+            OnConflict::columns([
+                ingest_deliveries::Column::TenantId,
+                ingest_deliveries::Column::DeliveryId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .try_insert()
+        .exec_without_returning(tx.write()?)
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
+}
+
+/// The delivery applied under `delivery_id`, or `None`.
+pub async fn delivery(
+    tx: &Tx,
+    tenant_id: &str,
+    delivery_id: &str,
+) -> Result<Option<DeliveryRow>, StorageError> {
+    Deliveries::find_by_id((tenant_id.to_owned(), delivery_id.to_owned()))
+        .one(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// Records what applying a claimed delivery did.
+pub async fn record_result(
+    tx: &Tx,
+    tenant_id: &str,
+    delivery_id: &str,
+    result: String,
+) -> Result<(), StorageError> {
+    let row = ingest_deliveries::ActiveModel {
+        tenant_id: ActiveValue::Unchanged(tenant_id.to_owned()),
+        delivery_id: ActiveValue::Unchanged(delivery_id.to_owned()),
+        result: ActiveValue::Set(result),
+        ..Default::default()
+    };
+    row.update(tx.write()?)
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(())
+}

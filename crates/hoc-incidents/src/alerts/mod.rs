@@ -1,0 +1,626 @@
+//! Alerts in (issue 23): what monitoring sends becomes alerts that open, feed and resolve incidents.
+//!
+//! An alert belongs to a tenant and a source (`alertmanager`), has the sender's key verbatim (`dedup_key`), a
+//! status, labels, annotations, its start and end, when it was last received and how many distinct firings it had,
+//! and the incident it feeds. Every version of it is kept (`incident_alerts`), so the alerts of an incident are
+//! read at any instant like its notes.
+//!
+//! A delivery is applied once: its identity is a digest of its group key and each alert's (key, status, start,
+//! end) — nothing about how it was sent — and it is claimed before anything is written, so a copy from an HA peer
+//! or a retry changes nothing. Within a delivery, under the tenant's [`IngestPolicy`]:
+//! - a firing alert whose key's incident is open or acknowledged feeds it (first firing: "alert fired"; again:
+//!   "alert fired again", one more occurrence);
+//! - otherwise a firing already recorded (same key and start) is a replay and changes nothing — an operator's
+//!   resolve is never undone by it; a new firing reopens the key's last incident within the policy's reopen window,
+//!   or opens a new incident (the same recurrence group as the key's earlier ones: flapping shows there);
+//! - a resolved alert resolves its record ("alert resolved"); the incident is resolved (`resolution_type` `auto`,
+//!   by the sender's key's actor) when all its alerts are resolved (`resolve_on: all`, the default), at the first
+//!   (`first`), or never.
+//!
+//! Every change of an alert is audited (entity `alert`) and announced (`AlertFired`, `AlertResolved`); the
+//! incidents it opens, reopens or resolves go through the same procedures as an operator's.
+
+pub mod alertmanager;
+mod model;
+mod policy;
+
+pub use model::*;
+pub use policy::*;
+
+use std::collections::BTreeMap;
+
+use hoc_contracts::DomainEvent;
+use hoc_contracts::input::{Labels, Rule, TimelineKind, labels_column};
+use hoc_contracts::outcome::AuditDraft;
+use hoc_contracts::paging::ReadAt;
+use hoc_contracts::time_format::format_utc;
+use hoc_drivers::alerts as driver;
+use hoc_drivers::{AlertRow, DbTime, DeliveryRow, IncidentRow, Tx};
+use serde_json::json;
+
+use crate::limits::{SOURCE_REF_MAX_CHARS, TITLE_MAX_CHARS};
+use crate::procedures::{append_timeline, new_id};
+use crate::{
+    Caller, CreateIncident, IncidentError, IncidentId, IncidentState, Outcome, ReopenIncident,
+    ResolveIncident,
+};
+
+hoc_contracts::request! {
+    /// The alerts that feed an incident, oldest first.
+    pub struct ListAlerts => AlertsQuery {
+        /// The incident.
+        id: String => required IncidentId,
+    }
+}
+
+/// The alerts of an incident as they were at the read's instant.
+pub async fn list_alerts(
+    tx: &Tx,
+    tenant_id: &str,
+    input: AlertsQuery,
+    at: ReadAt,
+) -> Result<Alerts, IncidentError> {
+    let as_of = at.instant();
+    let id = input.id.into_string();
+    crate::queries::get(tx, tenant_id, &id, at).await?;
+    let rows = driver::of_incident(tx, tenant_id, &id, Some(DbTime::new(as_of))).await?;
+    Ok(Alerts {
+        items: rows.into_iter().map(Alert::from).collect(),
+        as_of,
+    })
+}
+
+/// The alert source Alertmanager's receiver records.
+pub const ALERTMANAGER: &str = "alertmanager";
+
+/// Applies a delivery from `source` once, under `policy`, in the caller's transaction.
+pub async fn ingest(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    source: &str,
+    delivery: Delivery,
+    policy: &IngestPolicy,
+) -> Result<Outcome<IngestReport>, IncidentError> {
+    let tenant_id = caller.tenant_id;
+    let delivery_id = delivery.identity();
+    let claimed = driver::claim_delivery(
+        tx,
+        DeliveryRow {
+            tenant_id: tenant_id.to_owned(),
+            delivery_id: delivery_id.clone(),
+            source: source.to_owned(),
+            received_at: caller.now.into(),
+            result: "{}".to_owned(),
+        },
+    )
+    .await?;
+    if !claimed {
+        return Ok(Outcome::read(
+            applied_before(tx, tenant_id, &delivery_id).await?,
+        ));
+    }
+    let mut keys: Vec<String> = delivery
+        .alerts
+        .iter()
+        .map(|a| policy.incident_key(source, &delivery, a))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    // Deliveries of one key are applied one at a time (two could otherwise each open an incident).
+    for key in &keys {
+        driver::lock_key(tx, tenant_id, key).await?;
+    }
+    let mut run = Run {
+        tx,
+        caller,
+        source,
+        policy,
+        delivery: &delivery,
+        report: IngestReport {
+            incidents: Vec::new(),
+        },
+        outcome: Outcome::read(()),
+        live: BTreeMap::new(),
+        resolved_in: Vec::new(),
+    };
+    for alert in &delivery.alerts {
+        let key = policy.incident_key(source, &delivery, alert);
+        match alert.status {
+            AlertStatus::Firing => run.firing(alert, &key).await?,
+            AlertStatus::Resolved => run.resolved(alert).await?,
+        }
+    }
+    run.auto_resolve().await?;
+    if delivery.truncated > 0 {
+        run.note_truncation().await?;
+    }
+    let Run {
+        report,
+        mut outcome,
+        ..
+    } = run;
+    let result = serde_json::to_string(&report).map_err(|e| corrupt(tenant_id, e))?;
+    driver::record_result(tx, tenant_id, &delivery_id, result).await?;
+    Ok(Outcome {
+        response: report,
+        audit: std::mem::take(&mut outcome.audit),
+        events: std::mem::take(&mut outcome.events),
+    })
+}
+
+fn corrupt(tenant_id: &str, e: impl std::fmt::Display) -> IncidentError {
+    IncidentError::Storage(hoc_drivers::StorageError::Corrupt {
+        table: "ingest_deliveries",
+        problem: format!("tenant {tenant_id}: {e}"),
+    })
+}
+
+/// The answer to a delivery applied before: the incidents it touched, each unchanged now.
+async fn applied_before(
+    tx: &Tx,
+    tenant_id: &str,
+    delivery_id: &str,
+) -> Result<IngestReport, IncidentError> {
+    let row = driver::delivery(tx, tenant_id, delivery_id).await?;
+    let mut report: IngestReport = match row {
+        Some(row) => serde_json::from_str(&row.result).unwrap_or(IngestReport {
+            incidents: Vec::new(),
+        }),
+        None => IngestReport {
+            incidents: Vec::new(),
+        },
+    };
+    for touched in &mut report.incidents {
+        touched.outcome = IngestOutcome::Unchanged;
+    }
+    Ok(report)
+}
+
+/// One delivery being applied.
+struct Run<'a, 'c> {
+    tx: &'a Tx,
+    caller: &'a Caller<'c>,
+    source: &'a str,
+    policy: &'a IngestPolicy,
+    delivery: &'a Delivery,
+    report: IngestReport,
+    outcome: Outcome<()>,
+    /// Per incident key, the open or acknowledged incident it feeds (looked up once per delivery).
+    live: BTreeMap<String, Option<IncidentRow>>,
+    /// The incidents an alert of this delivery resolved on, in order.
+    resolved_in: Vec<String>,
+}
+
+fn is_live(row: &IncidentRow) -> bool {
+    matches!(
+        row.status.get(),
+        IncidentState::Open | IncidentState::Acknowledged
+    )
+}
+
+impl Run<'_, '_> {
+    fn absorb<T>(&mut self, outcome: Outcome<T>) -> T {
+        self.outcome.audit.extend(outcome.audit);
+        self.outcome.events.extend(outcome.events);
+        outcome.response
+    }
+
+    async fn live_incident(&mut self, key: &str) -> Result<Option<IncidentRow>, IncidentError> {
+        if let Some(found) = self.live.get(key) {
+            return Ok(found.clone());
+        }
+        let tenant_id = self.caller.tenant_id;
+        let found = match driver::incident_for_key(self.tx, tenant_id, self.source, key).await? {
+            Some(id) => hoc_drivers::incidents::lock(self.tx, tenant_id, &id)
+                .await?
+                .filter(is_live),
+            None => None,
+        };
+        self.live.insert(key.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    async fn firing(&mut self, alert: &IncomingAlert, key: &str) -> Result<(), IncidentError> {
+        let tenant_id = self.caller.tenant_id;
+        let current =
+            driver::latest_by_key(self.tx, tenant_id, self.source, &alert.dedup_key).await?;
+        let incident = match self.live_incident(key).await? {
+            Some(incident) => incident,
+            None => {
+                // A firing already recorded is a replay of an old notification: it changes nothing (an
+                // operator's resolve stays).
+                if let Some(known) = current
+                    .as_ref()
+                    .filter(|c| c.starts_at.get() == alert.starts_at)
+                {
+                    self.report
+                        .touch(&known.incident_id, IngestOutcome::Unchanged);
+                    return Ok(());
+                }
+                let incident = self.open_for(alert, key).await?;
+                self.live.insert(key.to_owned(), Some(incident.clone()));
+                incident
+            }
+        };
+        let previous = current.filter(|c| c.incident_id == incident.id);
+        let now: DbTime = self.caller.now.into();
+        let (row, kind) = match &previous {
+            Some(prev)
+                if prev.status == "firing"
+                    && prev.starts_at.get() == alert.starts_at
+                    && prev.labels == json_map(&alert.labels)
+                    && prev.annotations == json_map(&alert.annotations) =>
+            {
+                // The same firing in another delivery of its group: received again, one more occurrence.
+                (
+                    AlertRow {
+                        version: prev.version + 1,
+                        occurrences: prev.occurrences + 1,
+                        last_received_at: now,
+                        updated_at: now,
+                        request_id: Some(self.caller.request_id.to_owned()),
+                        ..prev.clone()
+                    },
+                    TimelineKind::AlertFiredAgain,
+                )
+            }
+            Some(prev) => (
+                AlertRow {
+                    version: prev.version + 1,
+                    occurrences: prev.occurrences + 1,
+                    status: "firing".to_owned(),
+                    labels: json_map(&alert.labels),
+                    annotations: json_map(&alert.annotations),
+                    starts_at: alert.starts_at.into(),
+                    ends_at: None,
+                    last_received_at: now,
+                    updated_at: now,
+                    request_id: Some(self.caller.request_id.to_owned()),
+                    ..prev.clone()
+                },
+                TimelineKind::AlertFiredAgain,
+            ),
+            None => (
+                AlertRow {
+                    tenant_id: tenant_id.to_owned(),
+                    alert_id: new_id("alr"),
+                    version: 1,
+                    incident_id: incident.id.clone(),
+                    source: self.source.to_owned(),
+                    dedup_key: alert.dedup_key.clone(),
+                    incident_key: key.to_owned(),
+                    status: "firing".to_owned(),
+                    labels: json_map(&alert.labels),
+                    annotations: json_map(&alert.annotations),
+                    starts_at: alert.starts_at.into(),
+                    ends_at: None,
+                    last_received_at: now,
+                    occurrences: 1,
+                    created_at: now,
+                    updated_at: now,
+                    request_id: Some(self.caller.request_id.to_owned()),
+                },
+                TimelineKind::AlertFired,
+            ),
+        };
+        self.write_alert(&incident, row, previous.as_ref(), kind)
+            .await?;
+        self.report.touch(&incident.id, IngestOutcome::Updated);
+        Ok(())
+    }
+
+    async fn resolved(&mut self, alert: &IncomingAlert) -> Result<(), IncidentError> {
+        let tenant_id = self.caller.tenant_id;
+        let Some(prev) =
+            driver::latest_by_key(self.tx, tenant_id, self.source, &alert.dedup_key).await?
+        else {
+            // The end of an alert never seen: nothing to resolve.
+            return Ok(());
+        };
+        if prev.status == "resolved" {
+            self.report
+                .touch(&prev.incident_id, IngestOutcome::Unchanged);
+            return Ok(());
+        }
+        let Some(incident) =
+            hoc_drivers::incidents::lock(self.tx, tenant_id, &prev.incident_id).await?
+        else {
+            return Err(IncidentError::NotFound {
+                entity: "incident",
+                id: prev.incident_id.clone(),
+            });
+        };
+        let now: DbTime = self.caller.now.into();
+        let row = AlertRow {
+            version: prev.version + 1,
+            status: "resolved".to_owned(),
+            ends_at: Some(alert.ends_at.unwrap_or(self.caller.now).into()),
+            last_received_at: now,
+            updated_at: now,
+            request_id: Some(self.caller.request_id.to_owned()),
+            ..prev.clone()
+        };
+        self.write_alert(&incident, row, Some(&prev), TimelineKind::AlertResolved)
+            .await?;
+        self.report.touch(&incident.id, IngestOutcome::Updated);
+        if !self.resolved_in.contains(&incident.id) {
+            self.resolved_in.push(incident.id.clone());
+        }
+        Ok(())
+    }
+
+    /// Reopens the key's last incident within the reopen window, or opens a new one from the alert.
+    async fn open_for(
+        &mut self,
+        alert: &IncomingAlert,
+        key: &str,
+    ) -> Result<IncidentRow, IncidentError> {
+        let tenant_id = self.caller.tenant_id;
+        if self.policy.reopen_window_seconds > 0
+            && let Some(id) = driver::incident_for_key(self.tx, tenant_id, self.source, key).await?
+            && let Some(last) = hoc_drivers::incidents::find(self.tx, tenant_id, &id).await?
+            && let Some(resolved_at) = last.resolved_at
+            && last.status.get() == IncidentState::Resolved
+            && (self.caller.now - resolved_at.get()).whole_seconds()
+                <= self.policy.reopen_window_seconds
+        {
+            let request = ReopenIncident {
+                id: id.clone(),
+                reason: Some(format!("alert {} fired again", alert_name(alert))),
+            };
+            let input = request
+                .parse()
+                .map_err(|fields| IncidentError::InvalidInput { fields })?;
+            let outcome = crate::reopen(self.tx, self.caller, input).await?;
+            self.absorb(outcome);
+            self.report.touch(&id, IngestOutcome::Created);
+            return locked(self.tx, tenant_id, &id).await;
+        }
+        let request = self.incident_from(alert, key);
+        let input = request
+            .parse()
+            .map_err(|fields| IncidentError::InvalidInput { fields })?;
+        let created = crate::create(self.tx, self.caller, input).await?;
+        let incident = self.absorb(created);
+        self.report.touch(&incident.id, IngestOutcome::Created);
+        locked(self.tx, tenant_id, &incident.id).await
+    }
+
+    /// The incident an alert opens: title, severity, service, labels and description from the alert (its own
+    /// labels and annotations first, then the delivery's common ones) by the policy.
+    fn incident_from(&self, alert: &IncomingAlert, key: &str) -> CreateIncident {
+        let label = |name: &str| {
+            alert
+                .labels
+                .get(name)
+                .or_else(|| self.delivery.common_labels.get(name))
+        };
+        let annotation = |name: &str| {
+            alert
+                .annotations
+                .get(name)
+                .or_else(|| self.delivery.common_annotations.get(name))
+        };
+        let title = annotation("summary")
+            .or_else(|| label("alertname"))
+            .map(|t| one_line(t, TITLE_MAX_CHARS))
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| format!("alert {}", one_line(&alert.dedup_key, 64)));
+        let mut labels = BTreeMap::new();
+        for (k, v) in &alert.labels {
+            let single = BTreeMap::from([(k.clone(), v.clone())]);
+            if labels.len() < hoc_contracts::input::MAX_LABELS
+                && Labels::parse("labels", &single, &mut Vec::new()).is_some()
+            {
+                labels.insert(k.clone(), v.clone());
+            }
+        }
+        let service = label(&self.policy.service_label)
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| crate::model::Service::parse("service", s, &mut Vec::new()).is_some());
+        let mut all_labels = self.delivery.common_labels.clone();
+        all_labels.extend(alert.labels.clone());
+        CreateIncident {
+            title: Some(title),
+            severity: Some(self.policy.severity(&all_labels)),
+            category: Some("alert".to_owned()),
+            trigger_type: Some("alert".to_owned()),
+            source_type: Some(self.source.to_owned()),
+            // Senders leave fields empty (Alertmanager's API: an alert posted without a `generatorURL`).
+            source_ref: alert.generator_url.clone().filter(|u| {
+                !u.trim().is_empty()
+                    && u.chars().count() <= SOURCE_REF_MAX_CHARS
+                    && !u.chars().any(char::is_control)
+            }),
+            description: annotation("description")
+                .map(|d| free_text(d))
+                .filter(|d| !d.trim().is_empty()),
+            // The key's incidents share a recurrence group: a flapping alert shows as one group's members.
+            fingerprint: Some(vec![self.source.to_owned(), key.to_owned()]),
+            service,
+            labels: (!labels.is_empty()).then_some(labels),
+            ..CreateIncident::default()
+        }
+    }
+
+    async fn write_alert(
+        &mut self,
+        incident: &IncidentRow,
+        row: AlertRow,
+        before: Option<&AlertRow>,
+        kind: TimelineKind,
+    ) -> Result<(), IncidentError> {
+        driver::insert(self.tx, row.clone()).await?;
+        let name = display_name(&row);
+        let text = match kind {
+            TimelineKind::AlertFired => format!("alert {name} fired"),
+            TimelineKind::AlertFiredAgain => {
+                format!("alert {name} fired again (occurrence {})", row.occurrences)
+            }
+            _ => format!("alert {name} resolved"),
+        };
+        append_timeline(
+            self.tx,
+            incident,
+            Some(incident.status.get()),
+            kind,
+            self.caller,
+            text,
+        )
+        .await?;
+        let state = |a: &AlertRow| {
+            json!({
+                "incident_id": a.incident_id,
+                "version": a.version,
+                "status": a.status,
+                "occurrences": a.occurrences,
+                "starts_at": format_utc(a.starts_at.get()),
+                "ends_at": a.ends_at.map(|t| format_utc(t.get())),
+            })
+        };
+        self.outcome.audit.push(AuditDraft {
+            entity_type: "alert",
+            entity_id: row.alert_id.clone(),
+            action: "incidents.alerts.ingest",
+            reason: None,
+            before_state: before.map(state),
+            after_state: Some(state(&row)),
+        });
+        self.outcome
+            .events
+            .push(if kind == TimelineKind::AlertResolved {
+                DomainEvent::AlertResolved(hoc_contracts::events::AlertResolved {
+                    incident_id: row.incident_id.clone(),
+                    alert_id: row.alert_id.clone(),
+                    source: row.source.clone(),
+                    dedup_key: row.dedup_key.clone(),
+                    alert_version: row.version,
+                })
+            } else {
+                DomainEvent::AlertFired(hoc_contracts::events::AlertFired {
+                    incident_id: row.incident_id.clone(),
+                    alert_id: row.alert_id.clone(),
+                    source: row.source.clone(),
+                    dedup_key: row.dedup_key.clone(),
+                    alert_version: row.version,
+                    occurrences: row.occurrences,
+                })
+            });
+        Ok(())
+    }
+
+    /// Resolves the incidents this delivery's resolutions leave without a firing alert (by the policy).
+    async fn auto_resolve(&mut self) -> Result<(), IncidentError> {
+        let tenant_id = self.caller.tenant_id;
+        for id in std::mem::take(&mut self.resolved_in) {
+            let Some(incident) = hoc_drivers::incidents::find(self.tx, tenant_id, &id).await?
+            else {
+                continue;
+            };
+            if !is_live(&incident) {
+                continue;
+            }
+            let alerts = driver::of_incident(self.tx, tenant_id, &id, None).await?;
+            let firing = alerts.iter().filter(|a| a.status == "firing").count();
+            let resolve = match self.policy.resolve_on {
+                ResolveOn::All => firing == 0,
+                ResolveOn::First => true,
+                ResolveOn::Never => false,
+            };
+            if !resolve {
+                continue;
+            }
+            let request = ResolveIncident {
+                id: id.clone(),
+                resolution_type: Some("auto".to_owned()),
+                resolution_summary: Some(format!(
+                    "{} of {} alerts resolved ({})",
+                    alerts.len() - firing,
+                    alerts.len(),
+                    self.source
+                )),
+                ..ResolveIncident::default()
+            };
+            let input = request
+                .parse()
+                .map_err(|fields| IncidentError::InvalidInput { fields })?;
+            let outcome = crate::resolve(self.tx, self.caller, input).await?;
+            self.absorb(outcome);
+            self.report.touch(&id, IngestOutcome::Resolved);
+            // A later alert of this delivery under the same key opens a new incident.
+            self.live
+                .retain(|_, live| live.as_ref().is_none_or(|l| l.id != id));
+        }
+        Ok(())
+    }
+
+    /// Notes on each incident the delivery touched that the sender left alerts out.
+    async fn note_truncation(&mut self) -> Result<(), IncidentError> {
+        let tenant_id = self.caller.tenant_id;
+        let ids: Vec<String> = self.report.incidents.iter().map(|t| t.id.clone()).collect();
+        for id in ids {
+            if let Some(incident) = hoc_drivers::incidents::lock(self.tx, tenant_id, &id).await? {
+                append_timeline(
+                    self.tx,
+                    &incident,
+                    Some(incident.status.get()),
+                    TimelineKind::AlertsTruncated,
+                    self.caller,
+                    format!(
+                        "the sender left {} alerts out of this delivery (max_alerts)",
+                        self.delivery.truncated
+                    ),
+                )
+                .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+async fn locked(tx: &Tx, tenant_id: &str, id: &str) -> Result<IncidentRow, IncidentError> {
+    hoc_drivers::incidents::lock(tx, tenant_id, id)
+        .await?
+        .ok_or_else(|| IncidentError::NotFound {
+            entity: "incident",
+            id: id.to_owned(),
+        })
+}
+
+fn json_map(map: &BTreeMap<String, String>) -> String {
+    labels_column(map).unwrap_or_else(|| "{}".to_owned())
+}
+
+fn alert_name(alert: &IncomingAlert) -> String {
+    alert
+        .labels
+        .get("alertname")
+        .map_or_else(|| alert.dedup_key.clone(), |n| one_line(n, 64))
+}
+
+fn display_name(row: &AlertRow) -> String {
+    let labels = map_of(&row.labels);
+    match labels.get("alertname") {
+        Some(name) => format!("{} ({})", one_line(name, 64), row.dedup_key),
+        None => row.dedup_key.clone(),
+    }
+}
+
+/// `text` on one line (control characters become spaces), trimmed, at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .chars()
+        .take(max)
+        .collect()
+}
+
+/// `text` with the control characters free text refuses removed (tab and newline kept), at most 10,000 characters.
+fn free_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !c.is_control() || *c == '\n' || *c == '\t')
+        .take(crate::MAX_TEXT_CHARS)
+        .collect()
+}

@@ -1,0 +1,332 @@
+//! Alerts in over HTTP: the `ingest` scope reaches the integrations and nothing else; a delivery far over the API's
+//! 64 KiB body limit is accepted on the integration route; and a real Alertmanager, routing to `hocd` with its
+//! webhook receiver, opens one incident per group and resolves it when its alerts end.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::Server;
+
+fn delivery(group: &str, alerts: usize, status: &str) -> Value {
+    let alerts: Vec<Value> = (0..alerts)
+        .map(|i| {
+            json!({
+                "status": status,
+                "labels": { "alertname": "DiskFull", "severity": "warning", "instance": format!("node-{i}"),
+                            "mountpoint": "/var/lib/postgresql" },
+                "annotations": { "summary": "Disk almost full", "description": "x".repeat(2000) },
+                "startsAt": "2026-12-06T09:00:00Z",
+                "endsAt": if status == "firing" { "0001-01-01T00:00:00Z" } else { "2026-12-06T09:30:00Z" },
+                "generatorURL": "http://prometheus:9090/graph",
+                "fingerprint": format!("{i:016x}"),
+            })
+        })
+        .collect();
+    json!({
+        "version": "4", "groupKey": group, "truncatedAlerts": 0, "status": status, "receiver": "hocd",
+        "groupLabels": { "alertname": "DiskFull" }, "commonLabels": { "alertname": "DiskFull" },
+        "commonAnnotations": { "summary": "Disk almost full" }, "externalURL": "http://am:9093", "alerts": alerts,
+    })
+}
+
+hoc_spine::storage_test!(
+    ingest_keys_reach_the_integrations_and_nothing_else,
+    |db, url| {
+        let _ = &db;
+        let server = Server::start(&url).await;
+        let ingest = server.key("acme", "alertmanager", "ingest").await;
+        let write = server.key("acme", "alice", "write").await;
+        let path = "/v1/integrations/alertmanager";
+
+        // 100 alerts with their annotations: ~190 KiB, three times the API's body limit.
+        let big = delivery("{}:{alertname=\"DiskFull\"}", 100, "firing");
+        assert!(big.to_string().len() > 3 * 64 * 1024);
+        let (status, answer) = server
+            .call(Method::POST, path, Some(&ingest), Some(big.clone()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["incidents"].as_array().map(Vec::len), Some(1));
+        assert_eq!(answer["incidents"][0]["outcome"], json!("created"));
+        let id = answer["incidents"][0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        // The same delivery again: 200, nothing changes.
+        let (status, again) = server
+            .call(Method::POST, path, Some(&ingest), Some(big))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{again}");
+        assert_eq!(
+            again["incidents"][0],
+            json!({"id": id, "outcome": "unchanged"})
+        );
+
+        // The incident's alerts, read with a read-capable key.
+        let (status, alerts) = server
+            .call(
+                Method::GET,
+                &format!("/v1/incidents/{id}/alerts"),
+                Some(&write),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{alerts}");
+        assert_eq!(alerts["items"].as_array().map(Vec::len), Some(100));
+        assert_eq!(alerts["items"][0]["dedup_key"], json!("0000000000000000"));
+        assert_eq!(alerts["items"][0]["occurrences"], json!(1));
+
+        // An ingest key reads and writes nothing else; a write key does not reach the integration.
+        let (status, body) = server
+            .call(Method::GET, "/v1/incidents", Some(&ingest), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = server
+            .call(
+                Method::POST,
+                "/v1/incidents",
+                Some(&ingest),
+                Some(json!({"title": "x", "severity": "low", "category": "x"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let (status, body) = server
+            .call(
+                Method::POST,
+                path,
+                Some(&write),
+                Some(delivery("g2", 1, "firing")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+
+        // A malformed delivery is 400 naming the field; the body limit of other routes is unchanged.
+        let mut bad = delivery("g3", 1, "firing");
+        bad["alerts"][0]["startsAt"] = json!("not a time");
+        let (status, body) = server
+            .call(Method::POST, path, Some(&ingest), Some(bad))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.to_string().contains("alerts[0].startsAt"), "{body}");
+        let (status, _) = server
+        .call(Method::POST, "/v1/incidents", Some(&write),
+              Some(json!({"title": "x", "severity": "low", "category": "x", "description": "y".repeat(70_000)})))
+        .await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+);
+
+/// The Alertmanager binary: `alertmanager` on the PATH (Debian's `prometheus-alertmanager`). CI installs it and
+/// sets `CI`, where its absence fails the test; elsewhere the test says it did not run.
+fn alertmanager_binary() -> Option<std::path::PathBuf> {
+    let found = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join("prometheus-alertmanager"))
+            .chain(
+                std::env::split_paths(&std::env::var_os("PATH")?)
+                    .map(|dir| dir.join("alertmanager")),
+            )
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have Alertmanager installed (.ci/run installs prometheus-alertmanager)"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("alertmanager is not installed: the real-Alertmanager test did not run");
+        }
+    }
+    found
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A running Alertmanager, killed when dropped.
+struct Alertmanager {
+    child: tokio::process::Child,
+    base: String,
+    dir: std::path::PathBuf,
+}
+
+impl Alertmanager {
+    async fn start(binary: &std::path::Path, webhook: &str, key: &str) -> Self {
+        let port = free_port();
+        let cluster = free_port();
+        let dir =
+            std::env::temp_dir().join(format!("hoc-alertmanager-{}-{port}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let config = dir.join("alertmanager.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "route:\n  receiver: hocd\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  \
+                 repeat_interval: 1h\nreceivers:\n  - name: hocd\n    webhook_configs:\n      - url: {webhook}\n        \
+                 send_resolved: true\n        http_config:\n          authorization:\n            credentials: {key}\n"
+            ),
+        )
+        .expect("config written");
+        let child = tokio::process::Command::new(binary)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", dir.display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--cluster.listen-address=127.0.0.1:{cluster}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("alertmanager starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::new();
+        for _ in 0..100 {
+            if client
+                .get(format!("{base}/-/ready"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return Self { child, base, dir };
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("alertmanager did not become ready");
+    }
+
+    async fn post(&self, alerts: Value) {
+        let res = reqwest::Client::new()
+            .post(format!("{}/api/v2/alerts", self.base))
+            .json(&alerts)
+            .send()
+            .await
+            .expect("alertmanager answers");
+        assert!(res.status().is_success(), "{:?}", res.text().await);
+    }
+}
+
+impl Drop for Alertmanager {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Polls `f` every 200 ms for up to 20 s until it returns `Some`.
+async fn eventually<T, F: std::future::Future<Output = Option<T>>>(mut f: impl FnMut() -> F) -> T {
+    for _ in 0..100 {
+        if let Some(value) = f().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("not reached within 20 s");
+}
+
+hoc_spine::storage_test!(
+    a_real_alertmanager_opens_and_resolves_an_incident,
+    |db, url| {
+        let _ = &db;
+        let Some(binary) = alertmanager_binary() else {
+            return;
+        };
+        let server = Server::start(&url).await;
+        let ingest = server.key("acme", "alertmanager", "ingest").await;
+        let reader = server.key("acme", "alice", "read").await;
+        let am = Alertmanager::start(
+            &binary,
+            &format!("{}/v1/integrations/alertmanager", server.base),
+            &ingest,
+        )
+        .await;
+        let starts = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+        let at = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .expect("formats")
+        };
+        let alert = |instance: &str, ends: Option<time::OffsetDateTime>| {
+            let mut a = json!({
+                "labels": { "alertname": "ApiErrors", "severity": "critical", "service": "api", "instance": instance },
+                "annotations": { "summary": "API 5xx above 5 %" },
+                "startsAt": at(starts),
+            });
+            if let Some(ends) = ends {
+                a["endsAt"] = json!(at(ends));
+            }
+            a
+        };
+        am.post(json!([alert("api-1", None), alert("api-2", None)]))
+            .await;
+
+        // One incident for the group, fed by both alerts.
+        let incident = eventually(|| async {
+            let (status, page) = server
+                .call(
+                    Method::GET,
+                    "/v1/incidents?status=open",
+                    Some(&reader),
+                    None,
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            page["items"]
+                .as_array()
+                .filter(|i| !i.is_empty())
+                .map(|i| i[0].clone())
+        })
+        .await;
+        let id = incident["id"].as_str().expect("id").to_owned();
+        assert_eq!(incident["title"], json!("API 5xx above 5 %"));
+        assert_eq!(incident["severity"], json!("critical"));
+        assert_eq!(incident["service"], json!("api"));
+        let alerts = eventually(|| async {
+            let (_, alerts) = server
+                .call(
+                    Method::GET,
+                    &format!("/v1/incidents/{id}/alerts"),
+                    Some(&reader),
+                    None,
+                )
+                .await;
+            alerts["items"].as_array().filter(|a| a.len() == 2).cloned()
+        })
+        .await;
+        // The sender's fingerprint is the dedup key, verbatim (16 hex digits, as Alertmanager computes it).
+        assert!(
+            alerts
+                .iter()
+                .all(|a| a["dedup_key"].as_str().is_some_and(|k| k.len() == 16))
+        );
+
+        // Both end: Alertmanager sends the resolved notification and the incident is resolved by the monitor.
+        let ended = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+        am.post(json!([
+            alert("api-1", Some(ended)),
+            alert("api-2", Some(ended))
+        ]))
+        .await;
+        let resolved = eventually(|| async {
+            let (_, incident) = server
+                .call(
+                    Method::GET,
+                    &format!("/v1/incidents/{id}"),
+                    Some(&reader),
+                    None,
+                )
+                .await;
+            (incident["status"] == json!("resolved")).then_some(incident)
+        })
+        .await;
+        assert_eq!(resolved["resolution_type"], json!("auto"));
+        assert_eq!(resolved["resolved_by"], json!("alertmanager"));
+        let (_, page) = server
+            .call(Method::GET, "/v1/incidents", Some(&reader), None)
+            .await;
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+    }
+);

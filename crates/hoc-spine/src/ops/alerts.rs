@@ -1,0 +1,80 @@
+//! `incidents.alerts`: alerts in from monitoring (Alertmanager's webhook), and the alerts of an incident.
+
+pub use hoc_incidents::alerts::alertmanager::AlertmanagerWebhook;
+pub use hoc_incidents::alerts::{Alert, Alerts, IngestPolicy, IngestReport, ListAlerts};
+
+use hoc_incidents::alerts;
+
+use super::{invalid, operation_method, read_at};
+use crate::http::{Methods, Ok200, get, post};
+use crate::{OperationError, Output};
+
+pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
+    v.route(
+        post::<AlertmanagerWebhook, Ok200>(
+            "alertmanager_webhook",
+            "/v1/integrations/alertmanager",
+            "Alertmanager's webhook (version 4): alerts open, feed and resolve incidents; a delivery applies once",
+        )
+        .ingest()
+        .example(|| serde_json::from_value(example_delivery()).unwrap_or_default()),
+    )?;
+    v.route(
+        get::<ListAlerts>(
+            "list_incident_alerts",
+            "/v1/incidents/{id}/alerts",
+            "The alerts that feed an incident, oldest first",
+        )
+        .as_of(),
+    )
+}
+
+/// A delivery as Alertmanager sends it (the API document's example).
+fn example_delivery() -> serde_json::Value {
+    serde_json::json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"HighLatency\"}",
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "hocd",
+        "groupLabels": { "alertname": "HighLatency" },
+        "commonLabels": { "alertname": "HighLatency", "severity": "critical", "service": "checkout" },
+        "commonAnnotations": { "summary": "Checkout p99 above 2 s" },
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [{
+            "status": "firing",
+            "labels": { "alertname": "HighLatency", "severity": "critical", "service": "checkout", "instance": "web-1" },
+            "annotations": { "summary": "Checkout p99 above 2 s" },
+            "startsAt": "2026-12-06T09:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus:9090/graph",
+            "fingerprint": "5ef77f1f8a3ecfa9"
+        }]
+    })
+}
+
+operation_method!(AlertmanagerWebhook => "incidents.alerts"."alertmanager", writes = true, -> IngestReport,
+|request, call| {
+    let delivery = request.parse().map_err(invalid)?;
+    let truncated = delivery.truncated;
+    let caller = super::incidents::caller(&call);
+    let outcome = alerts::ingest(
+        call.tx,
+        &caller,
+        alerts::ALERTMANAGER,
+        delivery,
+        &IngestPolicy::defaults(),
+    )
+    .await?;
+    if truncated > 0 {
+        metrics::counter!("hoc_ingest_truncated_alerts_total", "source" => alerts::ALERTMANAGER)
+            .increment(u64::try_from(truncated).unwrap_or(0));
+    }
+    Ok(outcome)
+});
+
+operation_method!(ListAlerts => "incidents.alerts"."list", writes = false, -> Alerts,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(alerts::list_alerts(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
+});

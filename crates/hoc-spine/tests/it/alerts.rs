@@ -1,0 +1,388 @@
+//! Alerts in: Alertmanager deliveries open one incident per group, add occurrences, resolve it when every alert
+//! resolved, apply once however often they arrive, never undo an operator's resolve, and refuse a bad body whole.
+
+use hoc_contracts::ActorType;
+use hoc_spine::requests::{
+    AlertmanagerWebhook, GetIncident, IncidentTimeline, ListAlerts, ListIncidents, ResolveIncident,
+};
+use hoc_spine::{ErrorCode, OperationContext, Spine};
+use serde_json::{Value, json};
+
+use crate::{TestClock, spine};
+
+fn monitor(tenant: &str) -> OperationContext {
+    OperationContext::new(tenant, ActorType::System, "alertmanager").expect("valid context")
+}
+
+fn alert(fingerprint: &str, status: &str, starts: &str, ends: &str, instance: &str) -> Value {
+    json!({
+        "status": status,
+        "labels": { "alertname": "HighLatency", "severity": "critical", "service": "checkout",
+                    "instance": instance, "podName": "web-0" },
+        "annotations": { "summary": "Checkout p99 above 2 s", "description": "p99 latency\nabove 2 s" },
+        "startsAt": starts,
+        "endsAt": ends,
+        // An empty generatorURL, as Alertmanager sends for an alert posted without one.
+        "generatorURL": if instance == "web-1" { "http://prometheus:9090/graph?g0.expr=latency" } else { "" },
+        "fingerprint": fingerprint,
+    })
+}
+
+fn delivery(alerts: Vec<Value>, external: &str) -> AlertmanagerWebhook {
+    let firing = alerts.iter().any(|a| a["status"] == "firing");
+    serde_json::from_value(json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"HighLatency\"}",
+        "truncatedAlerts": 0,
+        "status": if firing { "firing" } else { "resolved" },
+        "receiver": "hocd",
+        "groupLabels": { "alertname": "HighLatency" },
+        "commonLabels": { "alertname": "HighLatency", "severity": "critical" },
+        "commonAnnotations": {},
+        "externalURL": external,
+        "alerts": alerts,
+    }))
+    .expect("a webhook body")
+}
+
+const ZERO: &str = "0001-01-01T00:00:00Z";
+
+async fn send(spine: &Spine, body: &AlertmanagerWebhook) -> Vec<(String, String)> {
+    spine
+        .call(&monitor("t1"), body)
+        .await
+        .expect("delivery applied")
+        .incidents
+        .into_iter()
+        .map(|t| {
+            (
+                t.id,
+                serde_json::to_value(t.outcome)
+                    .expect("outcome")
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn alerts(spine: &Spine, id: &str) -> Vec<(String, String, i64)> {
+    spine
+        .call(&crate::ctx("t1"), &ListAlerts { id: id.to_owned() })
+        .await
+        .expect("alerts")
+        .items
+        .into_iter()
+        .map(|a| {
+            (
+                a.dedup_key,
+                serde_json::to_value(a.status)
+                    .expect("status")
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                a.occurrences,
+            )
+        })
+        .collect()
+}
+
+hoc_drivers::storage_test!(
+    a_group_opens_one_incident_that_its_alerts_feed_and_resolve,
+    |db| {
+        let clock = TestClock::at(time::macros::datetime!(2026-12-01 09:00 UTC));
+        let spine = clock.install(spine(&db));
+
+        // The first delivery opens one incident for the group, from the alert's labels and annotations.
+        let first = delivery(
+            vec![alert(
+                "aaaa1111",
+                "firing",
+                "2026-12-01T08:59:00Z",
+                ZERO,
+                "web-1",
+            )],
+            "http://am-1:9093",
+        );
+        let touched = send(&spine, &first).await;
+        assert_eq!(touched.len(), 1);
+        assert_eq!(touched[0].1, "created");
+        let id = touched[0].0.clone();
+        let incident = spine
+            .call(&crate::ctx("t1"), &GetIncident { id: id.clone() })
+            .await
+            .expect("incident")
+            .incident;
+        assert_eq!(incident.title, "Checkout p99 above 2 s");
+        assert_eq!(incident.severity.as_str(), "critical");
+        assert_eq!(incident.service.as_deref(), Some("checkout"));
+        assert_eq!(
+            incident.description.as_deref(),
+            Some("p99 latency\nabove 2 s")
+        );
+        // Labels whose keys the incident's rule allows are kept; `podName` (uppercase) stays on the alert only.
+        assert_eq!(
+            incident.labels.get("instance").map(String::as_str),
+            Some("web-1")
+        );
+        assert!(!incident.labels.contains_key("podName"));
+
+        // The same delivery from the HA peer (another externalURL) changes nothing.
+        clock.set(time::macros::datetime!(2026-12-01 09:00:10 UTC));
+        let before = hoc_drivers::testing::row_counts(&db).await;
+        let copy = delivery(
+            vec![alert(
+                "aaaa1111",
+                "firing",
+                "2026-12-01T08:59:00Z",
+                ZERO,
+                "web-1",
+            )],
+            "http://am-2:9093",
+        );
+        assert_eq!(
+            send(&spine, &copy).await,
+            [(id.clone(), "unchanged".to_owned())]
+        );
+        assert_eq!(hoc_drivers::testing::row_counts(&db).await, before);
+
+        // A second alert joins the group: the same incident, the first alert named again (one more occurrence).
+        clock.set(time::macros::datetime!(2026-12-01 09:05 UTC));
+        let second = delivery(
+            vec![
+                alert("aaaa1111", "firing", "2026-12-01T08:59:00Z", ZERO, "web-1"),
+                alert("bbbb2222", "firing", "2026-12-01T09:04:00Z", ZERO, "web-2"),
+            ],
+            "http://am-1:9093",
+        );
+        assert_eq!(
+            send(&spine, &second).await,
+            [(id.clone(), "updated".to_owned())]
+        );
+        assert_eq!(
+            alerts(&spine, &id).await,
+            [
+                ("aaaa1111".to_owned(), "firing".to_owned(), 2),
+                ("bbbb2222".to_owned(), "firing".to_owned(), 1)
+            ]
+        );
+        let listed = spine
+            .call(&crate::ctx("t1"), &ListIncidents::default())
+            .await
+            .expect("list");
+        assert_eq!(listed.items.len(), 1, "one incident per group");
+
+        // One alert resolves: the incident stays open; the last one resolves it, as the monitor.
+        clock.set(time::macros::datetime!(2026-12-01 09:10 UTC));
+        let one_resolved = delivery(
+            vec![
+                alert(
+                    "aaaa1111",
+                    "resolved",
+                    "2026-12-01T08:59:00Z",
+                    "2026-12-01T09:09:00Z",
+                    "web-1",
+                ),
+                alert("bbbb2222", "firing", "2026-12-01T09:04:00Z", ZERO, "web-2"),
+            ],
+            "http://am-1:9093",
+        );
+        assert_eq!(
+            send(&spine, &one_resolved).await,
+            [(id.clone(), "updated".to_owned())]
+        );
+        clock.set(time::macros::datetime!(2026-12-01 09:15 UTC));
+        let all_resolved = delivery(
+            vec![
+                alert(
+                    "aaaa1111",
+                    "resolved",
+                    "2026-12-01T08:59:00Z",
+                    "2026-12-01T09:09:00Z",
+                    "web-1",
+                ),
+                alert(
+                    "bbbb2222",
+                    "resolved",
+                    "2026-12-01T09:04:00Z",
+                    "2026-12-01T09:14:00Z",
+                    "web-2",
+                ),
+            ],
+            "http://am-1:9093",
+        );
+        assert_eq!(
+            send(&spine, &all_resolved).await,
+            [(id.clone(), "resolved".to_owned())]
+        );
+        let resolved = spine
+            .call(&crate::ctx("t1"), &GetIncident { id: id.clone() })
+            .await
+            .expect("incident")
+            .incident;
+        assert_eq!(resolved.status.as_str(), "resolved");
+        assert_eq!(resolved.resolution_type.map(|t| t.as_str()), Some("auto"));
+        assert_eq!(resolved.resolved_by.as_deref(), Some("alertmanager"));
+
+        // The timeline tells the alerts' story; the alerts read at an instant show them as they were.
+        let timeline = spine
+            .call(&crate::ctx("t1"), &IncidentTimeline { id: id.clone() })
+            .await
+            .expect("timeline");
+        let kinds: Vec<String> = timeline
+            .items
+            .iter()
+            .map(|e| e.event_type.as_str().to_owned())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "created",
+                "alert_fired",
+                "alert_fired_again",
+                "alert_fired",
+                "alert_resolved",
+                // A new delivery names the still-firing alert: one more occurrence (HTTP API: per delivery identity).
+                "alert_fired_again",
+                "alert_resolved",
+                "resolved"
+            ]
+        );
+        let at_first = spine
+            .call(
+                &crate::ctx("t1").with_as_of(time::macros::datetime!(2026-12-01 09:01 UTC)),
+                &ListAlerts { id: id.clone() },
+            )
+            .await
+            .expect("alerts then");
+        assert_eq!(at_first.items.len(), 1);
+        assert_eq!(at_first.items[0].occurrences, 1);
+
+        // The same alert firing anew (a new start) after the resolve opens a new incident in the same group.
+        clock.set(time::macros::datetime!(2026-12-01 10:00 UTC));
+        let again = delivery(
+            vec![alert(
+                "aaaa1111",
+                "firing",
+                "2026-12-01T09:58:00Z",
+                ZERO,
+                "web-1",
+            )],
+            "http://am-1:9093",
+        );
+        let touched = send(&spine, &again).await;
+        assert_eq!(touched[0].1, "created");
+        assert_ne!(touched[0].0, id);
+        let new_incident = spine
+            .call(
+                &crate::ctx("t1"),
+                &GetIncident {
+                    id: touched[0].0.clone(),
+                },
+            )
+            .await
+            .expect("incident")
+            .incident;
+        assert_eq!(
+            new_incident.recurrence_signature,
+            resolved.recurrence_signature
+        );
+    }
+);
+
+hoc_drivers::storage_test!(a_late_replay_never_undoes_an_operators_resolve, |db| {
+    let clock = TestClock::at(time::macros::datetime!(2026-12-01 09:00 UTC));
+    let spine = clock.install(spine(&db));
+    let fire = |instance: &str| {
+        delivery(
+            vec![alert(
+                "cccc3333",
+                "firing",
+                "2026-12-01T08:59:00Z",
+                ZERO,
+                instance,
+            )],
+            "http://am-1:9093",
+        )
+    };
+    let id = send(&spine, &fire("web-9")).await[0].0.clone();
+    clock.set(time::macros::datetime!(2026-12-01 09:05 UTC));
+    spine
+        .call(
+            &crate::ctx("t1"),
+            &ResolveIncident {
+                id: id.clone(),
+                resolution_type: Some("rollback".into()),
+                ..ResolveIncident::default()
+            },
+        )
+        .await
+        .expect("operator resolves");
+    // The sender repeats its old notification (here with a changed label, so it is another delivery): the
+    // firing it reports is already known, and the operator's resolve stands.
+    clock.set(time::macros::datetime!(2026-12-01 09:10 UTC));
+    assert_eq!(
+        send(&spine, &fire("web-1b")).await,
+        [(id.clone(), "unchanged".to_owned())]
+    );
+    let incident = spine
+        .call(&crate::ctx("t1"), &GetIncident { id: id.clone() })
+        .await
+        .expect("incident")
+        .incident;
+    assert_eq!(incident.status.as_str(), "resolved");
+    assert_eq!(
+        incident.resolution_type.map(|t| t.as_str()),
+        Some("rollback")
+    );
+    let listed = spine
+        .call(&crate::ctx("t1"), &ListIncidents::default())
+        .await
+        .expect("list");
+    assert_eq!(listed.items.len(), 1);
+});
+
+hoc_drivers::storage_test!(
+    a_bad_delivery_names_every_bad_field_and_writes_nothing,
+    |db| {
+        let spine = spine(&db);
+        let bad: AlertmanagerWebhook = serde_json::from_value(json!({
+            "version": "3",
+            "groupKey": "",
+            "status": "burning",
+            "truncatedAlerts": -1,
+            "alerts": [
+                alert("dddd4444", "firing", "yesterday", ZERO, "web-1"),
+                alert("", "resolvd", "2026-12-01T08:59:00Z", "soon", "web-2"),
+                alert("eeee5555", "firing", ZERO, ZERO, "web-3"),
+            ],
+        }))
+        .expect("a webhook body");
+        let err = refused_without_writes!(
+            db,
+            ErrorCode::InvalidInput,
+            spine.call(&monitor("t1"), &bad)
+        );
+        let hoc_spine::OperationError::InvalidInput { fields } = err else {
+            panic!("not invalid input: {err}");
+        };
+        let fields: Vec<String> = fields.iter().map(|f| f.field.clone()).collect();
+        for field in [
+            "version",
+            "groupKey",
+            "truncatedAlerts",
+            "status",
+            "alerts[0].startsAt",
+            "alerts[1].status",
+            "alerts[1].endsAt",
+            "alerts[1].fingerprint",
+            "alerts[2].startsAt",
+        ] {
+            assert!(
+                fields.iter().any(|f| f == field),
+                "{field} not named in {fields:?}"
+            );
+        }
+    }
+);
