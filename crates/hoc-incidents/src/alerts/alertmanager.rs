@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use hoc_contracts::FieldError;
-use hoc_contracts::input::{FieldSchema, RequestSchema, parse_timestamp};
+use hoc_contracts::input::{FieldSchema, JsonInt, RequestSchema, parse_timestamp};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -57,7 +57,7 @@ pub struct AlertmanagerWebhook {
     pub group_key: Option<String>,
     /// How many alerts the sender left out (`max_alerts`).
     #[serde(default)]
-    pub truncated_alerts: Option<i64>,
+    pub truncated_alerts: Option<JsonInt>,
     /// `firing` while any alert of the group fires, else `resolved`.
     #[serde(default)]
     pub status: Option<String>,
@@ -99,7 +99,7 @@ fn status(field: &str, raw: Option<&str>, errors: &mut Vec<FieldError>) -> Optio
     }
 }
 
-/// `None` for Alertmanager's zero time (year 1), which means "no end".
+/// A time as sent; for an optional one, `None` when absent or Alertmanager's zero time (year 1): "no end".
 fn time(
     field: &str,
     raw: Option<&str>,
@@ -113,14 +113,8 @@ fn time(
             None
         }
         Some(raw) => match parse_timestamp(raw) {
-            Ok(t) if t.year() <= 1 && required => {
-                errors.push(FieldError::new(
-                    field,
-                    "must be a real time, not the zero time",
-                ));
-                None
-            }
-            Ok(t) if t.year() <= 1 => Some(None),
+            // Alertmanager's zero time means "no end"; a start is kept as sent.
+            Ok(t) if t.year() <= 1 && !required => Some(None),
             Ok(t) => Some(Some(t)),
             Err(problem) => {
                 errors.push(FieldError::new(field, problem));
@@ -151,7 +145,7 @@ impl AlertmanagerWebhook {
         };
         let truncated = match self.truncated_alerts {
             None => 0,
-            Some(n) if n >= 0 => n,
+            Some(JsonInt(n)) if n >= 0 => n,
             Some(_) => {
                 errors.push(FieldError::new("truncatedAlerts", "must be ≥ 0"));
                 0

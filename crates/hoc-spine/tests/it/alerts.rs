@@ -355,7 +355,7 @@ hoc_drivers::storage_test!(
             "alerts": [
                 alert("dddd4444", "firing", "yesterday", ZERO, "web-1"),
                 alert("", "resolvd", "2026-12-01T08:59:00Z", "soon", "web-2"),
-                alert("eeee5555", "firing", ZERO, ZERO, "web-3"),
+                alert("eeee5555", "firing", "", ZERO, "web-3"),
             ],
         }))
         .expect("a webhook body");
