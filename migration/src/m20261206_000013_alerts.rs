@@ -6,6 +6,8 @@
 //!   is a new alert (a new `alert_id`) on the incident it opens.
 //! - `ingest_deliveries`: one row per delivery applied, keyed by its identity (a digest of what it says, never of
 //!   how it was sent), so a copy from an HA peer or a retry finds its row and changes nothing.
+//! - `ingest_policies`: every version of a tenant's ingest policy (the newest applies; a read at an instant takes
+//!   the newest written by then), like the grouping configuration.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
@@ -43,6 +45,16 @@ enum IngestDeliveries {
     Source,
     ReceivedAt,
     Result,
+}
+
+#[derive(DeriveIden)]
+enum IngestPolicies {
+    Table,
+    TenantId,
+    Version,
+    Policy,
+    CreatedAt,
+    CreatedBy,
 }
 
 #[async_trait::async_trait]
@@ -130,10 +142,29 @@ impl MigrationTrait for Migration {
                 )
                 .to_owned(),
         )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(IngestPolicies::Table)
+                .col(string_len(IngestPolicies::TenantId, 64))
+                .col(big_integer(IngestPolicies::Version))
+                .col(text(IngestPolicies::Policy))
+                .col(timestamp_with_time_zone(IngestPolicies::CreatedAt))
+                .col(string_len(IngestPolicies::CreatedBy, 64))
+                // One row per version: two writers of one version, one fails.
+                .primary_key(
+                    Index::create()
+                        .col(IngestPolicies::TenantId)
+                        .col(IngestPolicies::Version),
+                )
+                .to_owned(),
+        )
         .await
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(IngestPolicies::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(IngestDeliveries::Table).to_owned())
             .await?;
         m.drop_table(Table::drop().table(IncidentAlerts::Table).to_owned())

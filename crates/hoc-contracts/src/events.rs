@@ -494,6 +494,21 @@ domain_events! {
         dedup_key: "5ef77f1f8a3ecfa9".into(),
         alert_version: 3,
     };
+
+    /// `incidents.IngestPolicyChanged`: the tenant's ingest policy has a new version.
+    IngestPolicyChanged = "incidents.IngestPolicyChanged" {
+        /// The new version.
+        policy_version: i64,
+        /// Which alerts share an incident (`group` or `alert`).
+        incident_per: String,
+        /// When alerts resolve their incident (`all`, `first` or `never`).
+        resolve_on: String,
+    }
+    example IngestPolicyChanged {
+        policy_version: 2,
+        incident_per: "group".into(),
+        resolve_on: "all".into(),
+    };
 }
 
 impl DomainEvent {

@@ -36,8 +36,8 @@ pub use crate::validate::{is_valid, validate_event_payload};
 /// added `recurrence_signature` and `signature_version` to `incidents.IncidentCreated` and the types
 /// `incidents.IncidentRegrouped` and `incidents.GroupingConfigChanged`; 1.3.0 added `incidents.IncidentSeverityChanged`
 /// and `incidents.IncidentEdited` (the first of the types of working an incident); 1.4.0 added the rest of them
-/// (assignment, notes, duplicate links) and the resolution method `duplicate`; 1.5.0 added `incidents.AlertFired` and
-/// `incidents.AlertResolved` (alerts in).
+/// (assignment, notes, duplicate links) and the resolution method `duplicate`; 1.5.0 added `incidents.AlertFired`,
+/// `incidents.AlertResolved` and `incidents.IngestPolicyChanged` (alerts in).
 pub const SCHEMA_VERSION: &str = "1.5.0";
 
 /// Every schema version a consumer still accepts: events written before an upgrade stay readable (a field added

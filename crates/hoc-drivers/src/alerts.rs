@@ -11,7 +11,8 @@ use sea_orm::{
 
 use crate::entity::incident_alerts::{Column, Entity};
 use crate::entity::ingest_deliveries::{self, Entity as Deliveries};
-use crate::{AlertRow, DbTime, DeliveryRow, StorageError, Tx};
+use crate::entity::ingest_policies::{Column as PolicyColumn, Entity as Policies};
+use crate::{AlertRow, DbTime, DeliveryRow, IngestPolicyRow, StorageError, Tx};
 
 /// Writes a version of an alert. The (tenant, alert, version) key refuses a second writer of one version.
 pub async fn insert(tx: &Tx, row: AlertRow) -> Result<(), StorageError> {
@@ -160,6 +161,32 @@ pub async fn record_result(
         ..Default::default()
     };
     row.update(tx.write()?)
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(())
+}
+
+/// The tenant's newest ingest policy version written at or before `at` (now: `None`), or `None` when it never set one.
+pub async fn policy_at(
+    tx: &Tx,
+    tenant_id: &str,
+    at: Option<DbTime>,
+) -> Result<Option<IngestPolicyRow>, StorageError> {
+    let mut query = Policies::find().filter(PolicyColumn::TenantId.eq(tenant_id));
+    if let Some(at) = at {
+        query = query.filter(PolicyColumn::CreatedAt.lte(at));
+    }
+    query
+        .order_by_desc(PolicyColumn::Version)
+        .one(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// Writes a new ingest policy version; a concurrent writer of the same version fails on the key.
+pub async fn insert_policy(tx: &Tx, row: IngestPolicyRow) -> Result<(), StorageError> {
+    Policies::insert(row.into_active_model().reset_all())
+        .exec_without_returning(tx.write()?)
         .await
         .map_err(StorageError::from_db)?;
     Ok(())

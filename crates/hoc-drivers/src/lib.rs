@@ -51,6 +51,7 @@ pub use crate::entity::incident_notes::Model as NoteRow;
 pub use crate::entity::incident_timeline::Model as TimelineRow;
 pub use crate::entity::incidents::Model as IncidentRow;
 pub use crate::entity::ingest_deliveries::Model as DeliveryRow;
+pub use crate::entity::ingest_policies::Model as IngestPolicyRow;
 pub use crate::entity::postmortems::Model as PostmortemRow;
 pub use crate::error::StorageError;
 pub use crate::stored::Stored;

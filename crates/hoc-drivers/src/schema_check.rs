@@ -64,6 +64,7 @@ pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
     add::<entity::incident_search::Entity>(&mut tables);
     add::<entity::incident_alerts::Entity>(&mut tables);
     add::<entity::ingest_deliveries::Entity>(&mut tables);
+    add::<entity::ingest_policies::Entity>(&mut tables);
     add::<entity::postmortems::Entity>(&mut tables);
     add::<entity::audit_ledger::Entity>(&mut tables);
     add::<entity::event_sequences::Entity>(&mut tables);

@@ -41,6 +41,7 @@ pub const TABLES: &[&str] = &[
     "incident_search",
     "incident_alerts",
     "ingest_deliveries",
+    "ingest_policies",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

@@ -15,6 +15,7 @@ pub mod incident_search;
 pub mod incident_timeline;
 pub mod incidents;
 pub mod ingest_deliveries;
+pub mod ingest_policies;
 pub mod postmortems;
 pub mod recurrence_group_versions;
 pub mod recurrence_groups;

@@ -401,10 +401,17 @@ impl Run<'_, '_> {
                 .get(name)
                 .or_else(|| self.delivery.common_annotations.get(name))
         };
-        let title = annotation("summary")
-            .or_else(|| label("alertname"))
-            .map(|t| one_line(t, TITLE_MAX_CHARS))
+        let title = self
+            .policy
+            .title(|name| annotation(name).or_else(|| label(name)))
+            .map(|t| one_line(&t, TITLE_MAX_CHARS))
             .filter(|t| !t.is_empty())
+            .or_else(|| {
+                annotation("summary")
+                    .or_else(|| label("alertname"))
+                    .map(|t| one_line(t, TITLE_MAX_CHARS))
+                    .filter(|t| !t.is_empty())
+            })
             .unwrap_or_else(|| format!("alert {}", one_line(&alert.dedup_key, 64)));
         let mut labels = BTreeMap::new();
         for (k, v) in &alert.labels {

@@ -330,3 +330,77 @@ hoc_spine::storage_test!(
         assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
     }
 );
+
+// The alert storm: 10,000 alerts in 100 deliveries of 100 (one group each, Alertmanager-sized bodies) from 4
+// senders at once, while an HA peer sends every delivery again. No delivery is answered 5xx; each group is one
+// incident with its 100 alerts, each alert fired once (the peer's copies changed nothing).
+hoc_spine::storage_test!(an_alert_storm_is_absorbed_once, |db, url| {
+    let _ = &db;
+    let server = std::sync::Arc::new(Server::start(&url).await);
+    let ingest = server.key("acme", "alertmanager", "ingest").await;
+    let reader = server.key("acme", "alice", "read").await;
+    let body = |group: usize| {
+        let mut d = delivery(
+            &format!("{{}}:{{alertname=\"Storm{group}\"}}"),
+            100,
+            "firing",
+        );
+        for (i, alert) in d["alerts"].as_array_mut().into_iter().flatten().enumerate() {
+            alert["fingerprint"] = json!(format!("{group:04}{i:012x}"));
+        }
+        d
+    };
+    // Four senders, 25 groups each; a fifth task is the HA peer, resending every group's delivery.
+    let mut senders = Vec::new();
+    for sender in 0..5 {
+        let (server, ingest) = (server.clone(), ingest.clone());
+        senders.push(tokio::spawn(async move {
+            let groups: Vec<usize> = if sender < 4 {
+                (sender * 25..sender * 25 + 25).collect()
+            } else {
+                (0..100).rev().collect()
+            };
+            let mut statuses = Vec::new();
+            for group in groups {
+                let (status, answer) = server
+                    .call(
+                        Method::POST,
+                        "/v1/integrations/alertmanager",
+                        Some(&ingest),
+                        Some(body(group)),
+                    )
+                    .await;
+                statuses.push((group, status, answer));
+            }
+            statuses
+        }));
+    }
+    for sender in senders {
+        for (group, status, answer) in sender.await.expect("sender runs") {
+            assert_eq!(status, StatusCode::OK, "group {group}: {answer}");
+        }
+    }
+    let (status, page) = server
+        .call(Method::GET, "/v1/incidents?limit=500", Some(&reader), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    let incidents = page["items"].as_array().expect("items").clone();
+    assert_eq!(incidents.len(), 100, "one incident per group");
+    for incident in incidents.iter().step_by(9) {
+        let id = incident["id"].as_str().expect("id");
+        let (_, alerts) = server
+            .call(
+                Method::GET,
+                &format!("/v1/incidents/{id}/alerts"),
+                Some(&reader),
+                None,
+            )
+            .await;
+        let items = alerts["items"].as_array().expect("alerts");
+        assert_eq!(items.len(), 100, "{id}");
+        assert!(
+            items.iter().all(|a| a["occurrences"] == json!(1)),
+            "{id}: a copy counted"
+        );
+    }
+});

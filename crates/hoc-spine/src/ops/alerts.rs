@@ -1,12 +1,14 @@
 //! `incidents.alerts`: alerts in from monitoring (Alertmanager's webhook), and the alerts of an incident.
 
 pub use hoc_incidents::alerts::alertmanager::AlertmanagerWebhook;
-pub use hoc_incidents::alerts::{Alert, Alerts, IngestPolicy, IngestReport, ListAlerts};
+pub use hoc_incidents::alerts::{
+    Alert, Alerts, GetIngestPolicy, IngestPolicy, IngestReport, ListAlerts, PutIngestPolicy,
+};
 
 use hoc_incidents::alerts;
 
 use super::{invalid, operation_method, read_at};
-use crate::http::{Methods, Ok200, get, post};
+use crate::http::{Methods, Ok200, get, post, put};
 use crate::{OperationError, Output};
 
 pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
@@ -26,6 +28,27 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
             "The alerts that feed an incident, oldest first",
         )
         .as_of(),
+    )?;
+    v.route(
+        get::<GetIngestPolicy>(
+            "get_ingest_policy",
+            "/v1/ingest-policy",
+            "The tenant's ingest policy (version 0: the defaults)",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        put::<PutIngestPolicy, Ok200>(
+            "put_ingest_policy",
+            "/v1/ingest-policy",
+            "Replace the tenant's ingest policy (a new version)",
+        )
+        .example(|| PutIngestPolicy {
+            incident_per: Some("alert".into()),
+            resolve_on: Some("first".into()),
+            reopen_window_seconds: Some(hoc_contracts::input::JsonInt(600)),
+            ..PutIngestPolicy::default()
+        }),
     )
 }
 
@@ -58,14 +81,8 @@ operation_method!(AlertmanagerWebhook => "incidents.alerts"."alertmanager", writ
     let delivery = request.parse().map_err(invalid)?;
     let truncated = delivery.truncated;
     let caller = super::incidents::caller(&call);
-    let outcome = alerts::ingest(
-        call.tx,
-        &caller,
-        alerts::ALERTMANAGER,
-        delivery,
-        &IngestPolicy::defaults(),
-    )
-    .await?;
+    let policy = alerts::policy_at(call.tx, call.ctx.tenant_id(), None).await?;
+    let outcome = alerts::ingest(call.tx, &caller, alerts::ALERTMANAGER, delivery, &policy).await?;
     if truncated > 0 {
         metrics::counter!("hoc_ingest_truncated_alerts_total", "source" => alerts::ALERTMANAGER)
             .increment(u64::try_from(truncated).unwrap_or(0));
@@ -77,4 +94,16 @@ operation_method!(ListAlerts => "incidents.alerts"."list", writes = false, -> Al
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     Ok(Output::read(alerts::list_alerts(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
+});
+
+operation_method!(GetIngestPolicy => "incidents.alerts"."get_policy", writes = false, -> IngestPolicy,
+|request, call| {
+    request.parse().map_err(invalid)?;
+    Ok(Output::read(alerts::get_policy(call.tx, call.ctx.tenant_id(), read_at(&call)).await?))
+});
+
+operation_method!(PutIngestPolicy => "incidents.alerts"."put_policy", writes = true, -> IngestPolicy,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(alerts::put_policy(call.tx, &super::incidents::caller(&call), input).await?)
 });

@@ -386,3 +386,127 @@ hoc_drivers::storage_test!(
         }
     }
 );
+
+hoc_drivers::storage_test!(
+    the_ingest_policy_decides_incidents_resolution_reopening_and_titles,
+    |db| {
+        use hoc_contracts::input::JsonInt;
+        use hoc_spine::requests::{GetIngestPolicy, PutIngestPolicy};
+        let clock = TestClock::at(time::macros::datetime!(2026-12-01 09:00 UTC));
+        let spine = clock.install(spine(&db));
+        let operator = crate::ctx("t1");
+        let defaults = spine
+            .call(&operator, &GetIngestPolicy::default())
+            .await
+            .expect("policy");
+        assert_eq!(
+            (defaults.version, defaults.incident_per.as_str()),
+            (0, "group")
+        );
+
+        // Every bad field at once, nothing written.
+        let bad = PutIngestPolicy {
+            incident_per: Some("cluster".into()),
+            resolve_on: Some("sometimes".into()),
+            reopen_window_seconds: Some(JsonInt(-1)),
+            severity_map: Some([("P1".to_owned(), "urgent".to_owned())].into()),
+            ..PutIngestPolicy::default()
+        };
+        let err = refused_without_writes!(db, ErrorCode::InvalidInput, spine.call(&operator, &bad));
+        let hoc_spine::OperationError::InvalidInput { fields } = err else {
+            panic!("not invalid input: {err}");
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        for field in [
+            "incident_per",
+            "resolve_on",
+            "reopen_window_seconds",
+            "severity_map",
+        ] {
+            assert!(names.contains(&field), "{field} not named in {names:?}");
+        }
+
+        // One incident per alert, resolved at the first resolution, reopened within ten minutes, titled by template.
+        clock.set(time::macros::datetime!(2026-12-01 09:01 UTC));
+        let policy = spine
+            .call(
+                &operator,
+                &PutIngestPolicy {
+                    incident_per: Some("alert".into()),
+                    resolve_on: Some("first".into()),
+                    reopen_window_seconds: Some(JsonInt(600)),
+                    severity_map: Some([("p1".to_owned(), "critical".to_owned())].into()),
+                    severity_label: Some("priority".into()),
+                    title_template: Some("{alertname} on {instance}".into()),
+                    expected_version: Some(JsonInt(0)),
+                    ..PutIngestPolicy::default()
+                },
+            )
+            .await
+            .expect("policy written");
+        assert_eq!(policy.version, 1);
+        let stale = spine
+            .call(
+                &operator,
+                &PutIngestPolicy {
+                    expected_version: Some(JsonInt(0)),
+                    ..PutIngestPolicy::default()
+                },
+            )
+            .await
+            .expect_err("stale");
+        assert_eq!(stale.code(), ErrorCode::StaleVersion);
+
+        let mut first = alert("ffff0001", "firing", "2026-12-01T09:01:30Z", ZERO, "db-1");
+        first["labels"]["priority"] = json!("P1");
+        let second = alert("ffff0002", "firing", "2026-12-01T09:01:30Z", ZERO, "db-2");
+        clock.set(time::macros::datetime!(2026-12-01 09:02 UTC));
+        let touched = send(
+            &spine,
+            &delivery(vec![first.clone(), second], "http://am-1:9093"),
+        )
+        .await;
+        assert_eq!(touched.len(), 2, "one incident per alert: {touched:?}");
+        let get = |id: String| {
+            let spine = spine.clone();
+            async move {
+                spine
+                    .call(&crate::ctx("t1"), &GetIncident { id })
+                    .await
+                    .expect("incident")
+                    .incident
+            }
+        };
+        let one = get(touched[0].0.clone()).await;
+        assert_eq!(one.title, "HighLatency on db-1");
+        assert_eq!(one.severity.as_str(), "critical");
+
+        // The first alert resolves: its incident is resolved at once; a new firing within the window reopens it.
+        clock.set(time::macros::datetime!(2026-12-01 09:03 UTC));
+        let mut ended = first.clone();
+        ended["status"] = json!("resolved");
+        ended["endsAt"] = json!("2026-12-01T09:02:50Z");
+        assert_eq!(
+            send(&spine, &delivery(vec![ended], "http://am-1:9093")).await,
+            [(one.id.clone(), "resolved".to_owned())]
+        );
+        clock.set(time::macros::datetime!(2026-12-01 09:05 UTC));
+        let mut again = first.clone();
+        again["startsAt"] = json!("2026-12-01T09:04:30Z");
+        assert_eq!(
+            send(&spine, &delivery(vec![again], "http://am-1:9093")).await,
+            [(one.id.clone(), "created".to_owned())]
+        );
+        assert_eq!(get(one.id.clone()).await.status.as_str(), "open");
+
+        // The policy in force at an instant is the one read there.
+        let then = spine
+            .call(
+                &crate::ctx("t1").with_as_of(time::macros::datetime!(2026-12-01 09:00:30 UTC)),
+                &GetIngestPolicy::default(),
+            )
+            .await
+            .expect("policy then");
+        assert_eq!(then.version, 0);
+    }
+);
