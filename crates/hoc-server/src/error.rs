@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// Machine-readable details (`fields`, `from`/`to`, …).
     pub details: Value,
+    /// Answered as PagerDuty's Events API answers a refusal (`{"status": "invalid event", "message", "errors"}`).
+    pagerduty: bool,
 }
 
 impl ApiError {
@@ -25,6 +27,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: json!({}),
+            pagerduty: false,
         }
     }
 
@@ -76,6 +79,23 @@ impl ApiError {
         if self.code == "invalid_input" {
             self.status = StatusCode::BAD_REQUEST;
             self.code = "malformed_request";
+        }
+        self
+    }
+
+    /// The error as PagerDuty's Events API answers it: a refusal (any 4xx but 413 and 429: a bad field, a
+    /// `routing_key` that is not a live `ingest` key) is 400 `{"status": "invalid event", "message", "errors"}`
+    /// with every bad field named; a 5xx stays one (senders retry it).
+    pub fn for_pagerduty(mut self) -> Self {
+        if self.status.is_client_error()
+            && self.status != StatusCode::PAYLOAD_TOO_LARGE
+            && self.status != StatusCode::TOO_MANY_REQUESTS
+        {
+            if matches!(self.code, "unauthenticated" | "forbidden") {
+                self.message = format!("routing_key: {}", self.message);
+            }
+            self.status = StatusCode::BAD_REQUEST;
+            self.pagerduty = true;
         }
         self
     }
@@ -147,11 +167,28 @@ impl ApiError {
             code: err.code().as_str(),
             message,
             details,
+            pagerduty: false,
         }
     }
 
     /// The JSON body.
     pub fn body(&self) -> Value {
+        if self.pagerduty {
+            let errors: Vec<String> = match self.details.get("fields").and_then(Value::as_array) {
+                Some(fields) => fields
+                    .iter()
+                    .map(|f| {
+                        format!(
+                            "{}: {}",
+                            f["field"].as_str().unwrap_or_default(),
+                            f["problem"].as_str().unwrap_or_default()
+                        )
+                    })
+                    .collect(),
+                None => vec![self.message.clone()],
+            };
+            return json!({ "status": "invalid event", "message": "Event object is invalid", "errors": errors });
+        }
         json!({ "error": { "code": self.code, "message": self.message, "details": self.details } })
     }
 }

@@ -14,7 +14,8 @@ use hoc_spine::{OperationMethod, Replayable, StoredResponse};
 use serde_json::{Map, Value, json};
 
 use crate::request::{
-    RequestId, authorize, idempotency, read_body, read_request_query, require_json, with_as_of,
+    RequestId, authorize, authorize_key, idempotency, read_body, read_request_query, require_json,
+    with_as_of,
 };
 use crate::{ApiError, AppState, HttpMethod, Route};
 
@@ -162,14 +163,44 @@ async fn write<M: OperationMethod, S: Shape<M::Response>>(
     path: Vec<(String, String)>,
     body: Body,
 ) -> Result<Response> {
-    let ctx = authorize(&req.state, &req.headers, &req.rid, route).await?;
     let ingest = route.scope == Some(hoc_spine::auth::Scope::Ingest);
+    write_any::<M, S>(route, req, path, body, ingest)
+        .await
+        .map_err(|e| match (route.key_in_body, ingest) {
+            (Some(_), _) => e.for_pagerduty(),
+            (None, true) => e.for_integration(),
+            (None, false) => e,
+        })
+}
+
+async fn write_any<M: OperationMethod, S: Shape<M::Response>>(
+    route: &'static Route,
+    req: &Req,
+    path: Vec<(String, String)>,
+    body: Body,
+    ingest: bool,
+) -> Result<Response> {
     let limit = if ingest {
         req.state.ingest_body_limit
     } else {
         req.state.body_limit
     };
-    let bytes = read_body(body, limit).await?;
+    // The key: from the header, checked before the body is read (a stranger's large body is a 401, not a 413) —
+    // or, for a sender that cannot set a header, from the body.
+    let (ctx, bytes) = match route.key_in_body {
+        None => {
+            let ctx = authorize(&req.state, &req.headers, &req.rid, route).await?;
+            (ctx, read_body(body, limit).await?)
+        }
+        Some(field) => {
+            let bytes = read_body(body, limit).await?;
+            let token = serde_json::from_slice::<Value>(&bytes)
+                .ok()
+                .and_then(|v| v.get(field).and_then(Value::as_str).map(str::to_owned));
+            let ctx = authorize_key(&req.state, token.as_deref(), &req.rid, route).await?;
+            (ctx, bytes)
+        }
+    };
     require_json(&req.headers, &bytes)?;
     let mut object = if bytes.iter().all(u8::is_ascii_whitespace) {
         Map::new()
@@ -214,11 +245,7 @@ async fn write<M: OperationMethod, S: Shape<M::Response>>(
             Replayable::Replayed(response) => Ok(stored(response, true)),
         },
         None => {
-            let response = spine
-                .call(&ctx, &request)
-                .await
-                .map_err(fail(&req.rid))
-                .map_err(|e| if ingest { e.for_integration() } else { e })?;
+            let response = spine.call(&ctx, &request).await.map_err(fail(&req.rid))?;
             Ok(stored(shaped::<_, S>(&response, &req.rid)?, false))
         }
     }

@@ -95,6 +95,9 @@ pub struct Route {
     pub example: Option<serde_json::Value>,
     /// The statuses a success can have, from the route's [`Shape`].
     pub statuses: &'static [u16],
+    /// The body field that carries the key instead of the `Authorization` header (PagerDuty's `routing_key`); such a
+    /// route answers every refusal as PagerDuty does (400 `invalid event` naming the fields).
+    pub key_in_body: Option<&'static str>,
     pub(crate) router: fn(&'static Route) -> MethodRouter<AppState>,
     pub(crate) document: Document,
 }
@@ -129,6 +132,7 @@ impl Route {
                 .example
                 .and_then(|example| body_of(&example(), route.path)),
             statuses: S::STATUSES,
+            key_in_body: route.key_in_body,
             router: handlers::router::<M, S>,
             document: Document::Operation(openapi::operation::<M, S>),
         }
@@ -153,6 +157,7 @@ impl Route {
             as_of: None,
             example: None,
             statuses: &[200],
+            key_in_body: None,
             router,
             document: Document::Service(document),
         }

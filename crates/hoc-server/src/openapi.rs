@@ -475,19 +475,42 @@ pub(crate) fn operation<M: OperationMethod, S: hoc_spine::http::Shape<M::Respons
             "history_pruned: the read starts below what event retention pruned; details.pruned_through",
         ));
     }
+    if route.key_in_body.is_some() {
+        // PagerDuty's answers: every refusal is 400 `invalid event`; only 413 and 5xx keep this API's error.
+        errors.retain(|(status, _)| matches!(*status, "413" | "500" | "503"));
+    }
     for (status, description) in errors {
         responses.insert(status.to_owned(), error(description));
     }
+    if let Some(field) = route.key_in_body {
+        responses.insert(
+            "400".to_owned(),
+            json!({
+                "description": format!("invalid event: a bad field, or a `{field}` that is not a live ingest key; `errors` names each"),
+                "content": { "application/json": { "schema": schema_ref("PagerDutyError") } },
+            }),
+        );
+    }
+    let scope = match route.scope {
+        Some(hoc_spine::auth::Scope::Ingest) => "ingest",
+        _ if writes => "write",
+        _ => "read",
+    };
+    let security = match route.key_in_body {
+        Some(_) => json!([]),
+        None => json!([{ "apiKey": [] }]),
+    };
     let mut op = json!({
         "operationId": route.name,
         "summary": route.summary,
         "description": format!(
-            "Serves the spine operation `{}.{}`; needs a `{}` key.",
+            "Serves the spine operation `{}.{}`; needs an `{}` key{}.",
             M::OPERATION,
             M::METHOD,
-            if writes { "write" } else { "read" }
+            scope,
+            route.key_in_body.map_or_else(String::new, |f| format!(", sent as the body's `{f}`"))
         ),
-        "security": [{ "apiKey": [] }],
+        "security": security,
         "parameters": parameters,
         "responses": responses,
     });
@@ -524,6 +547,18 @@ pub fn document() -> Value {
     }
     let mut schemas = generator.take_definitions(true);
     schemas.insert("Error".to_owned(), error_schema());
+    schemas.insert(
+        "PagerDutyError".to_owned(),
+        json!({
+            "type": "object",
+            "required": ["status", "message", "errors"],
+            "properties": {
+                "status": { "const": "invalid event" },
+                "message": { "type": "string" },
+                "errors": { "type": "array", "items": { "type": "string" } },
+            },
+        }),
+    );
     json!({
         "openapi": "3.1.0",
         "info": {

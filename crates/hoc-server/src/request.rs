@@ -99,8 +99,18 @@ pub(crate) async fn authorize(
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .ok_or_else(ApiError::unauthenticated)?;
+        .map(str::trim);
+    authorize_key(state, token, request_id, route).await
+}
+
+/// Authenticates `token` (none: 401) and checks the route's scope; returns the operation context of the key.
+pub(crate) async fn authorize_key(
+    state: &AppState,
+    token: Option<&str>,
+    request_id: &RequestId,
+    route: &Route,
+) -> Result<OperationContext, ApiError> {
+    let token = token.ok_or_else(ApiError::unauthenticated)?;
     let identity = state
         .spine
         .authenticate(token)

@@ -121,6 +121,22 @@ impl<R: serde::Serialize + schemars::JsonSchema> Shape<R> for Created201 {
     }
 }
 
+/// 202 with the response: a route that accepts work (PagerDuty's Events API answers so).
+#[derive(Debug)]
+pub struct Accepted202;
+
+impl<R: serde::Serialize + schemars::JsonSchema> Shape<R> for Accepted202 {
+    const STATUSES: &'static [u16] = &[202];
+
+    fn respond(response: &R) -> Result<StoredResponse, serde_json::Error> {
+        with_status(202, response)
+    }
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<R>()
+    }
+}
+
 /// An incident's export: 200 with the JSON document, or its Markdown postmortem draft for `Accept: text/markdown`.
 #[derive(Debug)]
 pub struct ExportReply;
@@ -204,6 +220,8 @@ pub struct Route<M, S> {
     pub example: Option<fn() -> M>,
     /// Whether the route is an alert integration: reachable with an `ingest` key only (and no other route is).
     pub ingest: bool,
+    /// The body field that carries the key, for a sender that cannot set a header (PagerDuty's `routing_key`).
+    pub key_in_body: Option<&'static str>,
     types: PhantomData<fn() -> (M, S)>,
 }
 
@@ -225,6 +243,12 @@ impl<M, S> Route<M, S> {
         self
     }
 
+    /// The key comes in the body field `field` (PagerDuty's `routing_key`) instead of the `Authorization` header.
+    pub const fn key_in_body(mut self, field: &'static str) -> Self {
+        self.key_in_body = Some(field);
+        self
+    }
+
     /// A valid request of the route, for its documentation and its tests.
     pub const fn example(mut self, example: fn() -> M) -> Self {
         self.example = Some(example);
@@ -241,6 +265,7 @@ impl<M, S> Route<M, S> {
             as_of: self.as_of,
             example: self.example,
             ingest: self.ingest,
+            key_in_body: self.key_in_body,
             types: PhantomData,
         }
     }
@@ -260,6 +285,7 @@ const fn route<M, S>(
         as_of: None,
         example: None,
         ingest: false,
+        key_in_body: None,
         types: PhantomData,
     }
 }

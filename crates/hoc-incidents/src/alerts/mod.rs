@@ -22,6 +22,7 @@
 
 pub mod alertmanager;
 mod model;
+pub mod pagerduty;
 mod policy;
 
 pub use model::*;
@@ -99,10 +100,25 @@ pub async fn ingest(
             applied_before(tx, tenant_id, &delivery_id).await?,
         ));
     }
+    let outcome = apply(tx, caller, source, &delivery, policy).await?;
+    let result = serde_json::to_string(&outcome.response).map_err(|e| corrupt(tenant_id, e))?;
+    driver::record_result(tx, tenant_id, &delivery_id, result).await?;
+    Ok(outcome)
+}
+
+/// Applies a delivery's alerts under `policy` (every time it is called: [`ingest`] makes it once per delivery).
+pub(crate) async fn apply(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    source: &str,
+    delivery: &Delivery,
+    policy: &IngestPolicy,
+) -> Result<Outcome<IngestReport>, IncidentError> {
+    let tenant_id = caller.tenant_id;
     let mut keys: Vec<String> = delivery
         .alerts
         .iter()
-        .map(|a| policy.incident_key(source, &delivery, a))
+        .map(|a| policy.incident_key(source, delivery, a))
         .collect();
     keys.sort();
     keys.dedup();
@@ -115,7 +131,7 @@ pub async fn ingest(
         caller,
         source,
         policy,
-        delivery: &delivery,
+        delivery,
         report: IngestReport {
             incidents: Vec::new(),
         },
@@ -124,7 +140,7 @@ pub async fn ingest(
         resolved_in: Vec::new(),
     };
     for alert in &delivery.alerts {
-        let key = policy.incident_key(source, &delivery, alert);
+        let key = policy.incident_key(source, delivery, alert);
         match alert.status {
             AlertStatus::Firing => run.firing(alert, &key).await?,
             AlertStatus::Resolved => run.resolved(alert).await?,
@@ -139,8 +155,6 @@ pub async fn ingest(
         mut outcome,
         ..
     } = run;
-    let result = serde_json::to_string(&report).map_err(|e| corrupt(tenant_id, e))?;
-    driver::record_result(tx, tenant_id, &delivery_id, result).await?;
     Ok(Outcome {
         response: report,
         audit: std::mem::take(&mut outcome.audit),

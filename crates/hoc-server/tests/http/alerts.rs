@@ -158,6 +158,19 @@ struct Alertmanager {
 
 impl Alertmanager {
     async fn start(binary: &std::path::Path, webhook: &str, key: &str) -> Self {
+        Self::with_receiver(
+            binary,
+            &format!(
+                "    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n        http_config:\n          \
+                 authorization:\n            credentials: {key}\n"
+            ),
+        )
+        .await
+    }
+
+    /// An Alertmanager routing every alert, grouped by `alertname`, to the receiver `hocd` configured by `receiver`
+    /// (the YAML under `- name: hocd`).
+    async fn with_receiver(binary: &std::path::Path, receiver: &str) -> Self {
         let port = free_port();
         let cluster = free_port();
         let dir =
@@ -168,8 +181,7 @@ impl Alertmanager {
             &config,
             format!(
                 "route:\n  receiver: hocd\n  group_by: [alertname]\n  group_wait: 1s\n  group_interval: 1s\n  \
-                 repeat_interval: 1h\nreceivers:\n  - name: hocd\n    webhook_configs:\n      - url: {webhook}\n        \
-                 send_resolved: true\n        http_config:\n          authorization:\n            credentials: {key}\n"
+                 repeat_interval: 1h\nreceivers:\n  - name: hocd\n{receiver}"
             ),
         )
         .expect("config written");
@@ -403,4 +415,133 @@ hoc_spine::storage_test!(an_alert_storm_is_absorbed_once, |db, url| {
             "{id}: a copy counted"
         );
     }
+});
+
+hoc_spine::storage_test!(
+    pagerduty_events_over_http_answer_as_pagerduty_does,
+    |db, url| {
+        let _ = &db;
+        let server = Server::start(&url).await;
+        let ingest = server.key("acme", "monitor", "ingest").await;
+        let write = server.key("acme", "alice", "write").await;
+        let path = "/v1/integrations/pagerduty/enqueue";
+        let event = |key: &str| {
+            json!({
+                "routing_key": key, "event_action": "trigger", "dedup_key": "disk/db-1",
+                "payload": { "summary": "Disk full on db-1", "source": "db-1", "severity": "critical" },
+                "links": [{ "href": "http://grafana/d/1", "text": "dashboard" }], "images": [],
+            })
+        };
+        // No Authorization header: the routing key is the credential.
+        let (status, answer) = server
+            .call(Method::POST, path, None, Some(event(&ingest)))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        assert_eq!(
+            answer,
+            json!({"status": "success", "message": "Event processed", "dedup_key": "disk/db-1"})
+        );
+        // A routing key that is no key, or a key without the ingest scope: 400 invalid event naming routing_key.
+        for key in ["not-a-key", write.as_str()] {
+            let (status, answer) = server
+                .call(Method::POST, path, None, Some(event(key)))
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+            assert_eq!(answer["status"], json!("invalid event"), "{answer}");
+            assert!(
+                answer["errors"][0]
+                    .as_str()
+                    .is_some_and(|e| e.starts_with("routing_key")),
+                "{answer}"
+            );
+        }
+        // A bad event: every bad field in `errors`.
+        let (status, answer) = server
+        .call(Method::POST, path, None,
+              Some(json!({"routing_key": ingest, "event_action": "trigger", "payload": {"severity": "fatal"}})))
+        .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        let errors: Vec<&str> = answer["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(errors.len(), 3, "{answer}");
+        assert!(
+            errors.iter().any(|e| e.starts_with("payload.severity")),
+            "{answer}"
+        );
+        let (status, page) = server
+            .call(Method::GET, "/v1/incidents", Some(&write), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+        assert_eq!(page["items"][0]["severity"], json!("critical"));
+    }
+);
+
+hoc_spine::storage_test!(a_real_alertmanager_speaks_pagerduty_to_hocd, |db, url| {
+    let _ = &db;
+    let Some(binary) = alertmanager_binary() else {
+        return;
+    };
+    let server = Server::start(&url).await;
+    let ingest = server.key("acme", "alertmanager", "ingest").await;
+    let reader = server.key("acme", "alice", "read").await;
+    let am = Alertmanager::with_receiver(
+        &binary,
+        &format!(
+            "    pagerduty_configs:\n      - routing_key: {ingest}\n        url: {}/v1/integrations/pagerduty/enqueue\n        \
+             send_resolved: true\n",
+            server.base
+        ),
+    )
+    .await;
+    let starts = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let at = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .expect("formats")
+    };
+    am.post(json!([{ "labels": { "alertname": "QueueBacklog", "queue": "payments" }, "startsAt": at(starts) }]))
+        .await;
+    // Alertmanager's PagerDuty receiver triggers one event per group; its default severity is `error` (our high).
+    let incident = eventually(|| async {
+        let (_, page) = server
+            .call(
+                Method::GET,
+                "/v1/incidents?status=open",
+                Some(&reader),
+                None,
+            )
+            .await;
+        page["items"]
+            .as_array()
+            .filter(|i| !i.is_empty())
+            .map(|i| i[0].clone())
+    })
+    .await;
+    assert_eq!(incident["severity"], json!("high"), "{incident}");
+    assert_eq!(incident["source_type"], json!("pagerduty"), "{incident}");
+    let id = incident["id"].as_str().expect("id").to_owned();
+    // The alert ends: Alertmanager sends `resolve` for the same dedup key, and the incident is resolved.
+    let ended = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    am.post(
+        json!([{ "labels": { "alertname": "QueueBacklog", "queue": "payments" },
+                     "startsAt": at(starts), "endsAt": at(ended) }]),
+    )
+    .await;
+    let resolved = eventually(|| async {
+        let (_, incident) = server
+            .call(
+                Method::GET,
+                &format!("/v1/incidents/{id}"),
+                Some(&reader),
+                None,
+            )
+            .await;
+        (incident["status"] == json!("resolved")).then_some(incident)
+    })
+    .await;
+    assert_eq!(resolved["resolution_type"], json!("auto"));
 });

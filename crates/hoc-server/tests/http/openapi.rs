@@ -126,9 +126,15 @@ hoc_spine::storage_test!(the_router_serves_every_documented_route, |db| {
             .body(Body::empty())
             .expect("request");
         let response = app.clone().oneshot(request).await.expect("answered");
+        // A route whose key is a body field (PagerDuty's) refuses a request without it as PagerDuty does: 400.
+        let refused = if route.key_in_body.is_some() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNAUTHORIZED
+        };
         assert_eq!(
             response.status(),
-            StatusCode::UNAUTHORIZED,
+            refused,
             "{} {} is not served",
             route.method,
             route.path

@@ -1,6 +1,7 @@
 //! `incidents.alerts`: alerts in from monitoring (Alertmanager's webhook), and the alerts of an incident.
 
 pub use hoc_incidents::alerts::alertmanager::AlertmanagerWebhook;
+pub use hoc_incidents::alerts::pagerduty::{EventAccepted, EventPayload, PagerDutyEvent};
 pub use hoc_incidents::alerts::{
     Alert, Alerts, GetIngestPolicy, IngestPolicy, IngestReport, ListAlerts, PutIngestPolicy,
 };
@@ -8,7 +9,7 @@ pub use hoc_incidents::alerts::{
 use hoc_incidents::alerts;
 
 use super::{invalid, operation_method, read_at};
-use crate::http::{Methods, Ok200, get, post, put};
+use crate::http::{Accepted202, Methods, Ok200, get, post, put};
 use crate::{OperationError, Output};
 
 pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
@@ -20,6 +21,27 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
         )
         .ingest()
         .example(|| serde_json::from_value(example_delivery()).unwrap_or_default()),
+    )?;
+    v.route(
+        post::<PagerDutyEvent, Accepted202>(
+            "pagerduty_enqueue",
+            "/v1/integrations/pagerduty/enqueue",
+            "PagerDuty's Events API v2: trigger, acknowledge and resolve by dedup_key; the routing_key is an ingest key",
+        )
+        .ingest()
+        .key_in_body("routing_key")
+        .example(|| PagerDutyEvent {
+            routing_key: Some("hoc_ingest_key".into()),
+            event_action: Some("trigger".into()),
+            dedup_key: Some("disk-full/db-1".into()),
+            payload: Some(EventPayload {
+                summary: Some("Disk 95 % full on db-1".into()),
+                source: Some("db-1".into()),
+                severity: Some("error".into()),
+                ..EventPayload::default()
+            }),
+            ..PagerDutyEvent::default()
+        }),
     )?;
     v.route(
         get::<ListAlerts>(
@@ -106,4 +128,12 @@ operation_method!(PutIngestPolicy => "incidents.alerts"."put_policy", writes = t
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     Ok(alerts::put_policy(call.tx, &super::incidents::caller(&call), input).await?)
+});
+
+operation_method!(PagerDutyEvent => "incidents.alerts"."pagerduty", writes = true, -> EventAccepted,
+|request, call| {
+    let event = request.parse(call.now).map_err(invalid)?;
+    let policy = alerts::policy_at(call.tx, call.ctx.tenant_id(), None).await?;
+    let caller = super::incidents::caller(&call);
+    Ok(alerts::pagerduty::enqueue(call.tx, &caller, event, &policy).await?)
 });

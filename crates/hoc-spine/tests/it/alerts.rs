@@ -510,3 +510,127 @@ hoc_drivers::storage_test!(
         assert_eq!(then.version, 0);
     }
 );
+
+hoc_drivers::storage_test!(
+    pagerduty_events_trigger_acknowledge_and_resolve_by_dedup_key,
+    |db| {
+        use hoc_spine::requests::{EventPayload, PagerDutyEvent};
+        let clock = TestClock::at(time::macros::datetime!(2026-12-01 09:00 UTC));
+        let spine = clock.install(spine(&db));
+        let event = |action: &str, key: Option<&str>| PagerDutyEvent {
+            routing_key: Some("checked by the host".into()),
+            event_action: Some(action.into()),
+            dedup_key: key.map(str::to_owned),
+            payload: Some(EventPayload {
+                summary: Some("Disk 95 % full on db-1".into()),
+                source: Some("db-1".into()),
+                severity: Some("error".into()),
+                component: Some("postgres".into()),
+                custom_details: Some(json!({"free": "5 %", "mount": {"path": "/var"}})),
+                ..EventPayload::default()
+            }),
+            ..PagerDutyEvent::default()
+        };
+        // A trigger without a key gets one and opens an incident (PagerDuty's `error` is our high).
+        let first = spine
+            .call(&monitor("t1"), &event("trigger", None))
+            .await
+            .expect("trigger");
+        assert_eq!(
+            (first.status.as_str(), first.message.as_str()),
+            ("success", "Event processed")
+        );
+        let key = first.dedup_key.clone();
+        assert!(key.starts_with("pd_"), "{key}");
+        let listed = spine
+            .call(&crate::ctx("t1"), &ListIncidents::default())
+            .await
+            .expect("list");
+        assert_eq!(listed.items.len(), 1);
+        let incident = listed.items[0].clone();
+        assert_eq!(
+            (incident.title.as_str(), incident.severity.as_str()),
+            ("Disk 95 % full on db-1", "high")
+        );
+        // The same key again: the same incident, a second occurrence; the details are the alert's annotations.
+        clock.set(time::macros::datetime!(2026-12-01 09:01 UTC));
+        spine
+            .call(&monitor("t1"), &event("trigger", Some(&key)))
+            .await
+            .expect("trigger again");
+        let fed = spine
+            .call(
+                &crate::ctx("t1"),
+                &ListAlerts {
+                    id: incident.id.clone(),
+                },
+            )
+            .await
+            .expect("alerts");
+        assert_eq!(fed.items.len(), 1);
+        assert_eq!(fed.items[0].occurrences, 2);
+        assert_eq!(fed.items[0].source, "pagerduty");
+        assert_eq!(
+            fed.items[0].annotations.get("mount").map(String::as_str),
+            Some(r#"{"path":"/var"}"#)
+        );
+        // Acknowledge, then resolve, by the key.
+        clock.set(time::macros::datetime!(2026-12-01 09:02 UTC));
+        spine
+            .call(&monitor("t1"), &event("acknowledge", Some(&key)))
+            .await
+            .expect("acknowledge");
+        let get = || async {
+            spine
+                .call(
+                    &crate::ctx("t1"),
+                    &GetIncident {
+                        id: incident.id.clone(),
+                    },
+                )
+                .await
+                .expect("incident")
+                .incident
+        };
+        assert_eq!(get().await.status.as_str(), "acknowledged");
+        clock.set(time::macros::datetime!(2026-12-01 09:03 UTC));
+        spine
+            .call(&monitor("t1"), &event("resolve", Some(&key)))
+            .await
+            .expect("resolve");
+        let resolved = get().await;
+        assert_eq!(resolved.status.as_str(), "resolved");
+        assert_eq!(resolved.resolution_type.map(|t| t.as_str()), Some("auto"));
+        // An event that breaks PagerDuty's rules names every bad field and writes nothing.
+        let bad = PagerDutyEvent {
+            routing_key: None,
+            event_action: Some("resolve".into()),
+            ..PagerDutyEvent::default()
+        };
+        let err = refused_without_writes!(
+            db,
+            ErrorCode::InvalidInput,
+            spine.call(&monitor("t1"), &bad)
+        );
+        let hoc_spine::OperationError::InvalidInput { fields } = err else {
+            panic!("not invalid input: {err}");
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(names, ["routing_key", "dedup_key"]);
+        let mut no_payload = event("trigger", None);
+        no_payload.payload = Some(EventPayload::default());
+        let err = refused_without_writes!(
+            db,
+            ErrorCode::InvalidInput,
+            spine.call(&monitor("t1"), &no_payload)
+        );
+        let hoc_spine::OperationError::InvalidInput { fields } = err else {
+            panic!("not invalid input: {err}");
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(
+            names,
+            ["payload.summary", "payload.source", "payload.severity"]
+        );
+    }
+);
