@@ -263,7 +263,7 @@ impl RequestSchema for AlertmanagerWebhook {
                 "truncatedAlerts",
                 false,
                 "How many alerts the sender left out.",
-                json!({ "type": "integer", "minimum": 0 }),
+                json!({ "type": "integer", "minimum": 0, "maximum": i64::MAX }),
             ),
             field(
                 "status",

@@ -218,7 +218,7 @@ impl Rule for ReopenWindow {
     }
 }
 
-/// A severity map: at most 32 entries, each a sender's severity (1–63 characters, matched lowercase) onto one of
+/// A severity map: at most 32 entries, each a sender's severity (1–63 characters, stored and matched lowercase) onto one of
 /// ours (`critical`, `high`, `medium`, `low`, `info`). Every bad entry is named.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SeverityMap;
@@ -231,7 +231,7 @@ impl Rule for SeverityMap {
         json!({
             "type": "object",
             "maxProperties": MAX_SEVERITY_MAP_ENTRIES,
-            "propertyNames": { "minLength": 1, "maxLength": LABEL_NAME_MAX_CHARS, "pattern": "^[^A-Z\\x00-\\x1f\\x7f-\\x9f]+$" },
+            "propertyNames": { "minLength": 1, "maxLength": LABEL_NAME_MAX_CHARS, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]+$" },
             "additionalProperties": { "type": "string", "enum": Severity::WIRE },
         })
     }
@@ -250,14 +250,11 @@ impl Rule for SeverityMap {
         }
         for (key, value) in raw {
             let chars = key.chars().count();
-            if chars == 0
-                || chars > LABEL_NAME_MAX_CHARS
-                || key.chars().any(|c| c.is_control() || c.is_uppercase())
-            {
+            if chars == 0 || chars > LABEL_NAME_MAX_CHARS || key.chars().any(char::is_control) {
                 errors.push(FieldError::new(
                     field,
                     format!(
-                        "key {key:?} must be 1 to {LABEL_NAME_MAX_CHARS} characters, lowercase, without control characters"
+                        "key {key:?} must be 1 to {LABEL_NAME_MAX_CHARS} characters without control characters"
                     ),
                 ));
             }
