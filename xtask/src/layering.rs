@@ -253,6 +253,7 @@ fn domain_of(path: &str) -> Option<&'static str> {
         ("/v1/audit", "audit."),
         ("/v1/integrations/", "incidents.alerts"),
         ("/v1/ingest-policy", "incidents.alerts"),
+        ("/v1/alerts", "incidents.alerts"),
     ]
     .into_iter()
     .find(|(prefix, _)| path.starts_with(prefix))

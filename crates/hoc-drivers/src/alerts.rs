@@ -191,3 +191,51 @@ pub async fn insert_policy(tx: &Tx, row: IngestPolicyRow) -> Result<(), StorageE
         .map_err(StorageError::from_db)?;
     Ok(())
 }
+
+/// One page of the tenant's alerts as they were at `page.as_of` (each in its highest version written by then),
+/// newest first by (created_at, alert_id), only those with `status` and from `source` when given.
+pub async fn list(
+    tx: &Tx,
+    tenant_id: &str,
+    status: Option<&str>,
+    source: Option<&str>,
+    page: &crate::paging::PageRequest,
+) -> Result<Vec<AlertRow>, StorageError> {
+    let a = |c: Column| Expr::col(("a", c));
+    let b = |c: Column| Expr::col(("b", c));
+    let latest = Query::select()
+        .expr(b(Column::Version).max())
+        .from_as(Entity, "b")
+        .and_where(b(Column::TenantId).equals(("a", Column::TenantId)))
+        .and_where(b(Column::AlertId).equals(("a", Column::AlertId)))
+        .and_where(b(Column::UpdatedAt).lte(page.as_of))
+        .take();
+    let mut select = Query::select();
+    select
+        .columns(Column::iter().map(|c| ("a", c)))
+        .from_as(Entity, "a")
+        .and_where(a(Column::TenantId).eq(tenant_id))
+        .and_where(a(Column::CreatedAt).lte(page.as_of))
+        .and_where(a(Column::Version).eq(Expr::from(latest)));
+    if let Some(status) = status {
+        select.and_where(a(Column::Status).eq(status));
+    }
+    if let Some(source) = source {
+        select.and_where(a(Column::Source).eq(source));
+    }
+    if let Some((at, id)) = &page.after {
+        select.and_where(
+            Expr::tuple([a(Column::CreatedAt), a(Column::AlertId)])
+                .lt(Expr::tuple([Expr::val(*at), Expr::val(id.as_str())])),
+        );
+    }
+    select
+        .order_by(("a", Column::CreatedAt), Order::Desc)
+        .order_by(("a", Column::AlertId), Order::Desc)
+        .limit(page.limit);
+    Entity::find()
+        .from_raw_sql(tx.conn().get_database_backend().build(&select))
+        .all(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}

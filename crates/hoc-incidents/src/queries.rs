@@ -245,13 +245,13 @@ hoc_contracts::request! {
 }
 
 /// Page parameters of a parsed request.
-struct PageParams {
-    limit: u64,
+pub(crate) struct PageParams {
+    pub(crate) limit: u64,
     cursor: Option<Cursor>,
 }
 
 impl PageParams {
-    fn new(limit: Option<Limit>, cursor: Option<Cursor>) -> Self {
+    pub(crate) fn new(limit: Option<Limit>, cursor: Option<Cursor>) -> Self {
         Self {
             limit: Limit::or_default(limit),
             cursor,
@@ -259,7 +259,7 @@ impl PageParams {
     }
 }
 
-fn page_request(params: &PageParams, at: ReadAt) -> (PageRequest, OffsetDateTime) {
+pub(crate) fn page_request(params: &PageParams, at: ReadAt) -> (PageRequest, OffsetDateTime) {
     PageRequest::resolve(params.limit, params.cursor.as_ref(), at)
 }
 

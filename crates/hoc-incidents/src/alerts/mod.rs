@@ -54,6 +54,70 @@ hoc_contracts::request! {
     }
 }
 
+hoc_contracts::vocabulary!(
+    /// An alert's status, as a list filter.
+    AlertStatusFilter {
+        /// It fires.
+        Firing = "firing",
+        /// It ended.
+        Resolved = "resolved",
+    }
+);
+
+hoc_contracts::vocabulary!(
+    /// An alert source, as a list filter.
+    AlertSource {
+        /// Alertmanager's webhook.
+        Alertmanager = "alertmanager",
+        /// PagerDuty's Events API.
+        Pagerduty = "pagerduty",
+    }
+);
+
+hoc_contracts::request! {
+    /// The tenant's alerts, newest first by (first received, id), each as it was at `as_of`.
+    pub struct ListTenantAlerts => TenantAlertsQuery {
+        /// Only alerts with this status then: `firing` or `resolved`.
+        status: Option<String> => optional AlertStatusFilter,
+        /// Only alerts from this source: `alertmanager` or `pagerduty`.
+        source: Option<String> => optional AlertSource,
+        /// Page size (1 to 500, default 50).
+        limit: Option<i64> => optional hoc_contracts::input::Limit,
+        /// From a previous page's `next_cursor`.
+        cursor: Option<String> => optional hoc_contracts::input::PageCursor,
+    }
+}
+
+/// One page of the tenant's alerts as they were at the read's instant.
+pub async fn list_tenant_alerts(
+    tx: &Tx,
+    tenant_id: &str,
+    query: TenantAlertsQuery,
+    at: ReadAt,
+) -> Result<crate::Page<Alert>, IncidentError> {
+    let params = crate::queries::PageParams::new(query.limit, query.cursor);
+    let (request, as_of) = crate::queries::page_request(&params, at);
+    let rows = driver::list(
+        tx,
+        tenant_id,
+        query.status.map(AlertStatusFilter::as_str),
+        query.source.map(AlertSource::as_str),
+        &request,
+    )
+    .await?;
+    let (items, next_cursor) = hoc_drivers::paging::paginate(
+        rows.into_iter().map(Alert::from).collect(),
+        params.limit,
+        as_of,
+        |a: &Alert| (a.first_received_at, a.alert_id.clone()),
+    );
+    Ok(crate::Page {
+        items,
+        next_cursor,
+        as_of,
+    })
+}
+
 /// The alerts of an incident as they were at the read's instant.
 pub async fn list_alerts(
     tx: &Tx,

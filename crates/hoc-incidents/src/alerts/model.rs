@@ -158,6 +158,10 @@ pub struct Alert {
     #[serde(with = "utc")]
     #[schemars(with = "UtcTimestamp")]
     pub last_received_at: OffsetDateTime,
+    /// When it first arrived (the order of the alert lists).
+    #[serde(with = "utc")]
+    #[schemars(with = "UtcTimestamp")]
+    pub first_received_at: OffsetDateTime,
     /// Its distinct firings, from 1.
     pub occurrences: i64,
     /// The incident it feeds.
@@ -186,6 +190,7 @@ impl From<AlertRow> for Alert {
             starts_at: row.starts_at.get(),
             ends_at: row.ends_at.map(DbTime::get),
             last_received_at: row.last_received_at.get(),
+            first_received_at: row.created_at.get(),
             occurrences: row.occurrences,
             incident_id: row.incident_id,
             version: row.version,

@@ -171,8 +171,24 @@ impl Alertmanager {
     /// An Alertmanager routing every alert, grouped by `alertname`, to the receiver `hocd` configured by `receiver`
     /// (the YAML under `- name: hocd`).
     async fn with_receiver(binary: &std::path::Path, receiver: &str) -> Self {
+        Self::clustered(binary, receiver, free_port(), None).await
+    }
+
+    /// Two Alertmanagers clustered as an HA pair (each the other's gossip peer), with the same receiver.
+    async fn pair(binary: &std::path::Path, receiver: &str) -> (Self, Self) {
+        let (one, two) = (free_port(), free_port());
+        let first = Self::clustered(binary, receiver, one, Some(two)).await;
+        let second = Self::clustered(binary, receiver, two, Some(one)).await;
+        (first, second)
+    }
+
+    async fn clustered(
+        binary: &std::path::Path,
+        receiver: &str,
+        cluster: u16,
+        peer: Option<u16>,
+    ) -> Self {
         let port = free_port();
-        let cluster = free_port();
         let dir =
             std::env::temp_dir().join(format!("hoc-alertmanager-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
@@ -190,6 +206,7 @@ impl Alertmanager {
             .arg(format!("--storage.path={}", dir.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg(format!("--cluster.listen-address=127.0.0.1:{cluster}"))
+            .args(peer.map(|p| format!("--cluster.peer=127.0.0.1:{p}")))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -545,3 +562,67 @@ hoc_spine::storage_test!(a_real_alertmanager_speaks_pagerduty_to_hocd, |db, url|
     .await;
     assert_eq!(resolved["resolution_type"], json!("auto"));
 });
+
+hoc_spine::storage_test!(
+    an_alertmanager_ha_pair_opens_one_incident_and_counts_each_firing_once,
+    |db, url| {
+        let _ = &db;
+        let Some(binary) = alertmanager_binary() else {
+            return;
+        };
+        let server = Server::start(&url).await;
+        let ingest = server.key("acme", "alertmanager", "ingest").await;
+        let reader = server.key("acme", "alice", "read").await;
+        let webhook = format!("{}/v1/integrations/alertmanager", server.base);
+        let (am1, am2) = Alertmanager::pair(
+        &binary,
+        &format!(
+            "    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n        http_config:\n          \
+             authorization:\n            credentials: {ingest}\n"
+        ),
+    )
+    .await;
+        let starts = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+        let at = |t: time::OffsetDateTime| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .expect("formats")
+        };
+        // Prometheus sends every alert to every Alertmanager of the pair; both may notify.
+        let alerts = json!([
+            { "labels": { "alertname": "Replication", "instance": "pg-1" }, "startsAt": at(starts) },
+            { "labels": { "alertname": "Replication", "instance": "pg-2" }, "startsAt": at(starts) },
+        ]);
+        am1.post(alerts.clone()).await;
+        am2.post(alerts).await;
+        let id = eventually(|| async {
+            let (_, page) = server
+                .call(Method::GET, "/v1/incidents", Some(&reader), None)
+                .await;
+            page["items"].as_array().filter(|i| !i.is_empty()).map(|i| {
+                assert_eq!(i.len(), 1, "one incident for the pair's group: {page}");
+                i[0]["id"].as_str().expect("id").to_owned()
+            })
+        })
+        .await;
+        // Let both peers deliver, then: two alerts, each fired once, however many copies arrived.
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        let (_, page) = server
+            .call(Method::GET, "/v1/incidents", Some(&reader), None)
+            .await;
+        assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+        let (_, alerts) = server
+            .call(
+                Method::GET,
+                &format!("/v1/incidents/{id}/alerts"),
+                Some(&reader),
+                None,
+            )
+            .await;
+        let items = alerts["items"].as_array().expect("alerts");
+        assert_eq!(items.len(), 2, "{alerts}");
+        assert!(
+            items.iter().all(|a| a["occurrences"] == json!(1)),
+            "a copy counted: {alerts}"
+        );
+    }
+);

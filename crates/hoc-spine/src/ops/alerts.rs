@@ -3,7 +3,8 @@
 pub use hoc_incidents::alerts::alertmanager::AlertmanagerWebhook;
 pub use hoc_incidents::alerts::pagerduty::{EventAccepted, EventPayload, PagerDutyEvent};
 pub use hoc_incidents::alerts::{
-    Alert, Alerts, GetIngestPolicy, IngestPolicy, IngestReport, ListAlerts, PutIngestPolicy,
+    Alert, Alerts, GetIngestPolicy, IngestPolicy, IngestReport, ListAlerts, ListTenantAlerts,
+    PutIngestPolicy,
 };
 
 use hoc_incidents::alerts;
@@ -48,6 +49,14 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
             "list_incident_alerts",
             "/v1/incidents/{id}/alerts",
             "The alerts that feed an incident, oldest first",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        get::<ListTenantAlerts>(
+            "list_alerts",
+            "/v1/alerts",
+            "The tenant's alerts, newest first, each as it was at as_of",
         )
         .as_of(),
     )?;
@@ -136,4 +145,10 @@ operation_method!(PagerDutyEvent => "incidents.alerts"."pagerduty", writes = tru
     let policy = alerts::policy_at(call.tx, call.ctx.tenant_id(), None).await?;
     let caller = super::incidents::caller(&call);
     Ok(alerts::pagerduty::enqueue(call.tx, &caller, event, &policy).await?)
+});
+
+operation_method!(ListTenantAlerts => "incidents.alerts"."list_tenant", writes = false, -> hoc_incidents::Page<Alert>,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(alerts::list_tenant_alerts(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
 });

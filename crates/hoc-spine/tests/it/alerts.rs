@@ -634,3 +634,92 @@ hoc_drivers::storage_test!(
         );
     }
 );
+
+hoc_drivers::storage_test!(
+    the_tenants_alerts_list_by_status_and_source_at_an_instant,
+    |db| {
+        use hoc_spine::requests::ListTenantAlerts;
+        let clock = TestClock::at(time::macros::datetime!(2026-12-01 09:00 UTC));
+        let spine = clock.install(spine(&db));
+        let firing: Vec<Value> = (1..=3)
+            .map(|i| {
+                alert(
+                    &format!("aa{i:02}"),
+                    "firing",
+                    "2026-12-01T08:59:00Z",
+                    ZERO,
+                    &format!("n-{i}"),
+                )
+            })
+            .collect();
+        send(&spine, &delivery(firing, "http://am-1:9093")).await;
+        clock.set(time::macros::datetime!(2026-12-01 09:10 UTC));
+        let ended = alert(
+            "aa02",
+            "resolved",
+            "2026-12-01T08:59:00Z",
+            "2026-12-01T09:09:00Z",
+            "n-2",
+        );
+        send(&spine, &delivery(vec![ended], "http://am-1:9093")).await;
+        let keys = |query: ListTenantAlerts, at: Option<time::OffsetDateTime>| {
+            let spine = spine.clone();
+            async move {
+                let ctx = match at {
+                    Some(at) => crate::ctx("t1").with_as_of(at),
+                    None => crate::ctx("t1"),
+                };
+                let page = spine.call(&ctx, &query).await.expect("alerts");
+                (
+                    page.items
+                        .into_iter()
+                        .map(|a| a.dedup_key)
+                        .collect::<Vec<_>>(),
+                    page.next_cursor,
+                )
+            }
+        };
+        let by_status = |status: &str| ListTenantAlerts {
+            status: Some(status.to_owned()),
+            ..ListTenantAlerts::default()
+        };
+        // Newest first (all three arrived together: by id, descending) — whatever the order, the sets are exact.
+        let (mut now_firing, _) = keys(by_status("firing"), None).await;
+        now_firing.sort();
+        assert_eq!(now_firing, ["aa01", "aa03"]);
+        assert_eq!(keys(by_status("resolved"), None).await.0, ["aa02"]);
+        // Before the resolution, all three fired.
+        let (then_firing, _) = keys(
+            by_status("firing"),
+            Some(time::macros::datetime!(2026-12-01 09:05 UTC)),
+        )
+        .await;
+        assert_eq!(then_firing.len(), 3);
+        // Pages of two, then the rest; another source has none.
+        let (first, cursor) = keys(
+            ListTenantAlerts {
+                limit: Some(2),
+                ..ListTenantAlerts::default()
+            },
+            None,
+        )
+        .await;
+        assert_eq!(first.len(), 2);
+        let (rest, last) = keys(
+            ListTenantAlerts {
+                limit: Some(2),
+                cursor,
+                ..ListTenantAlerts::default()
+            },
+            None,
+        )
+        .await;
+        assert_eq!((rest.len(), last), (1, None));
+        assert!(!first.contains(&rest[0]));
+        let other = ListTenantAlerts {
+            source: Some("pagerduty".into()),
+            ..ListTenantAlerts::default()
+        };
+        assert!(keys(other, None).await.0.is_empty());
+    }
+);
