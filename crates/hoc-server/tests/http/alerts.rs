@@ -158,14 +158,7 @@ struct Alertmanager {
 
 impl Alertmanager {
     async fn start(binary: &std::path::Path, webhook: &str, key: &str) -> Self {
-        Self::with_receiver(
-            binary,
-            &format!(
-                "    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n        http_config:\n          \
-                 authorization:\n            credentials: {key}\n"
-            ),
-        )
-        .await
+        Self::with_receiver(binary, &webhook_receiver(webhook, key)).await
     }
 
     /// An Alertmanager routing every alert, grouped by `alertname`, to the receiver `hocd` configured by `receiver`
@@ -274,10 +267,7 @@ hoc_spine::storage_test!(
         )
         .await;
         let starts = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
-        let at = |t: time::OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .expect("formats")
-        };
+        let at = rfc3339;
         let alert = |instance: &str, ends: Option<time::OffsetDateTime>| {
             let mut a = json!({
                 "labels": { "alertname": "ApiErrors", "severity": "critical", "service": "api", "instance": instance },
@@ -339,18 +329,7 @@ hoc_spine::storage_test!(
             alert("api-2", Some(ended))
         ]))
         .await;
-        let resolved = eventually(|| async {
-            let (_, incident) = server
-                .call(
-                    Method::GET,
-                    &format!("/v1/incidents/{id}"),
-                    Some(&reader),
-                    None,
-                )
-                .await;
-            (incident["status"] == json!("resolved")).then_some(incident)
-        })
-        .await;
+        let resolved = resolved_incident(&server, &reader, &id).await;
         assert_eq!(resolved["resolution_type"], json!("auto"));
         assert_eq!(resolved["resolved_by"], json!("alertmanager"));
         let (_, page) = server
@@ -516,10 +495,7 @@ hoc_spine::storage_test!(a_real_alertmanager_speaks_pagerduty_to_hocd, |db, url|
     )
     .await;
     let starts = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
-    let at = |t: time::OffsetDateTime| {
-        t.format(&time::format_description::well_known::Rfc3339)
-            .expect("formats")
-    };
+    let at = rfc3339;
     am.post(json!([{ "labels": { "alertname": "QueueBacklog", "queue": "payments" }, "startsAt": at(starts) }]))
         .await;
     // Alertmanager's PagerDuty receiver triggers one event per group; its default severity is `error` (our high).
@@ -548,18 +524,7 @@ hoc_spine::storage_test!(a_real_alertmanager_speaks_pagerduty_to_hocd, |db, url|
                      "startsAt": at(starts), "endsAt": at(ended) }]),
     )
     .await;
-    let resolved = eventually(|| async {
-        let (_, incident) = server
-            .call(
-                Method::GET,
-                &format!("/v1/incidents/{id}"),
-                Some(&reader),
-                None,
-            )
-            .await;
-        (incident["status"] == json!("resolved")).then_some(incident)
-    })
-    .await;
+    let resolved = resolved_incident(&server, &reader, &id).await;
     assert_eq!(resolved["resolution_type"], json!("auto"));
 });
 
@@ -574,19 +539,9 @@ hoc_spine::storage_test!(
         let ingest = server.key("acme", "alertmanager", "ingest").await;
         let reader = server.key("acme", "alice", "read").await;
         let webhook = format!("{}/v1/integrations/alertmanager", server.base);
-        let (am1, am2) = Alertmanager::pair(
-        &binary,
-        &format!(
-            "    webhook_configs:\n      - url: {webhook}\n        send_resolved: true\n        http_config:\n          \
-             authorization:\n            credentials: {ingest}\n"
-        ),
-    )
-    .await;
+        let (am1, am2) = Alertmanager::pair(&binary, &webhook_receiver(&webhook, &ingest)).await;
         let starts = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
-        let at = |t: time::OffsetDateTime| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .expect("formats")
-        };
+        let at = rfc3339;
         // Prometheus sends every alert to every Alertmanager of the pair; both may notify.
         let alerts = json!([
             { "labels": { "alertname": "Replication", "instance": "pg-1" }, "startsAt": at(starts) },
@@ -626,3 +581,33 @@ hoc_spine::storage_test!(
         );
     }
 );
+
+/// An RFC 3339 timestamp, as Alertmanager's API takes it.
+fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .expect("formats")
+}
+
+/// The receiver YAML of a webhook to `url` authorized with `key`.
+fn webhook_receiver(url: &str, key: &str) -> String {
+    format!(
+        "    webhook_configs:\n      - url: {url}\n        send_resolved: true\n        http_config:\n          \
+         authorization:\n            credentials: {key}\n"
+    )
+}
+
+/// The incident `id` once it is resolved (polled).
+async fn resolved_incident(server: &Server, reader: &str, id: &str) -> Value {
+    eventually(|| async {
+        let (_, incident) = server
+            .call(
+                Method::GET,
+                &format!("/v1/incidents/{id}"),
+                Some(reader),
+                None,
+            )
+            .await;
+        (incident["status"] == json!("resolved")).then_some(incident)
+    })
+    .await
+}

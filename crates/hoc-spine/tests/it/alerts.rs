@@ -67,6 +67,14 @@ async fn send(spine: &Spine, body: &AlertmanagerWebhook) -> Vec<(String, String)
         .collect()
 }
 
+async fn fetch(spine: &Spine, id: impl Into<String>) -> hoc_incidents::Incident {
+    spine
+        .call(&crate::ctx("t1"), &GetIncident { id: id.into() })
+        .await
+        .expect("incident")
+        .incident
+}
+
 async fn alerts(spine: &Spine, id: &str) -> Vec<(String, String, i64)> {
     spine
         .call(&crate::ctx("t1"), &ListAlerts { id: id.to_owned() })
@@ -109,11 +117,7 @@ hoc_drivers::storage_test!(
         assert_eq!(touched.len(), 1);
         assert_eq!(touched[0].1, "created");
         let id = touched[0].0.clone();
-        let incident = spine
-            .call(&crate::ctx("t1"), &GetIncident { id: id.clone() })
-            .await
-            .expect("incident")
-            .incident;
+        let incident = fetch(&spine, id.clone()).await;
         assert_eq!(incident.title, "Checkout p99 above 2 s");
         assert_eq!(incident.severity.as_str(), "critical");
         assert_eq!(incident.service.as_deref(), Some("checkout"));
@@ -216,11 +220,7 @@ hoc_drivers::storage_test!(
             send(&spine, &all_resolved).await,
             [(id.clone(), "resolved".to_owned())]
         );
-        let resolved = spine
-            .call(&crate::ctx("t1"), &GetIncident { id: id.clone() })
-            .await
-            .expect("incident")
-            .incident;
+        let resolved = fetch(&spine, id.clone()).await;
         assert_eq!(resolved.status.as_str(), "resolved");
         assert_eq!(resolved.resolution_type.map(|t| t.as_str()), Some("auto"));
         assert_eq!(resolved.resolved_by.as_deref(), Some("alertmanager"));
@@ -274,16 +274,7 @@ hoc_drivers::storage_test!(
         let touched = send(&spine, &again).await;
         assert_eq!(touched[0].1, "created");
         assert_ne!(touched[0].0, id);
-        let new_incident = spine
-            .call(
-                &crate::ctx("t1"),
-                &GetIncident {
-                    id: touched[0].0.clone(),
-                },
-            )
-            .await
-            .expect("incident")
-            .incident;
+        let new_incident = fetch(&spine, touched[0].0.clone()).await;
         assert_eq!(
             new_incident.recurrence_signature,
             resolved.recurrence_signature
@@ -326,11 +317,7 @@ hoc_drivers::storage_test!(a_late_replay_never_undoes_an_operators_resolve, |db|
         send(&spine, &fire("web-1b")).await,
         [(id.clone(), "unchanged".to_owned())]
     );
-    let incident = spine
-        .call(&crate::ctx("t1"), &GetIncident { id: id.clone() })
-        .await
-        .expect("incident")
-        .incident;
+    let incident = fetch(&spine, id.clone()).await;
     assert_eq!(incident.status.as_str(), "resolved");
     assert_eq!(
         incident.resolution_type.map(|t| t.as_str()),
@@ -580,18 +567,7 @@ hoc_drivers::storage_test!(
             .call(&monitor("t1"), &event("acknowledge", Some(&key)))
             .await
             .expect("acknowledge");
-        let get = || async {
-            spine
-                .call(
-                    &crate::ctx("t1"),
-                    &GetIncident {
-                        id: incident.id.clone(),
-                    },
-                )
-                .await
-                .expect("incident")
-                .incident
-        };
+        let get = || async { fetch(&spine, incident.id.clone()).await };
         assert_eq!(get().await.status.as_str(), "acknowledged");
         clock.set(time::macros::datetime!(2026-12-01 09:03 UTC));
         spine
