@@ -117,29 +117,12 @@ hoc_spine::storage_test!(
     }
 );
 
-/// The Alertmanager binary: `alertmanager` on the PATH (Debian's `prometheus-alertmanager`). CI installs it and
-/// sets `CI`, where its absence fails the test; elsewhere the test says it did not run.
+/// The Alertmanager binary: Debian's `prometheus-alertmanager` (or upstream's `alertmanager`) on the PATH.
 fn alertmanager_binary() -> Option<std::path::PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("prometheus-alertmanager"))
-            .chain(
-                std::env::split_paths(&std::env::var_os("PATH")?)
-                    .map(|dir| dir.join("alertmanager")),
-            )
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have Alertmanager installed (.ci/run installs prometheus-alertmanager)"
-        );
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("alertmanager is not installed: the real-Alertmanager test did not run");
-        }
-    }
-    found
+    installed(
+        &["prometheus-alertmanager", "alertmanager"],
+        "prometheus-alertmanager",
+    )
 }
 
 fn free_port() -> u16 {
@@ -611,3 +594,110 @@ async fn resolved_incident(server: &Server, reader: &str, id: &str) -> Value {
     })
     .await
 }
+
+/// The first of `names` found on the PATH. CI (`CI` set) installs the Debian `package` and fails without it;
+/// elsewhere the test that needs it says it did not run.
+fn installed(names: &[&str], package: &str) -> Option<std::path::PathBuf> {
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    let found = names.iter().find_map(|name| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have {names:?} installed (.ci/run installs Debian's {package})"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("{names:?} is not installed: the test that needs it did not run");
+        }
+    }
+    found
+}
+
+// End to end from a real Prometheus: a rule that fires opens an incident through Alertmanager; after the rule file
+// is changed and reloaded the alert resolves, and so does the incident.
+hoc_spine::storage_test!(
+    a_real_prometheus_rule_opens_and_resolves_an_incident,
+    |db, url| {
+        let _ = &db;
+        let (Some(alertmanager), Some(prometheus)) = (
+            alertmanager_binary(),
+            installed(&["prometheus"], "prometheus"),
+        ) else {
+            return;
+        };
+        let server = Server::start(&url).await;
+        let ingest = server.key("acme", "prometheus", "ingest").await;
+        let reader = server.key("acme", "alice", "read").await;
+        let webhook = format!("{}/v1/integrations/alertmanager", server.base);
+        let am =
+            Alertmanager::with_receiver(&alertmanager, &webhook_receiver(&webhook, &ingest)).await;
+        let dir = am.dir.join("prometheus");
+        std::fs::create_dir_all(&dir).expect("prometheus dir");
+        let rules = dir.join("rules.yml");
+        let rule = |expr: &str| {
+            format!(
+                "groups:\n  - name: hoc\n    rules:\n      - alert: CheckoutErrors\n        expr: {expr}\n        \
+             labels:\n          severity: warning\n          service: checkout\n        annotations:\n          \
+             summary: Checkout errors above 1 %\n"
+            )
+        };
+        std::fs::write(&rules, rule("vector(1)")).expect("rules written");
+        let config = dir.join("prometheus.yml");
+        std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nalerting:\n  alertmanagers:\n    - \
+             static_configs:\n        - targets: ['{}']\nrule_files: ['{}']\n",
+            am.base.trim_start_matches("http://"),
+            rules.display()
+        ),
+    )
+    .expect("config written");
+        let port = free_port();
+        let _prometheus = tokio::process::Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--web.enable-lifecycle")
+            // Its first send can precede its discovery of the Alertmanager (that alert is dropped): resend each second.
+            .arg("--rules.alert.resend-delay=1s")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("prometheus starts");
+
+        let incident = eventually(|| async {
+            let (_, page) = server
+                .call(Method::GET, "/v1/incidents", Some(&reader), None)
+                .await;
+            page["items"]
+                .as_array()
+                .filter(|i| !i.is_empty())
+                .map(|i| i[0].clone())
+        })
+        .await;
+        assert_eq!(incident["title"], json!("Checkout errors above 1 %"));
+        assert_eq!(incident["severity"], json!("medium"));
+        assert_eq!(incident["service"], json!("checkout"));
+        let id = incident["id"].as_str().expect("id").to_owned();
+
+        // The rule stops matching; Prometheus reloads it and sends the alert's end on.
+        std::fs::write(&rules, rule("vector(1) == 0")).expect("rules rewritten");
+        let reloaded = reqwest::Client::new()
+            .post(format!("http://127.0.0.1:{port}/-/reload"))
+            .send()
+            .await
+            .expect("prometheus answers");
+        assert!(reloaded.status().is_success());
+        let resolved = resolved_incident(&server, &reader, &id).await;
+        assert_eq!(resolved["resolution_type"], json!("auto"));
+    }
+);
