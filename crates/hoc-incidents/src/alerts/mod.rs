@@ -400,14 +400,7 @@ impl Run<'_, '_> {
                 .touch(&prev.incident_id, IngestOutcome::Unchanged);
             return Ok(());
         }
-        let Some(incident) =
-            hoc_drivers::incidents::lock(self.tx, tenant_id, &prev.incident_id).await?
-        else {
-            return Err(IncidentError::NotFound {
-                entity: "incident",
-                id: prev.incident_id.clone(),
-            });
-        };
+        let incident = locked(self.tx, tenant_id, &prev.incident_id).await?;
         let now: DbTime = self.caller.now.into();
         let row = AlertRow {
             version: prev.version + 1,
