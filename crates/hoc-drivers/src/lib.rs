@@ -358,6 +358,7 @@ impl Database {
         Ok(Tx {
             inner: Inner::Transaction(inner),
             kept: std::sync::Mutex::default(),
+            after_commit: AfterCommit::default(),
         })
     }
 
@@ -394,6 +395,19 @@ pub struct Tx {
     /// State a layer above keeps for the life of this transaction, one value per type (e.g. `hoc-ledger`'s audit
     /// chain head). Drivers never look inside.
     kept: std::sync::Mutex<Vec<Box<dyn std::any::Any + Send>>>,
+    /// What runs once the transaction committed (see [`Tx::after_commit`]).
+    after_commit: AfterCommit,
+}
+
+/// Work to run after a commit, in the order it was added.
+#[derive(Default)]
+struct AfterCommit(std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>>);
+
+impl std::fmt::Debug for AfterCommit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self.0.lock().map_or(0, |w| w.len());
+        write!(f, "AfterCommit({n})")
+    }
 }
 
 #[derive(Debug)]
@@ -406,8 +420,24 @@ impl Tx {
     /// Commits every write made through this transaction (a reader has nothing to commit).
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.inner {
-            Inner::Transaction(tx) => tx.commit().await.map_err(StorageError::from_db),
-            Inner::Reader(_) => Ok(()),
+            Inner::Transaction(tx) => tx.commit().await.map_err(StorageError::from_db)?,
+            Inner::Reader(_) => {}
+        }
+        let work = match self.after_commit.0.into_inner() {
+            Ok(work) => work,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        for run in work {
+            run();
+        }
+        Ok(())
+    }
+
+    /// Runs `work` once this transaction has committed, and never if it is rolled back or dropped (e.g. a counter
+    /// of what the transaction wrote, which a rolled-back attempt must not count).
+    pub fn after_commit(&self, work: impl FnOnce() + Send + 'static) {
+        if let Ok(mut queued) = self.after_commit.0.lock() {
+            queued.push(Box::new(work));
         }
     }
 
@@ -446,6 +476,7 @@ impl Tx {
         Self {
             inner: Inner::Reader(db.reader.clone()),
             kept: std::sync::Mutex::default(),
+            after_commit: AfterCommit::default(),
         }
     }
 

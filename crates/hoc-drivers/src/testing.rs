@@ -256,6 +256,22 @@ pub async fn scalar(db: &Database, sql: &str) -> Result<i64, StorageError> {
     row.try_get::<i64>("", "n").map_err(StorageError::from_db)
 }
 
+/// Holds a write lock on `table` as another process would, until the returned transaction ends: on SQLite the
+/// database's write lock (a write under `BEGIN IMMEDIATE`), on PostgreSQL `LOCK TABLE … IN EXCLUSIVE MODE` (reads
+/// go on, every write to the table waits).
+pub async fn hold_table_lock(db: &Database, table: &str) -> Result<crate::Tx, StorageError> {
+    let tx = db.begin_transaction(true).await?;
+    let sql = match db.backend() {
+        Backend::Sqlite => "UPDATE tenant_clocks SET last_micros = last_micros".to_owned(),
+        Backend::Postgres => format!("LOCK TABLE {table} IN EXCLUSIVE MODE"),
+    };
+    tx.write()?
+        .execute_unprepared(&sql)
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(tx)
+}
+
 /// Runs one raw SQL statement outside any transaction (for tests that poke the schema directly).
 pub async fn execute_raw(db: &Database, sql: &str) -> Result<u64, StorageError> {
     db.conn()

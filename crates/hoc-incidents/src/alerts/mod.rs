@@ -138,6 +138,15 @@ pub async fn list_alerts(
 /// The alert source Alertmanager's receiver records.
 pub const ALERTMANAGER: &str = "alertmanager";
 
+/// A delivery's outcome, and whether this call applied it (not: a copy of a delivery applied before).
+#[derive(Debug)]
+pub struct Ingested {
+    /// The answer, audit entries and events.
+    pub outcome: Outcome<IngestReport>,
+    /// Whether the delivery was applied by this call.
+    pub applied_now: bool,
+}
+
 /// Applies a delivery from `source` once, under `policy`, in the caller's transaction.
 pub async fn ingest(
     tx: &Tx,
@@ -145,7 +154,7 @@ pub async fn ingest(
     source: &str,
     delivery: Delivery,
     policy: &IngestPolicy,
-) -> Result<Outcome<IngestReport>, IncidentError> {
+) -> Result<Ingested, IncidentError> {
     let tenant_id = caller.tenant_id;
     let delivery_id = delivery.identity();
     let claimed = driver::claim_delivery(
@@ -160,14 +169,18 @@ pub async fn ingest(
     )
     .await?;
     if !claimed {
-        return Ok(Outcome::read(
-            applied_before(tx, tenant_id, &delivery_id).await?,
-        ));
+        return Ok(Ingested {
+            outcome: Outcome::read(applied_before(tx, tenant_id, &delivery_id).await?),
+            applied_now: false,
+        });
     }
     let outcome = apply(tx, caller, source, &delivery, policy).await?;
     let result = serde_json::to_string(&outcome.response).map_err(|e| corrupt(tenant_id, e))?;
     driver::record_result(tx, tenant_id, &delivery_id, result).await?;
-    Ok(outcome)
+    Ok(Ingested {
+        outcome,
+        applied_now: true,
+    })
 }
 
 /// Applies a delivery's alerts under `policy` (every time it is called: [`ingest`] makes it once per delivery).

@@ -291,3 +291,35 @@ storage_test!(every_foreign_key_child_column_leads_an_index, |db| {
     db.migrate().await.expect("up");
     assert_eq!(unindexed_foreign_keys(&db).await, 0);
 });
+
+storage_test!(
+    work_after_commit_runs_only_when_the_transaction_commits,
+    |db| {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let ran = Arc::new(AtomicUsize::new(0));
+        let counter = |ran: &Arc<AtomicUsize>, n: usize| {
+            let ran = Arc::clone(ran);
+            move || {
+                ran.fetch_add(n, Ordering::SeqCst);
+            }
+        };
+        let rolled_back = hoc_ledger::begin_write(&db).await.expect("begin");
+        rolled_back.after_commit(counter(&ran, 1));
+        rolled_back.rollback().await.expect("rollback");
+        let dropped = hoc_ledger::begin_write(&db).await.expect("begin");
+        dropped.after_commit(counter(&ran, 10));
+        drop(dropped);
+        assert_eq!(ran.load(Ordering::SeqCst), 0);
+        let committed = hoc_ledger::begin_write(&db).await.expect("begin");
+        committed.after_commit(counter(&ran, 100));
+        committed.after_commit(counter(&ran, 1000));
+        assert_eq!(
+            ran.load(Ordering::SeqCst),
+            0,
+            "nothing runs before the commit"
+        );
+        committed.commit().await.expect("commit");
+        assert_eq!(ran.load(Ordering::SeqCst), 1100);
+    }
+);

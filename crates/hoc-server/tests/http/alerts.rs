@@ -701,3 +701,150 @@ hoc_spine::storage_test!(
         assert_eq!(resolved["resolution_type"], json!("auto"));
     }
 );
+
+hoc_spine::storage_test!(
+    a_truncated_delivery_is_noted_on_its_incident_and_counted,
+    |db, url| {
+        let _ = &db;
+        let server = Server::start(&url).await;
+        let ingest = server.key("acme", "alertmanager", "ingest").await;
+        let reader = server.key("acme", "alice", "read").await;
+        // Alertmanager's `max_alerts: 3` left 7 alerts of the group out.
+        let mut body = delivery("{}:{alertname=\"DiskFull\"}", 3, "firing");
+        body["truncatedAlerts"] = json!(7);
+        let (status, answer) = server
+            .call(
+                Method::POST,
+                "/v1/integrations/alertmanager",
+                Some(&ingest),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let id = answer["incidents"][0]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        // The same delivery again (an HA peer) is neither noted nor counted twice.
+        let (status, _) = server
+            .call(
+                Method::POST,
+                "/v1/integrations/alertmanager",
+                Some(&ingest),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+
+        let (_, timeline) = server
+            .call(
+                Method::GET,
+                &format!("/v1/incidents/{id}/timeline"),
+                Some(&reader),
+                None,
+            )
+            .await;
+        let truncated: Vec<&Value> = timeline["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|e| e["event_type"] == json!("alerts_truncated"))
+            .collect();
+        assert_eq!(truncated.len(), 1, "{timeline}");
+        assert!(
+            truncated[0]["description"]
+                .as_str()
+                .is_some_and(|m| m.contains("7 alerts")),
+            "{timeline}"
+        );
+
+        let (status, _, metrics) = server.raw(Method::GET, "/metrics", None, None, &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        let counted: Vec<&str> = metrics
+            .lines()
+            .filter(|l| l.starts_with("hoc_ingest_truncated_alerts_total"))
+            .collect();
+        assert_eq!(
+            counted,
+            ["hoc_ingest_truncated_alerts_total{source=\"alertmanager\"} 7"],
+            "{metrics}"
+        );
+        assert!(server.stop().await.success());
+    }
+);
+
+hoc_spine::storage_test!(
+    a_delivery_that_cannot_commit_is_503_with_retry_after_and_a_retry_applies_it,
+    |db, url| {
+        let server = Server::start_with(
+            &url,
+            &[
+                "--db-busy-timeout-ms",
+                "10000",
+                "--request-timeout-ms",
+                "1000",
+            ],
+        )
+        .await;
+        let ingest = server.key("acme", "alertmanager", "ingest").await;
+        let alertmanager = delivery("{}:{alertname=\"DiskFull\"}", 5, "firing").to_string();
+        let pagerduty = json!({
+            "routing_key": ingest, "event_action": "trigger", "dedup_key": "disk-full",
+            "payload": { "summary": "Disk almost full", "source": "db-1", "severity": "warning" },
+        })
+        .to_string();
+
+        // Another process holds the deliveries table: each sender is told to come back (Alertmanager and
+        // PagerDuty senders retry a 5xx), and nothing is written.
+        let lock = hoc_spine::testing::hold_table_lock(&db, "ingest_deliveries")
+            .await
+            .expect("lock");
+        for (path, body) in [
+            ("/v1/integrations/alertmanager", &alertmanager),
+            ("/v1/integrations/pagerduty/enqueue", &pagerduty),
+        ] {
+            let (status, headers, answer) = server
+                .raw(Method::POST, path, Some(&ingest), Some(body.clone()), &[])
+                .await;
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {answer}");
+            assert_eq!(headers["retry-after"], "1", "{path}");
+        }
+        lock.rollback().await.expect("unlock");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(
+            hoc_spine::testing::scalar(&db, "SELECT COUNT(*) AS n FROM incidents")
+                .await
+                .expect("count"),
+            0
+        );
+
+        // The retries apply both once.
+        let (status, _, answer) = server
+            .raw(
+                Method::POST,
+                "/v1/integrations/alertmanager",
+                Some(&ingest),
+                Some(alertmanager),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        let (status, _, answer) = server
+            .raw(
+                Method::POST,
+                "/v1/integrations/pagerduty/enqueue",
+                None,
+                Some(pagerduty),
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        assert_eq!(
+            hoc_spine::testing::scalar(&db, "SELECT COUNT(*) AS n FROM incidents")
+                .await
+                .expect("count"),
+            2
+        );
+        assert!(server.stop().await.success());
+    }
+);

@@ -113,12 +113,17 @@ operation_method!(AlertmanagerWebhook => "incidents.alerts"."alertmanager", writ
     let truncated = delivery.truncated;
     let caller = super::incidents::caller(&call);
     let policy = alerts::policy_at(call.tx, call.ctx.tenant_id(), None).await?;
-    let outcome = alerts::ingest(call.tx, &caller, alerts::ALERTMANAGER, delivery, &policy).await?;
-    if truncated > 0 {
-        metrics::counter!("hoc_ingest_truncated_alerts_total", "source" => alerts::ALERTMANAGER)
-            .increment(u64::try_from(truncated).unwrap_or(0));
+    let ingested = alerts::ingest(call.tx, &caller, alerts::ALERTMANAGER, delivery, &policy).await?;
+    // Counted once per delivery, when the transaction that applied it commits (not for a copy, nor a rolled-back
+    // attempt).
+    if ingested.applied_now && truncated > 0 {
+        let left_out = u64::try_from(truncated).unwrap_or(0);
+        call.tx.after_commit(move || {
+            metrics::counter!("hoc_ingest_truncated_alerts_total", "source" => alerts::ALERTMANAGER)
+                .increment(left_out);
+        });
     }
-    Ok(outcome)
+    Ok(ingested.outcome)
 });
 
 operation_method!(ListAlerts => "incidents.alerts"."list", writes = false, -> Alerts,
