@@ -1,9 +1,10 @@
 //! Deterministic reads: for every list/group/timeline read the spine offers, insert rows with identical
 //! timestamps in shuffled order, read all pages twice, and require identical results that form one total order;
 //! `as_of` hides later rows and is echoed. Then time travel: record every read (and a get) at `as_of`, apply later
-//! transitions (acknowledge, resolve, reopen, close, a postmortem, a new group member) and the work of issue 22 (an
-//! assignment, a label edit that a filtered listing sees, a note edited, one deleted, one added), replay the reads at
-//! `as_of` and require identical bytes.
+//! transitions (acknowledge, resolve, reopen, close, a postmortem, a new group member), the work of issue 22 (an
+//! assignment, a label edit that a filtered listing sees, a note edited, one deleted, one added) and of issue 23 (a
+//! delivery that resolves one alert and fires another again, an ingest policy change), replay the reads at `as_of`
+//! and require identical bytes.
 
 use std::sync::Arc;
 
@@ -76,6 +77,7 @@ fn key_of(item: &Value, key: &str) -> (String, String) {
         .as_str()
         .or(item["note_id"].as_str())
         .or(item["event_id"].as_str())
+        .or(item["alert_id"].as_str())
         .or(item["recurrence_signature"].as_str())
         .unwrap_or_default()
         .to_owned();
@@ -109,6 +111,15 @@ async fn snapshot(spine: &Spine, ctx: &OperationContext, listings: &[Listing]) -
             Err(e) => format!("error {e}"),
         },
     );
+    out.push(
+        match spine
+            .execute(ctx, "incidents.alerts", "get_policy", json!({}))
+            .await
+        {
+            Ok(policy) => policy.to_string(),
+            Err(e) => format!("error {e}"),
+        },
+    );
     out
 }
 
@@ -117,6 +128,27 @@ async fn later_changes(spine: &Spine, db: &Database) -> Result<(), String> {
     let ctx =
         OperationContext::new(TENANT, ActorType::System, "xtask").map_err(|e| e.to_string())?;
     let steps = [
+        // Alerts in: one of inc_r0's firing alerts resolves, another fires again, the ingest policy changes.
+        (
+            "incidents.alerts",
+            "alertmanager",
+            json!({
+                "version": "4", "groupKey": "{}:{alertname=\"Reads\"}", "status": "firing", "receiver": "hocd",
+                "groupLabels": {}, "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://am",
+                "alerts": [
+                    {"status": "resolved", "labels": {"alertname": "Reads", "instance": "r0"}, "annotations": {},
+                     "startsAt": "2026-06-01T12:00:00Z", "endsAt": "2026-06-01T13:00:00Z", "fingerprint": "fp_r0"},
+                    {"status": "firing", "labels": {"alertname": "Reads", "instance": "r2", "again": "yes"},
+                     "annotations": {}, "startsAt": "2026-06-01T12:00:00Z", "endsAt": "0001-01-01T00:00:00Z",
+                     "fingerprint": "fp_r2"},
+                ],
+            }),
+        ),
+        (
+            "incidents.alerts",
+            "put_policy",
+            json!({"resolve_on": "never", "reopen_window_seconds": 60}),
+        ),
         ("incidents.write", "acknowledge", json!({"id": "inc_r0"})),
         (
             "incidents.write",
@@ -303,6 +335,29 @@ pub(crate) fn incident(id: &str, at: OffsetDateTime) -> IncidentRow {
     }
 }
 
+/// Version 1 of alert `alr_{id}` of `inc_r0`, first received at `T`.
+fn alert_row(id: &str, resolved: bool) -> hoc_drivers::AlertRow {
+    hoc_drivers::AlertRow {
+        tenant_id: TENANT.into(),
+        alert_id: format!("alr_{id}"),
+        version: 1,
+        incident_id: "inc_r0".into(),
+        source: "alertmanager".into(),
+        dedup_key: format!("fp_{id}"),
+        incident_key: "{}:{alertname=\"Reads\"}".into(),
+        status: if resolved { "resolved" } else { "firing" }.into(),
+        labels: format!(r#"{{"alertname":"Reads","instance":"{id}"}}"#),
+        annotations: "{}".into(),
+        starts_at: T.into(),
+        ends_at: resolved.then(|| T.into()),
+        last_received_at: T.into(),
+        occurrences: 1,
+        created_at: T.into(),
+        updated_at: T.into(),
+        request_id: Some("verify".into()),
+    }
+}
+
 async fn seed(db: &Database) -> Result<(), String> {
     let tx = hoc_ledger::begin_write(db)
         .await
@@ -346,6 +401,13 @@ async fn seed(db: &Database) -> Result<(), String> {
         )
         .await
         .map_err(err)?;
+    }
+    // Nine alerts feeding inc_r0, first received at one instant, in a shuffled order; every other one resolved
+    // then. `later_changes` resolves one more through a delivery and fires a new one.
+    for (n, id) in SHUFFLED.iter().enumerate() {
+        hoc_drivers::alerts::insert(&tx, alert_row(id, n % 2 == 1))
+            .await
+            .map_err(err)?;
     }
     // Four more recurrence groups of one member each, last seen at the same instant as `sig_reads`: the group
     // list must break the tie by signature.
@@ -522,6 +584,33 @@ fn listings() -> Vec<Listing> {
             true,
         ),
         l(
+            "incidents.alerts",
+            "list",
+            json!({"id": "inc_r0"}),
+            Order::OldestFirst,
+            "first_received_at",
+            9,
+            false,
+        ),
+        l(
+            "incidents.alerts",
+            "list_tenant",
+            json!({}),
+            Order::NewestFirst,
+            "first_received_at",
+            9,
+            true,
+        ),
+        l(
+            "incidents.alerts",
+            "list_tenant",
+            json!({"status": "firing"}),
+            Order::NewestFirst,
+            "first_received_at",
+            5,
+            true,
+        ),
+        l(
             "incidents.query",
             "timeline",
             json!({"id": "inc_r0"}),
@@ -615,6 +704,7 @@ async fn replay_outcomes(backend: &str, spine: &Spine, db: &Database) -> Vec<Out
         .map(|l| format!("{}.{}", l.operation, l.method))
         .collect();
     names.push("incidents.query.get".to_owned());
+    names.push("incidents.alerts.get_policy".to_owned());
     let Some(ctx) = reader() else {
         return vec![Outcome::fail(
             NAME,
@@ -722,11 +812,21 @@ mod tests {
             .expect("replayed");
         let caught = problems.iter().filter(|p| p.is_some()).count();
         assert!(caught >= 5, "{problems:#?}");
-        // The get is the last read: it showed inc_r0 open, then closed.
+        // The get is the next to last read: it showed inc_r0 open, then closed; the last, the ingest policy,
+        // showed its default, then the version put later.
         assert!(
-            problems.last().cloned().flatten().is_some_and(
-                |p| p.contains("\"status\":\"open\"") && p.contains("\"status\":\"closed\"")
-            ),
+            problems[problems.len() - 2].as_ref().is_some_and(|p| p
+                .contains("\"status\":\"open\"")
+                && p.contains("\"status\":\"closed\"")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems
+                .last()
+                .cloned()
+                .flatten()
+                .is_some_and(|p| p.contains("\"resolve_on\":\"all\"")
+                    && p.contains("\"resolve_on\":\"never\"")),
             "{problems:#?}"
         );
     }
@@ -737,6 +837,6 @@ mod tests {
         let outcomes = verify_backend("sqlite", test_db.db()).await;
         let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
         assert!(failing.is_empty(), "{failing:#?}");
-        assert_eq!(outcomes.len(), 24);
+        assert_eq!(outcomes.len(), 31);
     }
 }
