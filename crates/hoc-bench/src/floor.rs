@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use crate::seed::TENANT;
 
 /// The instant `micros` as SQLite stores it (`DbTime`'s nine-digit text).
-fn sqlite_time(micros: i64) -> String {
+pub(crate) fn sqlite_time(micros: i64) -> String {
     let t = instant(micros);
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}001Z",
@@ -23,7 +23,7 @@ fn sqlite_time(micros: i64) -> String {
     )
 }
 
-fn instant(micros: i64) -> OffsetDateTime {
+pub(crate) fn instant(micros: i64) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH)
 }
@@ -32,7 +32,7 @@ pub(crate) fn now_micros() -> i64 {
     i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
 }
 
-const CLOCK: &str = "INSERT INTO tenant_clocks (tenant_id, last_micros) VALUES ($1, $2) \
+pub(crate) const CLOCK: &str = "INSERT INTO tenant_clocks (tenant_id, last_micros) VALUES ($1, $2) \
     ON CONFLICT (tenant_id) DO UPDATE SET last_micros = CASE WHEN tenant_clocks.last_micros >= excluded.last_micros \
     THEN tenant_clocks.last_micros + 1 ELSE excluded.last_micros END RETURNING last_micros, audit_seq, audit_head";
 const LAST: &str = "SELECT last_micros FROM tenant_clocks WHERE tenant_id = $1";
@@ -41,7 +41,7 @@ const INSERT_INCIDENT: &str = "INSERT INTO incidents (id, tenant_id, title, seve
     VALUES ($1, $2, $3, 'low', 'bench', 'open', $4, $5, 'rsig-v1', $6, $7, $7, 1)";
 /// The tenant's grouping configuration, which decides a new incident's signature (the spine reads it on every
 /// create; the bench tenant has none, so the defaults apply).
-const GROUPING_CONFIG: &str =
+pub(crate) const GROUPING_CONFIG: &str =
     "SELECT * FROM grouping_configs WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1";
 const SELECT_INCIDENT: &str = "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2";
 const ACKNOWLEDGE: &str = "UPDATE incidents SET status = 'acknowledged', acknowledged_at = $1, \
@@ -61,7 +61,7 @@ const TIMELINE_NEXT: &str = "INSERT INTO incident_timeline (id, tenant_id, incid
 const AUDIT: &str = "INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, \
     actor_id, reason, before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) \
     VALUES ($1, $2, 'incident', $3, $4, 'AGENT', 'bench', NULL, $5, $6, $7, $8, $9, $10, $11)";
-const SEQUENCE: &str = "INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) \
+pub(crate) const SEQUENCE: &str = "INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) \
     VALUES ($1, 'default', 1) ON CONFLICT (tenant_id, project_id) \
     DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + 1 RETURNING last_sequence_no";
 const OUTBOX: &str = "INSERT INTO event_outbox (event_id, tenant_id, project_id, sequence_no, event_type, \
@@ -177,14 +177,14 @@ pub(crate) enum Op {
     },
 }
 
-fn err(e: sqlx::Error) -> String {
+pub(crate) fn err(e: sqlx::Error) -> String {
     e.to_string()
 }
 
 /// The write's instant and the tenant's audit chain head (`audit_seq`, `audit_head`), from the clock upsert's row,
 /// as `hoc_ledger::clock::tick` takes them: the row stays locked until commit, so the head is this write's to
 /// extend.
-fn tick<R: Row>(row: R) -> Result<(i64, (i64, Option<String>)), String>
+pub(crate) fn tick<R: Row>(row: R) -> Result<(i64, (i64, Option<String>)), String>
 where
     usize: sqlx::ColumnIndex<R>,
     for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
@@ -246,6 +246,36 @@ pub(crate) async fn prepare(db: &Database) -> Result<(), String> {
     .await
     .map_err(err)?;
     Ok(())
+}
+
+/// The first column of every row `sql` answers, as text.
+pub(crate) async fn strings(db: &Database, sql: &str) -> Result<Vec<String>, String> {
+    match db.backend() {
+        hoc_drivers::Backend::Sqlite => {
+            let pool = db.pool().get_sqlite_connection_pool();
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(pool).await.map_err(err)?;
+            rows.iter().map(|r| r.try_get(0).map_err(err)).collect()
+        }
+        hoc_drivers::Backend::Postgres => {
+            let pool = db.pool().get_postgres_connection_pool();
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(pool).await.map_err(err)?;
+            rows.iter().map(|r| r.try_get(0).map_err(err)).collect()
+        }
+    }
+}
+
+/// The integer `sql` answers (one row, one column).
+pub(crate) async fn count(db: &Database, sql: &str) -> Result<i64, String> {
+    match db.backend() {
+        hoc_drivers::Backend::Sqlite => {
+            let pool = db.pool().get_sqlite_connection_pool();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(pool).await.map_err(err)?.try_get(0).map_err(err)
+        }
+        hoc_drivers::Backend::Postgres => {
+            let pool = db.pool().get_postgres_connection_pool();
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(pool).await.map_err(err)?.try_get(0).map_err(err)
+        }
+    }
 }
 
 /// Runs `op` the hand-written way, with the spine's transaction shape.

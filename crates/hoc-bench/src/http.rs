@@ -8,20 +8,22 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::{Figure, measure};
 
-fn peak_rss_mb(pid: u32) -> Option<f64> {
+pub(crate) fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
 
-/// Runs `hocd serve` on `url`, creates a write key, and measures `POST /v1/incidents`.
-pub(crate) async fn creates(
-    hocd: &std::path::Path,
-    url: &str,
-    clients: &[usize],
-    seconds: f64,
-) -> Result<Vec<Figure>, String> {
+/// A running `hocd serve` (killed when dropped), its address and a key of the bench tenant.
+pub(crate) struct Hocd {
+    pub(crate) server: tokio::process::Child,
+    pub(crate) address: String,
+    pub(crate) key: String,
+}
+
+/// Creates a key with `scope` on `url` and runs `hocd serve` on it.
+pub(crate) async fn start(hocd: &std::path::Path, url: &str, scope: &str) -> Result<Hocd, String> {
     let key = tokio::process::Command::new(hocd)
         .args([
             "keys",
@@ -31,7 +33,7 @@ pub(crate) async fn creates(
             "--actor",
             "bench",
             "--scope",
-            "write",
+            scope,
         ])
         .args(["--database-url", url])
         .output()
@@ -57,6 +59,25 @@ pub(crate) async fn creates(
             _ => return Err("hocd did not start".into()),
         }
     };
+    Ok(Hocd {
+        server,
+        address,
+        key,
+    })
+}
+
+/// Runs `hocd serve` on `url`, creates a write key, and measures `POST /v1/incidents`.
+pub(crate) async fn creates(
+    hocd: &std::path::Path,
+    url: &str,
+    clients: &[usize],
+    seconds: f64,
+) -> Result<Vec<Figure>, String> {
+    let Hocd {
+        mut server,
+        address,
+        key,
+    } = start(hocd, url, "write").await?;
     let pid = server.id().unwrap_or(0);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
@@ -95,22 +116,27 @@ pub(crate) async fn creates(
         figures.push(Figure::measured(c, "create", "http", &sample));
     }
     if let Some(mb) = peak_rss_mb(pid) {
-        figures.push(Figure {
-            database: String::new(),
-            size: 0,
-            clients: 0,
-            case: "hocd peak RSS (MB) in ops/s column".into(),
-            path: "http".into(),
-            ops: 0,
-            ops_per_sec: mb,
-            p50_ms: f64::NAN,
-            p99_ms: f64::NAN,
-            ratio: None,
-            ratio_to: None,
-            errors: 0,
-            first_error: None,
-        });
+        figures.push(rss_figure(mb));
     }
     let _ = server.kill().await;
     Ok(figures)
+}
+
+/// The figure of `hocd`'s peak RSS (in the ops/s column).
+pub(crate) fn rss_figure(mb: f64) -> Figure {
+    Figure {
+        database: String::new(),
+        size: 0,
+        clients: 0,
+        case: "hocd peak RSS (MB) in ops/s column".into(),
+        path: "http".into(),
+        ops: 0,
+        ops_per_sec: mb,
+        p50_ms: f64::NAN,
+        p99_ms: f64::NAN,
+        ratio: None,
+        ratio_to: None,
+        errors: 0,
+        first_error: None,
+    }
 }

@@ -10,12 +10,15 @@
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+mod args;
 mod cost;
 mod floor;
 mod http;
 mod measure;
 mod relay;
 mod seed;
+mod storm;
+mod storm_floor;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,77 +32,10 @@ use hoc_spine::requests::{
 use hoc_spine::{ActorType, OperationContext, Spine};
 use time::OffsetDateTime;
 
+use crate::args::{Args, parse_args};
 use crate::floor::Op;
 use crate::measure::{Figure, Sample, measure, print_table, ratio};
 use crate::seed::{STEP, Seeded, VERSION_STEP};
-
-struct Args {
-    sizes: Vec<i64>,
-    clients: Vec<usize>,
-    seconds: f64,
-    out: std::path::PathBuf,
-    hocd: Option<std::path::PathBuf>,
-    /// Seed, print the database URL and stop (for EXPLAIN by hand); the database is kept.
-    seed_only: bool,
-    /// NATS with JetStream: also measure the outbox relay (lag at `relay_rate` events/s, and keeping up).
-    nats_url: Option<String>,
-    /// Events per second of the relay lag case.
-    relay_rate: f64,
-    /// Seconds of each relay case.
-    relay_seconds: f64,
-    /// Only the per-call cost table (`cost.rs`) of this many calls per case and path, on a fresh database.
-    cost: usize,
-}
-
-fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        sizes: vec![10_000, 1_000_000],
-        clients: vec![1, 8],
-        seconds: 2.0,
-        out: "target/bench.json".into(),
-        hocd: None,
-        seed_only: false,
-        nats_url: None,
-        relay_rate: 1_000.0,
-        relay_seconds: 60.0,
-        cost: 0,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--seed-only" {
-            args.seed_only = true;
-            continue;
-        }
-        let value = it.next().ok_or(format!("{flag} needs a value"))?;
-        let list = |v: &str| -> Result<Vec<i64>, String> {
-            v.split(',')
-                .map(|x| x.trim().parse().map_err(|e| format!("{flag}: {e}")))
-                .collect()
-        };
-        match flag.as_str() {
-            "--sizes" => args.sizes = list(&value)?,
-            "--clients" => {
-                args.clients = list(&value)?
-                    .into_iter()
-                    .map(|c| usize::try_from(c).unwrap_or(1))
-                    .collect();
-            }
-            "--seconds" => args.seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
-            "--out" => args.out = value.into(),
-            "--hocd" => args.hocd = Some(value.into()),
-            "--nats-url" => args.nats_url = Some(value),
-            "--relay-rate" => {
-                args.relay_rate = value.parse().map_err(|e| format!("--relay-rate: {e}"))?;
-            }
-            "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
-            "--relay-seconds" => {
-                args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;
-            }
-            other => return Err(format!("unknown flag {other}")),
-        }
-    }
-    Ok(args)
-}
 
 /// A cheap deterministic pseudo-random index (splitmix64).
 fn pick(k: usize, n: i64) -> i64 {
@@ -586,7 +522,7 @@ impl Bench {
 }
 
 /// A fresh database for one size: a new SQLite file, or a new database on the PostgreSQL server.
-async fn fresh(
+pub(crate) async fn fresh(
     label: &str,
     size: i64,
     pg_server: Option<&str>,
@@ -654,6 +590,12 @@ async fn run(args: Args) -> Result<(), String> {
         return Ok(());
     }
     let mut figures = Vec::new();
+    if args.storm {
+        for (label, server) in targets {
+            figures.extend(storm::run(label, server, args.hocd.as_deref()).await?);
+        }
+        return finish(&args, &figures);
+    }
     for (label, server) in targets {
         for &size in &args.sizes {
             let (db, url) = fresh(label, size, server).await?;
@@ -730,12 +672,18 @@ async fn run(args: Args) -> Result<(), String> {
             discard(server, &url).await;
         }
     }
+    let _ = STEP;
+    finish(&args, &figures)
+}
+
+/// Prints every figure, writes them to `--out`, and fails when any case had failed calls.
+fn finish(args: &Args, figures: &[Figure]) -> Result<(), String> {
     println!();
-    print_table(&figures);
+    print_table(figures);
     if let Some(dir) = args.out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
     }
-    let json = serde_json::to_string_pretty(&figures).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(figures).map_err(|e| e.to_string())?;
     std::fs::write(&args.out, json).map_err(|e| e.to_string())?;
     println!("written to {}", args.out.display());
     let failures: Vec<String> = figures.iter().filter_map(Figure::failure).collect();
@@ -746,12 +694,11 @@ async fn run(args: Args) -> Result<(), String> {
             failures.join("\n  ")
         ));
     }
-    let _ = STEP;
     Ok(())
 }
 
 /// Removes a benchmark database: drops it on the PostgreSQL server, or deletes the SQLite files.
-async fn discard(server: Option<&str>, url: &str) {
+pub(crate) async fn discard(server: Option<&str>, url: &str) {
     match server {
         Some(server) => drop_database(server, url).await,
         None => {

@@ -1,0 +1,77 @@
+//! The command line of `hoc-bench`.
+
+pub(crate) struct Args {
+    pub(crate) sizes: Vec<i64>,
+    pub(crate) clients: Vec<usize>,
+    pub(crate) seconds: f64,
+    pub(crate) out: std::path::PathBuf,
+    pub(crate) hocd: Option<std::path::PathBuf>,
+    /// Seed, print the database URL and stop (for EXPLAIN by hand); the database is kept.
+    pub(crate) seed_only: bool,
+    /// NATS with JetStream: also measure the outbox relay (lag at `relay_rate` events/s, and keeping up).
+    pub(crate) nats_url: Option<String>,
+    /// Events per second of the relay lag case.
+    pub(crate) relay_rate: f64,
+    /// Seconds of each relay case.
+    pub(crate) relay_seconds: f64,
+    /// Only the per-call cost table (`cost.rs`) of this many calls per case and path, on a fresh database.
+    pub(crate) cost: usize,
+    /// Only the alert storm (`storm.rs`): the spine beside its floor, and with `hocd`, over HTTP.
+    pub(crate) storm: bool,
+}
+
+pub(crate) fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        sizes: vec![10_000, 1_000_000],
+        clients: vec![1, 8],
+        seconds: 2.0,
+        out: "target/bench.json".into(),
+        hocd: None,
+        seed_only: false,
+        nats_url: None,
+        relay_rate: 1_000.0,
+        relay_seconds: 60.0,
+        cost: 0,
+        storm: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        if flag == "--seed-only" {
+            args.seed_only = true;
+            continue;
+        }
+        if flag == "--storm" {
+            args.storm = true;
+            continue;
+        }
+        let value = it.next().ok_or(format!("{flag} needs a value"))?;
+        let list = |v: &str| -> Result<Vec<i64>, String> {
+            v.split(',')
+                .map(|x| x.trim().parse().map_err(|e| format!("{flag}: {e}")))
+                .collect()
+        };
+        match flag.as_str() {
+            "--sizes" => args.sizes = list(&value)?,
+            "--clients" => {
+                args.clients = list(&value)?
+                    .into_iter()
+                    .map(|c| usize::try_from(c).unwrap_or(1))
+                    .collect();
+            }
+            "--seconds" => args.seconds = value.parse().map_err(|e| format!("--seconds: {e}"))?,
+            "--out" => args.out = value.into(),
+            "--hocd" => args.hocd = Some(value.into()),
+            "--nats-url" => args.nats_url = Some(value),
+            "--relay-rate" => {
+                args.relay_rate = value.parse().map_err(|e| format!("--relay-rate: {e}"))?;
+            }
+            "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
+            "--relay-seconds" => {
+                args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;
+            }
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    Ok(args)
+}
+

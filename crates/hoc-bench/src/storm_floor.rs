@@ -1,0 +1,308 @@
+//! The alert storm's floor: one delivery applied by hand-written SQL through sqlx on the spine's own pool, in the
+//! spine's transaction and statement shape — the tenant clock, the tenant's ingest policy, the delivery claimed,
+//! the group's key locked (PostgreSQL), each alert's last version looked up, the group's incident looked up and
+//! opened (its timeline row, its grouping configuration read, the row locked), each alert and its timeline row
+//! inserted, the delivery's answer recorded, the chained audit rows, and one event per change. The rows are the
+//! spine's: `storm::run` compares both databases table by table.
+
+use hoc_drivers::Database;
+use sea_orm::sqlx::{self, Row};
+use serde_json::Value;
+
+use crate::floor::{CLOCK, GROUPING_CONFIG, SEQUENCE, err, instant, now_micros, sqlite_time, tick};
+use crate::storm::TENANT;
+
+const POLICY: &str = "SELECT * FROM ingest_policies WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1";
+const CLAIM: &str = "INSERT INTO ingest_deliveries (tenant_id, delivery_id, source, received_at, result) \
+    VALUES ($1, $2, 'alertmanager', $3, '{}') ON CONFLICT (tenant_id, delivery_id) DO NOTHING";
+const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+const LATEST: &str = "SELECT * FROM incident_alerts WHERE tenant_id = $1 AND source = 'alertmanager' \
+    AND dedup_key = $2 ORDER BY created_at DESC, alert_id DESC, version DESC LIMIT 1";
+const KEY_INCIDENT: &str = "SELECT incident_id FROM incident_alerts WHERE tenant_id = $1 \
+    AND source = 'alertmanager' AND incident_key = $2 ORDER BY created_at DESC LIMIT 1";
+const INSERT_INCIDENT: &str = "INSERT INTO incidents (id, tenant_id, title, severity, category, status, \
+    trigger_type, source_type, source_ref, description, recurrence_signature, signature_version, signature_inputs, \
+    created_at, updated_at, version, service, labels) VALUES ($1, $2, $3, 'medium', 'alert', 'open', 'alert', \
+    'alertmanager', $4, $5, $6, 'rsig-v1', $7, $8, $8, 1, 'db', $9)";
+const TIMELINE: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, \
+    from_state, to_state, actor_type, actor_id, description, created_at, request_id) \
+    VALUES ($1, $2, $3, (SELECT COALESCE(MAX(t.ordinal), 0) + 1 FROM incident_timeline t \
+    WHERE t.tenant_id = $2 AND t.incident_id = $3), $4, $5, 'open', 'system', 'alertmanager', $6, $7, $8) \
+    RETURNING ordinal";
+const LOCK_INCIDENT_PG: &str = "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE";
+const LOCK_INCIDENT: &str = "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2";
+const INSERT_ALERT: &str = "INSERT INTO incident_alerts (tenant_id, alert_id, version, incident_id, source, \
+    dedup_key, incident_key, status, labels, annotations, starts_at, ends_at, last_received_at, occurrences, \
+    created_at, updated_at, request_id) VALUES ($1, $2, 1, $3, 'alertmanager', $4, $5, 'firing', $6, $7, $8, NULL, \
+    $9, 1, $9, $9, $10)";
+const RESULT: &str = "UPDATE ingest_deliveries SET result = $1 WHERE tenant_id = $2 AND delivery_id = $3";
+const AUDIT: &str = "INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, \
+    actor_id, reason, before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) \
+    VALUES ($1, $2, $3, $4, $5, 'SYSTEM', 'alertmanager', NULL, NULL, $6, $7, $8, $9, $10, $11)";
+const OUTBOX: &str = "INSERT INTO event_outbox (event_id, tenant_id, project_id, sequence_no, event_type, \
+    schema_version, occurred_at, payload) VALUES ($1, $2, 'default', $3, $4, '1.5.0', $5, $6)";
+
+fn id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7())
+}
+
+/// One audit row of the delivery: (id, entity type, entity id, action, after state).
+struct AuditRow {
+    id: String,
+    entity_type: &'static str,
+    entity_id: String,
+    action: &'static str,
+    after: String,
+}
+
+/// The rows' `(chain_seq, prev_hash, row_hash)` after `head`, chained like `hoc_ledger::audit::append`.
+fn chain(
+    rows: &[AuditRow],
+    head: (i64, Option<String>),
+    request_id: &str,
+    at: i64,
+) -> Vec<(i64, Option<String>, String)> {
+    let (mut seq, mut prev) = head;
+    rows.iter()
+        .map(|row| {
+            seq += 1;
+            let hash = migration::audit_chain::ChainedRow {
+                prev_hash: prev.as_deref(),
+                chain_seq: seq,
+                id: &row.id,
+                tenant_id: TENANT,
+                entity_type: row.entity_type,
+                entity_id: &row.entity_id,
+                action: row.action,
+                actor_type: "SYSTEM",
+                actor_id: "alertmanager",
+                reason: None,
+                before_state: None,
+                after_state: Some(&row.after),
+                request_id,
+                created_at_micros: at,
+            }
+            .hash();
+            let out = (seq, prev.clone(), hash.clone());
+            prev = Some(hash);
+            out
+        })
+        .collect()
+}
+
+fn payload(event_type: &str, data: &Value, seq: i64, request_id: &str) -> String {
+    serde_json::json!({
+        "actor_id": "alertmanager", "actor_type": "system", "data": data, "decision_owner": "incidents",
+        "event_id": id("evt"), "event_type": event_type, "occurred_at": "2026-12-06T09:00:00.000000Z",
+        "project_id": "default", "request_id": request_id, "schema_version": "1.5.0", "sequence_no": seq,
+        "tenant_id": TENANT,
+    })
+    .to_string()
+}
+
+fn text(map: &Value) -> String {
+    map.to_string()
+}
+
+/// Applies delivery `body` (a storm delivery: one new group of firing alerts) the hand-written way.
+pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
+    let group = body["groupKey"].as_str().unwrap_or_default().to_owned();
+    let alerts = body["alerts"].as_array().cloned().unwrap_or_default();
+    let delivery_id = format!("{:x}", uuid::Uuid::now_v7().as_u128());
+    let key = format!("alerts/{TENANT}/{group}");
+    let request_id = id("req");
+    macro_rules! delivery {
+        ($tx:ident, $time:ident, $lock:expr, $pg:expr) => {{
+            let (at, head) = tick(
+                sqlx::query(CLOCK)
+                    .bind(TENANT)
+                    .bind(now_micros())
+                    .fetch_one(&mut *$tx)
+                    .await
+                    .map_err(err)?,
+            )?;
+            sqlx::query(POLICY).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
+            sqlx::query(CLAIM)
+                .bind(TENANT)
+                .bind(&delivery_id)
+                .bind($time(at))
+                .execute(&mut *$tx)
+                .await
+                .map_err(err)?;
+            if $pg {
+                sqlx::query(LOCK_KEY).bind(&key).fetch_one(&mut *$tx).await.map_err(err)?;
+            }
+            let incident = id("inc");
+            let mut audits = Vec::new();
+            let mut events = Vec::new();
+            for (n, alert) in alerts.iter().enumerate() {
+                let fingerprint = alert["fingerprint"].as_str().unwrap_or_default();
+                sqlx::query(LATEST)
+                    .bind(TENANT)
+                    .bind(fingerprint)
+                    .fetch_optional(&mut *$tx)
+                    .await
+                    .map_err(err)?;
+                if n == 0 {
+                    sqlx::query(KEY_INCIDENT)
+                        .bind(TENANT)
+                        .bind(&group)
+                        .fetch_optional(&mut *$tx)
+                        .await
+                        .map_err(err)?;
+                    sqlx::query(GROUPING_CONFIG)
+                        .bind(TENANT)
+                        .fetch_optional(&mut *$tx)
+                        .await
+                        .map_err(err)?;
+                    let labels = &alert["labels"];
+                    sqlx::query(INSERT_INCIDENT)
+                        .bind(&incident)
+                        .bind(TENANT)
+                        .bind(alert["annotations"]["summary"].as_str().unwrap_or_default())
+                        .bind(alert["generatorURL"].as_str())
+                        .bind(alert["annotations"]["description"].as_str())
+                        .bind(format!("sig_{group}"))
+                        .bind(r#"{"version":"rsig-v1","mode":"fingerprint","fields":[]}"#)
+                        .bind($time(at))
+                        .bind(text(labels))
+                        .execute(&mut *$tx)
+                        .await
+                        .map_err(err)?;
+                    sqlx::query(TIMELINE)
+                        .bind(id("tl"))
+                        .bind(TENANT)
+                        .bind(&incident)
+                        .bind("created")
+                        .bind(None::<String>)
+                        .bind("incident opened")
+                        .bind($time(at))
+                        .bind(&request_id)
+                        .fetch_one(&mut *$tx)
+                        .await
+                        .map_err(err)?;
+                    sqlx::query($lock)
+                        .bind(TENANT)
+                        .bind(&incident)
+                        .fetch_one(&mut *$tx)
+                        .await
+                        .map_err(err)?;
+                    audits.push(AuditRow {
+                        id: id("aud"),
+                        entity_type: "incident",
+                        entity_id: incident.clone(),
+                        action: "incidents.write.create",
+                        after: serde_json::json!({"status": "open", "title": alert["annotations"]["summary"],
+                            "description": alert["annotations"]["description"], "labels": labels,
+                            "service": "db", "severity": "medium", "version": 1})
+                        .to_string(),
+                    });
+                    events.push((
+                        "incidents.IncidentCreated",
+                        serde_json::json!({"incident_id": incident, "incident_state": "open",
+                            "severity": "medium"}),
+                    ));
+                }
+                let alert_id = id("alr");
+                sqlx::query(INSERT_ALERT)
+                    .bind(TENANT)
+                    .bind(&alert_id)
+                    .bind(&incident)
+                    .bind(fingerprint)
+                    .bind(&group)
+                    .bind(text(&alert["labels"]))
+                    .bind(text(&alert["annotations"]))
+                    .bind($time(1_796_547_600_000_000))
+                    .bind($time(at))
+                    .bind(&request_id)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(err)?;
+                sqlx::query(TIMELINE)
+                    .bind(id("tl"))
+                    .bind(TENANT)
+                    .bind(&incident)
+                    .bind("alert_fired")
+                    .bind(Some("open"))
+                    .bind(format!("alert {} ({fingerprint}) fired", alert["labels"]["alertname"]))
+                    .bind($time(at))
+                    .bind(&request_id)
+                    .fetch_one(&mut *$tx)
+                    .await
+                    .map_err(err)?;
+                let state = serde_json::json!({"incident_id": incident, "version": 1, "status": "firing",
+                    "occurrences": 1, "starts_at": "2026-12-06T09:00:00.000000Z", "ends_at": null});
+                audits.push(AuditRow {
+                    id: id("aud"),
+                    entity_type: "alert",
+                    entity_id: alert_id.clone(),
+                    action: "incidents.alerts.ingest",
+                    after: state.to_string(),
+                });
+                events.push((
+                    "incidents.AlertFired",
+                    serde_json::json!({"incident_id": incident, "alert_id": alert_id,
+                        "source": "alertmanager", "dedup_key": fingerprint, "alert_version": 1,
+                        "occurrences": 1}),
+                ));
+            }
+            sqlx::query(RESULT)
+                .bind(format!(r#"{{"incidents":[{{"id":"{incident}","outcome":"created"}}]}}"#))
+                .bind(TENANT)
+                .bind(&delivery_id)
+                .execute(&mut *$tx)
+                .await
+                .map_err(err)?;
+            for (row, (seq, prev, hash)) in audits.iter().zip(chain(&audits, head, &request_id, at)) {
+                sqlx::query(AUDIT)
+                    .bind(&row.id)
+                    .bind(TENANT)
+                    .bind(row.entity_type)
+                    .bind(&row.entity_id)
+                    .bind(row.action)
+                    .bind(&row.after)
+                    .bind(&request_id)
+                    .bind($time(at))
+                    .bind(seq)
+                    .bind(prev)
+                    .bind(hash)
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(err)?;
+            }
+            for (event_type, data) in &events {
+                let seq: i64 = sqlx::query(SEQUENCE)
+                    .bind(TENANT)
+                    .fetch_one(&mut *$tx)
+                    .await
+                    .map_err(err)?
+                    .try_get(0)
+                    .map_err(err)?;
+                sqlx::query(OUTBOX)
+                    .bind(id("evt"))
+                    .bind(TENANT)
+                    .bind(seq)
+                    .bind(*event_type)
+                    .bind($time(at))
+                    .bind(payload(event_type, data, seq, &request_id))
+                    .execute(&mut *$tx)
+                    .await
+                    .map_err(err)?;
+            }
+        }};
+    }
+    match db.backend() {
+        hoc_drivers::Backend::Sqlite => {
+            let pool = db.pool().get_sqlite_connection_pool();
+            let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
+            delivery!(tx, sqlite_time, LOCK_INCIDENT, false);
+            tx.commit().await.map_err(err)
+        }
+        hoc_drivers::Backend::Postgres => {
+            let pool = db.pool().get_postgres_connection_pool();
+            let mut tx = pool.begin().await.map_err(err)?;
+            delivery!(tx, instant, LOCK_INCIDENT_PG, true);
+            tx.commit().await.map_err(err)
+        }
+    }
+}
