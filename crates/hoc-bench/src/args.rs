@@ -74,4 +74,3 @@ pub(crate) fn parse_args() -> Result<Args, String> {
     }
     Ok(args)
 }
-

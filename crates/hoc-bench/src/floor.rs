@@ -253,12 +253,18 @@ pub(crate) async fn strings(db: &Database, sql: &str) -> Result<Vec<String>, Str
     match db.backend() {
         hoc_drivers::Backend::Sqlite => {
             let pool = db.pool().get_sqlite_connection_pool();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(pool).await.map_err(err)?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_all(pool)
+                .await
+                .map_err(err)?;
             rows.iter().map(|r| r.try_get(0).map_err(err)).collect()
         }
         hoc_drivers::Backend::Postgres => {
             let pool = db.pool().get_postgres_connection_pool();
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(pool).await.map_err(err)?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_all(pool)
+                .await
+                .map_err(err)?;
             rows.iter().map(|r| r.try_get(0).map_err(err)).collect()
         }
     }
@@ -269,11 +275,21 @@ pub(crate) async fn count(db: &Database, sql: &str) -> Result<i64, String> {
     match db.backend() {
         hoc_drivers::Backend::Sqlite => {
             let pool = db.pool().get_sqlite_connection_pool();
-            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(pool).await.map_err(err)?.try_get(0).map_err(err)
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(pool)
+                .await
+                .map_err(err)?
+                .try_get(0)
+                .map_err(err)
         }
         hoc_drivers::Backend::Postgres => {
             let pool = db.pool().get_postgres_connection_pool();
-            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(pool).await.map_err(err)?.try_get(0).map_err(err)
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .fetch_one(pool)
+                .await
+                .map_err(err)?
+                .try_get(0)
+                .map_err(err)
         }
     }
 }

@@ -1,23 +1,26 @@
 //! The alert storm's floor: one delivery applied by hand-written SQL through sqlx on the spine's own pool, in the
 //! spine's transaction and statement shape — the tenant clock, the tenant's ingest policy, the delivery claimed,
-//! the group's key locked (PostgreSQL), each alert's last version looked up, the group's incident looked up and
+//! the group's key locked (PostgreSQL), the alerts' last versions looked up (one statement), the group's incident looked up and
 //! opened (its timeline row, its grouping configuration read, the row locked), each alert and its timeline row
-//! inserted, the delivery's answer recorded, the chained audit rows, and one event per change. The rows are the
+//! inserted, the delivery's answer recorded, the chained audit rows (one multi-row insert), and one event per change (their numbers in one statement, their
+//! rows in one insert). The rows are the
 //! spine's: `storm::run` compares both databases table by table.
 
 use hoc_drivers::Database;
 use sea_orm::sqlx::{self, Row};
 use serde_json::Value;
 
-use crate::floor::{CLOCK, GROUPING_CONFIG, SEQUENCE, err, instant, now_micros, sqlite_time, tick};
+use crate::floor::{CLOCK, GROUPING_CONFIG, err, instant, now_micros, sqlite_time, tick};
 use crate::storm::TENANT;
 
-const POLICY: &str = "SELECT * FROM ingest_policies WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1";
+const POLICY: &str =
+    "SELECT * FROM ingest_policies WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1";
 const CLAIM: &str = "INSERT INTO ingest_deliveries (tenant_id, delivery_id, source, received_at, result) \
     VALUES ($1, $2, 'alertmanager', $3, '{}') ON CONFLICT (tenant_id, delivery_id) DO NOTHING";
 const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
+/// Every version of the delivery's alerts (`$2`…: their fingerprints), newest first.
 const LATEST: &str = "SELECT * FROM incident_alerts WHERE tenant_id = $1 AND source = 'alertmanager' \
-    AND dedup_key = $2 ORDER BY created_at DESC, alert_id DESC, version DESC LIMIT 1";
+    AND dedup_key IN ";
 const KEY_INCIDENT: &str = "SELECT incident_id FROM incident_alerts WHERE tenant_id = $1 \
     AND source = 'alertmanager' AND incident_key = $2 ORDER BY created_at DESC LIMIT 1";
 const INSERT_INCIDENT: &str = "INSERT INTO incidents (id, tenant_id, title, severity, category, status, \
@@ -29,18 +32,47 @@ const TIMELINE: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_i
     VALUES ($1, $2, $3, (SELECT COALESCE(MAX(t.ordinal), 0) + 1 FROM incident_timeline t \
     WHERE t.tenant_id = $2 AND t.incident_id = $3), $4, $5, 'open', 'system', 'alertmanager', $6, $7, $8) \
     RETURNING ordinal";
-const LOCK_INCIDENT_PG: &str = "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE";
+const LOCK_INCIDENT_PG: &str =
+    "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE";
 const LOCK_INCIDENT: &str = "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2";
 const INSERT_ALERT: &str = "INSERT INTO incident_alerts (tenant_id, alert_id, version, incident_id, source, \
     dedup_key, incident_key, status, labels, annotations, starts_at, ends_at, last_received_at, occurrences, \
     created_at, updated_at, request_id) VALUES ($1, $2, 1, $3, 'alertmanager', $4, $5, 'firing', $6, $7, $8, NULL, \
     $9, 1, $9, $9, $10)";
-const RESULT: &str = "UPDATE ingest_deliveries SET result = $1 WHERE tenant_id = $2 AND delivery_id = $3";
+const RESULT: &str =
+    "UPDATE ingest_deliveries SET result = $1 WHERE tenant_id = $2 AND delivery_id = $3";
 const AUDIT: &str = "INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, \
-    actor_id, reason, before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) \
-    VALUES ($1, $2, $3, $4, $5, 'SYSTEM', 'alertmanager', NULL, NULL, $6, $7, $8, $9, $10, $11)";
+    actor_id, reason, before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) VALUES ";
+/// One audit row's values: 11 parameters.
+const AUDIT_ROW: &str = "($, $, $, $, $, 'SYSTEM', 'alertmanager', NULL, NULL, $, $, $, $, $, $)";
 const OUTBOX: &str = "INSERT INTO event_outbox (event_id, tenant_id, project_id, sequence_no, event_type, \
-    schema_version, occurred_at, payload) VALUES ($1, $2, 'default', $3, $4, '1.5.0', $5, $6)";
+    schema_version, occurred_at, payload) VALUES ";
+/// One event's values: 6 parameters.
+const OUTBOX_ROW: &str = "($, $, 'default', $, $, '1.5.0', $, $)";
+/// Reserves `$2` sequence numbers at once (returns the last).
+const SEQUENCES: &str = "INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) \
+    VALUES ($1, 'default', $2) ON CONFLICT (tenant_id, project_id) \
+    DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + excluded.last_sequence_no \
+    RETURNING last_sequence_no";
+
+/// A multi-row insert: `head` and `rows` copies of `row` with their `$` numbered from 1.
+fn multi_row(head: &str, row: &str, rows: usize) -> String {
+    let mut sql = head.to_owned();
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        for c in row.chars() {
+            sql.push(c);
+            if c == '$' {
+                n += 1;
+                sql.push_str(&n.to_string());
+            }
+        }
+    }
+    sql
+}
 
 fn id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7())
@@ -132,17 +164,23 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
             if $pg {
                 sqlx::query(LOCK_KEY).bind(&key).fetch_one(&mut *$tx).await.map_err(err)?;
             }
+            let fingerprints: Vec<&str> =
+                alerts.iter().map(|a| a["fingerprint"].as_str().unwrap_or_default()).collect();
+            let list: Vec<String> = (2..fingerprints.len() + 2).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "{LATEST}({}) ORDER BY created_at DESC, alert_id DESC, version DESC",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(TENANT);
+            for fingerprint in &fingerprints {
+                query = query.bind(*fingerprint);
+            }
+            query.fetch_all(&mut *$tx).await.map_err(err)?;
             let incident = id("inc");
             let mut audits = Vec::new();
             let mut events = Vec::new();
             for (n, alert) in alerts.iter().enumerate() {
-                let fingerprint = alert["fingerprint"].as_str().unwrap_or_default();
-                sqlx::query(LATEST)
-                    .bind(TENANT)
-                    .bind(fingerprint)
-                    .fetch_optional(&mut *$tx)
-                    .await
-                    .map_err(err)?;
+                let fingerprint = fingerprints[n];
                 if n == 0 {
                     sqlx::query(KEY_INCIDENT)
                         .bind(TENANT)
@@ -253,42 +291,49 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                 .execute(&mut *$tx)
                 .await
                 .map_err(err)?;
-            for (row, (seq, prev, hash)) in audits.iter().zip(chain(&audits, head, &request_id, at)) {
-                sqlx::query(AUDIT)
-                    .bind(&row.id)
-                    .bind(TENANT)
-                    .bind(row.entity_type)
-                    .bind(&row.entity_id)
-                    .bind(row.action)
-                    .bind(&row.after)
-                    .bind(&request_id)
-                    .bind($time(at))
-                    .bind(seq)
-                    .bind(prev)
-                    .bind(hash)
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err(err)?;
+            // The audit rows in one multi-row insert per 200, the events' numbers in one statement and their rows
+            // in one insert (the spine's shape).
+            let chained = chain(&audits, head, &request_id, at);
+            for (rows, links) in audits.chunks(200).zip(chained.chunks(200)) {
+                let sql = multi_row(AUDIT, AUDIT_ROW, rows.len());
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (row, (seq, prev, hash)) in rows.iter().zip(links) {
+                    query = query
+                        .bind(&row.id)
+                        .bind(TENANT)
+                        .bind(row.entity_type)
+                        .bind(&row.entity_id)
+                        .bind(row.action)
+                        .bind(&row.after)
+                        .bind(&request_id)
+                        .bind($time(at))
+                        .bind(*seq)
+                        .bind(prev.clone())
+                        .bind(hash.clone());
+                }
+                query.execute(&mut *$tx).await.map_err(err)?;
             }
-            for (event_type, data) in &events {
-                let seq: i64 = sqlx::query(SEQUENCE)
-                    .bind(TENANT)
-                    .fetch_one(&mut *$tx)
-                    .await
-                    .map_err(err)?
-                    .try_get(0)
-                    .map_err(err)?;
-                sqlx::query(OUTBOX)
+            let n = i64::try_from(events.len()).unwrap_or(0);
+            let last: i64 = sqlx::query(SEQUENCES)
+                .bind(TENANT)
+                .bind(n)
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err(err)?
+                .try_get(0)
+                .map_err(err)?;
+            let sql = multi_row(OUTBOX, OUTBOX_ROW, events.len());
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for (seq, (event_type, data)) in (last - n + 1..).zip(&events) {
+                query = query
                     .bind(id("evt"))
                     .bind(TENANT)
                     .bind(seq)
                     .bind(*event_type)
                     .bind($time(at))
-                    .bind(payload(event_type, data, seq, &request_id))
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err(err)?;
+                    .bind(payload(event_type, data, seq, &request_id));
             }
+            query.execute(&mut *$tx).await.map_err(err)?;
         }};
     }
     match db.backend() {

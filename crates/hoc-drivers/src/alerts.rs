@@ -42,6 +42,34 @@ pub async fn latest_by_key(
         .map_err(StorageError::from_db)
 }
 
+/// For each of `dedup_keys`, the newest alert `source` sent under it, in its current version (a key never seen is
+/// absent): [`latest_by_key`] for many keys, one statement per 500 keys.
+pub async fn latest_by_keys(
+    tx: &Tx,
+    tenant_id: &str,
+    source: &str,
+    dedup_keys: &[&str],
+) -> Result<std::collections::HashMap<String, AlertRow>, StorageError> {
+    let mut latest = std::collections::HashMap::new();
+    for keys in dedup_keys.chunks(500) {
+        let rows = Entity::find()
+            .filter(Column::TenantId.eq(tenant_id))
+            .filter(Column::Source.eq(source))
+            .filter(Column::DedupKey.is_in(keys.iter().copied()))
+            .order_by_desc(Column::CreatedAt)
+            .order_by_desc(Column::AlertId)
+            .order_by_desc(Column::Version)
+            .all(&tx.conn())
+            .await
+            .map_err(StorageError::from_db)?;
+        // Newest first: the first row of a key is its answer.
+        for row in rows {
+            latest.entry(row.dedup_key.clone()).or_insert(row);
+        }
+    }
+    Ok(latest)
+}
+
 /// The incident the newest alert opened or joined under `incident_key` feeds, or `None`.
 pub async fn incident_for_key(
     tx: &Tx,

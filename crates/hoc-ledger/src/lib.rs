@@ -229,6 +229,48 @@ pub mod audit {
         Ok(())
     }
 
+    /// Appends `rows`, in order, at the end of their tenant's chain, as [`append`] would one by one, in as few
+    /// statements as the engine allows (one multi-row insert per 200 rows). Every row must be of one tenant.
+    pub async fn append_all(tx: &Tx, rows: Vec<AuditRow>) -> Result<(), StorageError> {
+        let Some(tenant_id) = rows.first().map(|r| r.tenant_id.clone()) else {
+            return Ok(());
+        };
+        if rows.iter().any(|r| r.tenant_id != tenant_id) {
+            for row in rows {
+                append(tx, row).await?;
+            }
+            return Ok(());
+        }
+        let known = tx
+            .kept::<ChainHead>()
+            .filter(|head| head.tenant_id == tenant_id);
+        let mut head = match known {
+            Some(head) => head,
+            None => stored_head(tx, &tenant_id).await?,
+        };
+        let mut models = Vec::with_capacity(rows.len());
+        for mut row in rows {
+            let seq = head.seq + 1;
+            let hash = chained(&row, head.hash.as_deref(), seq).hash();
+            row.chain_seq = Some(seq);
+            row.prev_hash = head.hash.take();
+            row.row_hash = Some(hash.clone());
+            head.seq = seq;
+            head.hash = Some(hash);
+            models.push(row.into_active_model().reset_all());
+        }
+        let mut models = models.into_iter().peekable();
+        while models.peek().is_some() {
+            let chunk: Vec<_> = models.by_ref().take(200).collect();
+            Entity::insert_many(chunk)
+                .exec_without_returning(tx.transaction()?)
+                .await
+                .map_err(StorageError::from_db)?;
+        }
+        tx.keep(head);
+        Ok(())
+    }
+
     /// Where a tenant's audit chain does not hold.
     #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct ChainBreak {
@@ -426,14 +468,67 @@ pub mod outbox {
             .map_err(StorageError::from_db)
     }
 
-    /// Writes a validated envelope to the outbox.
-    pub async fn insert(tx: &Tx, envelope: &EventEnvelope) -> Result<(), StorageError> {
+    /// Hands out the next `n` sequence numbers of (tenant, project) in one statement: the first of them (the
+    /// others follow it without a gap). As [`next_sequence_no`] for `n` = 1.
+    pub async fn next_sequence_nos(
+        tx: &Tx,
+        tenant_id: &str,
+        project_id: &str,
+        n: i64,
+    ) -> Result<i64, StorageError> {
+        let (backend, p1, p2) = crate::placeholders(tx);
+        let p3 = match backend {
+            sea_orm::DbBackend::Postgres => "$3",
+            _ => "?",
+        };
+        let sql = format!(
+            "INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) VALUES ({p1}, {p2}, {p3}) \
+             ON CONFLICT (tenant_id, project_id) \
+             DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + excluded.last_sequence_no \
+             RETURNING last_sequence_no"
+        );
+        let row = tx
+            .transaction()?
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [tenant_id.into(), project_id.into(), n.into()],
+            ))
+            .await
+            .map_err(StorageError::from_db)?
+            .ok_or(StorageError::Corrupt {
+                table: "event_sequences",
+                problem: "the counter upsert returned no row".to_owned(),
+            })?;
+        let last = row
+            .try_get::<i64>("", "last_sequence_no")
+            .map_err(StorageError::from_db)?;
+        Ok(last - n + 1)
+    }
+
+    /// Writes validated envelopes to the outbox, in as few statements as the engine allows (one multi-row insert
+    /// per 500 events).
+    pub async fn insert_all(tx: &Tx, envelopes: &[EventEnvelope]) -> Result<(), StorageError> {
+        for chunk in envelopes.chunks(500) {
+            let rows = chunk
+                .iter()
+                .map(active_model)
+                .collect::<Result<Vec<_>, _>>()?;
+            Entity::insert_many(rows)
+                .exec_without_returning(tx.transaction()?)
+                .await
+                .map_err(StorageError::from_db)?;
+        }
+        Ok(())
+    }
+
+    fn active_model(envelope: &EventEnvelope) -> Result<ActiveModel, StorageError> {
         let payload =
             serde_json::to_string(&envelope.to_json()).map_err(|e| StorageError::Corrupt {
                 table: "event_outbox",
                 problem: e.to_string(),
             })?;
-        let row = ActiveModel {
+        Ok(ActiveModel {
             event_id: Set(envelope.event_id.clone()),
             tenant_id: Set(envelope.tenant_id.clone()),
             project_id: Set(envelope.project_id.clone()),
@@ -443,8 +538,12 @@ pub mod outbox {
             occurred_at: Set(envelope.occurred_at.into()),
             payload: Set(payload),
             published_at: NotSet,
-        };
-        Entity::insert(row)
+        })
+    }
+
+    /// Writes a validated envelope to the outbox.
+    pub async fn insert(tx: &Tx, envelope: &EventEnvelope) -> Result<(), StorageError> {
+        Entity::insert(active_model(envelope)?)
             .exec_without_returning(tx.transaction()?)
             .await
             .map_err(StorageError::from_db)?;

@@ -525,55 +525,47 @@ async fn run_in<M: OperationMethod>(
             registry::method_name::<M>()
         )));
     }
-    for draft in output.audit {
-        append_audit(tx, ctx, now, draft).await?;
-    }
-    for event in &output.events {
-        emit(tx, ctx, now, event).await?;
-    }
+    let rows: Vec<AuditRow> = output
+        .audit
+        .into_iter()
+        .map(|draft| audit_row(ctx, now, draft))
+        .collect();
+    audit::append_all(tx, rows).await?;
+    emit_all(tx, ctx, now, &output.events).await?;
     Ok(output.response)
 }
 
-pub(crate) async fn append_audit(
+/// Numbers, validates and writes `events` in order (their sequence numbers handed out in one statement, the rows
+/// written in one). An event that fails validation is a bug in its emitter: the whole operation fails and rolls
+/// back.
+async fn emit_all(
     tx: &Tx,
     ctx: &OperationContext,
     now: OffsetDateTime,
-    draft: AuditDraft,
+    events: &[DomainEvent],
 ) -> Result<(), OperationError> {
-    let json = |v: Option<Value>| v.map(|v| v.to_string());
-    audit::append(
-        tx,
-        AuditRow {
-            id: format!("aud_{}", uuid::Uuid::now_v7()),
-            tenant_id: ctx.tenant_id().to_owned(),
-            entity_type: draft.entity_type.to_owned(),
-            entity_id: draft.entity_id,
-            action: draft.action.to_owned(),
-            actor_type: hoc_drivers::Stored(ctx.actor().actor_type.into()),
-            actor_id: ctx.actor().actor_id.clone(),
-            reason: draft.reason,
-            before_state: json(draft.before_state),
-            after_state: json(draft.after_state),
-            request_id: ctx.request_id().to_owned(),
-            created_at: now.into(),
-            chain_seq: None,
-            prev_hash: None,
-            row_hash: None,
-        },
-    )
-    .await?;
+    let Ok(n) = i64::try_from(events.len()) else {
+        return Err(OperationError::internal("too many events"));
+    };
+    if n == 0 {
+        return Ok(());
+    }
+    let first = outbox::next_sequence_nos(tx, ctx.tenant_id(), ctx.project_id(), n).await?;
+    let mut envelopes = Vec::with_capacity(events.len());
+    for (sequence_no, event) in (first..).zip(events) {
+        envelopes.push(envelope(ctx, now, sequence_no, event)?);
+    }
+    outbox::insert_all(tx, &envelopes).await?;
     Ok(())
 }
 
-/// Numbers, validates and writes one event. An event that fails validation is a bug in its emitter: the
-/// whole operation fails and rolls back.
-async fn emit(
-    tx: &Tx,
+/// The validated envelope of `event`, numbered `sequence_no`.
+fn envelope(
     ctx: &OperationContext,
     now: OffsetDateTime,
+    sequence_no: i64,
     event: &DomainEvent,
-) -> Result<(), OperationError> {
-    let sequence_no = outbox::next_sequence_no(tx, ctx.tenant_id(), ctx.project_id()).await?;
+) -> Result<EventEnvelope, OperationError> {
     let envelope = EventEnvelope::new(
         EnvelopeHeader {
             event_id: format!("evt_{}", uuid::Uuid::now_v7()),
@@ -590,6 +582,39 @@ async fn emit(
     envelope
         .validate()
         .map_err(|e| OperationError::internal(format!("refusing to emit an invalid event: {e}")))?;
-    outbox::insert(tx, &envelope).await?;
+    Ok(envelope)
+}
+
+pub(crate) async fn append_audit(
+    tx: &Tx,
+    ctx: &OperationContext,
+    now: OffsetDateTime,
+    draft: AuditDraft,
+) -> Result<(), OperationError> {
+    audit::append(tx, audit_row(ctx, now, draft)).await?;
     Ok(())
+}
+
+/// The audit row of `draft`, written by `ctx` at `now` (its chain columns are set when it is appended).
+fn audit_row(ctx: &OperationContext, now: OffsetDateTime, draft: AuditDraft) -> AuditRow {
+    let json = |v: Option<Value>| v.map(|v| v.to_string());
+    {
+        AuditRow {
+            id: format!("aud_{}", uuid::Uuid::now_v7()),
+            tenant_id: ctx.tenant_id().to_owned(),
+            entity_type: draft.entity_type.to_owned(),
+            entity_id: draft.entity_id,
+            action: draft.action.to_owned(),
+            actor_type: hoc_drivers::Stored(ctx.actor().actor_type.into()),
+            actor_id: ctx.actor().actor_id.clone(),
+            reason: draft.reason,
+            before_state: json(draft.before_state),
+            after_state: json(draft.after_state),
+            request_id: ctx.request_id().to_owned(),
+            created_at: now.into(),
+            chain_seq: None,
+            prev_hash: None,
+            row_hash: None,
+        }
+    }
 }

@@ -203,7 +203,15 @@ pub(crate) async fn apply(
     for key in &keys {
         driver::lock_key(tx, tenant_id, key).await?;
     }
+    // Every alert's last version, read once for the delivery (under the keys' locks).
+    let dedup_keys: Vec<&str> = delivery
+        .alerts
+        .iter()
+        .map(|a| a.dedup_key.as_str())
+        .collect();
+    let latest = driver::latest_by_keys(tx, tenant_id, source, &dedup_keys).await?;
     let mut run = Run {
+        latest,
         tx,
         caller,
         source,
@@ -280,6 +288,8 @@ struct Run<'a, 'c> {
     live: BTreeMap<String, Option<IncidentRow>>,
     /// The incidents an alert of this delivery resolved on, in order.
     resolved_in: Vec<String>,
+    /// Per dedup key, the alert's last version (read for the whole delivery, moved on by each write).
+    latest: std::collections::HashMap<String, AlertRow>,
 }
 
 fn is_live(row: &IncidentRow) -> bool {
@@ -313,8 +323,7 @@ impl Run<'_, '_> {
 
     async fn firing(&mut self, alert: &IncomingAlert, key: &str) -> Result<(), IncidentError> {
         let tenant_id = self.caller.tenant_id;
-        let current =
-            driver::latest_by_key(self.tx, tenant_id, self.source, &alert.dedup_key).await?;
+        let current = self.latest.get(&alert.dedup_key).cloned();
         let incident = match self.live_incident(key).await? {
             Some(incident) => incident,
             None => {
@@ -402,9 +411,7 @@ impl Run<'_, '_> {
 
     async fn resolved(&mut self, alert: &IncomingAlert) -> Result<(), IncidentError> {
         let tenant_id = self.caller.tenant_id;
-        let Some(prev) =
-            driver::latest_by_key(self.tx, tenant_id, self.source, &alert.dedup_key).await?
-        else {
+        let Some(prev) = self.latest.get(&alert.dedup_key).cloned() else {
             // The end of an alert never seen: nothing to resolve.
             return Ok(());
         };
@@ -542,6 +549,7 @@ impl Run<'_, '_> {
         kind: TimelineKind,
     ) -> Result<(), IncidentError> {
         driver::insert(self.tx, row.clone()).await?;
+        self.latest.insert(row.dedup_key.clone(), row.clone());
         let name = display_name(&row);
         let text = match kind {
             TimelineKind::AlertFired => format!("alert {name} fired"),
