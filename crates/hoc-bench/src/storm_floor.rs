@@ -1,10 +1,10 @@
 //! The alert storm's floor: one delivery applied by hand-written SQL through sqlx on the spine's own pool, in the
-//! spine's transaction and statement shape — the tenant clock, the tenant's ingest policy, the delivery claimed,
-//! the group's key locked (PostgreSQL), the alerts' last versions looked up (one statement), the group's incident looked up and
-//! opened (its timeline row, its grouping configuration read, the row locked), each alert and its timeline row
-//! inserted, the delivery's answer recorded, the chained audit rows (one multi-row insert), and one event per change (their numbers in one statement, their
-//! rows in one insert). The rows are the
-//! spine's: `storm::run` compares both databases table by table.
+//! spine's transaction and statement shape: the tenant clock, the tenant's ingest policy, the delivery claimed, the
+//! group's key locked (PostgreSQL), the alerts' last versions looked up (one statement), the group's incident looked
+//! up and opened (its timeline row, its grouping configuration read, the row locked), the alerts in one insert and
+//! their timeline rows in one (numbered on from the incident's last), the delivery's answer recorded, the chained
+//! audit rows in one insert, and one event per change (their numbers in one statement, their rows in one insert).
+//! The rows are the spine's: `storm::run` compares both databases table by table.
 
 use hoc_drivers::Database;
 use sea_orm::sqlx::{self, Row};
@@ -37,8 +37,19 @@ const LOCK_INCIDENT_PG: &str =
 const LOCK_INCIDENT: &str = "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2";
 const INSERT_ALERT: &str = "INSERT INTO incident_alerts (tenant_id, alert_id, version, incident_id, source, \
     dedup_key, incident_key, status, labels, annotations, starts_at, ends_at, last_received_at, occurrences, \
-    created_at, updated_at, request_id) VALUES ($1, $2, 1, $3, 'alertmanager', $4, $5, 'firing', $6, $7, $8, NULL, \
-    $9, 1, $9, $9, $10)";
+    created_at, updated_at, request_id) VALUES ";
+/// One alert's values: 12 parameters.
+const ALERT_ROW: &str =
+    "($, $, 1, $, 'alertmanager', $, $, 'firing', $, $, $, NULL, $, 1, $, $, $)";
+const LAST_ORDINAL: &str =
+    "SELECT MAX(ordinal) FROM incident_timeline WHERE tenant_id = $1 AND incident_id = $2";
+const LAST_ORDINAL_SQLITE: &str =
+    "SELECT MAX(ordinal) FROM incident_timeline WHERE tenant_id = ? AND incident_id = ?";
+const TIMELINE_ROWS: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, \
+    from_state, to_state, actor_type, actor_id, description, created_at, request_id) VALUES ";
+/// One alert's timeline row: 7 parameters.
+const TIMELINE_ROW: &str =
+    "($, $, $, $, 'alert_fired', 'open', 'open', 'system', 'alertmanager', $, $, $)";
 const RESULT: &str =
     "UPDATE ingest_deliveries SET result = $1 WHERE tenant_id = $2 AND delivery_id = $3";
 const AUDIT: &str = "INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, \
@@ -55,8 +66,9 @@ const SEQUENCES: &str = "INSERT INTO event_sequences (tenant_id, project_id, las
     DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + excluded.last_sequence_no \
     RETURNING last_sequence_no";
 
-/// A multi-row insert: `head` and `rows` copies of `row` with their `$` numbered from 1.
-fn multi_row(head: &str, row: &str, rows: usize) -> String {
+/// A multi-row insert: `head` and `rows` copies of `row`, whose `$` become `$1`, `$2`… (`numbered`, PostgreSQL) or
+/// `?` (SQLite, where sqlx resolves each `$N` by name: quadratic in a statement of a thousand parameters).
+fn multi_row(head: &str, row: &str, rows: usize, numbered: bool) -> String {
     let mut sql = head.to_owned();
     let mut n = 0;
     for r in 0..rows {
@@ -64,10 +76,14 @@ fn multi_row(head: &str, row: &str, rows: usize) -> String {
             sql.push_str(", ");
         }
         for c in row.chars() {
-            sql.push(c);
-            if c == '$' {
+            if c != '$' {
+                sql.push(c);
+            } else if numbered {
                 n += 1;
+                sql.push('$');
                 sql.push_str(&n.to_string());
+            } else {
+                sql.push('?');
             }
         }
     }
@@ -166,9 +182,12 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
             }
             let fingerprints: Vec<&str> =
                 alerts.iter().map(|a| a["fingerprint"].as_str().unwrap_or_default()).collect();
-            let list: Vec<String> = (2..fingerprints.len() + 2).map(|n| format!("${n}")).collect();
+            let list: Vec<String> = (2..fingerprints.len() + 2)
+                .map(|n| if $pg { format!("${n}") } else { "?".to_owned() })
+                .collect();
             let sql = format!(
-                "{LATEST}({}) ORDER BY created_at DESC, alert_id DESC, version DESC",
+                "{}({}) ORDER BY created_at DESC, alert_id DESC, version DESC",
+                if $pg { LATEST.to_owned() } else { LATEST.replace("$1", "?") },
                 list.join(", ")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(TENANT);
@@ -177,6 +196,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
             }
             query.fetch_all(&mut *$tx).await.map_err(err)?;
             let incident = id("inc");
+            let mut fired = Vec::new();
             let mut audits = Vec::new();
             let mut events = Vec::new();
             for (n, alert) in alerts.iter().enumerate() {
@@ -242,32 +262,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                     ));
                 }
                 let alert_id = id("alr");
-                sqlx::query(INSERT_ALERT)
-                    .bind(TENANT)
-                    .bind(&alert_id)
-                    .bind(&incident)
-                    .bind(fingerprint)
-                    .bind(&group)
-                    .bind(text(&alert["labels"]))
-                    .bind(text(&alert["annotations"]))
-                    .bind($time(1_796_547_600_000_000))
-                    .bind($time(at))
-                    .bind(&request_id)
-                    .execute(&mut *$tx)
-                    .await
-                    .map_err(err)?;
-                sqlx::query(TIMELINE)
-                    .bind(id("tl"))
-                    .bind(TENANT)
-                    .bind(&incident)
-                    .bind("alert_fired")
-                    .bind(Some("open"))
-                    .bind(format!("alert {} ({fingerprint}) fired", alert["labels"]["alertname"]))
-                    .bind($time(at))
-                    .bind(&request_id)
-                    .fetch_one(&mut *$tx)
-                    .await
-                    .map_err(err)?;
+                fired.push((alert_id.clone(), fingerprint, alert));
                 let state = serde_json::json!({"incident_id": incident, "version": 1, "status": "firing",
                     "occurrences": 1, "starts_at": "2026-12-06T09:00:00.000000Z", "ends_at": null});
                 audits.push(AuditRow {
@@ -284,6 +279,51 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                         "occurrences": 1}),
                 ));
             }
+            // The alerts in one insert; their timeline rows numbered on from the incident's last, in one insert.
+            for chunk in fired.chunks(200) {
+                let sql = multi_row(INSERT_ALERT, ALERT_ROW, chunk.len(), $pg);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (alert_id, fingerprint, alert) in chunk {
+                    query = query
+                        .bind(TENANT)
+                        .bind(alert_id)
+                        .bind(&incident)
+                        .bind(*fingerprint)
+                        .bind(&group)
+                        .bind(text(&alert["labels"]))
+                        .bind(text(&alert["annotations"]))
+                        .bind($time(1_796_547_600_000_000))
+                        .bind($time(at))
+                        .bind($time(at))
+                        .bind($time(at))
+                        .bind(&request_id);
+                }
+                query.execute(&mut *$tx).await.map_err(err)?;
+            }
+            let last: Option<i32> = sqlx::query(if $pg { LAST_ORDINAL } else { LAST_ORDINAL_SQLITE })
+                .bind(TENANT)
+                .bind(&incident)
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err(err)?
+                .try_get(0)
+                .map_err(err)?;
+            for (n, chunk) in fired.chunks(200).enumerate() {
+                let sql = multi_row(TIMELINE_ROWS, TIMELINE_ROW, chunk.len(), $pg);
+                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (i, (_, fingerprint, alert)) in chunk.iter().enumerate() {
+                    let ordinal = last.unwrap_or(0) + 1 + i32::try_from(n * 200 + i).unwrap_or(0);
+                    query = query
+                        .bind(id("tl"))
+                        .bind(TENANT)
+                        .bind(&incident)
+                        .bind(ordinal)
+                        .bind(format!("alert {} ({fingerprint}) fired", alert["labels"]["alertname"]))
+                        .bind($time(at))
+                        .bind(&request_id);
+                }
+                query.execute(&mut *$tx).await.map_err(err)?;
+            }
             sqlx::query(RESULT)
                 .bind(format!(r#"{{"incidents":[{{"id":"{incident}","outcome":"created"}}]}}"#))
                 .bind(TENANT)
@@ -295,7 +335,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
             // in one insert (the spine's shape).
             let chained = chain(&audits, head, &request_id, at);
             for (rows, links) in audits.chunks(200).zip(chained.chunks(200)) {
-                let sql = multi_row(AUDIT, AUDIT_ROW, rows.len());
+                let sql = multi_row(AUDIT, AUDIT_ROW, rows.len(), $pg);
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
                 for (row, (seq, prev, hash)) in rows.iter().zip(links) {
                     query = query
@@ -322,7 +362,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                 .map_err(err)?
                 .try_get(0)
                 .map_err(err)?;
-            let sql = multi_row(OUTBOX, OUTBOX_ROW, events.len());
+            let sql = multi_row(OUTBOX, OUTBOX_ROW, events.len(), $pg);
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for (seq, (event_type, data)) in (last - n + 1..).zip(&events) {
                 query = query

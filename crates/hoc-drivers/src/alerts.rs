@@ -23,6 +23,22 @@ pub async fn insert(tx: &Tx, row: AlertRow) -> Result<(), StorageError> {
     Ok(())
 }
 
+/// Inserts alert versions in one multi-row insert per 200.
+pub async fn insert_all(tx: &Tx, rows: Vec<AlertRow>) -> Result<(), StorageError> {
+    let mut rows = rows
+        .into_iter()
+        .map(|row| row.into_active_model().reset_all())
+        .peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows.by_ref().take(200).collect();
+        Entity::insert_many(chunk)
+            .exec_without_returning(tx.write()?)
+            .await
+            .map_err(StorageError::from_db)?;
+    }
+    Ok(())
+}
+
 /// The newest alert `source` sent under `dedup_key`, in its current version, or `None`.
 pub async fn latest_by_key(
     tx: &Tx,

@@ -2,7 +2,10 @@
 //! last, computed in the statement that inserts it.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder,
+    QuerySelect,
+};
 
 use crate::entity::incident_timeline::{Column, Entity};
 use crate::{DbTime, StorageError, TimelineRow, Tx};
@@ -50,6 +53,54 @@ pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<i32, StorageError> {
     inserted
         .try_get("", "ordinal")
         .map_err(StorageError::from_db)
+}
+
+/// Appends `rows` in order, each incident's rows numbered on from its last ordinal (`row.ordinal` is ignored): one
+/// read of the last ordinal and one multi-row insert per incident (per 200 rows). The caller holds each incident's
+/// row lock, as for [`insert`].
+pub async fn insert_all(tx: &Tx, rows: Vec<TimelineRow>) -> Result<(), StorageError> {
+    let mut incidents: Vec<(String, String)> = Vec::new();
+    for row in &rows {
+        let key = (row.tenant_id.clone(), row.incident_id.clone());
+        if !incidents.contains(&key) {
+            incidents.push(key);
+        }
+    }
+    let conn = tx.write()?;
+    for (tenant_id, incident_id) in incidents {
+        let last = Entity::find()
+            .select_only()
+            .column_as(Column::Ordinal.max(), "last")
+            .filter(Column::TenantId.eq(tenant_id.as_str()))
+            .filter(Column::IncidentId.eq(incident_id.as_str()))
+            .into_tuple::<Option<i32>>()
+            .one(conn)
+            .await
+            .map_err(StorageError::from_db)?
+            .flatten()
+            .unwrap_or(0);
+        let mine: Vec<_> = rows
+            .iter()
+            .filter(|r| r.tenant_id == tenant_id && r.incident_id == incident_id)
+            .zip(last + 1..)
+            .map(|(row, ordinal)| {
+                sea_orm::IntoActiveModel::into_active_model(TimelineRow {
+                    ordinal,
+                    ..row.clone()
+                })
+                .reset_all()
+            })
+            .collect();
+        let mut mine = mine.into_iter().peekable();
+        while mine.peek().is_some() {
+            let chunk: Vec<_> = mine.by_ref().take(200).collect();
+            Entity::insert_many(chunk)
+                .exec_without_returning(conn)
+                .await
+                .map_err(StorageError::from_db)?;
+        }
+    }
+    Ok(())
 }
 
 /// The incident's timeline in ordinal order; with `as_of`, only rows created at or before it.

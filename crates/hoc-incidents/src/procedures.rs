@@ -566,28 +566,36 @@ pub(crate) async fn append_timeline(
     caller: &Caller<'_>,
     description: String,
 ) -> Result<(), IncidentError> {
-    let (actor, now) = (caller.actor, caller.now);
     // Every change of an incident makes one new version and one timeline row; a note or the target side of a
     // duplicate link adds a row without a version. The driver numbers the row one past the incident's last.
-    timeline_driver::insert(
-        tx,
-        TimelineRow {
-            id: new_id("tl"),
-            tenant_id: incident.tenant_id.clone(),
-            incident_id: incident.id.clone(),
-            ordinal: 0,
-            event_type: Stored(event_type),
-            from_state: from_state.map(Stored),
-            to_state: incident.status,
-            actor_type: Stored(actor.actor_type),
-            actor_id: actor.actor_id.clone(),
-            description,
-            created_at: now.into(),
-            request_id: Some(caller.request_id.to_owned()),
-        },
-    )
-    .await?;
+    let row = timeline_row(incident, from_state, event_type, caller, description);
+    timeline_driver::insert(tx, row).await?;
     Ok(())
+}
+
+/// The timeline row [`append_timeline`] appends (unnumbered: the driver numbers it).
+pub(crate) fn timeline_row(
+    incident: &IncidentRow,
+    from_state: Option<IncidentState>,
+    event_type: TimelineKind,
+    caller: &Caller<'_>,
+    description: String,
+) -> TimelineRow {
+    let (actor, now) = (caller.actor, caller.now);
+    TimelineRow {
+        id: new_id("tl"),
+        tenant_id: incident.tenant_id.clone(),
+        incident_id: incident.id.clone(),
+        ordinal: 0,
+        event_type: Stored(event_type),
+        from_state: from_state.map(Stored),
+        to_state: incident.status,
+        actor_type: Stored(actor.actor_type),
+        actor_id: actor.actor_id.clone(),
+        description,
+        created_at: now.into(),
+        request_id: Some(caller.request_id.to_owned()),
+    }
 }
 
 /// The part of an incident the audit ledger records before and after a change: its state and its whole

@@ -506,13 +506,16 @@ pub mod outbox {
         Ok(last - n + 1)
     }
 
-    /// Writes validated envelopes to the outbox, in as few statements as the engine allows (one multi-row insert
-    /// per 500 events).
-    pub async fn insert_all(tx: &Tx, envelopes: &[EventEnvelope]) -> Result<(), StorageError> {
+    /// Writes validated envelopes, each with its payload (`envelope.to_json()`, as the caller validated it), to the
+    /// outbox, in as few statements as the engine allows (one multi-row insert per 500 events).
+    pub async fn insert_all(
+        tx: &Tx,
+        envelopes: &[(EventEnvelope, serde_json::Value)],
+    ) -> Result<(), StorageError> {
         for chunk in envelopes.chunks(500) {
             let rows = chunk
                 .iter()
-                .map(active_model)
+                .map(|(envelope, payload)| active_model(envelope, payload))
                 .collect::<Result<Vec<_>, _>>()?;
             Entity::insert_many(rows)
                 .exec_without_returning(tx.transaction()?)
@@ -522,12 +525,14 @@ pub mod outbox {
         Ok(())
     }
 
-    fn active_model(envelope: &EventEnvelope) -> Result<ActiveModel, StorageError> {
-        let payload =
-            serde_json::to_string(&envelope.to_json()).map_err(|e| StorageError::Corrupt {
-                table: "event_outbox",
-                problem: e.to_string(),
-            })?;
+    fn active_model(
+        envelope: &EventEnvelope,
+        payload: &serde_json::Value,
+    ) -> Result<ActiveModel, StorageError> {
+        let payload = serde_json::to_string(payload).map_err(|e| StorageError::Corrupt {
+            table: "event_outbox",
+            problem: e.to_string(),
+        })?;
         Ok(ActiveModel {
             event_id: Set(envelope.event_id.clone()),
             tenant_id: Set(envelope.tenant_id.clone()),
@@ -543,7 +548,7 @@ pub mod outbox {
 
     /// Writes a validated envelope to the outbox.
     pub async fn insert(tx: &Tx, envelope: &EventEnvelope) -> Result<(), StorageError> {
-        Entity::insert(active_model(envelope)?)
+        Entity::insert(active_model(envelope, &envelope.to_json())?)
             .exec_without_returning(tx.transaction()?)
             .await
             .map_err(StorageError::from_db)?;

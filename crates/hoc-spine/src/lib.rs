@@ -559,13 +559,13 @@ async fn emit_all(
     Ok(())
 }
 
-/// The validated envelope of `event`, numbered `sequence_no`.
+/// The envelope of `event`, numbered `sequence_no`, and its payload, validated.
 fn envelope(
     ctx: &OperationContext,
     now: OffsetDateTime,
     sequence_no: i64,
     event: &DomainEvent,
-) -> Result<EventEnvelope, OperationError> {
+) -> Result<(EventEnvelope, Value), OperationError> {
     let envelope = EventEnvelope::new(
         EnvelopeHeader {
             event_id: format!("evt_{}", uuid::Uuid::now_v7()),
@@ -579,10 +579,10 @@ fn envelope(
         sequence_no,
         event,
     );
-    envelope
-        .validate()
+    let payload = envelope.to_json();
+    hoc_contracts::validate_event_payload(&payload)
         .map_err(|e| OperationError::internal(format!("refusing to emit an invalid event: {e}")))?;
-    Ok(envelope)
+    Ok((envelope, payload))
 }
 
 pub(crate) async fn append_audit(

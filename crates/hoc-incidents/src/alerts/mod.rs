@@ -40,7 +40,7 @@ use hoc_drivers::{AlertRow, DbTime, DeliveryRow, IncidentRow, Tx};
 use serde_json::json;
 
 use crate::limits::{SOURCE_REF_MAX_CHARS, TITLE_MAX_CHARS};
-use crate::procedures::{append_timeline, new_id};
+use crate::procedures::{append_timeline, new_id, timeline_row};
 use crate::{
     Caller, CreateIncident, IncidentError, IncidentId, IncidentState, Outcome, ReopenIncident,
     ResolveIncident,
@@ -192,11 +192,13 @@ pub(crate) async fn apply(
     policy: &IngestPolicy,
 ) -> Result<Outcome<IngestReport>, IncidentError> {
     let tenant_id = caller.tenant_id;
-    let mut keys: Vec<String> = delivery
+    // Each alert's incident key, in the delivery's order.
+    let alert_keys: Vec<String> = delivery
         .alerts
         .iter()
         .map(|a| policy.incident_key(source, delivery, a))
         .collect();
+    let mut keys: Vec<&String> = alert_keys.iter().collect();
     keys.sort();
     keys.dedup();
     // Deliveries of one key are applied one at a time (two could otherwise each open an incident).
@@ -212,6 +214,8 @@ pub(crate) async fn apply(
     let latest = driver::latest_by_keys(tx, tenant_id, source, &dedup_keys).await?;
     let mut run = Run {
         latest,
+        pending_alerts: Vec::new(),
+        pending_timeline: Vec::new(),
         tx,
         caller,
         source,
@@ -224,10 +228,9 @@ pub(crate) async fn apply(
         live: BTreeMap::new(),
         resolved_in: Vec::new(),
     };
-    for alert in &delivery.alerts {
-        let key = policy.incident_key(source, delivery, alert);
+    for (alert, key) in delivery.alerts.iter().zip(&alert_keys) {
         match alert.status {
-            AlertStatus::Firing => run.firing(alert, &key).await?,
+            AlertStatus::Firing => run.firing(alert, key).await?,
             AlertStatus::Resolved => run.resolved(alert).await?,
         }
     }
@@ -290,6 +293,10 @@ struct Run<'a, 'c> {
     resolved_in: Vec<String>,
     /// Per dedup key, the alert's last version (read for the whole delivery, moved on by each write).
     latest: std::collections::HashMap<String, AlertRow>,
+    /// Alert versions and their timeline rows not written yet: written together by [`Run::flush`] (one statement
+    /// for the alerts, two per incident for the timeline), before anything else touches an incident's timeline.
+    pending_alerts: Vec<AlertRow>,
+    pending_timeline: Vec<hoc_drivers::TimelineRow>,
 }
 
 fn is_live(row: &IncidentRow) -> bool {
@@ -300,6 +307,14 @@ fn is_live(row: &IncidentRow) -> bool {
 }
 
 impl Run<'_, '_> {
+    /// Writes the pending alert versions and their timeline rows.
+    async fn flush(&mut self) -> Result<(), IncidentError> {
+        driver::insert_all(self.tx, std::mem::take(&mut self.pending_alerts)).await?;
+        hoc_drivers::timeline::insert_all(self.tx, std::mem::take(&mut self.pending_timeline))
+            .await?;
+        Ok(())
+    }
+
     fn absorb<T>(&mut self, outcome: Outcome<T>) -> T {
         self.outcome.audit.extend(outcome.audit);
         self.outcome.events.extend(outcome.events);
@@ -344,12 +359,13 @@ impl Run<'_, '_> {
         };
         let previous = current.filter(|c| c.incident_id == incident.id);
         let now: DbTime = self.caller.now.into();
+        let (labels, annotations) = (json_map(&alert.labels), json_map(&alert.annotations));
         let (row, kind) = match &previous {
             Some(prev)
                 if prev.status == "firing"
                     && prev.starts_at.get() == alert.starts_at
-                    && prev.labels == json_map(&alert.labels)
-                    && prev.annotations == json_map(&alert.annotations) =>
+                    && prev.labels == labels
+                    && prev.annotations == annotations =>
             {
                 // The same firing in another delivery of its group: received again, one more occurrence.
                 (
@@ -369,8 +385,8 @@ impl Run<'_, '_> {
                     version: prev.version + 1,
                     occurrences: prev.occurrences + 1,
                     status: "firing".to_owned(),
-                    labels: json_map(&alert.labels),
-                    annotations: json_map(&alert.annotations),
+                    labels,
+                    annotations,
                     starts_at: alert.starts_at.into(),
                     ends_at: None,
                     last_received_at: now,
@@ -390,8 +406,8 @@ impl Run<'_, '_> {
                     dedup_key: alert.dedup_key.clone(),
                     incident_key: key.to_owned(),
                     status: "firing".to_owned(),
-                    labels: json_map(&alert.labels),
-                    annotations: json_map(&alert.annotations),
+                    labels,
+                    annotations,
                     starts_at: alert.starts_at.into(),
                     ends_at: None,
                     last_received_at: now,
@@ -462,6 +478,7 @@ impl Run<'_, '_> {
             let input = request
                 .parse()
                 .map_err(|fields| IncidentError::InvalidInput { fields })?;
+            self.flush().await?;
             let outcome = crate::reopen(self.tx, self.caller, input).await?;
             self.absorb(outcome);
             self.report.touch(&id, IngestOutcome::Created);
@@ -471,6 +488,7 @@ impl Run<'_, '_> {
         let input = request
             .parse()
             .map_err(|fields| IncidentError::InvalidInput { fields })?;
+        self.flush().await?;
         let created = crate::create(self.tx, self.caller, input).await?;
         let incident = self.absorb(created);
         self.report.touch(&incident.id, IngestOutcome::Created);
@@ -548,7 +566,7 @@ impl Run<'_, '_> {
         before: Option<&AlertRow>,
         kind: TimelineKind,
     ) -> Result<(), IncidentError> {
-        driver::insert(self.tx, row.clone()).await?;
+        self.pending_alerts.push(row.clone());
         self.latest.insert(row.dedup_key.clone(), row.clone());
         let name = display_name(&row);
         let text = match kind {
@@ -558,15 +576,13 @@ impl Run<'_, '_> {
             }
             _ => format!("alert {name} resolved"),
         };
-        append_timeline(
-            self.tx,
+        self.pending_timeline.push(timeline_row(
             incident,
             Some(incident.status.get()),
             kind,
             self.caller,
             text,
-        )
-        .await?;
+        ));
         let state = |a: &AlertRow| {
             json!({
                 "incident_id": a.incident_id,
@@ -610,6 +626,7 @@ impl Run<'_, '_> {
 
     /// Resolves the incidents this delivery's resolutions leave without a firing alert (by the policy).
     async fn auto_resolve(&mut self) -> Result<(), IncidentError> {
+        self.flush().await?;
         let tenant_id = self.caller.tenant_id;
         for id in std::mem::take(&mut self.resolved_in) {
             let Some(incident) = hoc_drivers::incidents::find(self.tx, tenant_id, &id).await?
