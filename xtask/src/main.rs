@@ -269,12 +269,26 @@ fn bench(root: &Path, args: &[String]) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let ran = std::process::Command::new(release.join("hoc-bench"))
-        .current_dir(root)
-        .args(args)
-        .arg("--hocd")
-        .arg(release.join("hocd"))
-        .status();
+    // `cargo xtask bench grouping [DIR]`: recurrence grouping on Loghub-2k (default `../shared/data/loghub2k`).
+    let ran = match args.first().map(String::as_str) {
+        Some("grouping") => {
+            let dir = args.get(1).map_or_else(
+                || root.join("..").join("shared").join("data").join("loghub2k"),
+                std::path::PathBuf::from,
+            );
+            std::process::Command::new(release.join("hoc-bench"))
+                .current_dir(root)
+                .arg("--grouping")
+                .arg(dir)
+                .status()
+        }
+        _ => std::process::Command::new(release.join("hoc-bench"))
+            .current_dir(root)
+            .args(args)
+            .arg("--hocd")
+            .arg(release.join("hocd"))
+            .status(),
+    };
     match ran {
         Ok(status) if status.success() => ExitCode::SUCCESS,
         Ok(_) => ExitCode::FAILURE,

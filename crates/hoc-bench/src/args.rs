@@ -18,6 +18,8 @@ pub(crate) struct Args {
     pub(crate) cost: usize,
     /// Only the alert storm (`storm.rs`): the spine beside its floor, and with `hocd`, over HTTP.
     pub(crate) storm: bool,
+    /// Only recurrence grouping on Loghub-2k, read from this directory.
+    pub(crate) grouping: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn parse_args() -> Result<Args, String> {
@@ -33,6 +35,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
         relay_seconds: 60.0,
         cost: 0,
         storm: false,
+        grouping: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -65,6 +68,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
             "--relay-rate" => {
                 args.relay_rate = value.parse().map_err(|e| format!("--relay-rate: {e}"))?;
             }
+            "--grouping" => args.grouping = Some(value.into()),
             "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
             "--relay-seconds" => {
                 args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;

@@ -13,6 +13,7 @@
 mod args;
 mod cost;
 mod floor;
+mod grouping;
 mod http;
 mod measure;
 mod relay;
@@ -571,6 +572,9 @@ async fn drop_database(server: &str, url: &str) {
 }
 
 async fn run(args: Args) -> Result<(), String> {
+    if let Some(dir) = &args.grouping {
+        return grouping::run(dir);
+    }
     let pg_server = std::env::var("HOC_BENCH_DATABASE_URL").ok();
     let mut targets: Vec<(&'static str, Option<&str>)> = vec![("sqlite", None)];
     match &pg_server {
