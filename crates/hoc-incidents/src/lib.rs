@@ -20,6 +20,7 @@ mod procedures;
 pub mod queries;
 pub mod recurrence;
 pub mod template;
+pub mod template_v3;
 mod working;
 
 pub use crate::error::IncidentError;

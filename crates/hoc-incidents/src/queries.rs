@@ -28,6 +28,8 @@ hoc_contracts::vocabulary!(
         RsigV1 = "rsig-v1",
         /// Message templates, the code dominating, titles when there is neither.
         RsigV2 = "rsig-v2",
+        /// A generic tokenizer: words with digits, paths, addresses and quoted words are variables.
+        RsigV3 = "rsig-v3",
     }
 );
 

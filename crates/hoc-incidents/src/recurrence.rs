@@ -61,7 +61,7 @@ pub trait SignatureAlgorithm: Sync {
 }
 
 /// Every supported algorithm, oldest first.
-pub static ALGORITHMS: &[&dyn SignatureAlgorithm] = &[&RsigV1, &RsigV2];
+pub static ALGORITHMS: &[&dyn SignatureAlgorithm] = &[&RsigV1, &RsigV2, &RsigV3];
 
 /// Looks up an algorithm by version.
 pub fn algorithm(version: &str) -> Option<&'static dyn SignatureAlgorithm> {
@@ -164,38 +164,68 @@ impl SignatureAlgorithm for RsigV2 {
     }
 
     fn inputs(&self, source: &SignatureSource<'_>) -> SignatureInputs {
-        fn present(v: Option<&str>) -> Option<&str> {
-            v.map(str::trim).filter(|v| !v.is_empty())
-        }
-        let category = ("category".to_owned(), normalize_word(Some(source.category)));
-        let (mode, fields) = if let Some(items) = source.fingerprint {
-            ("fingerprint", fingerprint_pairs(items))
-        } else if let Some(code) = present(source.error_code) {
-            (
-                "code",
-                vec![category, ("error_code".to_owned(), code.to_lowercase())],
-            )
-        } else if let Some(message) = present(source.error_message) {
-            (
-                "message",
-                vec![category, ("error_message".to_owned(), template(message))],
-            )
-        } else {
-            (
-                "title",
-                vec![category, ("title".to_owned(), template(source.title))],
-            )
-        };
-        SignatureInputs {
-            version: self.version().to_owned(),
-            mode: mode.to_owned(),
-            fields,
-            rule: None,
-        }
+        moded_inputs(self.version(), source, template)
     }
 
     fn sign(&self, inputs: &SignatureInputs) -> String {
         sha256_hex(&encode("rsig-v2", inputs))
+    }
+}
+
+/// The inputs of `rsig-v2` and later, `template` making a message's or title's template: the caller's fingerprint;
+/// else the error code; else the message's template; else the title's.
+fn moded_inputs(
+    version: &str,
+    source: &SignatureSource<'_>,
+    template: fn(&str) -> String,
+) -> SignatureInputs {
+    fn present(v: Option<&str>) -> Option<&str> {
+        v.map(str::trim).filter(|v| !v.is_empty())
+    }
+    let category = ("category".to_owned(), normalize_word(Some(source.category)));
+    let (mode, fields) = if let Some(items) = source.fingerprint {
+        ("fingerprint", fingerprint_pairs(items))
+    } else if let Some(code) = present(source.error_code) {
+        (
+            "code",
+            vec![category, ("error_code".to_owned(), code.to_lowercase())],
+        )
+    } else if let Some(message) = present(source.error_message) {
+        (
+            "message",
+            vec![category, ("error_message".to_owned(), template(message))],
+        )
+    } else {
+        (
+            "title",
+            vec![category, ("title".to_owned(), template(source.title))],
+        )
+    };
+    SignatureInputs {
+        version: version.to_owned(),
+        mode: mode.to_owned(),
+        fields,
+        rule: None,
+    }
+}
+
+/// `rsig-v3`: `rsig-v2`'s modes (the error code dominates; without one the message's template; without either the
+/// title's), with the generic tokenizer of [`crate::template_v3`] as the template. See
+/// `docs/recurrence-signatures.md`.
+#[derive(Debug, Clone, Copy)]
+pub struct RsigV3;
+
+impl SignatureAlgorithm for RsigV3 {
+    fn version(&self) -> &'static str {
+        "rsig-v3"
+    }
+
+    fn inputs(&self, source: &SignatureSource<'_>) -> SignatureInputs {
+        moded_inputs(self.version(), source, crate::template_v3::template)
+    }
+
+    fn sign(&self, inputs: &SignatureInputs) -> String {
+        sha256_hex(&encode("rsig-v3", inputs))
     }
 }
 

@@ -4,7 +4,9 @@
 //! recall the share of true pairs that are predicted. `rsig-v2` must reach 0.95 on both; `rsig-v1`'s figures are
 //! printed beside it (`cargo test -p hoc-incidents --test corpus -- --nocapture`).
 
-use hoc_incidents::recurrence::{RsigV1, RsigV2, SignatureAlgorithm, SignatureSource, sign_with};
+use hoc_incidents::recurrence::{
+    RsigV1, RsigV2, RsigV3, SignatureAlgorithm, SignatureSource, sign_with,
+};
 
 struct Row {
     label: String,
@@ -94,4 +96,14 @@ fn v2_pairs_the_labelled_corpus_and_v1_is_shown_beside_it() {
     assert!(r2 >= 0.95, "rsig-v2 recall {r2:.3}");
     // The corpus is built from the failure shapes that over-split v1 (hosts, paths, quoted names, durations).
     assert!(r1 < r2, "v1 recall {r1:.3} vs v2 {r2:.3}");
+}
+
+#[test]
+#[allow(clippy::print_stdout)] // the figures are this test's report
+fn v3_pairs_the_labelled_corpus_too() {
+    let rows = corpus();
+    let (p3, r3) = pairing(&rows, &RsigV3);
+    println!("rsig-v3: precision {p3:.3}, recall {r3:.3}");
+    assert!(p3 >= 0.95, "rsig-v3 precision {p3:.3}");
+    assert!(r3 >= 0.95, "rsig-v3 recall {r3:.3}");
 }
