@@ -188,10 +188,11 @@ pub fn template(text: &str) -> String {
                     continue;
                 }
             }
-            Token::Word(w) if stack.last() == Some(&Token::Variable) => {
-                if UNITS.contains(&w.as_str()) || is_date_word(&token) {
-                    continue;
-                }
+            Token::Word(w)
+                if stack.last() == Some(&Token::Variable)
+                    && (UNITS.contains(&w.as_str()) || is_date_word(&token)) =>
+            {
+                continue;
             }
             Token::Delimiter(')')
                 if stack.len() >= 2
