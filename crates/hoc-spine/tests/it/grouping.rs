@@ -869,3 +869,69 @@ hoc_drivers::storage_test!(
         );
     }
 );
+
+hoc_drivers::storage_test!(
+    a_tenant_moves_to_rsig_v3_and_the_past_keeps_its_groups,
+    |db| {
+        let spine = spine(&db);
+        let c = ctx("t1");
+        // HDFS's block ids keep a minus sign as text: rsig-v1 and rsig-v2 split one kind of message by it.
+        let messages = [
+            "Deleting block blk_-4794867979917102672 file /mnt/hadoop/dfs/data/current/subdir19/blk_-4794867979917102672",
+            "Deleting block blk_8229193803249955061 file /mnt/hadoop/dfs/data/current/subdir7/blk_8229193803249955061",
+            "Deleting block blk_-6952295868487656571 file /mnt/hadoop/dfs/data/current/subdir2/blk_-6952295868487656571",
+        ];
+        for m in messages {
+            spine.call(&c, &incident("hdfs", m)).await.expect("v1");
+        }
+        let before = all_groups(&spine, &c, "count", 50).await;
+        // (the negative ids in one group, the positive in another)
+        assert_eq!(before.len(), 2, "rsig-v1 splits them: {before:?}");
+        let before_at = spine
+            .call(&c, &ListRecurrenceGroups::default())
+            .await
+            .expect("now")
+            .as_of;
+
+        // The move: configure rsig-v3, preview, apply.
+        spine
+            .call(&c, &put("rsig-v3", None, vec![]))
+            .await
+            .expect("configure v3");
+        let options = |apply: bool| RegroupOptions {
+            to: "rsig-v3".into(),
+            apply,
+            batch_size: 100,
+            resume_after: None,
+            max_batches: None,
+        };
+        let dry = spine.regroup(&c, &options(false)).await.expect("preview");
+        assert_eq!(
+            (dry.preview.groups_before, dry.preview.groups_after),
+            (2, 1)
+        );
+        spine.regroup(&c, &options(true)).await.expect("apply");
+        let after = all_groups(&spine, &c, "count", 50).await;
+        assert_eq!(after.len(), 1, "{after:?}");
+        assert_eq!(after[0].count, 3);
+        // A new incident of the kind joins that group, signed by rsig-v3.
+        let next = spine
+            .call(
+                &c,
+                &incident(
+                    "hdfs",
+                    "Deleting block blk_123 file /mnt/hadoop/dfs/data/current/subdir1/blk_123",
+                ),
+            )
+            .await
+            .expect("v3");
+        assert_eq!(next.signature_version.as_deref(), Some("rsig-v3"));
+        assert_eq!(
+            next.recurrence_signature.as_ref(),
+            Some(&after[0].recurrence_signature)
+        );
+        // Before the move, the past still shows the two rsig-v1 groups.
+        let past = all_groups(&spine, &c.clone().with_as_of(before_at), "count", 50).await;
+        assert_eq!(past, before);
+    }
+);
