@@ -444,32 +444,11 @@ pub mod outbox {
         tenant_id: &str,
         project_id: &str,
     ) -> Result<i64, StorageError> {
-        let (backend, p1, p2) = crate::placeholders(tx);
-        let sql = format!(
-            "INSERT INTO event_sequences (tenant_id, project_id, last_sequence_no) VALUES ({p1}, {p2}, 1) \
-             ON CONFLICT (tenant_id, project_id) \
-             DO UPDATE SET last_sequence_no = event_sequences.last_sequence_no + 1 \
-             RETURNING last_sequence_no"
-        );
-        let row = tx
-            .transaction()?
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [tenant_id.into(), project_id.into()],
-            ))
-            .await
-            .map_err(StorageError::from_db)?
-            .ok_or(StorageError::Corrupt {
-                table: "event_sequences",
-                problem: "the counter upsert returned no row".to_owned(),
-            })?;
-        row.try_get::<i64>("", "last_sequence_no")
-            .map_err(StorageError::from_db)
+        next_sequence_nos(tx, tenant_id, project_id, 1).await
     }
 
     /// Hands out the next `n` sequence numbers of (tenant, project) in one statement: the first of them (the
-    /// others follow it without a gap). As [`next_sequence_no`] for `n` = 1.
+    /// others follow it without a gap).
     pub async fn next_sequence_nos(
         tx: &Tx,
         tenant_id: &str,

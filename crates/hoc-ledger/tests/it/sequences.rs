@@ -60,3 +60,23 @@ storage_test!(rolled_back_sequence_numbers_are_handed_out_again, |db| {
     );
     tx.commit().await.expect("commit");
 });
+
+storage_test!(a_block_of_numbers_follows_on_without_a_gap, |db| {
+    let tx = hoc_ledger::begin_write(&db).await.expect("begin");
+    let first = hoc_ledger::outbox::next_sequence_no(&tx, "t1", "p")
+        .await
+        .expect("one");
+    let block = hoc_ledger::outbox::next_sequence_nos(&tx, "t1", "p", 5)
+        .await
+        .expect("five");
+    let after = hoc_ledger::outbox::next_sequence_no(&tx, "t1", "p")
+        .await
+        .expect("one more");
+    assert_eq!((first, block, after), (1, 2, 7));
+    // Another tenant's block starts at 1.
+    let other = hoc_ledger::outbox::next_sequence_nos(&tx, "t2", "p", 3)
+        .await
+        .expect("other");
+    assert_eq!(other, 1);
+    tx.commit().await.expect("commit");
+});

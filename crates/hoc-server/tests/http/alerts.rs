@@ -366,6 +366,7 @@ hoc_spine::storage_test!(
 // senders at once, while an HA peer sends every delivery again. No delivery is answered 5xx; each group is one
 // incident with its 100 alerts, each alert fired once (the peer's copies changed nothing).
 hoc_spine::storage_test!(an_alert_storm_is_absorbed_once, |db, url| {
+    let _alone = crate::TIMED.lock().await;
     let _ = &db;
     let server = std::sync::Arc::new(Server::start(&url).await);
     let ingest = server.key("acme", "alertmanager", "ingest").await;

@@ -47,6 +47,7 @@ fn create_body(n: usize) -> String {
 hoc_spine::storage_test!(
     an_external_write_lock_stalls_no_read_and_writes_fail_fast,
     |db, url| {
+        let _alone = crate::TIMED.lock().await;
         if !url.starts_with("sqlite") {
             // A database-wide write lock held by another process is SQLite's; PostgreSQL locks rows.
             return;
@@ -267,6 +268,7 @@ hoc_spine::storage_test!(
 /// stays under its connection cap, closes them by its timeouts, and a new request is still answered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idle_and_slowloris_connections_do_not_lock_out_a_new_request() {
+    let _alone = crate::TIMED.lock().await;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     let db = hoc_spine::testing::TestDatabase::sqlite().await;
@@ -359,6 +361,7 @@ async fn idle_and_slowloris_connections_do_not_lock_out_a_new_request() {
 /// connection that has waited longest for a request to make room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_flood_of_silent_connections_makes_room_for_a_real_client_within_a_second() {
+    let _alone = crate::TIMED.lock().await;
     use tokio::io::AsyncReadExt;
 
     let db = hoc_spine::testing::TestDatabase::sqlite().await;
@@ -477,6 +480,7 @@ async fn a_flood_of_silent_connections_makes_room_for_a_real_client_within_a_sec
 /// with `Retry-After`, and its work is dropped: nothing of it is written.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_request_past_its_timeout_is_503_and_writes_nothing() {
+    let _alone = crate::TIMED.lock().await;
     let test_db = hoc_spine::testing::TestDatabase::sqlite().await;
     let db = test_db.db().clone();
     let server = Server::start_with(
