@@ -14,16 +14,8 @@ use crate::entity::ingest_deliveries::{self, Entity as Deliveries};
 use crate::entity::ingest_policies::{Column as PolicyColumn, Entity as Policies};
 use crate::{AlertRow, DbTime, DeliveryRow, IngestPolicyRow, StorageError, Tx};
 
-/// Writes a version of an alert. The (tenant, alert, version) key refuses a second writer of one version.
-pub async fn insert(tx: &Tx, row: AlertRow) -> Result<(), StorageError> {
-    Entity::insert(row.into_active_model().reset_all())
-        .exec_without_returning(tx.write()?)
-        .await
-        .map_err(StorageError::from_db)?;
-    Ok(())
-}
-
-/// Inserts alert versions in one multi-row insert per 200.
+/// Inserts alert versions in one multi-row insert per 200. The (tenant, alert, version) key refuses a second writer
+/// of one version.
 pub async fn insert_all(tx: &Tx, rows: Vec<AlertRow>) -> Result<(), StorageError> {
     let mut rows = rows
         .into_iter()

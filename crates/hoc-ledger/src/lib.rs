@@ -524,13 +524,4 @@ pub mod outbox {
             published_at: NotSet,
         })
     }
-
-    /// Writes a validated envelope to the outbox.
-    pub async fn insert(tx: &Tx, envelope: &EventEnvelope) -> Result<(), StorageError> {
-        Entity::insert(active_model(envelope, &envelope.to_json())?)
-            .exec_without_returning(tx.transaction()?)
-            .await
-            .map_err(StorageError::from_db)?;
-        Ok(())
-    }
 }

@@ -114,11 +114,14 @@ pub(super) async fn seed(db: &Database) -> Result<(), String> {
     }
     // Nine alerts feeding inc_r0, first received at one instant, in a shuffled order; every other one resolved
     // then. `later_changes` resolves one more through a delivery and fires a new one.
-    for (n, id) in SHUFFLED.iter().enumerate() {
-        hoc_drivers::alerts::insert(&tx, alert_row(id, n % 2 == 1))
-            .await
-            .map_err(err)?;
-    }
+    let alerts = SHUFFLED
+        .iter()
+        .enumerate()
+        .map(|(n, id)| alert_row(id, n % 2 == 1))
+        .collect();
+    hoc_drivers::alerts::insert_all(&tx, alerts)
+        .await
+        .map_err(err)?;
     // Four more recurrence groups of one member each, last seen at the same instant as `sig_reads`: the group
     // list must break the tie by signature.
     for g in GROUPS {
