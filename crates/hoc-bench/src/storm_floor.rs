@@ -11,7 +11,7 @@ use sea_orm::sqlx::{self, Row};
 use serde_json::Value;
 
 use crate::floor::{CLOCK, GROUPING_CONFIG, err, instant, now_micros, sqlite_time, tick};
-use crate::storm::TENANT;
+use crate::seed::TENANT;
 
 const POLICY: &str =
     "SELECT * FROM ingest_policies WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1";
