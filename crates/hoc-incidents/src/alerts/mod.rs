@@ -216,6 +216,7 @@ pub(crate) async fn apply(
         latest,
         pending_alerts: Vec::new(),
         pending_timeline: Vec::new(),
+        locked_rows: BTreeMap::new(),
         tx,
         caller,
         source,
@@ -297,6 +298,9 @@ struct Run<'a, 'c> {
     /// for the alerts, two per incident for the timeline), before anything else touches an incident's timeline.
     pending_alerts: Vec<AlertRow>,
     pending_timeline: Vec<hoc_drivers::TimelineRow>,
+    /// The incidents this delivery locked, by id, as last read (a create or reopen of the delivery replaces its
+    /// row), so that a hundred alerts resolving on one incident lock and read it once.
+    locked_rows: BTreeMap<String, IncidentRow>,
 }
 
 fn is_live(row: &IncidentRow) -> bool {
@@ -426,7 +430,6 @@ impl Run<'_, '_> {
     }
 
     async fn resolved(&mut self, alert: &IncomingAlert) -> Result<(), IncidentError> {
-        let tenant_id = self.caller.tenant_id;
         let Some(prev) = self.latest.get(&alert.dedup_key).cloned() else {
             // The end of an alert never seen: nothing to resolve.
             return Ok(());
@@ -436,7 +439,10 @@ impl Run<'_, '_> {
                 .touch(&prev.incident_id, IngestOutcome::Unchanged);
             return Ok(());
         }
-        let incident = locked(self.tx, tenant_id, &prev.incident_id).await?;
+        let incident = match self.locked_rows.get(&prev.incident_id) {
+            Some(row) => row.clone(),
+            None => self.relock(&prev.incident_id).await?,
+        };
         let now: DbTime = self.caller.now.into();
         let row = AlertRow {
             version: prev.version + 1,
@@ -482,7 +488,7 @@ impl Run<'_, '_> {
             let outcome = crate::reopen(self.tx, self.caller, input).await?;
             self.absorb(outcome);
             self.report.touch(&id, IngestOutcome::Created);
-            return locked(self.tx, tenant_id, &id).await;
+            return self.relock(&id).await;
         }
         let request = self.incident_from(alert, key);
         let input = request
@@ -492,7 +498,14 @@ impl Run<'_, '_> {
         let created = crate::create(self.tx, self.caller, input).await?;
         let incident = self.absorb(created);
         self.report.touch(&incident.id, IngestOutcome::Created);
-        locked(self.tx, tenant_id, &incident.id).await
+        self.relock(&incident.id).await
+    }
+
+    /// Locks and reads incident `id` (again), and keeps the row for the rest of the delivery.
+    async fn relock(&mut self, id: &str) -> Result<IncidentRow, IncidentError> {
+        let row = locked(self.tx, self.caller.tenant_id, id).await?;
+        self.locked_rows.insert(id.to_owned(), row.clone());
+        Ok(row)
     }
 
     /// The incident an alert opens: title, severity, service, labels and description from the alert (its own

@@ -64,18 +64,10 @@ hoc_spine::storage_test!(
         );
 
         // The incident's alerts, read with a read-capable key.
-        let (status, alerts) = server
-            .call(
-                Method::GET,
-                &format!("/v1/incidents/{id}/alerts"),
-                Some(&write),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{alerts}");
-        assert_eq!(alerts["items"].as_array().map(Vec::len), Some(100));
-        assert_eq!(alerts["items"][0]["dedup_key"], json!("0000000000000000"));
-        assert_eq!(alerts["items"][0]["occurrences"], json!(1));
+        let alerts = incident_alerts(&server, &write, &id).await;
+        assert_eq!(alerts.len(), 100);
+        assert_eq!(alerts[0]["dedup_key"], json!("0000000000000000"));
+        assert_eq!(alerts[0]["occurrences"], json!(1));
 
         // An ingest key reads and writes nothing else; a write key does not reach the integration.
         let (status, body) = server
@@ -327,15 +319,7 @@ hoc_spine::storage_test!(
         assert_eq!(incident["severity"], json!("critical"));
         assert_eq!(incident["service"], json!("api"));
         let alerts = eventually(|| async {
-            let (_, alerts) = server
-                .call(
-                    Method::GET,
-                    &format!("/v1/incidents/{id}/alerts"),
-                    Some(&reader),
-                    None,
-                )
-                .await;
-            alerts["items"].as_array().filter(|a| a.len() == 2).cloned()
+            Some(incident_alerts(&server, &reader, &id).await).filter(|a| a.len() == 2)
         })
         .await;
         // The sender's fingerprint is the dedup key, verbatim (16 hex digits, as Alertmanager computes it).
@@ -420,15 +404,7 @@ hoc_spine::storage_test!(an_alert_storm_is_absorbed_once, |db, url| {
     assert_eq!(incidents.len(), 100, "one incident per group");
     for incident in incidents.iter().step_by(9) {
         let id = incident["id"].as_str().expect("id");
-        let (_, alerts) = server
-            .call(
-                Method::GET,
-                &format!("/v1/incidents/{id}/alerts"),
-                Some(&reader),
-                None,
-            )
-            .await;
-        let items = alerts["items"].as_array().expect("alerts");
+        let items = incident_alerts(&server, &reader, id).await;
         assert_eq!(items.len(), 100, "{id}");
         assert!(
             items.iter().all(|a| a["occurrences"] == json!(1)),
@@ -598,22 +574,28 @@ hoc_spine::storage_test!(
             .call(Method::GET, "/v1/incidents", Some(&reader), None)
             .await;
         assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
-        let (_, alerts) = server
-            .call(
-                Method::GET,
-                &format!("/v1/incidents/{id}/alerts"),
-                Some(&reader),
-                None,
-            )
-            .await;
-        let items = alerts["items"].as_array().expect("alerts");
-        assert_eq!(items.len(), 2, "{alerts}");
+        let items = incident_alerts(&server, &reader, &id).await;
+        assert_eq!(items.len(), 2, "{items:?}");
         assert!(
             items.iter().all(|a| a["occurrences"] == json!(1)),
-            "a copy counted: {alerts}"
+            "a copy counted: {items:?}"
         );
     }
 );
+
+/// The alerts of incident `id`, read with `key` (which must be allowed to: 200).
+async fn incident_alerts(server: &Server, key: &str, id: &str) -> Vec<Value> {
+    let (status, alerts) = server
+        .call(
+            Method::GET,
+            &format!("/v1/incidents/{id}/alerts"),
+            Some(key),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{alerts}");
+    alerts["items"].as_array().cloned().unwrap_or_default()
+}
 
 /// An RFC 3339 timestamp, as Alertmanager's API takes it.
 fn rfc3339(t: time::OffsetDateTime) -> String {

@@ -699,3 +699,51 @@ hoc_drivers::storage_test!(
         assert!(keys(other, None).await.0.is_empty());
     }
 );
+
+hoc_drivers::storage_test!(
+    resolving_a_group_costs_the_same_statements_for_five_alerts_or_fifty,
+    |db| {
+        let spine = spine(&db);
+        // Statements one delivery that resolves all `n` alerts of a group costs (the tenant's own group).
+        let mut costs = Vec::new();
+        for (tenant, n) in [("t5", 5), ("t50", 50)] {
+            let firing: Vec<Value> = (0..n)
+                .map(|i| {
+                    alert(
+                        &format!("fp{i}"),
+                        "firing",
+                        "2026-12-06T09:00:00Z",
+                        ZERO,
+                        "web-0",
+                    )
+                })
+                .collect();
+            spine
+                .call(&monitor(tenant), &delivery(firing, "http://am"))
+                .await
+                .expect("fired");
+            let ended: Vec<Value> = (0..n)
+                .map(|i| {
+                    alert(
+                        &format!("fp{i}"),
+                        "resolved",
+                        "2026-12-06T09:00:00Z",
+                        "2026-12-06T09:30:00Z",
+                        "web-0",
+                    )
+                })
+                .collect();
+            let before = db.counters().statements;
+            let report = spine
+                .call(&monitor(tenant), &delivery(ended, "http://am"))
+                .await
+                .expect("resolved");
+            costs.push(db.counters().statements - before);
+            let outcome = serde_json::to_value(report.incidents[0].outcome).expect("outcome");
+            assert_eq!(outcome, json!("resolved"));
+        }
+        // The alerts' versions, their timeline rows, audit rows and events are written in batches, their last
+        // versions read in one statement and the incident locked once: the cost does not grow with the alerts.
+        assert_eq!(costs[0], costs[1], "statements for 5 and 50 alerts");
+    }
+);
