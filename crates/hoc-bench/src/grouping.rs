@@ -10,7 +10,8 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Instant;
 
-use hoc_spine::recurrence::{self, SignatureSource};
+use hoc_spine::learn::{self, TemplateField, TemplateIndex};
+use hoc_spine::recurrence::{self, RsigV3, SignatureSource};
 
 /// The systems of the benchmark half this project has.
 pub(crate) const SYSTEMS: [&str; 8] = [
@@ -129,40 +130,66 @@ pub(crate) fn score<P: std::hash::Hash + Eq, L: std::hash::Hash + Eq>(
     }
 }
 
-/// Each line's signature under `version`, and messages signed per second.
-pub(crate) fn sign_all(version: &str, lines: &[Line]) -> Result<(Vec<String>, f64), String> {
+/// The name of the learned column: `rsig-v3` with templates learned from the same system's lines.
+const LEARNED: &str = "rsig-v3+learned";
+
+fn source(line: &Line) -> SignatureSource<'_> {
+    SignatureSource {
+        category: "log",
+        error_message: Some(&line.content),
+        title: &line.content,
+        ..SignatureSource::default()
+    }
+}
+
+/// Each line's signature under `version` (or [`LEARNED`]), messages signed per second, and for [`LEARNED`]
+/// messages mined per second.
+pub(crate) fn sign_all(
+    version: &str,
+    lines: &[Line],
+) -> Result<(Vec<String>, f64, Option<f64>), String> {
+    let rate = |started: Instant| lines.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
+    if version == LEARNED {
+        let started = Instant::now();
+        let learned = learn::mine(
+            lines
+                .iter()
+                .map(|l| (TemplateField::ErrorMessage, l.content.as_str())),
+        );
+        let index = TemplateIndex::new(
+            learned
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (i + 1, t.field, t.template.as_str())),
+        );
+        let mined = rate(started);
+        let started = Instant::now();
+        let signatures = lines
+            .iter()
+            .map(|line| learn::sign_learned(&RsigV3, &source(line), &index, "v1").signature)
+            .collect();
+        return Ok((signatures, rate(started), Some(mined)));
+    }
     let algorithm =
         recurrence::algorithm(version).ok_or(format!("no signature algorithm {version}"))?;
     let started = Instant::now();
-    let signatures: Vec<String> = lines
+    let signatures = lines
         .iter()
-        .map(|line| {
-            recurrence::sign_with(
-                algorithm,
-                &SignatureSource {
-                    category: "log",
-                    error_code: None,
-                    trigger_type: None,
-                    source_type: None,
-                    error_message: Some(&line.content),
-                    title: &line.content,
-                    fingerprint: None,
-                },
-            )
-            .signature
-        })
+        .map(|line| recurrence::sign_with(algorithm, &source(line)).signature)
         .collect();
-    let rate = lines.len() as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    Ok((signatures, rate))
+    Ok((signatures, rate(started), None))
 }
 
-/// Scores every algorithm version on every system of `dir`, and prints the table.
+/// Scores every algorithm version, and `rsig-v3` with learned templates, on every system of `dir`; prints the
+/// table, then how long learning takes at 2,000 and 100,000 messages.
 pub(crate) fn run(dir: &Path) -> Result<(), String> {
-    let versions: Vec<&str> = recurrence::ALGORITHMS.iter().map(|a| a.version()).collect();
+    let mut versions: Vec<&str> = recurrence::ALGORITHMS.iter().map(|a| a.version()).collect();
+    versions.push(LEARNED);
     println!(
-        "{:<12} {:<8} {:>6} {:>9} {:>7} {:>7} {:>10}",
-        "system", "version", "GA", "precision", "recall", "groups", "msgs/s"
+        "{:<12} {:<15} {:>6} {:>9} {:>7} {:>7} {:>10} {:>10}",
+        "system", "version", "GA", "precision", "recall", "groups", "signed/s", "mined/s"
     );
+    let mut all = Vec::new();
     for version in versions {
         let mut sums = (0.0, 0.0, 0.0);
         for system in SYSTEMS {
@@ -172,26 +199,88 @@ pub(crate) fn run(dir: &Path) -> Result<(), String> {
                 .iter()
                 .collect::<std::collections::HashSet<_>>()
                 .len();
-            let (signatures, rate) = sign_all(version, &lines)?;
+            let (signatures, rate, mined) = sign_all(version, &lines)?;
             let s = score(&signatures, &labels);
             sums.0 += s.accuracy;
             sums.1 += s.precision;
             sums.2 += s.recall;
+            let mined = mined.map_or(String::new(), |m| format!("{m:.0}"));
             println!(
-                "{system:<12} {version:<8} {:>6.3} {:>9.3} {:>7.3} {:>7} {:>10.0}   ({labelled} labels)",
+                "{system:<12} {version:<15} {:>6.3} {:>9.3} {:>7.3} {:>7} {:>10.0} {mined:>10}   ({labelled} labels)",
                 s.accuracy, s.precision, s.recall, s.groups, rate
             );
+            if version == LEARNED {
+                all.extend(lines.into_iter().map(|l| l.content));
+            }
         }
         let n = SYSTEMS.len() as f64;
         println!(
-            "{:<12} {version:<8} {:>6.3} {:>9.3} {:>7.3}",
+            "{:<12} {version:<15} {:>6.3} {:>9.3} {:>7.3}",
             "mean",
             sums.0 / n,
             sums.1 / n,
             sums.2 / n
         );
     }
+    learning_time(&all);
     Ok(())
+}
+
+/// Learning time over the first 2,000 of `lines` and over 100,000 messages made from them: copy `k` of a line
+/// has its word at position `1 + k mod (words - 1)` replaced by a letters-only word spelling `k`, so most of the
+/// 100,000 are distinct templates (the miner's worst case: nothing repeats).
+fn learning_time(lines: &[String]) {
+    let time = |name: &str, messages: &[String]| {
+        let started = Instant::now();
+        let learned = learn::mine(
+            messages
+                .iter()
+                .map(|m| (TemplateField::ErrorMessage, m.as_str())),
+        );
+        let seconds = started.elapsed().as_secs_f64();
+        println!(
+            "learning over {name}: {seconds:.3} s ({} messages, {} learned templates, peak RSS {} MiB)",
+            messages.len(),
+            learned.len(),
+            peak_rss_mib()
+        );
+    };
+    time("2,000 messages (HDFS)", &lines[..lines.len().min(2000)]);
+    let mut many = Vec::with_capacity(100_000);
+    for k in 0..100_000 {
+        let line = &lines[k % lines.len()];
+        let mut words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        if words.len() > 1 {
+            let at = 1 + (k / lines.len()) % (words.len() - 1);
+            words[at] = letters(k);
+        }
+        many.push(words.join(" "));
+    }
+    time("100,000 messages", &many);
+}
+
+/// `k` spelled in the letters a–z (a letters-only word the tokenizer keeps).
+fn letters(mut k: usize) -> String {
+    let mut out = String::from("w");
+    loop {
+        out.push(char::from(b'a' + (k % 26) as u8));
+        k /= 26;
+        if k == 0 {
+            return out;
+        }
+    }
+}
+
+/// The process's peak resident set (`VmHWM`), in MiB; 0 where `/proc` has no such line.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
 }
 
 #[cfg(test)]

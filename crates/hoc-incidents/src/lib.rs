@@ -11,6 +11,7 @@ pub mod alerts;
 mod error;
 pub mod export;
 pub mod grouping;
+pub mod learn;
 pub mod lifecycle;
 pub mod limits;
 mod links;

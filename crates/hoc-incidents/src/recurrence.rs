@@ -48,6 +48,10 @@ pub struct SignatureInputs {
     /// did; not part of the hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
+    /// The tenant's learned template that replaced the `rsig-v3` template (`v<config version>#t<number>`), when
+    /// one did; not part of the hash (the template text it put in `fields` is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
 }
 
 /// A signature algorithm.
@@ -144,6 +148,7 @@ impl SignatureAlgorithm for RsigV1 {
             mode: mode.to_owned(),
             fields,
             rule: None,
+            template: None,
         }
     }
 
@@ -206,6 +211,7 @@ fn moded_inputs(
         mode: mode.to_owned(),
         fields,
         rule: None,
+        template: None,
     }
 }
 

@@ -40,12 +40,12 @@ pub use hoc_drivers::audit::AuditEntry;
 pub use hoc_drivers::relay;
 pub use hoc_drivers::{Backend, Database, DatabaseConfig, StorageError};
 pub use hoc_incidents::queries::Timeline;
-/// Recurrence signatures: every algorithm version, and signing a source with one (for hosts and the benchmark).
-pub use hoc_incidents::recurrence;
 pub use hoc_incidents::{
     Actor, Incident, IncidentAt, IncidentState, Page, Postmortem, PostmortemStub, RecurrenceGroup,
     TimelineEntry,
 };
+/// Recurrence signatures: every algorithm version, and signing a source with one (for hosts and the benchmark).
+pub use hoc_incidents::{learn, recurrence};
 pub use hoc_ledger::audit::{ChainBreak, Verification as AuditVerification};
 /// What a host's own operation methods need besides this crate: `async_trait` for `impl OperationMethod`, and
 /// `schemars` for response types.
