@@ -18,6 +18,7 @@ mod m20261206_000010_working;
 mod m20261206_000011_search;
 mod m20261206_000012_search_words;
 mod m20261206_000013_alerts;
+mod m20261206_000014_learned_templates;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -116,6 +117,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_search::Migration),
             Box::new(m20261206_000012_search_words::Migration),
             Box::new(m20261206_000013_alerts::Migration),
+            Box::new(m20261206_000014_learned_templates::Migration),
         ]
     }
 }

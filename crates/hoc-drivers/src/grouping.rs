@@ -49,6 +49,64 @@ pub async fn insert_config(tx: &Tx, row: &ConfigRow) -> Result<(), StorageError>
     Ok(())
 }
 
+/// One learned template (its entity row).
+pub use crate::entity::grouping_templates::Model as TemplateRow;
+use crate::entity::grouping_templates::{Column as TemplateColumn, Entity as Templates};
+
+/// Writes a configuration version's learned templates (multi-row inserts of 100 rows; 11 values each).
+pub async fn insert_templates(tx: &Tx, rows: Vec<TemplateRow>) -> Result<(), StorageError> {
+    let conn = tx.write()?;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<_> = rows
+            .by_ref()
+            .take(100)
+            .map(|row| row.into_active_model().reset_all())
+            .collect();
+        Templates::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await
+            .map_err(StorageError::from_db)?;
+    }
+    Ok(())
+}
+
+/// Every learned template of `config_version`, in number order.
+pub async fn templates(
+    tx: &Tx,
+    tenant_id: &str,
+    config_version: i64,
+) -> Result<Vec<TemplateRow>, StorageError> {
+    Templates::find()
+        .filter(TemplateColumn::TenantId.eq(tenant_id))
+        .filter(TemplateColumn::ConfigVersion.eq(config_version))
+        .order_by_asc(TemplateColumn::TemplateNo)
+        .all(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
+/// The learned templates of `config_version` a message template of `field` with `token_count` tokens starting
+/// with `first_token` (cut to 64 characters) may match: one index seek.
+pub async fn template_candidates(
+    tx: &Tx,
+    tenant_id: &str,
+    config_version: i64,
+    field: &str,
+    token_count: i64,
+    first_token: &str,
+) -> Result<Vec<TemplateRow>, StorageError> {
+    Templates::find()
+        .filter(TemplateColumn::TenantId.eq(tenant_id))
+        .filter(TemplateColumn::ConfigVersion.eq(config_version))
+        .filter(TemplateColumn::Field.eq(field))
+        .filter(TemplateColumn::TokenCount.eq(token_count))
+        .filter(TemplateColumn::FirstToken.eq(first_token))
+        .all(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)
+}
+
 /// Which of `candidates` ((version, signature) pairs) are groups with at least one member now, in one statement.
 pub async fn existing_groups(
     tx: &Tx,

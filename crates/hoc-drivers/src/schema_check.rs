@@ -77,6 +77,7 @@ pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
     add::<entity::recurrence_group_versions::Entity>(&mut tables);
     add::<entity::relay_leases::Entity>(&mut tables);
     add::<entity::grouping_configs::Entity>(&mut tables);
+    add::<entity::grouping_templates::Entity>(&mut tables);
     add::<entity::event_prune_marks::Entity>(&mut tables);
     // History keeps every version of an incident, column for column the incidents table.
     if let Some(columns) = tables.get("incidents").cloned() {

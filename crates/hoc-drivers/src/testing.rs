@@ -42,6 +42,7 @@ pub const TABLES: &[&str] = &[
     "incident_alerts",
     "ingest_deliveries",
     "ingest_policies",
+    "grouping_templates",
 ];
 
 /// A fresh, migrated database that is removed when dropped.

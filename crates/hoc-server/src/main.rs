@@ -110,6 +110,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Grouping configuration: learned templates.
+    Grouping {
+        #[command(subcommand)]
+        command: GroupingCommand,
+    },
     /// Regroup a tenant's incidents under another signature algorithm: prints what changes (groups before and
     /// after, merges, splits, how many incidents move, the largest moves); with --apply, then moves them in
     /// batches, each audited and announced. Run again to resume an interrupted apply: moved incidents are skipped.
@@ -142,6 +147,33 @@ enum Command {
         max_batches: Option<u64>,
         /// The actor the moves are recorded as.
         #[arg(long, default_value = "hocd-regroup")]
+        actor: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum GroupingCommand {
+    /// Mines templates from the tenant's incidents (rsig-v3 templates whose variables the tokenizer cannot know)
+    /// and prints them, each with its member count and examples; without --dry-run, applies them as a new
+    /// grouping-configuration version (primary rsig-v3), audited and announced. No incident changes until
+    /// `hocd regroup --to rsig-v3 --apply`.
+    Learn {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// Learn only from incidents created at or after this instant (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+        /// Only print the proposal.
+        #[arg(long)]
+        dry_run: bool,
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
+        /// The actor the new version is recorded as.
+        #[arg(long, default_value = "hocd-grouping")]
         actor: String,
     },
 }
@@ -452,6 +484,49 @@ async fn run(cli: Cli) -> Result<(), String> {
             }
             Ok(())
         }
+        Command::Grouping {
+            command:
+                GroupingCommand::Learn {
+                    db,
+                    tenant,
+                    since,
+                    dry_run,
+                    format,
+                    actor,
+                },
+        } => {
+            if format != "text" && format != "json" {
+                return Err(format!("--format must be text or json, not {format}"));
+            }
+            let spine = open(&db).await?;
+            let ctx = hoc_spine::OperationContext::new(&tenant, ActorType::System, &actor)
+                .map_err(|e| e.to_string())?;
+            let proposal = if dry_run {
+                spine
+                    .call(&ctx, &hoc_spine::requests::PreviewLearn { since })
+                    .await
+            } else {
+                spine
+                    .call(
+                        &ctx,
+                        &hoc_spine::requests::LearnTemplates {
+                            since,
+                            ..Default::default()
+                        },
+                    )
+                    .await
+            }
+            .map_err(|e| e.to_string())?;
+            if format == "json" {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&proposal).map_err(|e| e.to_string())?
+                );
+            } else {
+                print!("{}", learn_report(&proposal));
+            }
+            Ok(())
+        }
         Command::Audit {
             command: AuditCommand::Verify { db, tenant },
         } => {
@@ -490,4 +565,53 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The text report of a learning proposal.
+fn learn_report(p: &hoc_spine::requests::LearnProposal) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "learned {} templates from {} of {} incidents (as of {}); templates digest {}",
+        p.templates.len(),
+        p.messages_mined,
+        p.incidents_read,
+        hoc_spine::time_format::format_utc(p.as_of),
+        p.templates_digest
+    );
+    for (number, t) in p.templates.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "#{} [{}] {}  ({} incidents, {} rsig-v3 templates joined)",
+            number + 1,
+            t.field.as_str(),
+            t.template,
+            t.member_count,
+            t.joined_templates
+        );
+        for example in &t.examples {
+            let _ = writeln!(out, "    e.g. {example}");
+        }
+    }
+    let c = &p.config;
+    let _ = writeln!(
+        out,
+        "configuration version {}: primary {}, secondary {}, {} fingerprint rules, {} learned templates",
+        c.version,
+        c.primary_version,
+        c.secondary_version.as_deref().unwrap_or("none"),
+        c.fingerprint_rules.len(),
+        c.template_count
+    );
+    let _ = writeln!(
+        out,
+        "{}",
+        if p.applied {
+            "applied; no incident moved: `hocd regroup --to rsig-v3` previews the move, --apply makes it"
+        } else {
+            "dry run: nothing was written (without --dry-run, learn applies it)"
+        }
+    );
+    out
 }

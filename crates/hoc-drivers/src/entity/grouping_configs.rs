@@ -31,6 +31,11 @@ pub struct Model {
     /// Who wrote it.
     #[sea_orm(column_type = "String(StringLen::N(64))")]
     pub created_by: String,
+    /// The configuration version whose learned templates are in force (none: no learned templates).
+    #[sea_orm(nullable)]
+    pub templates_version: Option<i64>,
+    /// How many learned templates are in force.
+    pub template_count: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -8,6 +8,7 @@ pub mod event_outbox;
 pub mod event_prune_marks;
 pub mod event_sequences;
 pub mod grouping_configs;
+pub mod grouping_templates;
 pub mod idempotency_keys;
 pub mod incident_alerts;
 pub mod incident_notes;

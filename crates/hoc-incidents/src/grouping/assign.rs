@@ -2,11 +2,12 @@
 //! configuration ready to sign (`Grouping`), and fingerprint substitution.
 
 use hoc_contracts::input::FreeText;
-use hoc_drivers::grouping::{self as driver};
+use hoc_drivers::grouping::{self as driver, TemplateRow};
 use hoc_drivers::{IncidentRow, Tx};
 
 use super::*;
 use crate::IncidentError;
+use crate::learn::{self, TemplateField, TemplateIndex};
 use crate::queries::SignatureVersion;
 use crate::recurrence::{Signature, SignatureAlgorithm, SignatureSource, algorithm, sign_with};
 
@@ -81,12 +82,35 @@ pub struct Grouping {
     pub(super) config: GroupingConfig,
     primary: &'static dyn SignatureAlgorithm,
     secondary: Option<&'static dyn SignatureAlgorithm>,
+    templates: Templates,
+}
+
+/// The learned templates of a configuration, as far as they are loaded.
+enum Templates {
+    /// The configuration has none.
+    None,
+    /// It has some, looked up per incident by [`Grouping::assign`] (one index seek).
+    Lookup(i64),
+    /// All of them (a regroup signs every incident).
+    Loaded(i64, TemplateIndex),
 }
 
 impl Grouping {
-    /// The tenant's current configuration (one statement).
+    /// The tenant's current configuration (one statement); its learned templates are looked up per incident by
+    /// [`Self::assign`].
     pub async fn load(tx: &Tx, tenant_id: &str) -> Result<Self, IncidentError> {
         Self::new(tenant_id, config_at(tx, tenant_id, None).await?)
+    }
+
+    /// The tenant's current configuration with all its learned templates, for signing many incidents with
+    /// [`Self::sign`] (two statements).
+    pub async fn load_with_templates(tx: &Tx, tenant_id: &str) -> Result<Self, IncidentError> {
+        let mut grouping = Self::load(tx, tenant_id).await?;
+        if let Templates::Lookup(version) = grouping.templates {
+            let rows = driver::templates(tx, tenant_id, version).await?;
+            grouping.templates = Templates::Loaded(version, index_of(tenant_id, &rows)?);
+        }
+        Ok(grouping)
     }
 
     pub(super) fn new(tenant_id: &str, config: GroupingConfig) -> Result<Self, IncidentError> {
@@ -96,15 +120,23 @@ impl Grouping {
             .as_deref()
             .map(|v| algorithm_named(tenant_id, v))
             .transpose()?;
+        let templates = match config.templates_version {
+            Some(version) => Templates::Lookup(version),
+            None => Templates::None,
+        };
         Ok(Self {
             config,
             primary,
             secondary,
+            templates,
         })
     }
 
     /// The fingerprint the first matching rule gives, with the rule's name.
-    fn rule_fingerprint(&self, fields: &GroupingFields<'_>) -> Option<(Vec<String>, String)> {
+    pub(super) fn rule_fingerprint(
+        &self,
+        fields: &GroupingFields<'_>,
+    ) -> Option<(Vec<String>, String)> {
         self.config
             .fingerprint_rules
             .iter()
@@ -125,30 +157,92 @@ impl Grouping {
     }
 
     /// The signature of an incident under `algorithm`: the caller's fingerprint if it gave one, else the first
-    /// matching rule's, else the algorithm's own inputs.
+    /// matching rule's, else the algorithm's own inputs, where a learned template loaded by
+    /// [`Self::load_with_templates`] replaces an `rsig-v3` template it matches.
     pub fn sign(
         &self,
         algorithm: &'static dyn SignatureAlgorithm,
         fields: &GroupingFields<'_>,
         caller_fingerprint: Option<&[String]>,
     ) -> Signature {
+        match &self.templates {
+            Templates::Loaded(version, index) => self.sign_in(
+                algorithm,
+                fields,
+                caller_fingerprint,
+                Some((*version, index)),
+            ),
+            _ => self.sign_in(algorithm, fields, caller_fingerprint, None),
+        }
+    }
+
+    /// [`Self::sign`], looking the learned templates up when they are not loaded (one index seek when the
+    /// configuration has templates and the incident is signed from a message or title template under `rsig-v3`).
+    async fn sign_looking_up(
+        &self,
+        tx: &Tx,
+        tenant_id: &str,
+        algorithm: &'static dyn SignatureAlgorithm,
+        fields: &GroupingFields<'_>,
+        caller_fingerprint: Option<&[String]>,
+    ) -> Result<Signature, IncidentError> {
+        let Templates::Lookup(version) = self.templates else {
+            return Ok(self.sign(algorithm, fields, caller_fingerprint));
+        };
+        let plain = self.sign_in(algorithm, fields, caller_fingerprint, None);
+        let Some((field, v3)) = learn::learnable(&plain.inputs) else {
+            return Ok(plain);
+        };
+        let (count, first) = learn::match_key(v3);
+        let first: String = first.chars().take(64).collect();
+        let rows = driver::template_candidates(
+            tx,
+            tenant_id,
+            version,
+            field.as_str(),
+            i64::try_from(count).unwrap_or(i64::MAX),
+            &first,
+        )
+        .await?;
+        if rows.is_empty() {
+            return Ok(plain);
+        }
+        let index = index_of(tenant_id, &rows)?;
+        Ok(self.sign_in(
+            algorithm,
+            fields,
+            caller_fingerprint,
+            Some((version, &index)),
+        ))
+    }
+
+    fn sign_in(
+        &self,
+        algorithm: &'static dyn SignatureAlgorithm,
+        fields: &GroupingFields<'_>,
+        caller_fingerprint: Option<&[String]>,
+        templates: Option<(i64, &TemplateIndex)>,
+    ) -> Signature {
         let ruled = match caller_fingerprint {
             Some(_) => None,
             None => self.rule_fingerprint(fields),
         };
         let fingerprint = caller_fingerprint.or(ruled.as_ref().map(|(items, _)| items.as_slice()));
-        let mut signature = sign_with(
-            algorithm,
-            &SignatureSource {
-                category: fields.category,
-                error_code: fields.error_code,
-                trigger_type: fields.trigger_type,
-                source_type: fields.source_type,
-                error_message: fields.error_message,
-                title: fields.title,
-                fingerprint,
-            },
-        );
+        let source = SignatureSource {
+            category: fields.category,
+            error_code: fields.error_code,
+            trigger_type: fields.trigger_type,
+            source_type: fields.source_type,
+            error_message: fields.error_message,
+            title: fields.title,
+            fingerprint,
+        };
+        let mut signature = match templates {
+            Some((version, index)) => {
+                learn::sign_learned(algorithm, &source, index, &format!("v{version}"))
+            }
+            None => sign_with(algorithm, &source),
+        };
         signature.inputs.rule = ruled.map(|(_, name)| name);
         signature
     }
@@ -163,11 +257,15 @@ impl Grouping {
         fields: &GroupingFields<'_>,
         caller_fingerprint: Option<&[String]>,
     ) -> Result<Signature, IncidentError> {
-        let primary = self.sign(self.primary, fields, caller_fingerprint);
+        let primary = self
+            .sign_looking_up(tx, tenant_id, self.primary, fields, caller_fingerprint)
+            .await?;
         let Some(secondary) = self.secondary else {
             return Ok(primary);
         };
-        let secondary = self.sign(secondary, fields, caller_fingerprint);
+        let secondary = self
+            .sign_looking_up(tx, tenant_id, secondary, fields, caller_fingerprint)
+            .await?;
         let existing = driver::existing_groups(
             tx,
             tenant_id,
@@ -188,6 +286,19 @@ impl Grouping {
             primary
         })
     }
+}
+
+/// The matching index of stored learned templates.
+fn index_of(tenant_id: &str, rows: &[TemplateRow]) -> Result<TemplateIndex, IncidentError> {
+    let mut templates = Vec::with_capacity(rows.len());
+    for row in rows {
+        let field = TemplateField::parse(&row.field)
+            .ok_or_else(|| corrupt(tenant_id, format!("template field `{}`", row.field)))?;
+        let number = usize::try_from(row.template_no)
+            .map_err(|_| corrupt(tenant_id, format!("template number {}", row.template_no)))?;
+        templates.push((number, field, row.template.as_str()));
+    }
+    Ok(TemplateIndex::new(templates))
 }
 
 pub(super) fn substitute(item: &str, fields: &GroupingFields<'_>) -> String {

@@ -27,6 +27,13 @@ pub struct GroupingConfig {
     pub secondary_version: Option<String>,
     /// The fingerprint rules, first match wins.
     pub fingerprint_rules: Vec<FingerprintRule>,
+    /// The configuration version whose learned templates are in force (`hocd grouping learn`); none when there
+    /// are none. A version written by `PUT` keeps the templates in force.
+    #[serde(default)]
+    pub templates_version: Option<i64>,
+    /// How many learned templates are in force.
+    #[serde(default)]
+    pub template_count: i64,
     /// When this version was written (none for the defaults).
     #[serde(with = "hoc_contracts::time_format::utc::option")]
     #[schemars(with = "Option<UtcTimestamp>")]
@@ -43,6 +50,8 @@ impl GroupingConfig {
             primary_version: CURRENT_VERSION.to_owned(),
             secondary_version: None,
             fingerprint_rules: Vec::new(),
+            templates_version: None,
+            template_count: 0,
             updated_at: None,
             updated_by: None,
         }
@@ -56,6 +65,8 @@ impl GroupingConfig {
             primary_version: row.primary_version,
             secondary_version: row.secondary_version,
             fingerprint_rules,
+            templates_version: row.templates_version,
+            template_count: row.template_count,
             updated_at: Some(row.created_at.get()),
             updated_by: Some(row.created_by),
         })
@@ -117,16 +128,7 @@ pub async fn put_config(
 ) -> Result<Outcome<GroupingConfig>, IncidentError> {
     let tenant_id = caller.tenant_id;
     let before = config_at(tx, tenant_id, None).await?;
-    if let Some(expected) = input.expected_version
-        && expected != before.version
-    {
-        return Err(IncidentError::StaleVersion {
-            message: format!(
-                "the grouping configuration is at version {}, not {expected}",
-                before.version
-            ),
-        });
-    }
+    expect_version(&before, input.expected_version)?;
     let rules = input.fingerprint_rules.unwrap_or_default();
     let row = ConfigRow {
         tenant_id: tenant_id.to_owned(),
@@ -136,18 +138,69 @@ pub async fn put_config(
         rules: serde_json::to_string(&rules).map_err(|e| corrupt(tenant_id, e))?,
         created_at: caller.now.into(),
         created_by: caller.actor.actor_id.clone(),
+        templates_version: before.templates_version,
+        template_count: before.template_count,
     };
+    write_version(
+        tx,
+        &before,
+        row,
+        VersionAudit {
+            action: "incidents.grouping.put_config",
+            reason: input.reason.map(FreeText::into_string),
+            extra: None,
+        },
+    )
+    .await
+}
+
+/// `stale_version` unless the configuration is at `expected` (when given).
+pub(super) fn expect_version(
+    before: &GroupingConfig,
+    expected: Option<i64>,
+) -> Result<(), IncidentError> {
+    match expected {
+        Some(expected) if expected != before.version => Err(IncidentError::StaleVersion {
+            message: format!(
+                "the grouping configuration is at version {}, not {expected}",
+                before.version
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// How a new configuration version is audited.
+pub(super) struct VersionAudit {
+    pub(super) action: &'static str,
+    pub(super) reason: Option<String>,
+    /// Added to the after state (a learned version's template digest).
+    pub(super) extra: Option<(&'static str, Value)>,
+}
+
+/// Writes `row`, the version after `before`, with its audit entry and `GroupingConfigChanged` event.
+pub(super) async fn write_version(
+    tx: &Tx,
+    before: &GroupingConfig,
+    row: ConfigRow,
+    audit: VersionAudit,
+) -> Result<Outcome<GroupingConfig>, IncidentError> {
+    let tenant_id = row.tenant_id.clone();
     driver::insert_config(tx, &row).await?;
     let after = GroupingConfig::from_row(row)?;
     let state = |c: &GroupingConfig| serde_json::to_value(c).unwrap_or(Value::Null);
+    let mut after_state = state(&after);
+    if let (Some((name, value)), Value::Object(map)) = (audit.extra, &mut after_state) {
+        map.insert(name.to_owned(), value);
+    }
     Ok(Outcome {
         audit: vec![AuditDraft {
             entity_type: "grouping_config",
-            entity_id: tenant_id.to_owned(),
-            action: "incidents.grouping.put_config",
-            reason: input.reason.map(FreeText::into_string),
-            before_state: Some(state(&before)),
-            after_state: Some(state(&after)),
+            entity_id: tenant_id,
+            action: audit.action,
+            reason: audit.reason,
+            before_state: Some(state(before)),
+            after_state: Some(after_state),
         }],
         events: vec![DomainEvent::GroupingConfigChanged(
             hoc_contracts::events::GroupingConfigChanged {

@@ -5,6 +5,7 @@
 
 mod assign;
 mod config;
+mod learned;
 mod regroup;
 mod rules;
 #[cfg(test)]
@@ -12,5 +13,6 @@ mod tests;
 
 pub use assign::*;
 pub use config::*;
+pub use learned::*;
 pub use regroup::*;
 pub use rules::*;

@@ -369,7 +369,7 @@ pub async fn preview_regroup(
     at: ReadAt,
 ) -> Result<RegroupReport, IncidentError> {
     let target = algorithm_named(tenant_id, query.to.as_str())?;
-    let grouping = Grouping::load(tx, tenant_id).await?;
+    let grouping = Grouping::load_with_templates(tx, tenant_id).await?;
     let as_of = at.instant();
     let mut assignments = Vec::new();
     let mut after = None;
@@ -416,7 +416,7 @@ pub async fn regroup_batch(
 ) -> Result<Outcome<RegroupBatchResult>, IncidentError> {
     let tenant_id = caller.tenant_id;
     let target = algorithm_named(tenant_id, input.to.as_str())?;
-    let grouping = Grouping::load(tx, tenant_id).await?;
+    let grouping = Grouping::load_with_templates(tx, tenant_id).await?;
     let limit = Limit::or_default(input.limit);
     let after = input
         .cursor

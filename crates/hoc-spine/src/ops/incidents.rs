@@ -2,7 +2,8 @@
 
 pub use hoc_incidents::export::{ExportIncident, IncidentExport};
 pub use hoc_incidents::grouping::{
-    FingerprintRule, GetGroupingConfig, GroupingConfig, PreviewRegroup, PutGroupingConfig,
+    FingerprintRule, GetGroupingConfig, GetLearnedTemplates, GroupingConfig, LearnProposal,
+    LearnTemplates, LearnedTemplates, PreviewLearn, PreviewRegroup, PutGroupingConfig,
     RegroupBatch, RegroupBatchResult, RegroupReport,
 };
 pub use hoc_incidents::queries::{
@@ -247,6 +248,27 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
         )
         .as_of(),
     )?;
+    v.route(
+        get::<PreviewLearn>(
+            "preview_learn",
+            "/v1/grouping-config/learn-preview",
+            "The templates learning from the tenant's incidents would propose (dry run)",
+        )
+        .as_of(),
+    )?;
+    v.route(post::<LearnTemplates, Ok200>(
+        "learn_templates",
+        "/v1/grouping-config/learn",
+        "Learn templates from the tenant's incidents and apply them as a new configuration version",
+    ))?;
+    v.route(
+        get::<GetLearnedTemplates>(
+            "learned_templates",
+            "/v1/grouping-config/templates",
+            "The learned templates in force",
+        )
+        .as_of(),
+    )?;
     v.method::<RegroupBatch>()
 }
 
@@ -432,6 +454,28 @@ operation_method!(PreviewRegroup => "incidents.grouping"."preview_regroup", writ
     let report =
         grouping::preview_regroup(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
     Ok(Output::read(report))
+});
+
+operation_method!(PreviewLearn => "incidents.grouping"."preview_learn", writes = false, -> LearnProposal,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let proposal =
+        grouping::preview_learn(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
+    Ok(Output::read(proposal))
+});
+
+operation_method!(LearnTemplates => "incidents.grouping"."learn", writes = true, -> LearnProposal,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(grouping::learn_templates(call.tx, &caller(&call), input).await?)
+});
+
+operation_method!(GetLearnedTemplates => "incidents.grouping"."learned_templates", writes = false,
+-> LearnedTemplates,
+|request, call| {
+    request.parse().map_err(invalid)?;
+    let templates = grouping::templates_at(call.tx, call.ctx.tenant_id(), read_at(&call)).await?;
+    Ok(Output::read(templates))
 });
 
 operation_method!(RegroupBatch => "incidents.grouping"."regroup_batch", writes = true,

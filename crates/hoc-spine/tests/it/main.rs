@@ -25,6 +25,7 @@ mod concurrency;
 mod export;
 mod grouping;
 mod history;
+mod learned;
 mod lifecycle;
 mod links;
 mod notes;

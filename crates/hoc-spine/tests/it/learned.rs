@@ -1,0 +1,301 @@
+//! Learned templates through the spine: a preview writes nothing, a learn writes one configuration version with its
+//! templates (audited, announced, visible at `as_of`), changes no stored incident, signs new incidents with the
+//! templates, and a regroup moves the existing ones; a stale learn is refused and writes nothing.
+
+use hoc_incidents::CreateIncident;
+use hoc_spine::ErrorCode;
+use hoc_spine::regroup::RegroupOptions;
+use hoc_spine::requests::{
+    GetGroupingConfig, GetLearnedTemplates, GroupForIncident, LearnTemplates, ListEvents,
+    ListRecurrenceGroups, PreviewLearn, PutGroupingConfig,
+};
+
+use crate::{ctx, spine};
+
+fn incident(message: &str) -> CreateIncident {
+    CreateIncident {
+        title: Some("ntp".into()),
+        severity: Some("low".into()),
+        category: Some("ntp".into()),
+        error_message: Some(message.into()),
+        ..CreateIncident::default()
+    }
+}
+
+/// Messages of one kind: the tokenizer masks the addresses, not `local` (no digit), so `rsig-v3` alone splits them.
+const SYNCED: [&str; 3] = [
+    "synchronized to 10.0.0.1, stratum 2",
+    "synchronized to 10.0.0.7, stratum 3",
+    "synchronized to local, stratum 2",
+];
+
+hoc_drivers::storage_test!(
+    learning_proposes_applies_and_a_regroup_moves_the_past_into_the_learned_groups,
+    |db| {
+        let spine = spine(&db);
+        let c = ctx("t1");
+        spine
+            .call(
+                &c,
+                &PutGroupingConfig {
+                    primary_version: Some("rsig-v3".into()),
+                    ..PutGroupingConfig::default()
+                },
+            )
+            .await
+            .expect("configure v3");
+        let mut ids = Vec::new();
+        for m in SYNCED {
+            ids.push(spine.call(&c, &incident(m)).await.expect("create").id);
+        }
+        spine
+            .call(&c, &incident("disk full on /var/lib/data"))
+            .await
+            .expect("other");
+        let signatures = |incidents: &[hoc_incidents::Incident]| {
+            incidents
+                .iter()
+                .map(|i| i.recurrence_signature.clone().unwrap_or_default())
+                .collect::<Vec<_>>()
+        };
+        let groups_before = spine
+            .call(&c, &ListRecurrenceGroups::default())
+            .await
+            .expect("groups");
+        assert_eq!(
+            groups_before.items.len(),
+            3,
+            "local splits from the addresses"
+        );
+        let before_at = groups_before.as_of;
+
+        // The preview proposes one template and writes nothing.
+        let rows_before = hoc_drivers::testing::row_counts(&db).await;
+        let preview = spine
+            .call(&c, &PreviewLearn::default())
+            .await
+            .expect("preview");
+        assert_eq!(hoc_drivers::testing::row_counts(&db).await, rows_before);
+        assert!(!preview.applied);
+        assert_eq!((preview.incidents_read, preview.messages_mined), (4, 4));
+        assert_eq!(preview.templates.len(), 1, "{preview:#?}");
+        let learned = &preview.templates[0];
+        assert_eq!(learned.template, "synchronized to <*> , stratum <*>");
+        assert_eq!((learned.member_count, learned.joined_templates), (3, 2));
+        assert_eq!(preview.config.version, 2);
+        // The same input proposes the same templates.
+        let again = spine
+            .call(&c, &PreviewLearn::default())
+            .await
+            .expect("again");
+        assert_eq!(again.templates_digest, preview.templates_digest);
+
+        // Learning applies exactly the preview as version 2, and moves no incident.
+        let applied = spine
+            .call(
+                &c,
+                &LearnTemplates {
+                    reason: Some("hosts without digits".into()),
+                    ..LearnTemplates::default()
+                },
+            )
+            .await
+            .expect("learn");
+        assert!(applied.applied);
+        assert_eq!(applied.templates_digest, preview.templates_digest);
+        assert_eq!(
+            (
+                applied.config.version,
+                applied.config.primary_version.as_str(),
+                applied.config.templates_version,
+                applied.config.template_count
+            ),
+            (2, "rsig-v3", Some(2), 1)
+        );
+        let config = spine
+            .call(&c, &GetGroupingConfig::default())
+            .await
+            .expect("config");
+        assert_eq!(config, applied.config);
+        let groups_now = spine
+            .call(&c, &ListRecurrenceGroups::default())
+            .await
+            .expect("groups");
+        assert_eq!(groups_now.items.len(), 3, "learning alone moves nothing");
+        assert_eq!(
+            hoc_drivers::testing::scalar(
+                &db,
+                "SELECT COUNT(*) AS n FROM audit_ledger WHERE tenant_id = 't1' \
+                 AND action = 'incidents.grouping.learn'"
+            )
+            .await
+            .expect("audit"),
+            1
+        );
+        let events = spine
+            .call(
+                &c,
+                &ListEvents {
+                    after: None,
+                    limit: Some(50),
+                },
+            )
+            .await
+            .expect("events");
+        assert_eq!(
+            events
+                .items
+                .iter()
+                .filter(|e| e.event_type == "incidents.GroupingConfigChanged")
+                .count(),
+            2
+        );
+
+        // A new incident of the kind is signed through the template, into the addresses' group.
+        let next = spine
+            .call(&c, &incident("synchronized to ntp-west, stratum 4"))
+            .await
+            .expect("new");
+        let first = spine
+            .call(
+                &c,
+                &GroupForIncident {
+                    id: ids[0].clone(),
+                    ..GroupForIncident::default()
+                },
+            )
+            .await
+            .expect("group");
+        assert_eq!(
+            next.recurrence_signature.as_ref(),
+            Some(&first.recurrence_signature)
+        );
+        let why = spine
+            .call(
+                &c,
+                &GroupForIncident {
+                    id: next.id.clone(),
+                    ..GroupForIncident::default()
+                },
+            )
+            .await
+            .expect("why");
+        let inputs = why.signature_inputs.expect("inputs");
+        assert_eq!(inputs.template.as_deref(), Some("v2#t1"));
+
+        // The regroup previews, then moves `local` into that group.
+        let options = |apply: bool| RegroupOptions {
+            to: "rsig-v3".into(),
+            apply,
+            batch_size: 100,
+            resume_after: None,
+            max_batches: None,
+        };
+        let dry = spine.regroup(&c, &options(false)).await.expect("preview");
+        assert_eq!(dry.preview.incidents_moving, 1, "{}", dry.preview);
+        spine.regroup(&c, &options(true)).await.expect("apply");
+        let moved = spine
+            .call(
+                &c,
+                &GroupForIncident {
+                    id: ids[2].clone(),
+                    ..GroupForIncident::default()
+                },
+            )
+            .await
+            .expect("moved");
+        assert_eq!(moved.recurrence_signature, first.recurrence_signature);
+        assert_eq!(moved.count, 4);
+        assert_eq!(signatures(&moved.items).len(), 4);
+
+        // The past: before learning, no templates and the old groups.
+        let past = c.clone().with_as_of(before_at);
+        let templates_then = spine
+            .call(&past, &GetLearnedTemplates::default())
+            .await
+            .expect("then");
+        assert_eq!(
+            (
+                templates_then.config_version,
+                templates_then.templates.len()
+            ),
+            (1, 0)
+        );
+        let templates_now = spine
+            .call(&c, &GetLearnedTemplates::default())
+            .await
+            .expect("now");
+        assert_eq!(templates_now.templates, applied.templates);
+        let groups_then = spine
+            .call(&past, &ListRecurrenceGroups::default())
+            .await
+            .expect("then");
+        assert_eq!(groups_then.items, groups_before.items);
+
+        // A learn against a stale configuration version is refused and writes nothing.
+        refused_without_writes!(
+            db,
+            ErrorCode::StaleVersion,
+            spine.call(
+                &c,
+                &LearnTemplates {
+                    expected_version: Some(hoc_contracts::input::JsonInt(1)),
+                    ..LearnTemplates::default()
+                },
+            )
+        );
+    }
+);
+
+hoc_drivers::storage_test!(
+    a_put_keeps_the_learned_templates_and_a_tenant_on_v1_learns_into_a_transition,
+    |db| {
+        let spine = spine(&db);
+        let c = ctx("t1");
+        spine
+            .call(
+                &c,
+                &PutGroupingConfig {
+                    primary_version: Some("rsig-v1".into()),
+                    ..PutGroupingConfig::default()
+                },
+            )
+            .await
+            .expect("v1");
+        for m in SYNCED {
+            spine.call(&c, &incident(m)).await.expect("create");
+        }
+        let learned = spine
+            .call(&c, &LearnTemplates::default())
+            .await
+            .expect("learn");
+        // The old primary becomes the secondary: new incidents still join its existing groups.
+        assert_eq!(
+            (
+                learned.config.primary_version.as_str(),
+                learned.config.secondary_version.as_deref()
+            ),
+            ("rsig-v3", Some("rsig-v1"))
+        );
+        let put = spine
+            .call(
+                &c,
+                &PutGroupingConfig {
+                    primary_version: Some("rsig-v3".into()),
+                    ..PutGroupingConfig::default()
+                },
+            )
+            .await
+            .expect("end the transition");
+        assert_eq!(
+            (put.version, put.templates_version, put.template_count),
+            (3, Some(2), 1)
+        );
+        let templates = spine
+            .call(&c, &GetLearnedTemplates::default())
+            .await
+            .expect("templates");
+        assert_eq!(templates.templates_version, Some(2));
+        assert_eq!(templates.templates.len(), 1);
+    }
+);
