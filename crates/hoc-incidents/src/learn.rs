@@ -240,16 +240,19 @@ fn generalise_at(general: &mut [Vec<String>], position: usize) -> bool {
     !changes.is_empty()
 }
 
-/// Learned templates ready to match messages.
+/// A learned template as the matcher holds it: its number, its text and its tokens.
+type Candidate = (usize, String, Vec<String>);
+
+/// Learned templates ready to match messages, by (field, token count, first token).
 #[derive(Debug, Clone, Default)]
 pub struct TemplateIndex {
-    by_key: HashMap<(TemplateField, usize, String), Vec<(usize, String, Vec<String>)>>,
+    by_key: HashMap<(TemplateField, usize, String), Vec<Candidate>>,
 }
 
 impl TemplateIndex {
     /// Indexes `(number, field, template)` triples (the number names the template in signature inputs).
     pub fn new<'a>(templates: impl IntoIterator<Item = (usize, TemplateField, &'a str)>) -> Self {
-        let mut by_key: HashMap<_, Vec<(usize, String, Vec<String>)>> = HashMap::new();
+        let mut by_key: HashMap<_, Vec<Candidate>> = HashMap::new();
         for (number, field, text) in templates {
             let tokens: Vec<String> = text.split(' ').map(str::to_owned).collect();
             let first = tokens.first().cloned().unwrap_or_default();

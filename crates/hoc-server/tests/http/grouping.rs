@@ -242,3 +242,141 @@ hoc_spine::storage_test!(groups_config_and_regroup_over_http, |db, url| {
         .count();
     assert_eq!(regrouped, 4);
 });
+
+async fn learn(server: &Server, args: &[&str]) -> std::process::Output {
+    hocd()
+        .args([
+            "grouping",
+            "learn",
+            "--database-url",
+            &server.database_url,
+            "--tenant",
+            "acme",
+        ])
+        .args(args)
+        .output()
+        .await
+        .expect("hocd grouping learn runs")
+}
+
+hoc_spine::storage_test!(
+    templates_are_learned_over_http_and_from_the_cli,
+    |db, url| {
+        let _ = &db;
+        let server = Server::start(&url).await;
+        let writer = server.key("acme", "alice", "write").await;
+        let reader = server.key("acme", "dashboard", "read").await;
+        let services = [
+            "chargen", "daytime", "echo", "time", "eklogin", "ftp", "klogin", "kshell",
+        ];
+        for service in services {
+            server
+                .created_incident(
+                    &writer,
+                    json!({
+                        "title": "xinetd",
+                        "severity": "low",
+                        "category": "xinetd",
+                        "error_message": format!("removing {service}"),
+                    }),
+                )
+                .await;
+        }
+        // The preview (read scope) and the CLI's dry run agree, and neither writes.
+        let (status, preview) = server
+            .call(
+                Method::GET,
+                "/v1/grouping-config/learn-preview",
+                Some(&reader),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{preview}");
+        assert_eq!(preview["templates"][0]["template"], "removing <*>");
+        assert_eq!(preview["templates"][0]["member_count"], 8);
+        assert_eq!(preview["applied"], false);
+        let dry = learn(&server, &["--dry-run", "--format", "json"]).await;
+        assert!(
+            dry.status.success(),
+            "{}",
+            String::from_utf8_lossy(&dry.stderr)
+        );
+        let dry: Value = serde_json::from_slice(&dry.stdout).expect("json");
+        assert_eq!(dry["templates_digest"], preview["templates_digest"]);
+        let text = learn(&server, &["--dry-run"]).await;
+        let text = String::from_utf8_lossy(&text.stdout).into_owned();
+        assert!(
+            text.contains("#1 [error_message] removing <*>  (8 incidents"),
+            "{text}"
+        );
+        assert!(text.contains("e.g. removing chargen"), "{text}");
+        assert!(text.contains("dry run: nothing was written"), "{text}");
+        let (_, config) = server
+            .call(Method::GET, "/v1/grouping-config", Some(&reader), None)
+            .await;
+        assert_eq!(config["version"], 0);
+
+        // Learning takes write scope; a bad `since` is named.
+        let (status, _) = server
+            .call(
+                Method::POST,
+                "/v1/grouping-config/learn",
+                Some(&reader),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, bad) = server
+            .call(
+                Method::POST,
+                "/v1/grouping-config/learn",
+                Some(&writer),
+                Some(json!({"since": "yesterday", "expected_version": -1})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+        assert_eq!(bad_fields(&bad), ["since", "expected_version"], "{bad}");
+
+        // The CLI applies it; the templates and the configuration show it, and a new service joins the group.
+        let applied = learn(&server, &["--format", "json"]).await;
+        assert!(
+            applied.status.success(),
+            "{}",
+            String::from_utf8_lossy(&applied.stderr)
+        );
+        let applied: Value = serde_json::from_slice(&applied.stdout).expect("json");
+        assert_eq!(applied["applied"], true);
+        assert_eq!(applied["config"]["version"], 1);
+        assert_eq!(applied["config"]["primary_version"], "rsig-v3");
+        let (status, templates) = server
+            .call(
+                Method::GET,
+                "/v1/grouping-config/templates",
+                Some(&reader),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{templates}");
+        assert_eq!(templates["templates_version"], 1);
+        assert_eq!(
+            templates["templates"][0]["examples"]
+                .as_array()
+                .map(Vec::len),
+            Some(3)
+        );
+        let a = server
+        .created_incident(
+            &writer,
+            json!({"title": "xinetd", "severity": "low", "category": "xinetd", "error_message": "removing finger"}),
+        )
+        .await;
+        let b = server
+        .created_incident(
+            &writer,
+            json!({"title": "xinetd", "severity": "low", "category": "xinetd", "error_message": "removing telnet"}),
+        )
+        .await;
+        assert_eq!(a["recurrence_signature"], b["recurrence_signature"]);
+        assert_eq!(a["signature_version"], "rsig-v3");
+    }
+);
