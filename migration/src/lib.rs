@@ -19,6 +19,7 @@ mod m20261206_000011_search;
 mod m20261206_000012_search_words;
 mod m20261206_000013_alerts;
 mod m20261206_000014_learned_templates;
+mod m20261206_000015_group_list;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -118,6 +119,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_search_words::Migration),
             Box::new(m20261206_000013_alerts::Migration),
             Box::new(m20261206_000014_learned_templates::Migration),
+            Box::new(m20261206_000015_group_list::Migration),
         ]
     }
 }

@@ -20,6 +20,8 @@ pub(crate) struct Args {
     pub(crate) storm: bool,
     /// Only recurrence grouping on Loghub-2k, read from this directory.
     pub(crate) grouping: Option<std::path::PathBuf>,
+    /// Only the group list's first page, at each of these numbers of groups.
+    pub(crate) group_list: Vec<i64>,
 }
 
 pub(crate) fn parse_args() -> Result<Args, String> {
@@ -36,6 +38,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
         cost: 0,
         storm: false,
         grouping: None,
+        group_list: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -69,6 +72,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
                 args.relay_rate = value.parse().map_err(|e| format!("--relay-rate: {e}"))?;
             }
             "--grouping" => args.grouping = Some(value.into()),
+            "--group-list" => args.group_list = list(&value)?,
             "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
             "--relay-seconds" => {
                 args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;

@@ -13,6 +13,7 @@
 mod args;
 mod cost;
 mod floor;
+mod group_list;
 mod grouping;
 mod http;
 mod measure;
@@ -172,7 +173,7 @@ impl Bench {
         }
     }
 
-    fn ctx() -> OperationContext {
+    pub(crate) fn ctx() -> OperationContext {
         OperationContext::new(seed::TENANT, ActorType::Sdk, "bench").unwrap_or_else(|_| {
             unreachable!("a constant tenant and actor are valid") // documented invariant
         })
@@ -590,6 +591,19 @@ async fn run(args: Args) -> Result<(), String> {
             cost::print(label, &costs);
             db.close().await.map_err(|e| e.to_string())?;
             discard(server, &url).await;
+        }
+        return Ok(());
+    }
+    if !args.group_list.is_empty() {
+        for (label, server) in targets {
+            group_list::run(
+                label,
+                server,
+                &args.group_list,
+                args.seconds,
+                args.seed_only,
+            )
+            .await?;
         }
         return Ok(());
     }

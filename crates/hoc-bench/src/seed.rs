@@ -103,8 +103,18 @@ const INCIDENT_COLUMNS: &str = "id, tenant_id, title, severity, category, status
 const VERSIONS: &str =
     "(SELECT 1 AS v UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4) AS k";
 
-/// Seeds `n` incidents ending one minute before `now_micros`.
+/// Seeds `n` incidents ending one minute before `now_micros`, in `n/20` recurrence groups (plus the two large).
 pub(crate) async fn seed(db: &Database, n: i64, now_micros: i64) -> Result<Seeded, String> {
+    seed_groups(db, n, (n / 20).max(1), now_micros).await
+}
+
+/// [`seed`] with the small groups numbering `groups`.
+pub(crate) async fn seed_groups(
+    db: &Database,
+    n: i64,
+    groups: i64,
+    now_micros: i64,
+) -> Result<Seeded, String> {
     let seeded = Seeded {
         n,
         base: now_micros - 60_000_000 - n * STEP,
@@ -112,7 +122,7 @@ pub(crate) async fn seed(db: &Database, n: i64, now_micros: i64) -> Result<Seede
     let backend = db.backend();
     let conn = db.pool();
     let d = Dialect::new(backend, n);
-    let groups = (n / 20).max(1);
+    let groups = groups.max(1);
     let base = seeded.base;
     let at = format!("({base} + s.i * {STEP} + (k.v - 1) * {VERSION_STEP})");
     let created = ts(backend, &format!("({base} + s.i * {STEP})"));

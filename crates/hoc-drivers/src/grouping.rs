@@ -14,7 +14,7 @@ use crate::entity::incidents::{Column as IncidentColumn, Entity as Incidents};
 use crate::entity::recurrence_group_versions::{Column as VersionColumn, Entity as GroupVersions};
 use crate::incidents::{V, VERSIONS, select_columns, v, valid_at};
 use crate::{DbTime, IncidentRow, StorageError, Tx};
-use sea_orm::sea_query::{Expr, JoinType, Order, Query};
+use sea_orm::sea_query::{Alias, Expr, JoinType, Order, Query};
 
 /// One version of a tenant's grouping configuration (its entity row).
 pub use crate::entity::grouping_configs::Model as ConfigRow;
@@ -38,6 +38,37 @@ pub async fn config_at(
         .one(&tx.conn())
         .await
         .map_err(StorageError::from_db)
+}
+
+/// The signature version of the tenant's first incident (created at or before `at`, when given): what a tenant
+/// that never configured grouping signs with. One seek in the creation index of `incident_versions`.
+pub async fn first_signature_version(
+    tx: &Tx,
+    tenant_id: &str,
+    at: Option<DbTime>,
+) -> Result<Option<String>, StorageError> {
+    let mut select = Query::select()
+        .column((V, IncidentColumn::SignatureVersion))
+        .from_as(VERSIONS, V)
+        .and_where(v(IncidentColumn::TenantId).eq(tenant_id))
+        .and_where(v(IncidentColumn::Version).eq(1))
+        .take();
+    if let Some(at) = at {
+        select.and_where(v(IncidentColumn::CreatedAt).lte(at));
+    }
+    select
+        .order_by((V, IncidentColumn::CreatedAt), Order::Asc)
+        .order_by((V, IncidentColumn::Id), Order::Asc)
+        .limit(1);
+    let row = tx
+        .conn()
+        .query_one_raw(tx.conn().get_database_backend().build(&select))
+        .await
+        .map_err(StorageError::from_db)?;
+    match row {
+        Some(row) => get::<Option<String>>(&row, "signature_version"),
+        None => Ok(None),
+    }
 }
 
 /// Writes a new configuration version; a concurrent writer of the same version fails on the key.
@@ -183,15 +214,34 @@ pub struct GroupSummaryRow {
 }
 
 /// The tenant's recurrence groups with at least one member at `as_of`, each in its summary version valid then,
-/// one page in the requested order. Cost: one index seek per group the tenant ever had (its summary at `as_of`),
-/// then a sort; the sample title is one index seek per group on the page.
+/// one page in the requested order; the sample title is one index seek per group on the page.
+///
+/// A read at an instant after which no group of the tenant changed (every read at now, but one racing a write)
+/// takes the live summaries (`recurrence_groups`, which then are the summaries at `as_of`) in the order of their
+/// indexes: `limit` rows, whatever the number of groups. The statement itself says whether that held on its
+/// snapshot; when it did not, or when the live page is empty (no row to say it), the page comes from every
+/// group's summary at `as_of`: one index seek per group the tenant ever had, then a sort.
 pub async fn list_groups(
     tx: &Tx,
     tenant_id: &str,
     request: &GroupListRequest<'_>,
 ) -> Result<Vec<GroupSummaryRow>, StorageError> {
+    let (live, changed) =
+        with_sample_titles(tx, live_page(tenant_id, request), request, true).await?;
+    if !live.is_empty() && !changed {
+        return Ok(live);
+    }
+    list_groups_at(tx, tenant_id, request).await
+}
+
+/// [`list_groups`] from every group's summary at `as_of`.
+async fn list_groups_at(
+    tx: &Tx,
+    tenant_id: &str,
+    request: &GroupListRequest<'_>,
+) -> Result<Vec<GroupSummaryRow>, StorageError> {
     let as_of = request.as_of;
-    let (c, g, h, p) = ("c", "g", "h", "p");
+    let (c, g, h) = ("c", "g", "h");
     let col = |alias: &'static str, column: VersionColumn| Expr::col((alias, column));
     // Every group the tenant ever had is a row of `recurrence_groups` (rows are never deleted); its summary at
     // `as_of` is one seek in the summary versions' (group, valid_from, version) index.
@@ -220,19 +270,6 @@ pub async fn list_groups(
         VersionColumn::FirstSeen,
         VersionColumn::LastSeen,
     ];
-    let key: &[VersionColumn] = match request.order {
-        GroupOrder::LastSeen => &[
-            VersionColumn::LastSeen,
-            VersionColumn::SignatureVersion,
-            VersionColumn::RecurrenceSignature,
-        ],
-        GroupOrder::Count => &[
-            VersionColumn::MemberCount,
-            VersionColumn::LastSeen,
-            VersionColumn::SignatureVersion,
-            VersionColumn::RecurrenceSignature,
-        ],
-    };
     let mut page = Query::select()
         .columns(summary.map(|column| (g, column)))
         .from_as(Groups, c)
@@ -253,20 +290,32 @@ pub async fn list_groups(
                 .and(col(g, VersionColumn::Version).eq(Expr::from(summary_at))),
         )
         .and_where(Expr::col((c, GroupColumn::TenantId)).eq(tenant_id))
-        .and_where(col(g, VersionColumn::MemberCount).gt(0))
         .take();
+    page_filters(&mut page, g, request);
+    Ok(with_sample_titles(tx, page, request, false).await?.0)
+}
+
+/// The filters, keyset position, order and limit of a group list page over the summary columns of alias `g`.
+fn page_filters(
+    page: &mut sea_orm::sea_query::SelectStatement,
+    g: &'static str,
+    request: &GroupListRequest<'_>,
+) {
+    let col = |name: &'static str| Expr::col((Alias::new(g), Alias::new(name)));
+    page.and_where(col("member_count").gt(0));
     if let Some(version) = request.version {
-        page.and_where(Expr::col((c, GroupColumn::SignatureVersion)).eq(version));
+        page.and_where(col("signature_version").eq(version));
     }
     match request.open {
         Some(true) => {
-            page.and_where(col(g, VersionColumn::OpenCount).gt(0));
+            page.and_where(col("open_count").gt(0));
         }
         Some(false) => {
-            page.and_where(col(g, VersionColumn::OpenCount).eq(0));
+            page.and_where(col("open_count").eq(0));
         }
         None => {}
     }
+    let key = order_key(request.order);
     if let Some((count, last_seen, version, signature)) = &request.after {
         let mut after = Vec::new();
         if request.order == GroupOrder::Count {
@@ -277,15 +326,75 @@ pub async fn list_groups(
             Expr::val(version.as_str()),
             Expr::val(signature.as_str()),
         ]);
-        page.and_where(
-            Expr::tuple(key.iter().map(|column| col(g, *column))).lt(Expr::tuple(after)),
-        );
+        page.and_where(Expr::tuple(key.iter().map(|name| col(name))).lt(Expr::tuple(after)));
     }
-    for column in key {
-        page.order_by((g, *column), Order::Desc);
+    for name in key {
+        page.order_by((Alias::new(g), Alias::new(*name)), Order::Desc);
     }
     page.limit(request.limit);
-    // The page first (the inner query), then a sample title for each of its rows only.
+}
+
+/// The columns a group list is ordered by, all descending.
+fn order_key(order: GroupOrder) -> &'static [&'static str] {
+    match order {
+        GroupOrder::LastSeen => &["last_seen", "signature_version", "recurrence_signature"],
+        GroupOrder::Count => &[
+            "member_count",
+            "last_seen",
+            "signature_version",
+            "recurrence_signature",
+        ],
+    }
+}
+
+/// The page from the live summaries (`recurrence_groups`), each row with `changed`: 1 when a summary of the tenant
+/// is valid from after `as_of` (so the live summaries are not the summaries then), read on the page's snapshot.
+fn live_page(
+    tenant_id: &str,
+    request: &GroupListRequest<'_>,
+) -> sea_orm::sea_query::SelectStatement {
+    let g = "g";
+    let changed_after = Query::select()
+        .expr(Expr::val(1))
+        .from(GroupVersions)
+        .and_where(Expr::col(VersionColumn::TenantId).eq(tenant_id))
+        .and_where(Expr::col(VersionColumn::ValidFrom).gt(request.as_of))
+        .limit(1)
+        .take();
+    let mut page = Query::select()
+        .columns(
+            [
+                GroupColumn::TenantId,
+                GroupColumn::SignatureVersion,
+                GroupColumn::RecurrenceSignature,
+                GroupColumn::MemberCount,
+                GroupColumn::OpenCount,
+                GroupColumn::FirstSeen,
+                GroupColumn::LastSeen,
+            ]
+            .map(|column| (Alias::new(g), column)),
+        )
+        .from_as(Groups, Alias::new(g))
+        .expr_as(
+            Expr::case(Expr::exists(changed_after), 1).finally(0),
+            Alias::new("changed"),
+        )
+        .and_where(Expr::col((Alias::new(g), GroupColumn::TenantId)).eq(tenant_id))
+        .take();
+    page_filters(&mut page, g, request);
+    page
+}
+
+/// The rows of `page` (a group summary page), each with its sample title at `as_of`, in the page's order; with
+/// `flagged`, whether any row's `changed` column is set.
+async fn with_sample_titles(
+    tx: &Tx,
+    page: sea_orm::sea_query::SelectStatement,
+    request: &GroupListRequest<'_>,
+    flagged: bool,
+) -> Result<(Vec<GroupSummaryRow>, bool), StorageError> {
+    let as_of = request.as_of;
+    let p = "p";
     let sample_title = Query::select()
         .column((V, IncidentColumn::Title))
         .from_as(VERSIONS, V)
@@ -300,31 +409,48 @@ pub async fn list_groups(
         .limit(1)
         .take();
     let mut select = Query::select()
-        .columns(summary[1..].iter().map(|column| (p, *column)))
+        .columns(
+            [
+                VersionColumn::SignatureVersion,
+                VersionColumn::RecurrenceSignature,
+                VersionColumn::MemberCount,
+                VersionColumn::OpenCount,
+                VersionColumn::FirstSeen,
+                VersionColumn::LastSeen,
+            ]
+            .map(|column| (p, column)),
+        )
         .expr_as(Expr::from(sample_title), "sample_title")
         .from_subquery(page, p)
         .take();
-    for column in key {
-        select.order_by((p, *column), Order::Desc);
+    if flagged {
+        select.column((p, Alias::new("changed")));
+    }
+    for name in order_key(request.order) {
+        select.order_by((p, Alias::new(*name)), Order::Desc);
     }
     let rows = tx
         .conn()
         .query_all_raw(tx.conn().get_database_backend().build(&select))
         .await
         .map_err(StorageError::from_db)?;
-    rows.iter()
-        .map(|row| {
-            Ok(GroupSummaryRow {
-                signature_version: get(row, "signature_version")?,
-                recurrence_signature: get(row, "recurrence_signature")?,
-                member_count: get(row, "member_count")?,
-                open_count: get(row, "open_count")?,
-                first_seen: get(row, "first_seen")?,
-                last_seen: get(row, "last_seen")?,
-                sample_title: get(row, "sample_title")?,
-            })
-        })
-        .collect()
+    let mut changed = false;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        if flagged {
+            changed |= get::<i32>(row, "changed")? != 0;
+        }
+        out.push(GroupSummaryRow {
+            signature_version: get(row, "signature_version")?,
+            recurrence_signature: get(row, "recurrence_signature")?,
+            member_count: get(row, "member_count")?,
+            open_count: get(row, "open_count")?,
+            first_seen: get(row, "first_seen")?,
+            last_seen: get(row, "last_seen")?,
+            sample_title: get(row, "sample_title")?,
+        });
+    }
+    Ok((out, changed))
 }
 
 /// The tenant's incidents as they are now, in creation order (created_at, id) after `after`, at most `limit`:

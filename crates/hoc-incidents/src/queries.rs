@@ -15,7 +15,7 @@ use time::OffsetDateTime;
 
 use crate::limits::SIGNATURE_MAX_CHARS;
 use crate::procedures::IncidentId;
-use crate::recurrence::{CURRENT_VERSION, SignatureInputs};
+use crate::recurrence::SignatureInputs;
 use crate::{
     AssigneeId, AuditEntry, Incident, IncidentAt, IncidentError, Page, RecurrenceGroup, Service,
     TimelineEntry,
@@ -95,7 +95,7 @@ hoc_contracts::request! {
     pub struct GetRecurrenceGroup => GroupQuery {
         /// The recurrence signature.
         signature: String => required Text<{ SIGNATURE_MAX_CHARS }>,
-        /// The signature algorithm (default: the current one).
+        /// The signature algorithm (default: the tenant's primary algorithm at `as_of`).
         version: Option<String> => optional SignatureVersion,
         /// Page size (1 to 500, default 50).
         limit: Option<i64> => optional Limit,
@@ -432,8 +432,8 @@ pub async fn audit_entries(
     })
 }
 
-/// A recurrence group by signature (version defaults to the current algorithm). A group with no member visible
-/// at `as_of` is `not_found`.
+/// A recurrence group by signature (version defaults to the tenant's primary algorithm at `as_of`). A group with no
+/// member visible at `as_of` is `not_found`.
 pub async fn recurrence_group(
     tx: &hoc_drivers::Tx,
     tenant_id: &str,
@@ -441,10 +441,14 @@ pub async fn recurrence_group(
     at: ReadAt,
 ) -> Result<RecurrenceGroup, IncidentError> {
     let params = PageParams::new(query.limit, query.cursor);
-    let version = query
-        .version
-        .map_or(CURRENT_VERSION, SignatureVersion::as_str)
-        .to_owned();
+    let version = match query.version {
+        Some(version) => version.as_str().to_owned(),
+        None => {
+            crate::grouping::config_at(tx, tenant_id, Some(DbTime::new(at.instant())))
+                .await?
+                .primary_version
+        }
+    };
     group(
         tx,
         tenant_id,

@@ -12,9 +12,13 @@ use sha2::{Digest, Sha256};
 
 use crate::template::template;
 
-/// The version new incidents are signed with when their tenant has no grouping configuration (a tenant moves to a
-/// newer one by configuring it and regrouping, so no existing group splits by itself).
+/// The version the first incidents were signed with, before a tenant could configure grouping: a tenant without a
+/// configuration whose first incident was signed with it keeps it (a tenant moves to a newer one by configuring it
+/// and regrouping, so no existing group splits by itself). [`sign_current`] signs with it.
 pub const CURRENT_VERSION: &str = "rsig-v1";
+
+/// The newest version: a tenant with no grouping configuration and no incidents starts on it.
+pub const NEWEST_VERSION: &str = "rsig-v3";
 
 /// The fields a signature can be computed from.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

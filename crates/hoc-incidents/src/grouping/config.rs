@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 use super::*;
 use crate::IncidentError;
 use crate::procedures::{Caller, Outcome};
-use crate::recurrence::CURRENT_VERSION;
+use crate::recurrence::{NEWEST_VERSION, algorithm};
 
 /// A tenant's grouping configuration (the HTTP API's grouping-config object).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -43,11 +43,11 @@ pub struct GroupingConfig {
 }
 
 impl GroupingConfig {
-    /// The configuration of a tenant that never configured grouping.
-    pub fn defaults() -> Self {
+    /// The configuration of a tenant that never configured grouping, signing with `primary`.
+    pub fn defaults(primary: &str) -> Self {
         Self {
             version: 0,
-            primary_version: CURRENT_VERSION.to_owned(),
+            primary_version: primary.to_owned(),
             secondary_version: None,
             fingerprint_rules: Vec::new(),
             templates_version: None,
@@ -108,16 +108,24 @@ pub async fn get_config(
     config_at(tx, tenant_id, Some(DbTime::new(at.instant()))).await
 }
 
-/// The tenant's configuration at `at` (now when none): its latest version written by then, or the defaults.
-pub(super) async fn config_at(
+/// The tenant's configuration at `at` (now when none): its latest version written by then, or the defaults — the
+/// signature version of its first incident (created by then), or the newest version when it had none: a tenant
+/// that never configured grouping starts on the newest version, and one whose incidents were signed before keeps
+/// their version until it moves. One statement, two without a configuration.
+pub(crate) async fn config_at(
     tx: &Tx,
     tenant_id: &str,
     at: Option<DbTime>,
 ) -> Result<GroupingConfig, IncidentError> {
-    match driver::config_at(tx, tenant_id, at).await? {
-        Some(row) => GroupingConfig::from_row(row),
-        None => Ok(GroupingConfig::defaults()),
+    if let Some(row) = driver::config_at(tx, tenant_id, at).await? {
+        return GroupingConfig::from_row(row);
     }
+    let first = driver::first_signature_version(tx, tenant_id, at).await?;
+    let primary = first
+        .as_deref()
+        .filter(|v| algorithm(v).is_some())
+        .unwrap_or(NEWEST_VERSION);
+    Ok(GroupingConfig::defaults(primary))
 }
 
 /// Writes a new version of the tenant's configuration, audited and announced.

@@ -98,7 +98,7 @@ fn the_first_matching_rule_fingerprints_and_a_callers_fingerprint_wins() {
                     fingerprint: vec!["any-database".into()],
                 },
             ],
-            ..GroupingConfig::defaults()
+            ..GroupingConfig::defaults("rsig-v1")
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));

@@ -42,7 +42,7 @@ hoc_spine::storage_test!(readme_walkthrough_over_http, |db, url| {
         (incident["status"].as_str(), incident["tenant_id"].as_str()),
         (Some("open"), Some("acme"))
     );
-    assert_eq!(incident["signature_version"], "rsig-v1");
+    assert_eq!(incident["signature_version"], "rsig-v3");
 
     let (status, got) = server
         .call(
@@ -213,7 +213,8 @@ hoc_spine::storage_test!(readme_walkthrough_over_http, |db, url| {
         )
         .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(why["signature_inputs"]["mode"], "fields");
+    // rsig-v3 (a new tenant's algorithm): the error code dominates.
+    assert_eq!(why["signature_inputs"]["mode"], "code");
 
     let (status, list) = server
         .call(

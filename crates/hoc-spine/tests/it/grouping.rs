@@ -86,7 +86,8 @@ hoc_drivers::storage_test!(
         let defaults = spine.call(&c, &GetGroupingConfig {}).await.expect("get");
         assert_eq!(
             (defaults.version, defaults.primary_version.as_str()),
-            (0, "rsig-v1")
+            (0, "rsig-v3"),
+            "a tenant with no configuration and no incidents starts on the newest version"
         );
         // Every bad field at once, and nothing written.
         let bad = PutGroupingConfig {
@@ -226,6 +227,10 @@ hoc_drivers::storage_test!(
     |db| {
         let spine = spine(&db);
         let c = ctx("t1");
+        spine
+            .call(&c, &put("rsig-v1", None, vec![]))
+            .await
+            .expect("start on v1");
         let first = spine
             .call(
                 &c,
@@ -325,7 +330,7 @@ hoc_drivers::storage_test!(
             .await
             .expect("why");
         let inputs = why.signature_inputs.expect("inputs");
-        assert_eq!(inputs.rule.as_deref(), Some("v2#1"));
+        assert_eq!(inputs.rule.as_deref(), Some("v3#1"));
         assert_eq!(
             inputs.fields,
             [
@@ -875,6 +880,10 @@ hoc_drivers::storage_test!(
     |db| {
         let spine = spine(&db);
         let c = ctx("t1");
+        spine
+            .call(&c, &put("rsig-v1", None, vec![]))
+            .await
+            .expect("start on v1");
         // HDFS's block ids keep a minus sign as text: rsig-v1 and rsig-v2 split one kind of message by it.
         let messages = [
             "Deleting block blk_-4794867979917102672 file /mnt/hadoop/dfs/data/current/subdir19/blk_-4794867979917102672",

@@ -299,3 +299,66 @@ hoc_drivers::storage_test!(
         assert_eq!(templates.templates.len(), 1);
     }
 );
+
+hoc_drivers::storage_test!(
+    a_new_tenant_starts_on_the_newest_version_and_one_with_incidents_keeps_theirs,
+    |db| {
+        let spine = spine(&db);
+        let (fresh, old) = (ctx("fresh"), ctx("old"));
+        let config = spine
+            .call(&fresh, &GetGroupingConfig::default())
+            .await
+            .expect("config");
+        assert_eq!(
+            (config.version, config.primary_version.as_str()),
+            (0, "rsig-v3")
+        );
+        let first = spine
+            .call(&fresh, &incident(SYNCED[0]))
+            .await
+            .expect("first");
+        assert_eq!(first.signature_version.as_deref(), Some("rsig-v3"));
+        let second = spine
+            .call(&fresh, &incident(SYNCED[1]))
+            .await
+            .expect("second");
+        assert_eq!(second.signature_version.as_deref(), Some("rsig-v3"));
+        assert_eq!(second.recurrence_signature, first.recurrence_signature);
+
+        // A tenant whose first incident was signed with rsig-v1 before new tenants started on the newest version
+        // (its creation version rewritten to what such a tenant's history holds) keeps rsig-v1 until it moves.
+        let legacy = spine
+            .call(&old, &incident(SYNCED[0]))
+            .await
+            .expect("legacy");
+        hoc_drivers::testing::execute_raw(
+            &db,
+            &format!(
+                "UPDATE incident_versions SET signature_version = 'rsig-v1' \
+                 WHERE tenant_id = 'old' AND id = '{}' AND version = 1",
+                legacy.id
+            ),
+        )
+        .await
+        .expect("legacy history");
+        let config = spine
+            .call(&old, &GetGroupingConfig::default())
+            .await
+            .expect("config");
+        assert_eq!(
+            (config.version, config.primary_version.as_str()),
+            (0, "rsig-v1")
+        );
+        let next = spine.call(&old, &incident(SYNCED[1])).await.expect("next");
+        assert_eq!(next.signature_version.as_deref(), Some("rsig-v1"));
+        // Before its first incident, the tenant had none: the past shows the newest version.
+        let before = old
+            .clone()
+            .with_as_of(legacy.created_at - time::Duration::microseconds(1));
+        let then = spine
+            .call(&before, &GetGroupingConfig::default())
+            .await
+            .expect("then");
+        assert_eq!(then.primary_version, "rsig-v3");
+    }
+);

@@ -23,6 +23,7 @@ mod analytics;
 mod auth;
 mod concurrency;
 mod export;
+mod group_list;
 mod grouping;
 mod history;
 mod learned;

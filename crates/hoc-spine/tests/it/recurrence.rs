@@ -24,6 +24,19 @@ fn db_incident(message: &str) -> CreateIncident {
 
 hoc_drivers::storage_test!(create_signs_incidents_and_groups_recurrences, |db| {
     let spine = spine(&db);
+    // Tenants on rsig-v1 (the error message counts beside the code).
+    for tenant in ["t1", "t2"] {
+        spine
+            .call(
+                &ctx(tenant),
+                &hoc_spine::requests::PutGroupingConfig {
+                    primary_version: Some("rsig-v1".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("v1");
+    }
     let a = spine
         .call(&ctx("t1"), &db_incident("too many clients for user 4821"))
         .await

@@ -70,7 +70,7 @@ hoc_drivers::storage_test!(create_writes_incident_timeline_audit_and_event, |db|
             "incident_state": "open",
             "severity": "high",
             "recurrence_signature": incident.recurrence_signature,
-            "signature_version": "rsig-v1",
+            "signature_version": "rsig-v3",
         })
     );
     event.validate().expect("stored event is valid");
