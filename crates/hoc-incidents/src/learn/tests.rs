@@ -167,3 +167,66 @@ fn a_learned_template_replaces_the_v3_template_and_nothing_else() {
     );
     assert_eq!(coded.inputs.template, None);
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::super::*;
+
+    /// Messages of a few words, numbers and delimiters, so that templates repeat and differ in one position.
+    fn messages() -> impl Strategy<Value = Vec<String>> {
+        prop::collection::vec(
+            prop::collection::vec(
+                prop_oneof![
+                    "(job|disk|node|user|link|cache)",
+                    "(alpha|beta|gamma|delta|eta|theta|iota|kappa|lambda|mu)",
+                    "[0-9]{1,4}",
+                    "(=|:|,)",
+                ],
+                1..6,
+            )
+            .prop_map(|words| words.join(" ")),
+            0..60,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn mining_is_order_free_and_every_member_matches_a_learned_template(
+            texts in messages(),
+            rotate in 0_usize..60,
+        ) {
+            let mine_all = |texts: &[String]| {
+                mine(texts.iter().map(|t| (TemplateField::ErrorMessage, t.as_str())))
+            };
+            let learned = mine_all(&texts);
+            let mut turned = texts.clone();
+            if !turned.is_empty() {
+                let by = rotate % turned.len();
+                turned.rotate_left(by);
+            }
+            turned.reverse();
+            prop_assert_eq!(mine_all(&turned), learned.clone());
+            let index = TemplateIndex::new(
+                learned.iter().enumerate().map(|(i, t)| (i + 1, t.field, t.template.as_str())),
+            );
+            let mut covered = 0_u64;
+            for text in &texts {
+                let v3 = template(text);
+                if let Some((_, matched)) = index.matching(TemplateField::ErrorMessage, &v3) {
+                    // A match keeps the token count and first token, and only widens positions.
+                    let (m, t): (Vec<&str>, Vec<&str>) =
+                        (matched.split(' ').collect(), v3.split(' ').collect());
+                    prop_assert_eq!(m.len(), t.len());
+                    prop_assert_eq!(m[0], t[0]);
+                    prop_assert!(m.iter().zip(&t).all(|(a, b)| *a == VARIABLE || a == b));
+                    covered += 1;
+                }
+            }
+            // Every message a learned template counts matches one (maybe a more specific one).
+            prop_assert!(covered >= learned.iter().map(|t| t.member_count).sum::<u64>());
+        }
+    }
+}
