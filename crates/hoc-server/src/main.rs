@@ -443,12 +443,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             max_batches,
             actor,
         } => {
-            if format != "text" && format != "json" {
-                return Err(format!("--format must be text or json, not {format}"));
-            }
-            let spine = open(&db).await?;
-            let ctx = hoc_spine::OperationContext::new(&tenant, ActorType::System, &actor)
-                .map_err(|e| e.to_string())?;
+            let (spine, ctx) = system_call(&db, &tenant, &actor, &format).await?;
             let run = spine
                 .regroup(
                     &ctx,
@@ -495,12 +490,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                     actor,
                 },
         } => {
-            if format != "text" && format != "json" {
-                return Err(format!("--format must be text or json, not {format}"));
-            }
-            let spine = open(&db).await?;
-            let ctx = hoc_spine::OperationContext::new(&tenant, ActorType::System, &actor)
-                .map_err(|e| e.to_string())?;
+            let (spine, ctx) = system_call(&db, &tenant, &actor, &format).await?;
             let proposal = if dry_run {
                 spine
                     .call(&ctx, &hoc_spine::requests::PreviewLearn { since })
@@ -614,4 +604,21 @@ fn learn_report(p: &hoc_spine::requests::LearnProposal) -> String {
         }
     );
     out
+}
+
+/// For a command that acts on a tenant's data as the system: checks `--format` (text or json), opens the spine on
+/// `db` and makes the context of `tenant` and `actor`.
+async fn system_call(
+    db: &DatabaseArg,
+    tenant: &str,
+    actor: &str,
+    format: &str,
+) -> Result<(Spine, hoc_spine::OperationContext), String> {
+    if format != "text" && format != "json" {
+        return Err(format!("--format must be text or json, not {format}"));
+    }
+    let spine = open(db).await?;
+    let ctx = hoc_spine::OperationContext::new(tenant, ActorType::System, actor)
+        .map_err(|e| e.to_string())?;
+    Ok((spine, ctx))
 }
