@@ -23,6 +23,27 @@ pub async fn list_after(
     envelopes(rows)
 }
 
+/// The highest `sequence_no` of a tenant's project (0: none yet): where a live follower that wants no history
+/// starts. One index seek, newest first.
+pub async fn last_sequence_no(
+    tx: &Tx,
+    tenant_id: &str,
+    project_id: &str,
+) -> Result<i64, StorageError> {
+    let last = Entity::find()
+        .select_only()
+        .column(Column::SequenceNo)
+        .filter(Column::TenantId.eq(tenant_id))
+        .filter(Column::ProjectId.eq(project_id))
+        .order_by_desc(Column::SequenceNo)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(&tx.conn())
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(last.unwrap_or(0))
+}
+
 /// The envelopes stored in outbox rows.
 fn envelopes(
     rows: Vec<crate::entity::event_outbox::Model>,

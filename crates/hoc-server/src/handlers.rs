@@ -39,10 +39,10 @@ fn stored(response: StoredResponse, replayed: bool) -> Response {
 
 /// What every route handler needs from the request: state, request id, headers and URI.
 pub(crate) struct Req {
-    state: AppState,
-    rid: RequestId,
-    headers: HeaderMap,
-    uri: Uri,
+    pub(crate) state: AppState,
+    pub(crate) rid: RequestId,
+    pub(crate) headers: HeaderMap,
+    pub(crate) uri: Uri,
 }
 
 impl FromRequestParts<AppState> for Req {

@@ -11,6 +11,7 @@
 
 #![warn(missing_docs)]
 
+pub mod console;
 mod error;
 mod handlers;
 pub mod openapi;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     /// The Prometheus recorder `/metrics` renders (`None`: no recorder installed, `/metrics` is 404).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// The console's sign-in sessions (this process's; see [`console::session`]).
+    pub console: std::sync::Arc<console::Sessions>,
 }
 
 /// What a route serves.
@@ -98,6 +101,8 @@ pub struct Route {
     /// The body field that carries the key instead of the `Authorization` header (PagerDuty's `routing_key`); such a
     /// route answers every refusal as PagerDuty does (400 `invalid event` naming the fields).
     pub key_in_body: Option<&'static str>,
+    /// The request's fields and their schemas (empty for `hocd`'s own routes): how the console types a form.
+    pub(crate) fields: fn() -> Vec<hoc_spine::input::FieldSchema>,
     pub(crate) router: fn(&'static Route) -> MethodRouter<AppState>,
     pub(crate) document: Document,
 }
@@ -133,6 +138,7 @@ impl Route {
                 .and_then(|example| body_of(&example(), route.path)),
             statuses: S::STATUSES,
             key_in_body: route.key_in_body,
+            fields: M::fields,
             router: handlers::router::<M, S>,
             document: Document::Operation(openapi::operation::<M, S>),
         }
@@ -158,6 +164,7 @@ impl Route {
             example: None,
             statuses: &[200],
             key_in_body: None,
+            fields: Vec::new,
             router,
             document: Document::Service(document),
         }
@@ -260,13 +267,15 @@ pub fn route_named(name: &str) -> Option<&'static Route> {
     routes().iter().find(|r| r.name == name)
 }
 
-/// The whole application: [`routes`], `/healthz`, `/readyz`, `/openapi.json`, JSON 404s, request ids and the body limit.
+/// The whole application: [`routes`], `/healthz`, `/readyz`, `/openapi.json`, the console (`/console`), JSON 404s,
+/// request ids and the body limit.
 pub fn app(state: AppState) -> Router {
     let mut router: Router<AppState> = Router::new();
     for route in routes() {
         router = router.route(route.path, (route.router)(route));
     }
     router
+        .merge(console::router())
         .fallback(handlers::no_route)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
@@ -299,6 +308,7 @@ pub fn state(spine: Spine) -> AppState {
         relay: None,
         closing: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
         metrics: None,
+        console: std::sync::Arc::new(console::Sessions::default()),
     }
 }
 

@@ -71,6 +71,10 @@ enum Command {
         /// How long a request may run before it is answered 503 (milliseconds).
         #[arg(long, env = "HOC_REQUEST_TIMEOUT_MS", default_value_t = 30_000)]
         request_timeout_ms: u64,
+        /// How long a console session may go unused before it ends (seconds; sessions end 12 hours after sign-in
+        /// whatever this is).
+        #[arg(long, env = "HOC_CONSOLE_IDLE_SECONDS", default_value_t = 3600)]
+        console_idle_seconds: u64,
         /// Most connections open at once (default and ceiling: the file-descriptor limit, raised to its hard
         /// limit at start, minus 64).
         #[arg(long, env = "HOC_MAX_CONNECTIONS")]
@@ -284,6 +288,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             header_read_timeout_ms,
             idle_timeout_ms,
             request_timeout_ms,
+            console_idle_seconds,
             max_connections,
             nats_url,
             nats_stream,
@@ -347,6 +352,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             state.body_limit = max_body_bytes;
             state.ingest_body_limit = max_ingest_body_bytes;
             state.request_timeout = ms(request_timeout_ms.max(1));
+            state.console = std::sync::Arc::new(hoc_server::console::Sessions::new(
+                std::time::Duration::from_secs(console_idle_seconds.max(1)),
+            ));
             println!("hocd listening on http://{address}");
             tracing::info!(%address, database = %redact(&db.database_url), max_connections,
                 header_read_timeout_ms, idle_timeout_ms, request_timeout_ms, "serving");

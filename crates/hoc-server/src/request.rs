@@ -202,19 +202,44 @@ pub(crate) fn read_query<M: serde::de::DeserializeOwned>(
 }
 
 /// Parses the path parameters and the query string of a read into its request type `M`, each parameter typed by
-/// the field's schema: an integer or a boolean as such, a list field (`label=`) from every repetition of its name,
-/// any other as text. A repeated parameter that is not a list, an unknown one or a wrong type is 400. Where the
-/// route takes the read's point in time (`as_of_param`), it is taken out and returned for the context.
+/// the field's schema ([`typed_object`]). Where the route takes the read's point in time (`as_of_param`), it is
+/// taken out and returned for the context.
 pub(crate) fn read_request_query<M: hoc_spine::OperationMethod>(
     uri: &Uri,
     path: Vec<(String, String)>,
     as_of_param: Option<&'static str>,
 ) -> Result<(M, Option<AsOfParam>), ApiError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(uri.query().unwrap_or(""))
+        .map_err(|e| ApiError::malformed(format!("bad query string: {e}")))?;
+    let (object, as_of) = typed_object(&M::fields(), path, pairs, as_of_param)?;
+    let request =
+        serde_path_to_error::deserialize(serde_json::Value::Object(object)).map_err(|e| {
+            ApiError::malformed(format!(
+                "bad query string: {}",
+                hoc_spine::input::shape_message(&e.path().to_string(), &e.into_inner().to_string())
+            ))
+        })?;
+    Ok((request, as_of))
+}
+
+/// The JSON object of a request's fields from text pairs (a query string, a form), each typed by the field's
+/// schema in `fields`: an integer or a boolean as such, a list field (`label=`) from every repetition of its name,
+/// any other as text. The path's parameters come first and cannot be repeated. A repeated parameter that is not a
+/// list or a wrong type is 400. The pair named `as_of_param`, if any, is taken out and returned.
+pub(crate) fn typed_object(
+    fields: &[hoc_spine::input::FieldSchema],
+    path: Vec<(String, String)>,
+    pairs: Vec<(String, String)>,
+    as_of_param: Option<&'static str>,
+) -> Result<
+    (
+        serde_json::Map<String, serde_json::Value>,
+        Option<AsOfParam>,
+    ),
+    ApiError,
+> {
     use serde_json::Value;
     let bad = |message: String| ApiError::malformed(format!("bad query string: {message}"));
-    let pairs: Vec<(String, String)> =
-        serde_urlencoded::from_str(uri.query().unwrap_or("")).map_err(|e| bad(e.to_string()))?;
-    let fields = M::fields();
     let kind = |name: &str| -> &'static str {
         let Some(field) = fields.iter().find(|f| f.name == name) else {
             return "string";
@@ -264,13 +289,7 @@ pub(crate) fn read_request_query<M: hoc_spine::OperationMethod>(
             }
         }
     }
-    let request = serde_path_to_error::deserialize(Value::Object(object)).map_err(|e| {
-        bad(hoc_spine::input::shape_message(
-            &e.path().to_string(),
-            &e.into_inner().to_string(),
-        ))
-    })?;
-    Ok((request, as_of))
+    Ok((object, as_of))
 }
 
 /// Applies the read's point in time (the query parameter `param`) to the context (RFC 3339; anything else is

@@ -51,20 +51,42 @@ pub(crate) async fn events_stream(
     uri: Uri,
 ) -> Response {
     match open(&state, &rid, &headers, &uri).await {
-        Ok((ctx, first)) => Sse::new(stream(
-            state.spine.clone(),
-            ctx,
-            first,
-            state.closing.subscribe(),
-        ))
-        .keep_alive(
-            KeepAlive::new()
-                .interval(Duration::from_secs(15))
-                .text("heartbeat"),
-        )
-        .into_response(),
+        Ok((ctx, first)) => sse(&state, ctx, first, true),
         Err(err) => err.into_response(),
     }
+}
+
+/// The caller's events after `after` as a live stream of unnamed events (a browser's `EventSource` hands every one
+/// to `onmessage`; the type is in the envelope): the console's, which starts at the feed's end.
+pub(crate) async fn follow(
+    state: &AppState,
+    ctx: OperationContext,
+    after: i64,
+    rid: &RequestId,
+) -> Result<Response, ApiError> {
+    let first = state
+        .spine
+        .call(&ctx, &feed_page(after))
+        .await
+        .map_err(|err| ApiError::from_operation(err, &rid.0))?;
+    Ok(sse(state, ctx, first, false))
+}
+
+/// The stream as a response; `named`: each event's SSE `event:` is its type.
+fn sse(state: &AppState, ctx: OperationContext, first: EventsPage, named: bool) -> Response {
+    Sse::new(stream(
+        state.spine.clone(),
+        ctx,
+        first,
+        state.closing.subscribe(),
+        named,
+    ))
+    .keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(15))
+            .text("heartbeat"),
+    )
+    .into_response()
 }
 
 async fn open(
@@ -108,6 +130,7 @@ struct Cursor {
     pending: VecDeque<EventEnvelope>,
     commits: tokio::sync::watch::Receiver<u64>,
     closing: tokio::sync::watch::Receiver<bool>,
+    named: bool,
 }
 
 fn stream(
@@ -115,6 +138,7 @@ fn stream(
     ctx: OperationContext,
     first: EventsPage,
     closing: tokio::sync::watch::Receiver<bool>,
+    named: bool,
 ) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
     let commits = spine.commits();
     let cursor = Cursor {
@@ -124,6 +148,7 @@ fn stream(
         pending: first.items.into(),
         commits,
         closing,
+        named,
     };
     futures_util::stream::unfold(cursor, |mut cursor| async move {
         loop {
@@ -132,10 +157,13 @@ fn stream(
                 return None;
             }
             if let Some(envelope) = cursor.pending.pop_front() {
-                let event = Event::default()
-                    .id(envelope.sequence_no.to_string())
-                    .event(envelope.event_type.clone())
-                    .data(envelope.to_json().to_string());
+                let event = Event::default().id(envelope.sequence_no.to_string());
+                let event = if cursor.named {
+                    event.event(envelope.event_type.clone())
+                } else {
+                    event
+                };
+                let event = event.data(envelope.to_json().to_string());
                 return Some((Ok(event), cursor));
             }
             let page = cursor

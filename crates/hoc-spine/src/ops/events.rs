@@ -19,6 +19,27 @@ hoc_contracts::request! {
     }
 }
 
+hoc_contracts::request! {
+    /// Where the caller's tenant and project feed ends now: a live follower (the console) starts there instead of
+    /// reading the history. Not routed.
+    pub struct TailEvents => TailQuery {}
+}
+
+/// The end of a feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct EventsTail {
+    /// The highest `sequence_no` (0: no event yet); pass it as `after` to follow from here.
+    pub last_sequence_no: i64,
+}
+
+operation_method!(TailEvents => "events.feed"."tail", writes = false, -> EventsTail,
+|request, call| {
+    let TailQuery {} = request.parse().map_err(invalid)?;
+    let last_sequence_no =
+        hoc_drivers::outbox::last_sequence_no(call.tx, call.ctx.tenant_id(), call.ctx.project_id()).await?;
+    Ok(Output::read(EventsTail { last_sequence_no }))
+});
+
 /// A page of events.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct EventsPage {
@@ -36,7 +57,8 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
             "The tenant's events in sequence order",
         )
         .as_of(),
-    )
+    )?;
+    v.method::<TailEvents>()
 }
 
 operation_method!(ListEvents => "events.feed"."list", writes = false, -> EventsPage,
