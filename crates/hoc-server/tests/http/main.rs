@@ -3,6 +3,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alerts;
+mod browser;
+mod console;
 mod errors;
 mod faults;
 mod grouping;

@@ -3,6 +3,14 @@
 (function () {
   "use strict";
   var body = document.body;
+  // Empty filters stay out of the URL (without this script they are sent empty, which means the same).
+  Array.prototype.forEach.call(document.querySelectorAll("form.filters, form.as-of"), function (form) {
+    form.addEventListener("submit", function () {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (field.name && field.value === "") field.disabled = true;
+      });
+    });
+  });
   var page = body.getAttribute("data-page");
   if (body.getAttribute("data-past") === "true") return; // the past does not change
   var live = page === "incidents" ? "incident-list" : page === "incident" ? "incident-live" : null;
