@@ -335,7 +335,7 @@ hoc_spine::storage_test!(the_console_in_a_browser, |db, url| {
             json!([]),
         )
         .await;
-    if !overflow.as_i64().is_some_and(|o| o <= 0) {
+    if overflow.as_i64().is_none_or(|o| o > 0) {
         browser.screenshot(&dir.join("incident-phone.png")).await;
         let wide = browser
             .eval(

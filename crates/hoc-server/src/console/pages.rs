@@ -1,0 +1,471 @@
+//! The console's pages and the incident page's actions.
+
+use axum::body::Body;
+use axum::extract::{Path, RawPathParams};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use hoc_spine::ErrorCode;
+use hoc_spine::auth::Scope;
+use serde_json::{Map, Value, json};
+
+use super::sign_in::same_origin;
+use super::{
+    ACTIONS, Failure, Refusal, Viewer, encode_segment, error_page, field_map, form, href, page,
+    page_viewer, query_pairs, redirect, refused, render, run, session, take, viewer,
+};
+use crate::ApiError;
+use crate::handlers::Req;
+
+/// `GET /console`: the incident list, filtered by the API list's parameters in the query string.
+pub(super) async fn incidents_page(req: Req) -> Response {
+    let mut pairs = query_pairs(&req);
+    let as_of = take(&mut pairs, "as_of");
+    let viewer = match page_viewer(&req, as_of).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let mut context = viewer.base();
+    let filters: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "cursor")
+        .cloned()
+        .collect();
+    let mut filter_values = Map::new();
+    for (name, value) in &filters {
+        if name == "label" {
+            let labels = filter_values
+                .entry("label")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(labels) = labels {
+                labels.push(json!(value));
+            }
+        } else {
+            filter_values.insert(name.clone(), json!(value));
+        }
+    }
+    context.insert("filters".into(), Value::Object(filter_values));
+    context.insert(
+        "first_page".into(),
+        json!(href("/console", &filters, viewer.as_of.as_deref())),
+    );
+    let status = match run(&req, &viewer, "list_incidents", Vec::new(), pairs.clone()).await {
+        Ok(list) => {
+            if let Some(next) = list.get("next_cursor").and_then(Value::as_str) {
+                let mut next_pairs = filters.clone();
+                next_pairs.push(("cursor".into(), next.to_owned()));
+                context.insert(
+                    "next_page".into(),
+                    json!(href("/console", &next_pairs, viewer.as_of.as_deref())),
+                );
+            }
+            context.insert(
+                "paged".into(),
+                json!(pairs.iter().any(|(k, _)| k == "cursor")),
+            );
+            context.insert("list".into(), list);
+            StatusCode::OK
+        }
+        Err(failure) => {
+            context.insert("errors".into(), field_map(failure.fields()));
+            context.insert("failure".into(), json!(failure.error().message));
+            failure.error().status
+        }
+    };
+    page("incidents.html", status, context)
+}
+
+/// `GET /console/incidents/{id}`: the incident, its alerts, notes, timeline, duplicates and group, and the forms of
+/// its actions.
+pub(super) async fn incident_page(req: Req, Path(id): Path<String>) -> Response {
+    let mut pairs = query_pairs(&req);
+    let as_of = take(&mut pairs, "as_of");
+    let viewer = match page_viewer(&req, as_of).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    incident_view(&req, &viewer, &id, None).await
+}
+
+/// A failed action, shown on the incident page: which form, the values it sent, what was wrong.
+struct Attempt {
+    action: String,
+    values: Vec<(String, String)>,
+    failure: Failure,
+}
+
+async fn incident_view(req: &Req, viewer: &Viewer, id: &str, attempt: Option<Attempt>) -> Response {
+    let path = || vec![("id".to_owned(), id.to_owned())];
+    let incident = match run(req, viewer, "get_incident", path(), Vec::new()).await {
+        Ok(incident) => incident,
+        Err(failure) => return error_page(failure.error(), Some(viewer)),
+    };
+    let mut context = viewer.base();
+    // The rest of the page: each part a read of its own at the same instant; a part that fails says so in place.
+    let parts = [
+        ("timeline", "incident_timeline", Vec::new()),
+        ("alerts", "list_incident_alerts", Vec::new()),
+        ("notes", "list_notes", Vec::new()),
+        (
+            "group",
+            "incident_recurrence",
+            vec![("limit".to_owned(), "10".to_owned())],
+        ),
+    ];
+    for (name, route, pairs) in parts {
+        let value = match run(req, viewer, route, path(), pairs).await {
+            Ok(value) => value,
+            Err(failure) => json!({ "unavailable": failure.error().message }),
+        };
+        context.insert(name.into(), value);
+    }
+    let status = match &attempt {
+        None => StatusCode::OK,
+        Some(attempt) => {
+            context.insert(
+                "attempt".into(),
+                json!({
+                    "action": attempt.action,
+                    "values": Value::Object(attempt.values.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+                    "errors": field_map(attempt.failure.fields()),
+                    "message": attempt.failure.error().message,
+                }),
+            );
+            attempt.failure.error().status
+        }
+    };
+    context.insert(
+        "links".into(),
+        json!({
+            "audit": href("/console/audit", &[("entity_id".into(), id.to_owned())], viewer.as_of.as_deref()),
+            "group": incident.get("recurrence_signature").and_then(Value::as_str).map(|s| {
+                href(&format!("/console/groups/{}", encode_segment(s)), &[], viewer.as_of.as_deref())
+            }),
+        }),
+    );
+    context.insert("incident".into(), incident);
+    page("incident.html", status, context)
+}
+
+/// `POST /console/incidents/{id}/{action}`: one action of the incident page, as the API would run it; then back
+/// to the page (303), or the page again with the server's errors beside the form's fields.
+pub(super) async fn act(req: Req, params: RawPathParams, body: Body) -> Response {
+    let params: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    let get = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let (id, action) = (get("id"), get("action"));
+    if !same_origin(&req.headers) {
+        return refused("a form posted from another site");
+    }
+    let viewer = match viewer(&req, None).await {
+        Ok(viewer) => viewer,
+        Err(Refusal::SignIn) => return refused("a form posted without a session"),
+        Err(Refusal::Page(page)) => return page,
+    };
+    let mut pairs = match form(&req, body).await {
+        Ok(pairs) => pairs,
+        Err(e) => return error_page(&e, Some(&viewer)),
+    };
+    let token = take(&mut pairs, "csrf_token");
+    if !token.is_some_and(|t| session::same_token(&viewer.csrf, &t)) {
+        return refused("a form without a valid csrf_token");
+    }
+    let Some((_, route)) = ACTIONS.iter().find(|(a, _)| *a == action) else {
+        return error_page(&ApiError::no_route(), Some(&viewer));
+    };
+    if !viewer.scope.allows(Scope::Write) {
+        return error_page(
+            &ApiError::forbidden(format!(
+                "this key has scope `{}`; {action} needs `write`",
+                viewer.scope.as_str()
+            )),
+            Some(&viewer),
+        );
+    }
+    let values: Vec<(String, String)> = pairs.clone();
+    let sent: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .collect();
+    match run(
+        &req,
+        &viewer,
+        route,
+        vec![("id".to_owned(), id.clone())],
+        sent,
+    )
+    .await
+    {
+        Ok(_) => redirect(&format!(
+            "/console/incidents/{}#timeline",
+            encode_segment(&id)
+        )),
+        Err(failure) if failure.error().code == ErrorCode::NotFound.as_str() => {
+            error_page(failure.error(), Some(&viewer))
+        }
+        Err(failure) => {
+            incident_view(
+                &req,
+                &viewer,
+                &id,
+                Some(Attempt {
+                    action,
+                    values,
+                    failure,
+                }),
+            )
+            .await
+        }
+    }
+}
+
+/// `GET /console/groups`: the recurrence groups by count or last seen.
+pub(super) async fn groups_page(req: Req) -> Response {
+    let mut pairs = query_pairs(&req);
+    let as_of = take(&mut pairs, "as_of");
+    let viewer = match page_viewer(&req, as_of).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let mut context = viewer.base();
+    let order = pairs
+        .iter()
+        .find(|(k, _)| k == "order")
+        .map_or("count".to_owned(), |(_, v)| v.clone());
+    context.insert("order".into(), json!(order));
+    let keep: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "cursor" && k != "order")
+        .cloned()
+        .collect();
+    let with_order = |order: &str| {
+        let mut p = keep.clone();
+        p.push(("order".into(), order.to_owned()));
+        href("/console/groups", &p, viewer.as_of.as_deref())
+    };
+    context.insert(
+        "orders".into(),
+        json!({ "count": with_order("count"), "last_seen": with_order("last_seen") }),
+    );
+    let status = match run(
+        &req,
+        &viewer,
+        "list_recurrence_groups",
+        Vec::new(),
+        pairs.clone(),
+    )
+    .await
+    {
+        Ok(list) => {
+            if let Some(next) = list.get("next_cursor").and_then(Value::as_str) {
+                let mut next_pairs: Vec<(String, String)> = pairs
+                    .iter()
+                    .filter(|(k, _)| k != "cursor")
+                    .cloned()
+                    .collect();
+                next_pairs.push(("cursor".into(), next.to_owned()));
+                context.insert(
+                    "next_page".into(),
+                    json!(href(
+                        "/console/groups",
+                        &next_pairs,
+                        viewer.as_of.as_deref()
+                    )),
+                );
+            }
+            let rows: Vec<Value> = list
+                .get("items")
+                .and_then(Value::as_array)
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|g| {
+                            let signature = g
+                                .get("recurrence_signature")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default();
+                            let mut g = g.clone();
+                            if let Value::Object(fields) = &mut g {
+                                fields.insert(
+                                    "href".into(),
+                                    json!(href(
+                                        &format!("/console/groups/{}", encode_segment(signature)),
+                                        &[],
+                                        viewer.as_of.as_deref()
+                                    )),
+                                );
+                            }
+                            g
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            context.insert("groups".into(), Value::Array(rows));
+            StatusCode::OK
+        }
+        Err(failure) => {
+            context.insert("failure".into(), json!(failure.error().message));
+            failure.error().status
+        }
+    };
+    page("groups.html", status, context)
+}
+
+/// The most members a group page reads to draw its sparkline.
+const SPARKLINE_MEMBERS: usize = 2_000;
+
+/// `GET /console/groups/{signature}`: a group's members and a sparkline of its occurrences.
+pub(super) async fn group_page(req: Req, Path(signature): Path<String>) -> Response {
+    let mut pairs = query_pairs(&req);
+    let as_of = take(&mut pairs, "as_of");
+    let viewer = match page_viewer(&req, as_of).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let path = || vec![("signature".to_owned(), signature.clone())];
+    let group = match run(&req, &viewer, "recurrence_group", path(), pairs.clone()).await {
+        Ok(group) => group,
+        Err(failure) => return error_page(failure.error(), Some(&viewer)),
+    };
+    let mut context = viewer.base();
+    // The sparkline's occurrences: the members' creation times, page after page, up to a bound.
+    let version: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k == "version")
+        .cloned()
+        .collect();
+    let mut created = Vec::new();
+    let mut cursor: Option<String> = None;
+    let mut complete = false;
+    while created.len() < SPARKLINE_MEMBERS {
+        let mut p = version.clone();
+        p.push(("limit".into(), "500".into()));
+        if let Some(c) = &cursor {
+            p.push(("cursor".into(), c.clone()));
+        }
+        let Ok(members) = run(&req, &viewer, "recurrence_group", path(), p).await else {
+            break;
+        };
+        created.extend(
+            members
+                .get("items")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|m| m.get("created_at").and_then(Value::as_str))
+                .filter_map(|t| hoc_spine::input::parse_timestamp(t).ok()),
+        );
+        cursor = members
+            .get("next_cursor")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        if cursor.is_none() {
+            complete = true;
+            break;
+        }
+    }
+    context.insert(
+        "sparkline".into(),
+        json!({
+            "svg": render::Sparkline::of(&created, 40).points(),
+            "drawn_from": created.len(),
+            "complete": complete,
+        }),
+    );
+    if let Some(next) = group.get("next_cursor").and_then(Value::as_str) {
+        let mut next_pairs: Vec<(String, String)> = pairs
+            .iter()
+            .filter(|(k, _)| k != "cursor")
+            .cloned()
+            .collect();
+        next_pairs.push(("cursor".into(), next.to_owned()));
+        context.insert(
+            "next_page".into(),
+            json!(href(
+                &format!("/console/groups/{}", encode_segment(&signature)),
+                &next_pairs,
+                viewer.as_of.as_deref()
+            )),
+        );
+    }
+    context.insert("group".into(), group);
+    page("group.html", StatusCode::OK, context)
+}
+
+/// `GET /console/audit`: the tenant's audit trail, or one entity's (`entity_id`), searchable by `request_id`.
+pub(super) async fn audit_page(req: Req) -> Response {
+    let mut pairs = query_pairs(&req);
+    let as_of = take(&mut pairs, "as_of");
+    let viewer = match page_viewer(&req, as_of).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let mut context = viewer.base();
+    let filters: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "cursor")
+        .cloned()
+        .collect();
+    context.insert(
+        "filters".into(),
+        Value::Object(filters.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
+    );
+    let status = match run(&req, &viewer, "list_audit", Vec::new(), pairs.clone()).await {
+        Ok(list) => {
+            if let Some(next) = list.get("next_cursor").and_then(Value::as_str) {
+                let mut next_pairs = filters.clone();
+                next_pairs.push(("cursor".into(), next.to_owned()));
+                context.insert(
+                    "next_page".into(),
+                    json!(href("/console/audit", &next_pairs, viewer.as_of.as_deref())),
+                );
+            }
+            context.insert("list".into(), list);
+            StatusCode::OK
+        }
+        Err(failure) => {
+            context.insert("errors".into(), field_map(failure.fields()));
+            context.insert("failure".into(), json!(failure.error().message));
+            failure.error().status
+        }
+    };
+    page("audit.html", status, context)
+}
+
+/// `GET /console/events`: the signed-in tenant's new events as server-sent events, from the feed's end (or after
+/// `Last-Event-ID` when the browser reconnects); what the console's script follows to update a page live.
+pub(super) async fn events(req: Req) -> Response {
+    let viewer = match viewer(&req, None).await {
+        Ok(viewer) => viewer,
+        Err(Refusal::SignIn) => return ApiError::unauthenticated().into_response(),
+        Err(Refusal::Page(page)) => return page,
+    };
+    let resume = req
+        .headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .filter(|n| *n >= 0);
+    let after = match resume {
+        Some(after) => after,
+        None => match req
+            .state
+            .spine
+            .call(&viewer.ctx, &hoc_spine::requests::TailEvents {})
+            .await
+        {
+            Ok(tail) => tail.last_sequence_no,
+            Err(e) => return ApiError::from_operation(e, &req.rid.0).into_response(),
+        },
+    };
+    crate::stream::follow(&req.state, viewer.ctx, after, &req.rid)
+        .await
+        .unwrap_or_else(IntoResponse::into_response)
+}
