@@ -299,6 +299,53 @@ pub async fn prune(
     Ok(done.rows_affected())
 }
 
+/// The last `sequence_no` numbered in each of `partitions` (a partition without events is left out), in one
+/// statement over `event_sequences` (its primary key): what the live streams' one watcher per process polls.
+pub async fn heads(
+    db: &Database,
+    partitions: &[Partition],
+) -> Result<Vec<(Partition, i64)>, StorageError> {
+    use crate::entity::event_sequences::{Column as Seq, Entity as Sequences};
+    if partitions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut any = Condition::any();
+    for p in partitions {
+        any = any.add(
+            Condition::all()
+                .add(Expr::col(Seq::TenantId).eq(p.tenant_id.as_str()))
+                .add(Expr::col(Seq::ProjectId).eq(p.project_id.as_str())),
+        );
+    }
+    let rows = db
+        .conn()
+        .query_all_raw(build(
+            db,
+            Query::select()
+                .columns([Seq::TenantId, Seq::ProjectId, Seq::LastSequenceNo])
+                .from(Sequences)
+                .cond_where(any),
+        ))
+        .await
+        .map_err(StorageError::from_db)?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                Partition {
+                    tenant_id: row
+                        .try_get("", "tenant_id")
+                        .map_err(StorageError::from_db)?,
+                    project_id: row
+                        .try_get("", "project_id")
+                        .map_err(StorageError::from_db)?,
+                },
+                row.try_get("", "last_sequence_no")
+                    .map_err(StorageError::from_db)?,
+            ))
+        })
+        .collect()
+}
+
 /// The events not yet published.
 pub async fn backlog(db: &Database) -> Result<Backlog, StorageError> {
     let row = db

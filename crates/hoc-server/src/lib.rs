@@ -13,6 +13,7 @@
 
 pub mod console;
 mod error;
+pub mod fanout;
 mod handlers;
 pub mod openapi;
 mod request;
@@ -59,6 +60,8 @@ pub struct AppState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// The console's sign-in sessions (this process's; see [`console::session`]).
     pub console: std::sync::Arc<console::Sessions>,
+    /// The one watcher of every open event stream of this process.
+    pub events: fanout::Fanout,
 }
 
 /// What a route serves.
@@ -301,7 +304,6 @@ pub fn install_metrics() -> Option<metrics_exporter_prometheus::PrometheusHandle
 /// Builds the state for a spine.
 pub fn state(spine: Spine) -> AppState {
     AppState {
-        spine,
         body_limit: DEFAULT_BODY_LIMIT,
         ingest_body_limit: DEFAULT_INGEST_BODY_LIMIT,
         request_timeout: DEFAULT_REQUEST_TIMEOUT,
@@ -309,6 +311,8 @@ pub fn state(spine: Spine) -> AppState {
         closing: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
         metrics: None,
         console: std::sync::Arc::new(console::Sessions::default()),
+        events: fanout::Fanout::new(spine.clone()),
+        spine,
     }
 }
 

@@ -1,7 +1,9 @@
 //! `GET /v1/events/stream?after=N`: the caller's events as Server-Sent Events (`id:` = `sequence_no`, `event:` =
 //! event type, `data:` = the envelope JSON), resumable with `Last-Event-ID`, with a heartbeat comment every 15 s.
-//! The same key scope, tenant and project as `GET /v1/events`. A commit in this process wakes the stream at once;
-//! events other instances commit are found by a 100 ms poll.
+//! The same key scope, tenant and project as `GET /v1/events`. A stream reads the database only to start (and to
+//! catch up after a gap or a lag); then it waits on the process's one watcher ([`crate::fanout`]), which a commit
+//! in this process wakes at once and which polls every 100 ms — one statement for all streams — for other
+//! instances' commits.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
@@ -12,7 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use hoc_spine::requests::{EventsPage, ListEvents};
+use hoc_spine::requests::{EventsPage, ListEvents, TailEvents};
 use hoc_spine::{ErrorCode, EventEnvelope, OperationContext, OperationError, Spine};
 
 use crate::request::{RequestId, authorize, read_query};
@@ -26,8 +28,8 @@ hoc_spine::request! {
     }
 }
 
-/// How often an idle stream looks for events committed by other instances.
-const POLL: Duration = Duration::from_millis(100);
+/// How long a stream whose broadcasts ended waits before reading the feed itself.
+const POLL: Duration = crate::fanout::POLL;
 
 fn last_event_id(headers: &HeaderMap) -> Result<Option<i64>, ApiError> {
     let Some(value) = headers.get("last-event-id") else {
@@ -51,7 +53,7 @@ pub(crate) async fn events_stream(
     uri: Uri,
 ) -> Response {
     match open(&state, &rid, &headers, &uri).await {
-        Ok((ctx, first)) => sse(&state, ctx, first, true),
+        Ok((ctx, first, head)) => sse(&state, ctx, first, head, true),
         Err(err) => err.into_response(),
     }
 }
@@ -62,6 +64,7 @@ pub(crate) async fn follow(
     state: &AppState,
     ctx: OperationContext,
     after: i64,
+    head: i64,
     rid: &RequestId,
 ) -> Result<Response, ApiError> {
     let first = state
@@ -69,15 +72,24 @@ pub(crate) async fn follow(
         .call(&ctx, &feed_page(after))
         .await
         .map_err(|err| ApiError::from_operation(err, &rid.0))?;
-    Ok(sse(state, ctx, first, false))
+    Ok(sse(state, ctx, first, head, false))
 }
 
-/// The stream as a response; `named`: each event's SSE `event:` is its type.
-fn sse(state: &AppState, ctx: OperationContext, first: EventsPage, named: bool) -> Response {
+/// The stream as a response, subscribed to the process's watcher (`head`: the partition's head, read before);
+/// `named`: each event's SSE `event:` is its type.
+fn sse(
+    state: &AppState,
+    ctx: OperationContext,
+    first: EventsPage,
+    head: i64,
+    named: bool,
+) -> Response {
+    let broadcasts = state.events.subscribe(&ctx, head);
     Sse::new(stream(
         state.spine.clone(),
         ctx,
         first,
+        broadcasts,
         state.closing.subscribe(),
         named,
     ))
@@ -94,7 +106,7 @@ async fn open(
     rid: &RequestId,
     headers: &HeaderMap,
     uri: &Uri,
-) -> Result<(OperationContext, EventsPage), ApiError> {
+) -> Result<(OperationContext, EventsPage, i64), ApiError> {
     let route = route_named("stream_events").ok_or_else(|| ApiError::internal(&rid.0))?;
     let ctx = authorize(state, headers, rid, route).await?;
     let (query, _) = read_query::<StreamQuery>(uri, Vec::new(), None)?;
@@ -105,6 +117,13 @@ async fn open(
         Some(id) => id,
         None => start.after.unwrap_or(0),
     };
+    // The partition's head before subscribing: where the watcher's broadcasts may start for a new partition.
+    let head = state
+        .spine
+        .call(&ctx, &TailEvents {})
+        .await
+        .map_err(|err| ApiError::from_operation(err, &rid.0))?
+        .last_sequence_no;
     // The first page before the stream starts: what the feed refuses (a start below what retention pruned,
     // storage down) is an HTTP status, not a stream that never sends anything.
     let first = state
@@ -112,11 +131,13 @@ async fn open(
         .call(&ctx, &feed_page(after))
         .await
         .map_err(|err| ApiError::from_operation(err, &rid.0))?;
-    Ok((ctx, first))
+    Ok((ctx, first, head))
 }
 
 /// One page of the feed after `after`.
 fn feed_page(after: i64) -> ListEvents {
+    // Every read a stream makes itself (to start, and to catch up after a gap or a lag): idle streams make none.
+    metrics::counter!("hoc_event_stream_reads_total").increment(1);
     ListEvents {
         after: Some(after),
         limit: Some(500),
@@ -128,7 +149,11 @@ struct Cursor {
     ctx: OperationContext,
     after: i64,
     pending: VecDeque<EventEnvelope>,
-    commits: tokio::sync::watch::Receiver<u64>,
+    /// The process's watcher's broadcasts of this partition's new events.
+    broadcasts: tokio::sync::broadcast::Receiver<std::sync::Arc<EventEnvelope>>,
+    /// Whether the database may hold events after `after` that no broadcast will bring (at the start, after a
+    /// gap or a lag): read them before waiting.
+    catch_up: bool,
     closing: tokio::sync::watch::Receiver<bool>,
     named: bool,
 }
@@ -137,16 +162,17 @@ fn stream(
     spine: Spine,
     ctx: OperationContext,
     first: EventsPage,
+    broadcasts: tokio::sync::broadcast::Receiver<std::sync::Arc<EventEnvelope>>,
     closing: tokio::sync::watch::Receiver<bool>,
     named: bool,
 ) -> impl futures_util::Stream<Item = Result<Event, Infallible>> {
-    let commits = spine.commits();
     let cursor = Cursor {
         spine,
         ctx,
         after: first.next_after,
         pending: first.items.into(),
-        commits,
+        broadcasts,
+        catch_up: true,
         closing,
         named,
     };
@@ -166,6 +192,26 @@ fn stream(
                 let event = event.data(envelope.to_json().to_string());
                 return Some((Ok(event), cursor));
             }
+            if !cursor.catch_up {
+                use tokio::sync::broadcast::error::RecvError;
+                tokio::select! {
+                    received = cursor.broadcasts.recv() => match received {
+                        Ok(envelope) if envelope.sequence_no <= cursor.after => {}
+                        Ok(envelope) if envelope.sequence_no == cursor.after + 1 => {
+                            cursor.after = envelope.sequence_no;
+                            cursor.pending.push_back(EventEnvelope::clone(&envelope));
+                        }
+                        // A gap (events committed before this stream subscribed) or a lag: read them.
+                        Ok(_) | Err(RecvError::Lagged(_)) => cursor.catch_up = true,
+                        Err(RecvError::Closed) => {
+                            tokio::time::sleep(POLL).await;
+                            cursor.catch_up = true;
+                        }
+                    },
+                    _ = cursor.closing.changed() => {}
+                }
+                continue;
+            }
             let page = cursor
                 .spine
                 .call(&cursor.ctx, &feed_page(cursor.after))
@@ -175,12 +221,7 @@ fn stream(
                     cursor.after = page.next_after;
                     cursor.pending.extend(page.items);
                 }
-                Ok(_) => {
-                    tokio::select! {
-                        _ = tokio::time::timeout(POLL, cursor.commits.changed()) => {}
-                        _ = cursor.closing.changed() => {}
-                    }
-                }
+                Ok(_) => cursor.catch_up = false,
                 Err(err) if err.code() == ErrorCode::HistoryPruned => {
                     // Retention pruned past this stream's place: end it; reconnecting is answered 410, by name.
                     tracing::warn!(error = %err, "event stream: its place was pruned; ending it");

@@ -453,19 +453,22 @@ pub(super) async fn events(req: Req) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok())
         .filter(|n| *n >= 0);
-    let after = match resume {
-        Some(after) => after,
-        None => match req
-            .state
-            .spine
-            .call(&viewer.ctx, &hoc_spine::requests::TailEvents {})
-            .await
-        {
-            Ok(tail) => tail.last_sequence_no,
-            Err(e) => return ApiError::from_operation(e, &req.rid.0).into_response(),
-        },
-    };
-    crate::stream::follow(&req.state, viewer.ctx, after, &req.rid)
+    let head = match req
+        .state
+        .spine
+        .call(&viewer.ctx, &hoc_spine::requests::TailEvents {})
         .await
-        .unwrap_or_else(IntoResponse::into_response)
+    {
+        Ok(tail) => tail.last_sequence_no,
+        Err(e) => return ApiError::from_operation(e, &req.rid.0).into_response(),
+    };
+    crate::stream::follow(
+        &req.state,
+        viewer.ctx,
+        resume.unwrap_or(head),
+        head,
+        &req.rid,
+    )
+    .await
+    .unwrap_or_else(IntoResponse::into_response)
 }

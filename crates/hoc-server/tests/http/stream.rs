@@ -155,3 +155,74 @@ hoc_spine::storage_test!(
         assert!(server.stop().await.success());
     }
 );
+
+/// The value of an unlabelled counter in `hocd`'s `/metrics` (0 before it is first counted).
+async fn counter(server: &Server, name: &str) -> f64 {
+    let (status, _, text) = server.raw(Method::GET, "/metrics", None, None, &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(name)
+                .and_then(|rest| rest.trim().parse().ok())
+        })
+        .unwrap_or(0.0)
+}
+
+// 200 idle streams on one `hocd` cost the database what one does: no stream reads while nothing happens, and the one
+// watcher polls every 100 ms for all of them (about 10 times a second). A new event then reaches every stream
+// within 100 ms of the write's answer (an upper bound: the streams are read one after another once it is answered).
+hoc_spine::storage_test!(
+    idle_streams_share_one_watcher_and_each_gets_every_event,
+    |db, url| {
+        let _ = &db;
+        let _timed = crate::TIMED.lock().await;
+        let server = Server::start(&url).await;
+        let key = server.key("acme", "alice", "write").await;
+        create(&server, &key, 0).await;
+        let mut streams = Vec::new();
+        for _ in 0..200 {
+            streams.push(EventStream::open(&server, &key, None).await);
+        }
+        for stream in &mut streams {
+            let (id, kind, _) = stream.next(Duration::from_secs(5)).await;
+            assert_eq!(
+                (id, kind.as_str()),
+                (1, "incidents.IncidentCreated"),
+                "each starts with the history"
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let (reads, polls) = (
+            counter(&server, "hoc_event_stream_reads_total").await,
+            counter(&server, "hoc_event_stream_watcher_polls_total").await,
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let (reads_after, polls_after) = (
+            counter(&server, "hoc_event_stream_reads_total").await,
+            counter(&server, "hoc_event_stream_watcher_polls_total").await,
+        );
+        assert_eq!(
+            reads_after - reads,
+            0.0,
+            "idle streams read nothing themselves"
+        );
+        let watcher = polls_after - polls;
+        assert!(
+            (5.0..=15.0).contains(&watcher),
+            "one watcher polls about 10 times a second for all 200 streams, not per stream: {watcher}"
+        );
+
+        create(&server, &key, 1).await;
+        let answered = Instant::now();
+        for stream in &mut streams {
+            let (id, kind, _) = stream.next(Duration::from_secs(5)).await;
+            assert_eq!((id, kind.as_str()), (2, "incidents.IncidentCreated"));
+        }
+        let all = answered.elapsed();
+        assert!(
+            all < Duration::from_millis(100),
+            "every one of 200 streams had the event {all:?} after the write's answer"
+        );
+        server.stop().await;
+    }
+);
