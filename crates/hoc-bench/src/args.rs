@@ -22,6 +22,10 @@ pub(crate) struct Args {
     pub(crate) grouping: Option<std::path::PathBuf>,
     /// Only the group list's first page, at each of these numbers of groups.
     pub(crate) group_list: Vec<i64>,
+    /// Only the console's pages (with `--hocd`), at each of these numbers of incidents.
+    pub(crate) console: Vec<i64>,
+    /// Only the live streams (with `--hocd`): this many idle streams, then one event.
+    pub(crate) streams: Vec<i64>,
 }
 
 pub(crate) fn parse_args() -> Result<Args, String> {
@@ -39,6 +43,8 @@ pub(crate) fn parse_args() -> Result<Args, String> {
         storm: false,
         grouping: None,
         group_list: Vec::new(),
+        console: Vec::new(),
+        streams: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -73,6 +79,8 @@ pub(crate) fn parse_args() -> Result<Args, String> {
             }
             "--grouping" => args.grouping = Some(value.into()),
             "--group-list" => args.group_list = list(&value)?,
+            "--console" => args.console = list(&value)?,
+            "--streams" => args.streams = list(&value)?,
             "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
             "--relay-seconds" => {
                 args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;

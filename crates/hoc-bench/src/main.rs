@@ -7,10 +7,12 @@
 //! hoc-bench [--sizes 10000,1000000] [--clients 1,8] [--seconds 2] [--out target/bench.json] [--hocd PATH]
 //!           [--nats-url nats://127.0.0.1:4222 [--relay-rate 1000] [--relay-seconds 60]]
 //! hoc-bench --cost 2000   (what one write costs the process, spine beside floor: wall, CPU, context switches)
+//! hoc-bench --console 1000000 --streams 1,1000 --hocd PATH   (the console's pages; idle live streams)
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod console;
 mod cost;
 mod floor;
 mod group_list;
@@ -591,6 +593,26 @@ async fn run(args: Args) -> Result<(), String> {
             cost::print(label, &costs);
             db.close().await.map_err(|e| e.to_string())?;
             discard(server, &url).await;
+        }
+        return Ok(());
+    }
+    if !args.console.is_empty() || !args.streams.is_empty() {
+        let hocd = args
+            .hocd
+            .as_deref()
+            .ok_or("--console and --streams need --hocd PATH")?;
+        for (label, server) in targets {
+            for &size in &args.console {
+                console::pages(label, server, hocd, size, args.seconds).await?;
+            }
+            if !args.streams.is_empty() {
+                let counts: Vec<usize> = args
+                    .streams
+                    .iter()
+                    .map(|n| usize::try_from(*n).unwrap_or(1))
+                    .collect();
+                console::streams(label, server, hocd, &counts).await?;
+            }
         }
         return Ok(());
     }
