@@ -24,6 +24,8 @@ pub(crate) struct Args {
     pub(crate) group_list: Vec<i64>,
     /// Only the console's pages (with `--hocd`), at each of these numbers of incidents.
     pub(crate) console: Vec<i64>,
+    /// The console's pages on this already seeded database (of the one `--console` size) instead of a fresh one.
+    pub(crate) console_url: Option<String>,
     /// Only the live streams (with `--hocd`): this many idle streams, then one event.
     pub(crate) streams: Vec<i64>,
 }
@@ -44,6 +46,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
         grouping: None,
         group_list: Vec::new(),
         console: Vec::new(),
+        console_url: None,
         streams: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
@@ -80,6 +83,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
             "--grouping" => args.grouping = Some(value.into()),
             "--group-list" => args.group_list = list(&value)?,
             "--console" => args.console = list(&value)?,
+            "--console-url" => args.console_url = Some(value),
             "--streams" => args.streams = list(&value)?,
             "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
             "--relay-seconds" => {

@@ -51,22 +51,40 @@ pub(crate) async fn pages(
     hocd_path: &std::path::Path,
     size: i64,
     seconds: f64,
+    reuse: Option<&str>,
+    keep: bool,
 ) -> Result<(), String> {
-    let (db, url) = fresh(label, size, server).await?;
-    let t = Instant::now();
-    let seeded = seed::seed(&db, size, crate::floor::now_micros()).await?;
-    eprintln!(
-        "{label}: seeded {size} incidents in {:.1} s",
-        t.elapsed().as_secs_f64()
-    );
-    db.close().await.map_err(|e| e.to_string())?;
+    let (url, fresh_db) = match reuse {
+        Some(url) => (url.to_owned(), false),
+        None => {
+            let (db, url) = fresh(label, size, server).await?;
+            let t = Instant::now();
+            seed::seed(&db, size, crate::floor::now_micros()).await?;
+            eprintln!(
+                "{label}: seeded {size} incidents in {:.1} s",
+                t.elapsed().as_secs_f64()
+            );
+            db.close().await.map_err(|e| e.to_string())?;
+            (url, true)
+        }
+    };
     let hocd = start(hocd_path, &url, "write").await?;
     let http = client()?;
     let cookie = sign_in(&http, &hocd).await?;
     let incident = seed::Seeded::id(size / 2);
-    let past = crate::micros_to_time(seeded.created(size / 2))
-        .format(&time::format_description::well_known::Rfc3339)
+    // Halfway through the seeded history: the instant the middle incident was created.
+    let middle: serde_json::Value = http
+        .get(format!("{}/v1/incidents/{incident}", hocd.address))
+        .bearer_auth(&hocd.key)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
         .map_err(|e| e.to_string())?;
+    let past = middle["created_at"]
+        .as_str()
+        .ok_or_else(|| format!("no incident {incident}: {middle}"))?;
     let past = form_urlencoded::byte_serialize(past.as_bytes()).collect::<String>();
     let pages: Vec<(&str, String)> = vec![
         ("incident list", "/console".into()),
@@ -75,7 +93,8 @@ pub(crate) async fn pages(
             "list, severity=critical",
             "/console?severity=critical".into(),
         ),
-        ("list, text search", "/console?q=lagging".into()),
+        ("search, a word in all", "/console?q=lagging".into()),
+        ("search, 1 in 1,000", "/console?q=r17".into()),
         ("list, as_of halfway", format!("/console?as_of={past}")),
         ("incident page", format!("/console/incidents/{incident}")),
         (
@@ -137,7 +156,11 @@ pub(crate) async fn pages(
         );
     }
     drop(hocd);
-    discard(server, &url).await;
+    if keep || !fresh_db {
+        println!("kept {url}");
+    } else {
+        discard(server, &url).await;
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //!           [--nats-url nats://127.0.0.1:4222 [--relay-rate 1000] [--relay-seconds 60]]
 //! hoc-bench --cost 2000   (what one write costs the process, spine beside floor: wall, CPU, context switches)
 //! hoc-bench --console 1000000 --streams 1,1000 --hocd PATH   (the console's pages; idle live streams)
+//!           [--seed-only keeps the seeded databases; --console-url URL measures one again]
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -601,9 +602,26 @@ async fn run(args: Args) -> Result<(), String> {
             .hocd
             .as_deref()
             .ok_or("--console and --streams need --hocd PATH")?;
+        if let (Some(url), Some(&size)) = (&args.console_url, args.console.first()) {
+            let label = if url.starts_with("postgres") {
+                "postgres"
+            } else {
+                "sqlite"
+            };
+            return console::pages(label, None, hocd, size, args.seconds, Some(url), true).await;
+        }
         for (label, server) in targets {
             for &size in &args.console {
-                console::pages(label, server, hocd, size, args.seconds).await?;
+                console::pages(
+                    label,
+                    server,
+                    hocd,
+                    size,
+                    args.seconds,
+                    None,
+                    args.seed_only,
+                )
+                .await?;
             }
             if !args.streams.is_empty() {
                 let counts: Vec<usize> = args

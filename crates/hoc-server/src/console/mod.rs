@@ -38,6 +38,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/sign-out", post(sign_in::sign_out))
         .route("/console/incidents/{id}", get(pages::incident_page))
         .route("/console/incidents/{id}/{action}", post(pages::act))
+        .route("/console/incidents/{id}/export", get(pages::export))
         .route("/console/groups", get(pages::groups_page))
         .route("/console/groups/{signature}", get(pages::group_page))
         .route("/console/audit", get(pages::audit_page))
@@ -265,7 +266,7 @@ fn html(status: StatusCode, body: String) -> Response {
     response
 }
 
-fn secure(headers: &mut HeaderMap) {
+pub(super) fn secure(headers: &mut HeaderMap) {
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(

@@ -137,6 +137,7 @@ async fn incident_view(req: &Req, viewer: &Viewer, id: &str, attempt: Option<Att
         "links".into(),
         json!({
             "audit": href("/console/audit", &[("entity_id".into(), id.to_owned())], viewer.as_of.as_deref()),
+            "export": href(&format!("/console/incidents/{}/export", encode_segment(id)), &[], viewer.as_of.as_deref()),
             "group": incident.get("recurrence_signature").and_then(Value::as_str).map(|s| {
                 href(&format!("/console/groups/{}", encode_segment(s)), &[], viewer.as_of.as_deref())
             }),
@@ -318,10 +319,11 @@ pub(super) async fn groups_page(req: Req) -> Response {
     page("groups.html", status, context)
 }
 
-/// The most members a group page reads to draw its sparkline.
-const SPARKLINE_MEMBERS: usize = 2_000;
+/// The most recent members a group page reads to draw its sparkline (one page of the API's largest size).
+const SPARKLINE_MEMBERS: usize = 500;
 
-/// `GET /console/groups/{signature}`: a group's members and a sparkline of its occurrences.
+/// `GET /console/groups/{signature}`: a group's members and a sparkline of its occurrences (all of them when the
+/// group has at most [`SPARKLINE_MEMBERS`], else the latest that many).
 pub(super) async fn group_page(req: Req, Path(signature): Path<String>) -> Response {
     let mut pairs = query_pairs(&req);
     let as_of = take(&mut pairs, "as_of");
@@ -335,48 +337,41 @@ pub(super) async fn group_page(req: Req, Path(signature): Path<String>) -> Respo
         Err(failure) => return error_page(failure.error(), Some(&viewer)),
     };
     let mut context = viewer.base();
-    // The sparkline's occurrences: the members' creation times, page after page, up to a bound.
-    let version: Vec<(String, String)> = pairs
+    // The sparkline's occurrences: the creation times of the newest members, one page.
+    let mut p: Vec<(String, String)> = pairs
         .iter()
         .filter(|(k, _)| k == "version")
         .cloned()
         .collect();
-    let mut created = Vec::new();
-    let mut cursor: Option<String> = None;
-    let mut complete = false;
-    while created.len() < SPARKLINE_MEMBERS {
-        let mut p = version.clone();
-        p.push(("limit".into(), "500".into()));
-        if let Some(c) = &cursor {
-            p.push(("cursor".into(), c.clone()));
-        }
-        let Ok(members) = run(&req, &viewer, "recurrence_group", path(), p).await else {
-            break;
-        };
-        created.extend(
+    p.push(("limit".into(), SPARKLINE_MEMBERS.to_string()));
+    let (created, complete) = match run(&req, &viewer, "recurrence_group", path(), p).await {
+        Ok(members) => (
             members
                 .get("items")
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
                 .filter_map(|m| m.get("created_at").and_then(Value::as_str))
-                .filter_map(|t| hoc_spine::input::parse_timestamp(t).ok()),
-        );
-        cursor = members
-            .get("next_cursor")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        if cursor.is_none() {
-            complete = true;
-            break;
-        }
-    }
+                .filter_map(|t| hoc_spine::input::parse_timestamp(t).ok())
+                .collect::<Vec<_>>(),
+            members.get("next_cursor").is_none_or(Value::is_null),
+        ),
+        Err(_) => (Vec::new(), false),
+    };
+    let span = |t: Option<&time::OffsetDateTime>| {
+        t.and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+    };
     context.insert(
         "sparkline".into(),
         json!({
             "svg": render::Sparkline::of(&created, 40).points(),
             "drawn_from": created.len(),
             "complete": complete,
+            "from": span(created.iter().min()),
+            "to": span(created.iter().max()),
         }),
     );
     if let Some(next) = group.get("next_cursor").and_then(Value::as_str) {
@@ -471,4 +466,38 @@ pub(super) async fn events(req: Req) -> Response {
     )
     .await
     .unwrap_or_else(IntoResponse::into_response)
+}
+
+/// `GET /console/incidents/{id}/export?as_of=`: the incident's postmortem draft as Markdown (its fields, timeline,
+/// notes, alerts and audit at the instant), as a download.
+pub(super) async fn export(req: Req, Path(id): Path<String>) -> Response {
+    let mut pairs = query_pairs(&req);
+    let as_of = take(&mut pairs, "as_of");
+    let viewer = match page_viewer(&req, as_of).await {
+        Ok(viewer) => viewer,
+        Err(response) => return response,
+    };
+    let request = hoc_spine::requests::ExportIncident { id: id.clone() };
+    match req.state.spine.call(&viewer.ctx, &request).await {
+        Ok(export) => {
+            let name: String = id
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-'))
+                .collect();
+            let mut response = export.markdown().into_response();
+            let headers = response.headers_mut();
+            headers.insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("text/markdown; charset=utf-8"),
+            );
+            if let Ok(value) =
+                axum::http::HeaderValue::from_str(&format!("attachment; filename=\"{name}.md\""))
+            {
+                headers.insert(axum::http::header::CONTENT_DISPOSITION, value);
+            }
+            super::secure(headers);
+            response
+        }
+        Err(e) => error_page(&ApiError::from_operation(e, &req.rid.0), Some(&viewer)),
+    }
 }

@@ -8,6 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::Server;
+use crate::installed;
 
 fn delivery(group: &str, alerts: usize, status: &str) -> Value {
     let alerts: Vec<Value> = (0..alerts)
@@ -625,28 +626,6 @@ async fn resolved_incident(server: &Server, reader: &str, id: &str) -> Value {
         (incident["status"] == json!("resolved")).then_some(incident)
     })
     .await
-}
-
-/// The first of `names` found on the PATH. CI (`CI` set) installs the Debian `package` and fails without it;
-/// elsewhere the test that needs it says it did not run.
-fn installed(names: &[&str], package: &str) -> Option<std::path::PathBuf> {
-    let paths = std::env::var_os("PATH").unwrap_or_default();
-    let found = names.iter().find_map(|name| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join(name))
-            .find(|path| path.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have {names:?} installed (.ci/run installs Debian's {package})"
-        );
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("{names:?} is not installed: the test that needs it did not run");
-        }
-    }
-    found
 }
 
 // End to end from a real Prometheus: a rule that fires opens an incident through Alertmanager; after the rule file

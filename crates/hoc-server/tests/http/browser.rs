@@ -38,10 +38,13 @@ fn free_port() -> u16 {
 }
 
 impl Browser {
-    /// Starts chromedriver and a headless Chromium window of `width` × `height`.
-    pub(crate) async fn start(width: u32, height: u32) -> Self {
+    /// Starts chromedriver and a headless Chromium window of `width` × `height`; `None` (said on stderr) where
+    /// Chromium is not installed, except on CI, which fails without it.
+    pub(crate) async fn start(width: u32, height: u32) -> Option<Self> {
+        let driver = crate::installed(&["chromedriver"], "chromium-driver")?;
+        crate::installed(&["chromium"], "chromium")?;
         let port = free_port();
-        let driver = Command::new("chromedriver")
+        let driver = Command::new(driver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -86,12 +89,12 @@ impl Browser {
             .as_str()
             .unwrap_or_else(|| panic!("a browser session: {created}"))
             .to_owned();
-        Self {
+        Some(Self {
             _driver: driver,
             base,
             session,
             http,
-        }
+        })
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {

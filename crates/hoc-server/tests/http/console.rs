@@ -64,7 +64,9 @@ hoc_spine::storage_test!(the_console_in_a_browser, |db, url| {
     let key = server.key("acme", "alice", "write").await;
     let base = server.base.clone();
     let dir = shots(&url);
-    let browser = Browser::start(1280, 900).await;
+    let Some(browser) = Browser::start(1280, 900).await else {
+        return;
+    };
 
     // A wrong key: the form again with the error beside the field, and no cookie.
     browser.go(&format!("{base}/console")).await;
@@ -527,6 +529,22 @@ hoc_spine::storage_test!(
             policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"),
             "{policy}"
         );
+
+        // The postmortem draft downloads as Markdown from the session.
+        let res = http
+            .get(format!("{}/console/incidents/{id}/export", server.base))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(
+            res.headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("text/markdown; charset=utf-8")
+        );
+        assert!(res.text().await.expect("body").contains("Disk full"));
 
         // A valid token from another origin is refused and changes nothing.
         let act = |origin: Option<&'static str>, site: Option<&'static str>| {

@@ -232,3 +232,25 @@ pub(crate) async fn events(server: &Server, key: &str) -> Vec<Value> {
     assert_eq!(status, StatusCode::OK, "{body}");
     body["items"].as_array().expect("items").clone()
 }
+
+/// The first of `names` found on the PATH. CI (`CI` set) installs the Debian `package` and fails without it;
+/// elsewhere the test that needs it says it did not run.
+pub(crate) fn installed(names: &[&str], package: &str) -> Option<std::path::PathBuf> {
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    let found = names.iter().find_map(|name| {
+        std::env::split_paths(&paths)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    });
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have {names:?} installed (.ci/run installs Debian's {package})"
+        );
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("{names:?} is not installed: the test that needs it did not run");
+        }
+    }
+    found
+}
