@@ -320,7 +320,7 @@ pub(super) async fn groups_page(req: Req) -> Response {
 }
 
 /// The most recent members a group page reads to draw its sparkline (one page of the API's largest size).
-const SPARKLINE_MEMBERS: usize = 500;
+const SPARKLINE_MEMBERS: usize = 250;
 
 /// `GET /console/groups/{signature}`: a group's members and a sparkline of its occurrences (all of them when the
 /// group has at most [`SPARKLINE_MEMBERS`], else the latest that many).
