@@ -16,60 +16,77 @@ use super::{
 use crate::ApiError;
 use crate::handlers::Req;
 
+/// The query string's pairs (without `as_of`) and the signed-in viewer at the page's instant, or the answer instead
+/// of the page (the sign-in form, an error).
+async fn open(req: &Req) -> Result<(Viewer, Vec<(String, String)>), Response> {
+    let mut pairs = query_pairs(req);
+    let as_of = take(&mut pairs, "as_of");
+    Ok((page_viewer(req, as_of).await?, pairs))
+}
+
+/// The pairs but those named `name`.
+fn without(pairs: &[(String, String)], name: &str) -> Vec<(String, String)> {
+    pairs.iter().filter(|(k, _)| k != name).cloned().collect()
+}
+
+/// One page of what the API route `route` lists, read with the query string's `pairs` (its parameters, a cursor
+/// included), at the page `path`. Puts in `context`: `filters` (every parameter but the cursor, a repeated one as a
+/// list, for the filter form), `first_page`, `paged` (a later page), `next_page` (when there is one) and the
+/// route's answer as `list`.
+async fn listing(
+    req: &Req,
+    viewer: &Viewer,
+    context: &mut Map<String, Value>,
+    path: &str,
+    (route, route_path): (&str, Vec<(String, String)>),
+    pairs: &[(String, String)],
+) -> Result<(), Failure> {
+    let filters = without(pairs, "cursor");
+    let mut values = Map::new();
+    for (name, value) in &filters {
+        match values.get_mut(name) {
+            Some(Value::Array(list)) => list.push(json!(value)),
+            Some(one) => *one = json!([one.clone(), value]),
+            None if name == "label" => {
+                values.insert(name.clone(), json!([value]));
+            }
+            None => {
+                values.insert(name.clone(), json!(value));
+            }
+        }
+    }
+    context.insert("filters".into(), Value::Object(values));
+    let as_of = viewer.as_of.as_deref();
+    context.insert("first_page".into(), json!(href(path, &filters, as_of)));
+    context.insert("paged".into(), json!(pairs.len() != filters.len()));
+    let list = run(req, viewer, route, route_path, pairs.to_vec()).await?;
+    if let Some(next) = list.get("next_cursor").and_then(Value::as_str) {
+        let mut next_pairs = filters;
+        next_pairs.push(("cursor".into(), next.to_owned()));
+        context.insert("next_page".into(), json!(href(path, &next_pairs, as_of)));
+    }
+    context.insert("list".into(), list);
+    Ok(())
+}
+
+/// Puts a refused read's errors in `context` (beside the filters, and above them); its status.
+fn refused_read(context: &mut Map<String, Value>, failure: &Failure) -> StatusCode {
+    context.insert("errors".into(), field_map(failure.fields()));
+    context.insert("failure".into(), json!(failure.error().message));
+    failure.error().status
+}
+
 /// `GET /console`: the incident list, filtered by the API list's parameters in the query string.
 pub(super) async fn incidents_page(req: Req) -> Response {
-    let mut pairs = query_pairs(&req);
-    let as_of = take(&mut pairs, "as_of");
-    let viewer = match page_viewer(&req, as_of).await {
-        Ok(viewer) => viewer,
+    let (viewer, pairs) = match open(&req).await {
+        Ok(opened) => opened,
         Err(response) => return response,
     };
     let mut context = viewer.base();
-    let filters: Vec<(String, String)> = pairs
-        .iter()
-        .filter(|(k, _)| k != "cursor")
-        .cloned()
-        .collect();
-    let mut filter_values = Map::new();
-    for (name, value) in &filters {
-        if name == "label" {
-            let labels = filter_values
-                .entry("label")
-                .or_insert_with(|| Value::Array(Vec::new()));
-            if let Value::Array(labels) = labels {
-                labels.push(json!(value));
-            }
-        } else {
-            filter_values.insert(name.clone(), json!(value));
-        }
-    }
-    context.insert("filters".into(), Value::Object(filter_values));
-    context.insert(
-        "first_page".into(),
-        json!(href("/console", &filters, viewer.as_of.as_deref())),
-    );
-    let status = match run(&req, &viewer, "list_incidents", Vec::new(), pairs.clone()).await {
-        Ok(list) => {
-            if let Some(next) = list.get("next_cursor").and_then(Value::as_str) {
-                let mut next_pairs = filters.clone();
-                next_pairs.push(("cursor".into(), next.to_owned()));
-                context.insert(
-                    "next_page".into(),
-                    json!(href("/console", &next_pairs, viewer.as_of.as_deref())),
-                );
-            }
-            context.insert(
-                "paged".into(),
-                json!(pairs.iter().any(|(k, _)| k == "cursor")),
-            );
-            context.insert("list".into(), list);
-            StatusCode::OK
-        }
-        Err(failure) => {
-            context.insert("errors".into(), field_map(failure.fields()));
-            context.insert("failure".into(), json!(failure.error().message));
-            failure.error().status
-        }
+    let route = ("list_incidents", Vec::new());
+    let status = match listing(&req, &viewer, &mut context, "/console", route, &pairs).await {
+        Ok(()) => StatusCode::OK,
+        Err(failure) => refused_read(&mut context, &failure),
     };
     page("incidents.html", status, context)
 }
@@ -77,13 +94,10 @@ pub(super) async fn incidents_page(req: Req) -> Response {
 /// `GET /console/incidents/{id}`: the incident, its alerts, notes, timeline, duplicates and group, and the forms of
 /// its actions.
 pub(super) async fn incident_page(req: Req, Path(id): Path<String>) -> Response {
-    let mut pairs = query_pairs(&req);
-    let as_of = take(&mut pairs, "as_of");
-    let viewer = match page_viewer(&req, as_of).await {
-        Ok(viewer) => viewer,
-        Err(response) => return response,
-    };
-    incident_view(&req, &viewer, &id, None).await
+    match open(&req).await {
+        Ok((viewer, _)) => incident_view(&req, &viewer, &id, None).await,
+        Err(response) => response,
+    }
 }
 
 /// A failed action, shown on the incident page: which form, the values it sent, what was wrong.
@@ -229,92 +243,67 @@ pub(super) async fn act(req: Req, params: RawPathParams, body: Body) -> Response
 
 /// `GET /console/groups`: the recurrence groups by count or last seen.
 pub(super) async fn groups_page(req: Req) -> Response {
-    let mut pairs = query_pairs(&req);
-    let as_of = take(&mut pairs, "as_of");
-    let viewer = match page_viewer(&req, as_of).await {
-        Ok(viewer) => viewer,
+    let (viewer, pairs) = match open(&req).await {
+        Ok(opened) => opened,
         Err(response) => return response,
     };
     let mut context = viewer.base();
+    let as_of = viewer.as_of.as_deref();
     let order = pairs
         .iter()
         .find(|(k, _)| k == "order")
         .map_or("count".to_owned(), |(_, v)| v.clone());
-    context.insert("order".into(), json!(order));
-    let keep: Vec<(String, String)> = pairs
-        .iter()
-        .filter(|(k, _)| k != "cursor" && k != "order")
-        .cloned()
-        .collect();
+    let keep = without(&without(&pairs, "cursor"), "order");
     let with_order = |order: &str| {
         let mut p = keep.clone();
         p.push(("order".into(), order.to_owned()));
-        href("/console/groups", &p, viewer.as_of.as_deref())
+        href("/console/groups", &p, as_of)
     };
     context.insert(
         "orders".into(),
         json!({ "count": with_order("count"), "last_seen": with_order("last_seen") }),
     );
-    let status = match run(
+    context.insert("order".into(), json!(order));
+    let route = ("list_recurrence_groups", Vec::new());
+    let status = match listing(
         &req,
         &viewer,
-        "list_recurrence_groups",
-        Vec::new(),
-        pairs.clone(),
+        &mut context,
+        "/console/groups",
+        route,
+        &pairs,
     )
     .await
     {
-        Ok(list) => {
-            if let Some(next) = list.get("next_cursor").and_then(Value::as_str) {
-                let mut next_pairs: Vec<(String, String)> = pairs
-                    .iter()
-                    .filter(|(k, _)| k != "cursor")
-                    .cloned()
-                    .collect();
-                next_pairs.push(("cursor".into(), next.to_owned()));
-                context.insert(
-                    "next_page".into(),
-                    json!(href(
-                        "/console/groups",
-                        &next_pairs,
-                        viewer.as_of.as_deref()
-                    )),
-                );
-            }
-            let rows: Vec<Value> = list
-                .get("items")
+        Ok(()) => {
+            // Each row links to its group at the same instant.
+            let rows: Vec<Value> = context
+                .get("list")
+                .and_then(|l| l.get("items"))
                 .and_then(Value::as_array)
-                .map(|items| {
-                    items
-                        .iter()
-                        .map(|g| {
-                            let signature = g
-                                .get("recurrence_signature")
-                                .and_then(Value::as_str)
-                                .unwrap_or_default();
-                            let mut g = g.clone();
-                            if let Value::Object(fields) = &mut g {
-                                fields.insert(
-                                    "href".into(),
-                                    json!(href(
-                                        &format!("/console/groups/{}", encode_segment(signature)),
-                                        &[],
-                                        viewer.as_of.as_deref()
-                                    )),
-                                );
-                            }
-                            g
-                        })
-                        .collect()
+                .into_iter()
+                .flatten()
+                .map(|g| {
+                    let signature = g
+                        .get("recurrence_signature")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let link = href(
+                        &format!("/console/groups/{}", encode_segment(signature)),
+                        &[],
+                        as_of,
+                    );
+                    let mut g = g.clone();
+                    if let Value::Object(fields) = &mut g {
+                        fields.insert("href".into(), json!(link));
+                    }
+                    g
                 })
-                .unwrap_or_default();
+                .collect();
             context.insert("groups".into(), Value::Array(rows));
             StatusCode::OK
         }
-        Err(failure) => {
-            context.insert("failure".into(), json!(failure.error().message));
-            failure.error().status
-        }
+        Err(failure) => refused_read(&mut context, &failure),
     };
     page("groups.html", status, context)
 }
@@ -325,18 +314,17 @@ const SPARKLINE_MEMBERS: usize = 250;
 /// `GET /console/groups/{signature}`: a group's members and a sparkline of its occurrences (all of them when the
 /// group has at most [`SPARKLINE_MEMBERS`], else the latest that many).
 pub(super) async fn group_page(req: Req, Path(signature): Path<String>) -> Response {
-    let mut pairs = query_pairs(&req);
-    let as_of = take(&mut pairs, "as_of");
-    let viewer = match page_viewer(&req, as_of).await {
-        Ok(viewer) => viewer,
+    let (viewer, pairs) = match open(&req).await {
+        Ok(opened) => opened,
         Err(response) => return response,
     };
     let path = || vec![("signature".to_owned(), signature.clone())];
-    let group = match run(&req, &viewer, "recurrence_group", path(), pairs.clone()).await {
-        Ok(group) => group,
-        Err(failure) => return error_page(failure.error(), Some(&viewer)),
-    };
     let mut context = viewer.base();
+    let here = format!("/console/groups/{}", encode_segment(&signature));
+    let route = ("recurrence_group", path());
+    if let Err(failure) = listing(&req, &viewer, &mut context, &here, route, &pairs).await {
+        return error_page(failure.error(), Some(&viewer));
+    }
     // The sparkline's occurrences: the creation times of the newest members, one page.
     let mut p: Vec<(String, String)> = pairs
         .iter()
@@ -374,62 +362,20 @@ pub(super) async fn group_page(req: Req, Path(signature): Path<String>) -> Respo
             "to": span(created.iter().max()),
         }),
     );
-    if let Some(next) = group.get("next_cursor").and_then(Value::as_str) {
-        let mut next_pairs: Vec<(String, String)> = pairs
-            .iter()
-            .filter(|(k, _)| k != "cursor")
-            .cloned()
-            .collect();
-        next_pairs.push(("cursor".into(), next.to_owned()));
-        context.insert(
-            "next_page".into(),
-            json!(href(
-                &format!("/console/groups/{}", encode_segment(&signature)),
-                &next_pairs,
-                viewer.as_of.as_deref()
-            )),
-        );
-    }
-    context.insert("group".into(), group);
     page("group.html", StatusCode::OK, context)
 }
 
 /// `GET /console/audit`: the tenant's audit trail, or one entity's (`entity_id`), searchable by `request_id`.
 pub(super) async fn audit_page(req: Req) -> Response {
-    let mut pairs = query_pairs(&req);
-    let as_of = take(&mut pairs, "as_of");
-    let viewer = match page_viewer(&req, as_of).await {
-        Ok(viewer) => viewer,
+    let (viewer, pairs) = match open(&req).await {
+        Ok(opened) => opened,
         Err(response) => return response,
     };
     let mut context = viewer.base();
-    let filters: Vec<(String, String)> = pairs
-        .iter()
-        .filter(|(k, _)| k != "cursor")
-        .cloned()
-        .collect();
-    context.insert(
-        "filters".into(),
-        Value::Object(filters.iter().map(|(k, v)| (k.clone(), json!(v))).collect()),
-    );
-    let status = match run(&req, &viewer, "list_audit", Vec::new(), pairs.clone()).await {
-        Ok(list) => {
-            if let Some(next) = list.get("next_cursor").and_then(Value::as_str) {
-                let mut next_pairs = filters.clone();
-                next_pairs.push(("cursor".into(), next.to_owned()));
-                context.insert(
-                    "next_page".into(),
-                    json!(href("/console/audit", &next_pairs, viewer.as_of.as_deref())),
-                );
-            }
-            context.insert("list".into(), list);
-            StatusCode::OK
-        }
-        Err(failure) => {
-            context.insert("errors".into(), field_map(failure.fields()));
-            context.insert("failure".into(), json!(failure.error().message));
-            failure.error().status
-        }
+    let route = ("list_audit", Vec::new());
+    let status = match listing(&req, &viewer, &mut context, "/console/audit", route, &pairs).await {
+        Ok(()) => StatusCode::OK,
+        Err(failure) => refused_read(&mut context, &failure),
     };
     page("audit.html", status, context)
 }
@@ -471,10 +417,8 @@ pub(super) async fn events(req: Req) -> Response {
 /// `GET /console/incidents/{id}/export?as_of=`: the incident's postmortem draft as Markdown (its fields, timeline,
 /// notes, alerts and audit at the instant), as a download.
 pub(super) async fn export(req: Req, Path(id): Path<String>) -> Response {
-    let mut pairs = query_pairs(&req);
-    let as_of = take(&mut pairs, "as_of");
-    let viewer = match page_viewer(&req, as_of).await {
-        Ok(viewer) => viewer,
+    let viewer = match open(&req).await {
+        Ok((viewer, _)) => viewer,
         Err(response) => return response,
     };
     let request = hoc_spine::requests::ExportIncident { id: id.clone() };
