@@ -418,6 +418,35 @@ hoc_spine::storage_test!(the_console_in_a_browser, |db, url| {
     server.stop().await;
 });
 
+/// `GET path` of the console with the session `cookie`, redirects not followed.
+async fn page_get(server: &Server, cookie: &str, path: &str) -> reqwest::Response {
+    client()
+        .get(format!("{}{path}", server.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("answered")
+}
+
+/// `POST path` of the console: the form `pairs` with the session `cookie` and more `headers`.
+async fn page_post(
+    server: &Server,
+    cookie: &str,
+    path: &str,
+    pairs: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut req = client()
+        .post(format!("{}{path}", server.base))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form(pairs));
+    for (name, value) in headers {
+        req = req.header(*name, *value);
+    }
+    req.send().await.expect("answered")
+}
+
 /// A form body.
 fn form(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new())
@@ -439,14 +468,14 @@ fn client() -> reqwest::Client {
 
 /// Signs in over plain HTTP; the session cookie (`name=value`) and the CSRF token of the list page.
 async fn signed_in(server: &Server, key: &str) -> (String, String) {
-    let http = client();
-    let res = http
-        .post(format!("{}/console/sign-in", server.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(form(&[("api_key", key), ("next", "/console")]))
-        .send()
-        .await
-        .expect("answered");
+    let res = page_post(
+        server,
+        "",
+        "/console/sign-in",
+        &[("api_key", key), ("next", "/console")],
+        &[],
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
     let cookie = res
         .headers()
@@ -461,12 +490,8 @@ async fn signed_in(server: &Server, key: &str) -> (String, String) {
         "{cookie}"
     );
     let pair = cookie.split(';').next().expect("name=value").to_owned();
-    let page = http
-        .get(format!("{}/console", server.base))
-        .header("cookie", &pair)
-        .send()
+    let page = page_get(server, &pair, "/console")
         .await
-        .expect("answered")
         .text()
         .await
         .expect("body");
@@ -492,18 +517,17 @@ hoc_spine::storage_test!(
             )
             .await;
         let id = created["id"].as_str().expect("id").to_owned();
-        let http = client();
         let (cookie, csrf) = signed_in(&server, &key).await;
 
         // Behind a TLS proxy the cookie is Secure.
-        let res = http
-            .post(format!("{}/console/sign-in", server.base))
-            .header("x-forwarded-proto", "https")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(&[("api_key", key.as_str())]))
-            .send()
-            .await
-            .expect("answered");
+        let res = page_post(
+            &server,
+            "",
+            "/console/sign-in",
+            &[("api_key", key.as_str())],
+            &[("x-forwarded-proto", "https")],
+        )
+        .await;
         let secure = res
             .headers()
             .get("set-cookie")
@@ -512,12 +536,7 @@ hoc_spine::storage_test!(
         assert!(secure.contains("; Secure"), "{secure}");
 
         // Every page has the policy: no inline script, this origin only.
-        let res = http
-            .get(format!("{}/console/incidents/{id}", server.base))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .expect("answered");
+        let res = page_get(&server, &cookie, &format!("/console/incidents/{id}")).await;
         assert_eq!(res.status(), StatusCode::OK);
         let policy = res
             .headers()
@@ -531,12 +550,7 @@ hoc_spine::storage_test!(
         );
 
         // The postmortem draft downloads as Markdown from the session.
-        let res = http
-            .get(format!("{}/console/incidents/{id}/export", server.base))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .expect("answered");
+        let res = page_get(&server, &cookie, &format!("/console/incidents/{id}/export")).await;
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(
             res.headers()
@@ -547,28 +561,14 @@ hoc_spine::storage_test!(
         assert!(res.text().await.expect("body").contains("Disk full"));
 
         // A valid token from another origin is refused and changes nothing.
-        let act = |origin: Option<&'static str>, site: Option<&'static str>| {
-            let mut req = http
-                .post(format!(
-                    "{}/console/incidents/{id}/acknowledge",
-                    server.base
-                ))
-                .header("cookie", &cookie)
-                .header("content-type", "application/x-www-form-urlencoded")
-                .body(form(&[("csrf_token", csrf.as_str())]));
-            if let Some(origin) = origin {
-                req = req.header("origin", origin);
-            }
-            if let Some(site) = site {
-                req = req.header("sec-fetch-site", site);
-            }
-            req.send()
+        let acknowledge = format!("/console/incidents/{id}/acknowledge");
+        let token = [("csrf_token", csrf.as_str())];
+        let act = |headers: &'static [(&'static str, &'static str)]| {
+            page_post(&server, &cookie, &acknowledge, &token, headers)
         };
-        let res = act(Some("http://evil.example"), None)
-            .await
-            .expect("answered");
+        let res = act(&[("origin", "http://evil.example")]).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
-        let res = act(None, Some("cross-site")).await.expect("answered");
+        let res = act(&[("sec-fetch-site", "cross-site")]).await;
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
         let (_, untouched) = server
             .call(
@@ -579,20 +579,15 @@ hoc_spine::storage_test!(
             )
             .await;
         assert_eq!(untouched["status"], "open", "refused forms changed nothing");
-        let same = server.base.clone();
-        let res = http
-            .post(format!(
-                "{}/console/incidents/{id}/acknowledge",
-                server.base
-            ))
-            .header("cookie", &cookie)
-            .header("origin", same)
-            .header("sec-fetch-site", "same-origin")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(form(&[("csrf_token", csrf.as_str())]))
-            .send()
-            .await
-            .expect("answered");
+        let origin = server.base.clone();
+        let res = page_post(
+            &server,
+            &cookie,
+            &acknowledge,
+            &token,
+            &[("origin", &origin), ("sec-fetch-site", "same-origin")],
+        )
+        .await;
         assert_eq!(
             res.status(),
             StatusCode::SEE_OTHER,
@@ -601,12 +596,7 @@ hoc_spine::storage_test!(
 
         // Unused for longer than the idle timeout: the session has ended.
         tokio::time::sleep(Duration::from_millis(2_300)).await;
-        let res = http
-            .get(format!("{}/console", server.base))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .expect("answered");
+        let res = page_get(&server, &cookie, "/console").await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert!(
             res.headers()
@@ -633,12 +623,7 @@ hoc_spine::storage_test!(
         assert!(revoked.status.success());
         let mut ended = false;
         for _ in 0..30 {
-            let res = http
-                .get(format!("{}/console", server.base))
-                .header("cookie", &cookie)
-                .send()
-                .await
-                .expect("answered");
+            let res = page_get(&server, &cookie, "/console").await;
             if res.status() == StatusCode::SEE_OTHER {
                 ended = true;
                 break;
