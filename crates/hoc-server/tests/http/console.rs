@@ -606,7 +606,7 @@ hoc_spine::storage_test!(
             "an idle session ended"
         );
 
-        // Revoking the key ends its sessions (the key cache forgets it within 2 s).
+        // Revoking the key ends its sessions.
         let (cookie, _) = signed_in(&server, &key).await;
         let key_id = format!("key_{}", key.split('_').nth(1).expect("key id part"));
         let revoked = hocd()
@@ -621,18 +621,20 @@ hoc_spine::storage_test!(
             .await
             .expect("revoke runs");
         assert!(revoked.status.success());
+        // `hocd keys revoke` is effective on every instance within 2 seconds (the HTTP contract): so is the end of
+        // the key's console sessions.
+        let revoked_at = std::time::Instant::now();
         let mut ended = false;
-        for _ in 0..30 {
+        while !ended && revoked_at.elapsed() < Duration::from_secs(2) {
             let res = page_get(&server, &cookie, "/console").await;
-            if res.status() == StatusCode::SEE_OTHER {
-                ended = true;
-                break;
+            ended = res.status() == StatusCode::SEE_OTHER;
+            if !ended {
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
         }
         assert!(
             ended,
-            "the revoked key's session still opens pages after 3 s"
+            "the revoked key's session still opens pages 2 s after the revocation"
         );
         server.stop().await;
     }
