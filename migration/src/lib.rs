@@ -20,6 +20,7 @@ mod m20261206_000012_search_words;
 mod m20261206_000013_alerts;
 mod m20261206_000014_learned_templates;
 mod m20261206_000015_group_list;
+mod m20261207_000016_metrics_results;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -120,6 +121,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_alerts::Migration),
             Box::new(m20261206_000014_learned_templates::Migration),
             Box::new(m20261206_000015_group_list::Migration),
+            Box::new(m20261207_000016_metrics_results::Migration),
         ]
     }
 }

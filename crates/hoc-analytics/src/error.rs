@@ -26,6 +26,9 @@ pub enum ArtifactError {
         /// The fields whose values differ from the recorded definition.
         fields: Vec<String>,
     },
+    /// A result could not be encoded or a recorded one decoded.
+    #[error("result encoding: {0}")]
+    Encoding(#[from] serde_json::Error),
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

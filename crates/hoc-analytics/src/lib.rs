@@ -8,6 +8,8 @@
 #![warn(missing_docs)]
 
 mod error;
+pub mod incident_metrics;
+pub mod metrics;
 mod model;
 mod procedures;
 pub mod window;
@@ -19,4 +21,10 @@ pub use crate::model::{
     SaveArtifactInput, SaveOutcome, SaveStatus,
 };
 pub use crate::procedures::{Outcome, ReadAt, get, list, save};
-pub use crate::window::InputWindow;
+pub use crate::incident_metrics::{
+    ArtifactResult, GetArtifactResult, GetIncidentMetrics, GetIncidentMetricsSeries,
+    MetricsSeries, MetricsVerification, RecordIncidentMetrics, RecordedMetrics, SeriesStep,
+    VerifyIncidentMetrics,
+};
+pub use crate::metrics::{IncidentMetrics, MetricsGroupBy};
+pub use crate::window::{InputWindow, WindowHasher};

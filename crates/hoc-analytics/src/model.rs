@@ -151,6 +151,8 @@ pub struct ArtifactDefinition {
     pub window_end: Option<OffsetDateTime>,
     /// Whether the code had uncommitted changes.
     pub code_dirty: Option<bool>,
+    /// The result recorded with it, byte for byte (a metrics recording's JSON; `None` for a save with a hash only).
+    pub result: Option<String>,
 }
 
 hoc_contracts::request! {
@@ -300,13 +302,15 @@ impl ArtifactDefinition {
             window_start: start,
             window_end: end,
             code_dirty: input.code_dirty,
+            result: None,
         })
     }
 }
 
 impl ArtifactDefinition {
-    /// The names of the fields whose values differ from the recorded artifact (empty: an identical replay).
-    pub fn differences(&self, recorded: &Artifact) -> Vec<String> {
+    /// The names of the fields whose values differ from the recorded artifact and the result recorded with it
+    /// (empty: an identical replay).
+    pub fn differences(&self, recorded: &Artifact, recorded_result: Option<&str>) -> Vec<String> {
         let mut fields = Vec::new();
         let mut check = |name: &str, same: bool| {
             if !same {
@@ -325,6 +329,7 @@ impl ArtifactDefinition {
         check("window_start", self.window_start == recorded.window_start);
         check("window_end", self.window_end == recorded.window_end);
         check("code_dirty", self.code_dirty == recorded.code_dirty);
+        check("result", self.result.as_deref() == recorded_result);
         fields
     }
 }
@@ -462,14 +467,15 @@ mod tests {
             code_dirty: None,
             created_at: datetime!(2026-11-02 01:00:00 UTC),
         };
-        assert!(def.differences(&recorded).is_empty());
+        assert!(def.differences(&recorded, None).is_empty());
+        assert_eq!(def.differences(&recorded, Some("{}")), ["result"]);
         let changed = Artifact {
             compute_code_version: "git:other".into(),
             code_dirty: Some(false),
             ..recorded
         };
         assert_eq!(
-            def.differences(&changed),
+            def.differences(&changed, None),
             ["compute_code_version", "code_dirty"]
         );
     }

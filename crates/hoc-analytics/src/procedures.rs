@@ -39,6 +39,7 @@ pub async fn save(
         window_end: def.window_end.map(DbTime::new),
         code_dirty: def.code_dirty,
         created_at: now.into(),
+        result: def.result.clone(),
     };
     if artifacts::insert_if_absent(tx, row.clone()).await? {
         let artifact = Artifact::from(row);
@@ -68,7 +69,6 @@ pub async fn save(
     }
     let recorded = artifacts::find_by_key(tx, tenant_id, &def.dataset_id, &def.dataset_version)
         .await?
-        .map(Artifact::from)
         .ok_or_else(|| {
             ArtifactError::Storage(hoc_drivers::StorageError::Corrupt {
                 table: "analytics_artifacts",
@@ -78,7 +78,9 @@ pub async fn save(
                 ),
             })
         })?;
-    let differences = def.differences(&recorded);
+    let recorded_result = recorded.result.clone();
+    let recorded = Artifact::from(recorded);
+    let differences = def.differences(&recorded, recorded_result.as_deref());
     if !differences.is_empty() {
         return Err(ArtifactError::ReproducibilityConflict {
             dataset_id: def.dataset_id,

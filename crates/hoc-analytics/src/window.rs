@@ -82,7 +82,49 @@ impl InputWindow {
 
     /// Lowercase hex SHA-256 of the canonical encoding.
     pub fn hash(&self) -> String {
-        Sha256::digest(self.canonical_encoding().as_bytes())
+        let mut hasher = WindowHasher::new(self.start, self.end);
+        for input in &self.inputs {
+            hasher.push(input);
+        }
+        hasher.finish()
+    }
+}
+
+/// The `iwh-v1` hash of a window computed as its inputs arrive, without holding them: the same hash as
+/// [`InputWindow::hash`] for the same inputs, and without its limits (a computation's own inputs, such as the
+/// incidents a metric read, may be any number, none included).
+#[derive(Debug, Clone)]
+pub struct WindowHasher {
+    digest: Sha256,
+}
+
+impl WindowHasher {
+    /// A hasher of the window `[start, end)` (truncated to microseconds), before any input.
+    pub fn new(start: OffsetDateTime, end: OffsetDateTime) -> Self {
+        let mut hasher = Self {
+            digest: Sha256::new(),
+        };
+        hasher.digest.update(b"iwh-v1");
+        hasher.pair("start", &format_utc(truncate_micros(start)));
+        hasher.pair("end", &format_utc(truncate_micros(end)));
+        hasher
+    }
+
+    fn pair(&mut self, name: &str, value: &str) {
+        self.digest
+            .update(format!("\n{}:{name}={}:", name.len(), value.len()).as_bytes());
+        self.digest.update(value.as_bytes());
+    }
+
+    /// Adds the next input reference.
+    pub fn push(&mut self, input: &str) {
+        self.pair("input", input);
+    }
+
+    /// Lowercase hex SHA-256 of the encoding so far.
+    pub fn finish(self) -> String {
+        self.digest
+            .finalize()
             .iter()
             .fold(String::with_capacity(64), |mut out, b| {
                 let _ = write!(out, "{b:02x}");

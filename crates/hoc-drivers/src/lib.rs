@@ -15,6 +15,7 @@ mod error;
 pub mod grouping;
 pub mod idempotency;
 pub mod incidents;
+pub mod metrics;
 pub mod notes;
 pub mod outbox;
 pub mod paging;

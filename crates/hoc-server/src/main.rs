@@ -114,6 +114,11 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Analytics: verify a recorded incident-metrics artifact.
+    Analytics {
+        #[command(subcommand)]
+        command: AnalyticsCommand,
+    },
     /// Grouping configuration: learned templates.
     Grouping {
         #[command(subcommand)]
@@ -179,6 +184,26 @@ enum GroupingCommand {
         /// The actor the new version is recorded as.
         #[arg(long, default_value = "hocd-grouping")]
         actor: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum AnalyticsCommand {
+    /// Recomputes a recorded incident-metrics artifact at its as_of and compares the code version, the input hash
+    /// and the result with what was recorded; exits non-zero naming every difference.
+    Verify {
+        #[command(flatten)]
+        db: DatabaseArg,
+        /// The dataset (`incident-metrics/<group_by>`).
+        dataset_id: String,
+        /// Its version.
+        version: String,
+        /// The tenant.
+        #[arg(long)]
+        tenant: String,
+        /// text or json.
+        #[arg(long, default_value = "text")]
+        format: String,
     },
 }
 
@@ -524,6 +549,58 @@ async fn run(cli: Cli) -> Result<(), String> {
                 print!("{}", learn_report(&proposal));
             }
             Ok(())
+        }
+        Command::Analytics {
+            command:
+                AnalyticsCommand::Verify {
+                    db,
+                    dataset_id,
+                    version,
+                    tenant,
+                    format,
+                },
+        } => {
+            let (spine, ctx) = system_call(&db, &tenant, "hocd-analytics", &format).await?;
+            let found = spine
+                .call(
+                    &ctx,
+                    &hoc_spine::requests::VerifyIncidentMetrics {
+                        dataset_id,
+                        dataset_version: version,
+                    },
+                )
+                .await
+                .map_err(|e| e.to_string())?;
+            if format == "json" {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&found).map_err(|e| e.to_string())?
+                );
+            } else {
+                for difference in &found.differences {
+                    println!("DIFFERS {difference}");
+                }
+            }
+            if found.matches {
+                if format == "text" {
+                    println!(
+                        "{}@{} reproduced at as_of {}: input hash {}, code {}, result identical",
+                        found.dataset_id,
+                        found.dataset_version,
+                        hoc_spine::time_format::format_utc(found.as_of),
+                        found.recomputed_input_window_hash,
+                        found.recomputed_compute_code_version
+                    );
+                }
+                Ok(())
+            } else {
+                Err(format!(
+                    "{}@{} does not reproduce: {} difference(s)",
+                    found.dataset_id,
+                    found.dataset_version,
+                    found.differences.len()
+                ))
+            }
         }
         Command::Audit {
             command: AuditCommand::Verify { db, tenant },

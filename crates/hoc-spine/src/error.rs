@@ -254,6 +254,7 @@ impl From<ArtifactError> for OperationError {
                 dataset_version,
                 fields,
             },
+            ArtifactError::Encoding(err) => Self::internal(format!("result encoding: {err}")),
             ArtifactError::Storage(err) => err.into(),
         }
     }

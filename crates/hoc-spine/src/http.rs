@@ -199,6 +199,23 @@ impl Shape<SaveOutcome> for ArtifactReply {
     }
 }
 
+/// A metrics recording: 201 with the artifact and the metrics when this call recorded them, 200 when the same
+/// recording existed.
+#[derive(Debug)]
+pub struct MetricsReply;
+
+impl Shape<hoc_analytics::RecordedMetrics> for MetricsReply {
+    const STATUSES: &'static [u16] = &[201, 200];
+
+    fn respond(response: &hoc_analytics::RecordedMetrics) -> Result<StoredResponse, serde_json::Error> {
+        with_status(if response.created { 201 } else { 200 }, response)
+    }
+
+    fn schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        generator.subschema_for::<hoc_analytics::RecordedMetrics>()
+    }
+}
+
 /// The HTTP route of the operation method `M`, its response shaped by `S`. Built by [`get`], [`post`] and
 /// [`put`] and [`patch`], which refuse at compile time a `GET` of a writing method and a write method of a
 /// reading one.

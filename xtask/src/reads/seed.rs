@@ -185,6 +185,7 @@ pub(super) async fn seed(db: &Database) -> Result<(), String> {
                 window_end: None,
                 code_dirty: None,
                 created_at: at.into(),
+                result: None,
             },
         )
         .await

@@ -39,6 +39,10 @@ pub struct Model {
     pub code_dirty: Option<bool>,
     /// When it was created.
     pub created_at: DbTime,
+    /// The result it recorded, byte for byte (the incident metrics' JSON); `None` for an artifact saved with a
+    /// hash and no result.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub result: Option<String>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -1,11 +1,16 @@
-//! `analytics.artifacts`: save, get, list.
+//! `analytics.artifacts`: save, get, list, a recorded result. `analytics.metrics`: the incident metrics at an
+//! instant, their series, a recording, a verification.
 
-pub use hoc_analytics::{GetArtifact, ListArtifacts, SaveArtifact};
+pub use hoc_analytics::{
+    ArtifactResult, GetArtifact, GetArtifactResult, GetIncidentMetrics, GetIncidentMetricsSeries,
+    IncidentMetrics, ListArtifacts, MetricsSeries, MetricsVerification, RecordIncidentMetrics,
+    RecordedMetrics, SaveArtifact, VerifyIncidentMetrics,
+};
 
-use hoc_analytics::{ArtifactAt, ArtifactPage, SaveOutcome};
+use hoc_analytics::{ArtifactAt, ArtifactPage, SaveOutcome, incident_metrics};
 
 use super::{invalid, operation_method, read_at};
-use crate::http::{ArtifactReply, Methods, get, put};
+use crate::http::{ArtifactReply, MetricsReply, Methods, get, post, put};
 use crate::{OperationError, Output};
 
 pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
@@ -29,7 +34,46 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
             "List artifacts, newest first",
         )
         .as_of(),
-    )
+    )?;
+    v.route(
+        get::<GetArtifactResult>(
+            "get_artifact_result",
+            "/v1/analytics/artifacts/{dataset_id}/{dataset_version}/result",
+            "The result an artifact recorded, byte for byte",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        get::<GetIncidentMetrics>(
+            "get_incident_metrics",
+            "/v1/analytics/incident-metrics",
+            "Incident metrics (counts, time to acknowledge and resolve, reopen rate, top recurrence groups) of the \
+             incidents opened in a window, from their history at as_of",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        get::<GetIncidentMetricsSeries>(
+            "get_incident_metrics_series",
+            "/v1/analytics/incident-metrics/series",
+            "Incident metrics per day or week over a range",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        post::<RecordIncidentMetrics, MetricsReply>(
+            "record_incident_metrics",
+            "/v1/analytics/incident-metrics/record",
+            "Compute incident metrics and record them, with their result, as a reproducibility artifact",
+        )
+        .example(|| RecordIncidentMetrics {
+            window_start: Some("2026-11-01T00:00:00Z".into()),
+            window_end: Some("2026-12-01T00:00:00Z".into()),
+            group_by: Some("service".into()),
+            as_of: None,
+        }),
+    )?;
+    v.method::<VerifyIncidentMetrics>()
 }
 
 operation_method!(SaveArtifact => "analytics.artifacts"."save", writes = true, -> SaveOutcome,
@@ -48,4 +92,40 @@ operation_method!(ListArtifacts => "analytics.artifacts"."list", writes = false,
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     Ok(Output::read(hoc_analytics::list(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
+});
+
+operation_method!(GetArtifactResult => "analytics.artifacts"."result", writes = false, -> ArtifactResult,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(
+        incident_metrics::result(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?,
+    ))
+});
+
+operation_method!(GetIncidentMetrics => "analytics.metrics"."get", writes = false, -> IncidentMetrics,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(
+        incident_metrics::metrics(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?,
+    ))
+});
+
+operation_method!(GetIncidentMetricsSeries => "analytics.metrics"."series", writes = false, -> MetricsSeries,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(
+        incident_metrics::series(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?,
+    ))
+});
+
+operation_method!(RecordIncidentMetrics => "analytics.metrics"."record", writes = true, -> RecordedMetrics,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(incident_metrics::record(call.tx, call.ctx.tenant_id(), call.now, input).await?)
+});
+
+operation_method!(VerifyIncidentMetrics => "analytics.metrics"."verify", writes = false, -> MetricsVerification,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    Ok(Output::read(incident_metrics::verify(call.tx, call.ctx.tenant_id(), input).await?))
 });

@@ -119,6 +119,7 @@ fn frozen_registry_lists_exactly_the_declared_methods() {
         [
             "incidents.query.audit",
             "incidents.grouping.regroup_batch",
+            "analytics.metrics.verify",
             "events.feed.tail"
         ]
     );
