@@ -29,6 +29,7 @@ mod history;
 mod learned;
 mod lifecycle;
 mod links;
+mod metrics;
 mod notes;
 mod owners;
 mod reads;
