@@ -363,3 +363,147 @@ pub fn compute(window: MetricsWindow, facts: &[IncidentFacts]) -> IncidentMetric
         compute_code_version: COMPUTE_CODE_VERSION.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use hoc_drivers::Stored;
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn t(at: OffsetDateTime) -> DbTime {
+        DbTime::new(at)
+    }
+
+    fn facts() -> Vec<IncidentFacts> {
+        vec![
+            IncidentFacts {
+                id: "inc_a".into(),
+                version: 3,
+                created_at: t(datetime!(2026-11-01 00:00:00 UTC)),
+                first_acknowledged: Some(t(datetime!(2026-11-01 00:12:00 UTC))),
+                first_resolved: Some(t(datetime!(2026-11-01 01:00:00 UTC))),
+                first_done: Some(t(datetime!(2026-11-01 01:00:00 UTC))),
+                last_active: Some(t(datetime!(2026-11-01 00:12:00 UTC))),
+                auto_resolved: false,
+                status: Stored(IncidentState::Resolved),
+                duplicate_of: None,
+                service: Some("api".into()),
+                severity: Stored(Severity::High),
+                category: "checkout".into(),
+                assignee: Some("alice".into()),
+                trigger_type: None,
+                source_type: None,
+                signature_version: Some("rsig-v3".into()),
+                recurrence_signature: Some("abc123".into()),
+            },
+            IncidentFacts {
+                id: "inc_b".into(),
+                version: 1,
+                created_at: t(datetime!(2026-11-01 00:30:00.5 UTC)),
+                first_acknowledged: None,
+                first_resolved: None,
+                first_done: None,
+                last_active: Some(t(datetime!(2026-11-01 00:30:00.5 UTC))),
+                auto_resolved: false,
+                status: Stored(IncidentState::Open),
+                duplicate_of: None,
+                service: None,
+                severity: Stored(Severity::Low),
+                category: "db outage".into(),
+                assignee: None,
+                trigger_type: Some("alert".into()),
+                source_type: Some("alertmanager".into()),
+                signature_version: None,
+                recurrence_signature: None,
+            },
+        ]
+    }
+
+    fn window(group_by: MetricsGroupBy) -> MetricsWindow {
+        MetricsWindow {
+            start: datetime!(2026-11-01 00:00:00 UTC),
+            end: datetime!(2026-11-02 00:00:00 UTC),
+            as_of: datetime!(2026-11-03 00:00:00 UTC),
+            group_by,
+        }
+    }
+
+    /// Golden vectors, fixed for `incident-metrics-v1`: the hashes were computed outside Rust from the documented
+    /// encoding (Python's `hashlib.sha256` over the `iwh-v1` text below).
+    #[test]
+    fn input_lines_and_hash_golden_vectors() {
+        let facts = facts();
+        assert_eq!(
+            input_line(&facts[0]),
+            "inc_a\t3\t2026-11-01T00:00:00.000000Z\t2026-11-01T00:12:00.000000Z\t2026-11-01T01:00:00.000000Z\t\
+             2026-11-01T01:00:00.000000Z\t2026-11-01T00:12:00.000000Z\t0\tresolved\t\tapi\thigh\tcheckout\talice\t\
+             api\trsig-v3\tabc123"
+        );
+        assert_eq!(
+            input_line(&facts[1]),
+            "inc_b\t1\t2026-11-01T00:30:00.500000Z\t\t\t\t2026-11-01T00:30:00.500000Z\t0\topen\t\t\tlow\t\
+             db outage\t\talertmanager\t\t"
+        );
+        assert_eq!(
+            compute(window(MetricsGroupBy::Total), &facts).input_window_hash,
+            "69f907f2b968c72e9adf1d262e3ab62e6804d9bc2d0e55ab8b399a244be2fc1f"
+        );
+        assert_eq!(
+            compute(window(MetricsGroupBy::Total), &[]).input_window_hash,
+            "f73f8fbf306ddf5cc2492a46d189087ad1394fd563dcd73375e0acbedbe02047"
+        );
+        // The hash covers what was read, whatever the grouping asked.
+        assert_eq!(
+            compute(window(MetricsGroupBy::Source), &facts).input_window_hash,
+            compute(window(MetricsGroupBy::Total), &facts).input_window_hash
+        );
+    }
+
+    #[test]
+    fn an_edited_fact_changes_the_hash() {
+        let original = compute(window(MetricsGroupBy::Total), &facts());
+        let mut edited = facts();
+        edited[0].first_acknowledged = Some(t(datetime!(2026-11-01 00:00:01 UTC)));
+        let after = compute(window(MetricsGroupBy::Total), &edited);
+        assert_ne!(original.input_window_hash, after.input_window_hash);
+        assert_ne!(original.groups, after.groups);
+    }
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let d = Durations::of(vec![4_000_000, 1_000_000, 3_000_000, 2_000_000]);
+        assert_eq!(
+            (d.samples, d.p50, d.p90, d.mean, d.max),
+            (4, Some(2.0), Some(4.0), Some(2.5), Some(4.0))
+        );
+        let one = Durations::of(vec![1_500_001]);
+        assert_eq!((one.p50, one.p90, one.mean), (Some(1.500001), Some(1.500001), Some(1.500001)));
+        // The mean rounds down to the microsecond.
+        assert_eq!(Durations::of(vec![1, 2]).mean, Some(0.000001));
+        let none = Durations::of(vec![]);
+        assert_eq!((none.samples, none.p50, none.mean, none.max), (0, None, None, None));
+        let ten: Vec<i64> = (1..=10).map(|s| s * 1_000_000).collect();
+        let d = Durations::of(ten);
+        assert_eq!((d.p50, d.p90), (Some(5.0), Some(9.0)));
+    }
+
+    #[test]
+    fn sources_and_keys() {
+        assert_eq!(source(Some("alert"), Some("pagerduty")), "pagerduty");
+        assert_eq!(source(Some("alert"), Some("alertmanager")), "alertmanager");
+        assert_eq!(source(Some("manual"), Some("alertmanager")), "api");
+        assert_eq!(source(None, None), "api");
+        let by_source = compute(window(MetricsGroupBy::Source), &facts());
+        let keys: Vec<Option<String>> = by_source.groups.iter().map(|g| g.key.clone()).collect();
+        assert_eq!(keys, [Some("alertmanager".into()), Some("api".into())]);
+        let by_service = compute(window(MetricsGroupBy::Service), &facts());
+        let keys: Vec<Option<String>> = by_service.groups.iter().map(|g| g.key.clone()).collect();
+        assert_eq!(keys, [Some("api".into()), None]);
+        let empty = compute(window(MetricsGroupBy::Service), &[]);
+        assert!(empty.groups.is_empty());
+        let total = compute(window(MetricsGroupBy::Total), &[]);
+        assert_eq!(total.groups.len(), 1);
+        assert_eq!((total.groups[0].count, total.groups[0].reopen_rate), (0, 0.0));
+    }
+}

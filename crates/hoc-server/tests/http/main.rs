@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alerts;
+mod analytics;
 mod browser;
 mod console;
 mod errors;
