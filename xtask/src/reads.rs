@@ -4,7 +4,7 @@
 //! transitions (acknowledge, resolve, reopen, close, a postmortem, a new group member), the work of issue 22 (an
 //! assignment, a label edit that a filtered listing sees, a note edited, one deleted, one added) and of issue 23 (a
 //! delivery that resolves one alert and fires another again, an ingest policy change), replay the reads at `as_of`
-//! and require identical bytes.
+//! — the incident metrics of issue 26 among them — and require identical bytes.
 
 use std::sync::Arc;
 
@@ -125,6 +125,25 @@ async fn snapshot(spine: &Spine, ctx: &OperationContext, listings: &[Listing]) -
             Err(e) => format!("error {e}"),
         },
     );
+    // Incident analytics (issue 26): the metrics of the seeded day, grouped, and a daily series around it.
+    for (method, payload) in [
+        (
+            "get",
+            json!({"window_start": "2026-06-01T00:00:00Z", "window_end": "2026-06-02T00:00:00Z",
+                   "group_by": "service"}),
+        ),
+        (
+            "series",
+            json!({"start": "2026-05-31T00:00:00Z", "end": "2026-06-03T00:00:00Z", "group_by": "severity"}),
+        ),
+    ] {
+        out.push(
+            match spine.execute(ctx, "analytics.metrics", method, payload).await {
+                Ok(metrics) => metrics.to_string(),
+                Err(e) => format!("error {e}"),
+            },
+        );
+    }
     out
 }
 
@@ -231,7 +250,12 @@ async fn replay_problems(
         .iter()
         .zip(&after)
         .map(|(b, a)| {
-            (b != a).then(|| format!("the read at as_of changed after later writes: {b} → {a}"))
+            if b.starts_with("error ") {
+                Some(format!("the read failed: {b}"))
+            } else {
+                (b != a)
+                    .then(|| format!("the read at as_of changed after later writes: {b} → {a}"))
+            }
         })
         .collect())
 }
@@ -523,6 +547,8 @@ async fn replay_outcomes(backend: &str, spine: &Spine, db: &Database) -> Vec<Out
         .collect();
     names.push("incidents.query.get".to_owned());
     names.push("incidents.alerts.get_policy".to_owned());
+    names.push("analytics.metrics.get".to_owned());
+    names.push("analytics.metrics.series".to_owned());
     let Some(ctx) = reader() else {
         return vec![Outcome::fail(
             NAME,
@@ -545,7 +571,8 @@ async fn replay_outcomes(backend: &str, spine: &Spine, db: &Database) -> Vec<Out
                 Outcome::from_problem(
                     NAME,
                     format!("replay at as_of {name} {backend}"),
-                    "crates/hoc-drivers/src/incidents.rs (versions), crates/hoc-incidents/src/queries.rs",
+                    "crates/hoc-drivers/src/incidents.rs (versions), crates/hoc-incidents/src/queries.rs, \
+                     crates/hoc-drivers/src/metrics.rs",
                     problem,
                     "read each incident's version valid at as_of (incident_versions), never the current row",
                 )
@@ -630,23 +657,30 @@ mod tests {
             .expect("replayed");
         let caught = problems.iter().filter(|p| p.is_some()).count();
         assert!(caught >= 5, "{problems:#?}");
-        // The get is the next to last read: it showed inc_r0 open, then closed; the last, the ingest policy,
-        // showed its default, then the version put later.
+        // The last four reads: the get showed inc_r0 open, then closed; the ingest policy its default, then the
+        // version put later; the metrics and their series the history before inc_r0's later transitions, then
+        // after them.
+        let n = problems.len();
         assert!(
-            problems[problems.len() - 2].as_ref().is_some_and(|p| p
+            problems[n - 4].as_ref().is_some_and(|p| p
                 .contains("\"status\":\"open\"")
                 && p.contains("\"status\":\"closed\"")),
             "{problems:#?}"
         );
         assert!(
-            problems
-                .last()
-                .cloned()
-                .flatten()
-                .is_some_and(|p| p.contains("\"resolve_on\":\"all\"")
-                    && p.contains("\"resolve_on\":\"never\"")),
+            problems[n - 3].as_ref().is_some_and(|p| p
+                .contains("\"resolve_on\":\"all\"")
+                && p.contains("\"resolve_on\":\"never\"")),
             "{problems:#?}"
         );
+        for metrics in &problems[n - 2..] {
+            assert!(
+                metrics
+                    .as_ref()
+                    .is_some_and(|p| p.contains("\"input_window_hash\"")),
+                "{problems:#?}"
+            );
+        }
     }
 
     #[tokio::test(flavor = "multi_thread")]
@@ -655,6 +689,6 @@ mod tests {
         let outcomes = verify_backend("sqlite", test_db.db()).await;
         let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
         assert!(failing.is_empty(), "{failing:#?}");
-        assert_eq!(outcomes.len(), 31);
+        assert_eq!(outcomes.len(), 33);
     }
 }
