@@ -138,7 +138,10 @@ async fn snapshot(spine: &Spine, ctx: &OperationContext, listings: &[Listing]) -
         ),
     ] {
         out.push(
-            match spine.execute(ctx, "analytics.metrics", method, payload).await {
+            match spine
+                .execute(ctx, "analytics.metrics", method, payload)
+                .await
+            {
                 Ok(metrics) => metrics.to_string(),
                 Err(e) => format!("error {e}"),
             },
@@ -253,8 +256,7 @@ async fn replay_problems(
             if b.starts_with("error ") {
                 Some(format!("the read failed: {b}"))
             } else {
-                (b != a)
-                    .then(|| format!("the read at as_of changed after later writes: {b} → {a}"))
+                (b != a).then(|| format!("the read at as_of changed after later writes: {b} → {a}"))
             }
         })
         .collect())
@@ -662,15 +664,16 @@ mod tests {
         // after them.
         let n = problems.len();
         assert!(
-            problems[n - 4].as_ref().is_some_and(|p| p
-                .contains("\"status\":\"open\"")
-                && p.contains("\"status\":\"closed\"")),
+            problems[n - 4].as_ref().is_some_and(
+                |p| p.contains("\"status\":\"open\"") && p.contains("\"status\":\"closed\"")
+            ),
             "{problems:#?}"
         );
         assert!(
-            problems[n - 3].as_ref().is_some_and(|p| p
-                .contains("\"resolve_on\":\"all\"")
-                && p.contains("\"resolve_on\":\"never\"")),
+            problems[n - 3]
+                .as_ref()
+                .is_some_and(|p| p.contains("\"resolve_on\":\"all\"")
+                    && p.contains("\"resolve_on\":\"never\"")),
             "{problems:#?}"
         );
         for metrics in &problems[n - 2..] {

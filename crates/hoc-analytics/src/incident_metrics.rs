@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::metrics::{COMPUTE_CODE_VERSION, IncidentMetrics, MetricsGroupBy, MetricsWindow, compute};
+use crate::metrics::{
+    COMPUTE_CODE_VERSION, IncidentMetrics, MetricsGroupBy, MetricsWindow, compute,
+};
 use crate::model::KEY_MAX_CHARS;
 use crate::procedures::{Outcome, ReadAt, save};
 use crate::{Artifact, ArtifactDefinition, ArtifactError, SaveStatus};
@@ -179,7 +181,11 @@ pub struct MetricsVerification {
     pub recomputed_compute_code_version: String,
 }
 
-fn window_problem(start: OffsetDateTime, end: OffsetDateTime, end_field: &str) -> Option<FieldError> {
+fn window_problem(
+    start: OffsetDateTime,
+    end: OffsetDateTime,
+    end_field: &str,
+) -> Option<FieldError> {
     (start >= end).then(|| {
         FieldError::new(
             end_field,
@@ -256,9 +262,14 @@ pub async fn series(
         )]));
     }
     let as_of = at.instant();
-    let facts =
-        incident_facts(tx, tenant_id, DbTime::new(start), DbTime::new(end), DbTime::new(as_of))
-            .await?;
+    let facts = incident_facts(
+        tx,
+        tenant_id,
+        DbTime::new(start),
+        DbTime::new(end),
+        DbTime::new(as_of),
+    )
+    .await?;
     let mut out = Vec::new();
     let mut rest = facts.as_slice();
     let mut from = start;
@@ -467,7 +478,8 @@ pub async fn verify(
 /// The top-level fields whose values differ between two JSON objects (`the whole document` when either is not
 /// an object).
 fn differing_fields(a: &str, b: &str) -> Vec<String> {
-    let parse = |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).ok();
+    let parse =
+        |s: &str| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).ok();
     let (Some(a), Some(b)) = (parse(a), parse(b)) else {
         return vec!["the whole document".to_owned()];
     };
@@ -491,4 +503,42 @@ pub fn group_by_of(dataset_id: &str) -> Option<MetricsGroupBy> {
     dataset_id
         .strip_prefix(DATASET_PREFIX)
         .and_then(MetricsGroupBy::from_wire)
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    /// The tag was computed outside Rust: `sha256(b"2026-11-01T00:00:00.000000Z\n2026-11-02T00:00:00.000000Z")`.
+    #[test]
+    fn dataset_versions_name_the_instant_and_tag_the_window() {
+        let window = MetricsWindow {
+            start: datetime!(2026-11-01 00:00:00 UTC),
+            end: datetime!(2026-11-02 00:00:00 UTC),
+            as_of: datetime!(2026-11-01 04:00:00 UTC),
+            group_by: MetricsGroupBy::Service,
+        };
+        assert_eq!(
+            dataset_version(window),
+            "20261101T040000.000000Z-a20c73079671"
+        );
+        assert!(dataset_version(window).len() <= KEY_MAX_CHARS);
+        assert_eq!(
+            group_by_of("incident-metrics/none"),
+            Some(MetricsGroupBy::Total)
+        );
+        assert_eq!(group_by_of("incident-metrics/team"), None);
+        assert_eq!(group_by_of("daily_orders"), None);
+    }
+
+    #[test]
+    fn differing_fields_are_named() {
+        assert_eq!(
+            differing_fields(r#"{"a":1,"b":2,"c":3}"#, r#"{"a":1,"b":5,"d":3}"#),
+            ["`b`", "`c`", "`d`"]
+        );
+        assert_eq!(differing_fields("[", "{}"), ["the whole document"]);
+    }
 }

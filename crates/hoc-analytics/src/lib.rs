@@ -15,16 +15,15 @@ mod procedures;
 pub mod window;
 
 pub use crate::error::ArtifactError;
+pub use crate::incident_metrics::{
+    ArtifactResult, GetArtifactResult, GetIncidentMetrics, GetIncidentMetricsSeries, MetricsSeries,
+    MetricsVerification, RecordIncidentMetrics, RecordedMetrics, SeriesStep, VerifyIncidentMetrics,
+};
+pub use crate::metrics::{IncidentMetrics, MetricsGroupBy};
 pub use crate::model::{
     Artifact, ArtifactAt, ArtifactDefinition, ArtifactListQuery, ArtifactPage, ArtifactQuery,
     GetArtifact, HASH_CHARS, KEY_MAX_CHARS, LENGTH_LIMITS, ListArtifacts, SaveArtifact,
     SaveArtifactInput, SaveOutcome, SaveStatus,
 };
 pub use crate::procedures::{Outcome, ReadAt, get, list, save};
-pub use crate::incident_metrics::{
-    ArtifactResult, GetArtifactResult, GetIncidentMetrics, GetIncidentMetricsSeries,
-    MetricsSeries, MetricsVerification, RecordIncidentMetrics, RecordedMetrics, SeriesStep,
-    VerifyIncidentMetrics,
-};
-pub use crate::metrics::{IncidentMetrics, MetricsGroupBy};
 pub use crate::window::{InputWindow, WindowHasher};

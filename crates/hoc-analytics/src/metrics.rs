@@ -6,11 +6,12 @@
 //! the same input hash and code version give the same bytes.
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 
 use hoc_contracts::input::{IncidentState, Severity};
 use hoc_contracts::time_format::{UtcTimestamp, format_utc, utc};
-use hoc_drivers::metrics::IncidentFacts;
 use hoc_drivers::DbTime;
+use hoc_drivers::metrics::IncidentFacts;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -168,69 +169,98 @@ pub struct IncidentMetrics {
     pub compute_code_version: String,
 }
 
-/// A timestamp as the input line writes it, or the empty string.
-fn stamp(t: Option<DbTime>) -> String {
-    t.map(|t| format_utc(t.get())).unwrap_or_default()
+/// Appends `t` as `YYYY-MM-DDTHH:MM:SS.ffffffZ` (the one timestamp format, written without a format description:
+/// the input line is written for every incident a metric reads).
+fn push_stamp(out: &mut String, t: DbTime) {
+    let t = t.get();
+    if (0..=9999).contains(&t.year()) {
+        let _ = write!(
+            out,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+            t.year(),
+            u8::from(t.month()),
+            t.day(),
+            t.hour(),
+            t.minute(),
+            t.second(),
+            t.microsecond()
+        );
+    } else {
+        out.push_str(&format_utc(t));
+    }
 }
 
 /// The input line of one incident: its fields in a fixed order, separated by tabs (no field can hold a tab), an
 /// absent value empty. See `docs/analytics-artifacts.md` for the order.
 pub fn input_line(f: &IncidentFacts) -> String {
-    let opt = |s: &Option<String>| s.clone().unwrap_or_default();
-    [
-        f.id.clone(),
-        f.version.to_string(),
-        stamp(Some(f.created_at)),
-        stamp(f.first_acknowledged),
-        stamp(f.first_resolved),
-        stamp(f.first_done),
-        stamp(f.last_active),
-        u8::from(f.auto_resolved).to_string(),
-        f.status.get().as_str().to_owned(),
-        opt(&f.duplicate_of),
-        opt(&f.service),
-        f.severity.get().as_str().to_owned(),
-        f.category.clone(),
-        opt(&f.assignee),
-        source(f.trigger_type.as_deref(), f.source_type.as_deref()).to_owned(),
-        opt(&f.signature_version),
-        opt(&f.recurrence_signature),
-    ]
-    .join("\t")
+    let mut line = String::new();
+    write_input_line(&mut line, f);
+    line
+}
+
+/// [`input_line`] into `out` (cleared first).
+fn write_input_line(out: &mut String, f: &IncidentFacts) {
+    out.clear();
+    let opt = |out: &mut String, s: &Option<String>| {
+        out.push('\t');
+        out.push_str(s.as_deref().unwrap_or_default());
+    };
+    let stamp = |out: &mut String, t: Option<DbTime>| {
+        out.push('\t');
+        if let Some(t) = t {
+            push_stamp(out, t);
+        }
+    };
+    out.push_str(&f.id);
+    let _ = write!(out, "\t{}", f.version);
+    stamp(out, Some(f.created_at));
+    stamp(out, f.first_acknowledged);
+    stamp(out, f.first_resolved);
+    stamp(out, f.first_done);
+    stamp(out, f.last_active);
+    out.push_str(if f.auto_resolved { "\t1\t" } else { "\t0\t" });
+    out.push_str(f.status.get().as_str());
+    opt(out, &f.duplicate_of);
+    opt(out, &f.service);
+    out.push('\t');
+    out.push_str(f.severity.get().as_str());
+    out.push('\t');
+    out.push_str(&f.category);
+    opt(out, &f.assignee);
+    out.push('\t');
+    out.push_str(source(f.trigger_type.as_deref(), f.source_type.as_deref()));
+    opt(out, &f.signature_version);
+    opt(out, &f.recurrence_signature);
 }
 
 fn micros_between(from: DbTime, to: DbTime) -> i64 {
     i64::try_from((to.get() - from.get()).whole_microseconds()).unwrap_or(i64::MAX)
 }
 
-fn key_of(f: &IncidentFacts, group_by: MetricsGroupBy) -> Option<String> {
+fn key_of(f: &IncidentFacts, group_by: MetricsGroupBy) -> Option<&str> {
     match group_by {
-        MetricsGroupBy::Service => f.service.clone(),
-        MetricsGroupBy::Severity => Some(f.severity.get().as_str().to_owned()),
-        MetricsGroupBy::Category => Some(f.category.clone()),
-        MetricsGroupBy::Assignee => f.assignee.clone(),
-        MetricsGroupBy::Source => {
-            Some(source(f.trigger_type.as_deref(), f.source_type.as_deref()).to_owned())
-        }
+        MetricsGroupBy::Service => f.service.as_deref(),
+        MetricsGroupBy::Severity => Some(f.severity.get().as_str()),
+        MetricsGroupBy::Category => Some(&f.category),
+        MetricsGroupBy::Assignee => f.assignee.as_deref(),
+        MetricsGroupBy::Source => Some(source(f.trigger_type.as_deref(), f.source_type.as_deref())),
         MetricsGroupBy::Total => None,
     }
 }
 
 /// The order of group keys: severities by rank, other keys in byte order, `null` last.
-fn key_rank(group_by: MetricsGroupBy, key: Option<&String>) -> (u8, usize, String) {
+fn key_rank(group_by: MetricsGroupBy, key: Option<&str>) -> (u8, usize, &str) {
     match key {
-        None => (1, 0, String::new()),
+        None => (1, 0, ""),
         Some(key) => {
             let rank = match group_by {
-                MetricsGroupBy::Severity => {
-                    <Severity as hoc_contracts::input::Vocabulary>::WIRE
-                        .iter()
-                        .position(|w| w == key)
-                        .unwrap_or(usize::MAX)
-                }
+                MetricsGroupBy::Severity => <Severity as hoc_contracts::input::Vocabulary>::WIRE
+                    .iter()
+                    .position(|w| *w == key)
+                    .unwrap_or(usize::MAX),
                 _ => 0,
             };
-            (0, rank, key.clone())
+            (0, rank, key)
         }
     }
 }
@@ -313,23 +343,25 @@ pub struct MetricsWindow {
 /// The metrics of `window` from `facts`: the rows of the incidents created in it, in creation order.
 pub fn compute(window: MetricsWindow, facts: &[IncidentFacts]) -> IncidentMetrics {
     let mut hasher = WindowHasher::new(window.start, window.end);
-    let mut tallies: BTreeMap<(u8, usize, String), (Option<String>, Tally)> = BTreeMap::new();
-    let mut top: BTreeMap<(String, String), TopGroup> = BTreeMap::new();
+    let mut tallies: BTreeMap<(u8, usize, &str), (Option<&str>, Tally)> = BTreeMap::new();
+    let mut top: BTreeMap<(&str, &str), TopGroup> = BTreeMap::new();
     if window.group_by == MetricsGroupBy::Total {
         tallies.insert(key_rank(window.group_by, None), (None, Tally::default()));
     }
+    let mut line = String::new();
     for f in facts {
-        hasher.push(&input_line(f));
+        write_input_line(&mut line, f);
+        hasher.push(&line);
         let key = key_of(f, window.group_by);
         tallies
-            .entry(key_rank(window.group_by, key.as_ref()))
+            .entry(key_rank(window.group_by, key))
             .or_insert_with(|| (key, Tally::default()))
             .1
             .add(f);
         if let (Some(version), Some(signature)) = (&f.signature_version, &f.recurrence_signature) {
             let created = f.created_at.get();
             let group = top
-                .entry((version.clone(), signature.clone()))
+                .entry((version.as_str(), signature.as_str()))
                 .or_insert_with(|| TopGroup {
                     recurrence_signature: signature.clone(),
                     signature_version: version.clone(),
@@ -346,7 +378,7 @@ pub fn compute(window: MetricsWindow, facts: &[IncidentFacts]) -> IncidentMetric
     }
     let mut top_groups: Vec<TopGroup> = top.into_values().collect();
     // Stable: equal counts keep the (version, signature) order of the map.
-    top_groups.sort_by(|a, b| b.new_members.cmp(&a.new_members));
+    top_groups.sort_by_key(|g| std::cmp::Reverse(g.new_members));
     top_groups.truncate(TOP_GROUPS);
     IncidentMetrics {
         window_start: window.start,
@@ -356,7 +388,7 @@ pub fn compute(window: MetricsWindow, facts: &[IncidentFacts]) -> IncidentMetric
         count: facts.len() as u64,
         groups: tallies
             .into_values()
-            .map(|(key, tally)| tally.group(key))
+            .map(|(key, tally)| tally.group(key.map(str::to_owned)))
             .collect(),
         top_groups,
         input_window_hash: hasher.finish(),
@@ -478,11 +510,17 @@ mod tests {
             (4, Some(2.0), Some(4.0), Some(2.5), Some(4.0))
         );
         let one = Durations::of(vec![1_500_001]);
-        assert_eq!((one.p50, one.p90, one.mean), (Some(1.500001), Some(1.500001), Some(1.500001)));
+        assert_eq!(
+            (one.p50, one.p90, one.mean),
+            (Some(1.500001), Some(1.500001), Some(1.500001))
+        );
         // The mean rounds down to the microsecond.
         assert_eq!(Durations::of(vec![1, 2]).mean, Some(0.000001));
         let none = Durations::of(vec![]);
-        assert_eq!((none.samples, none.p50, none.mean, none.max), (0, None, None, None));
+        assert_eq!(
+            (none.samples, none.p50, none.mean, none.max),
+            (0, None, None, None)
+        );
         let ten: Vec<i64> = (1..=10).map(|s| s * 1_000_000).collect();
         let d = Durations::of(ten);
         assert_eq!((d.p50, d.p90), (Some(5.0), Some(9.0)));
@@ -504,6 +542,9 @@ mod tests {
         assert!(empty.groups.is_empty());
         let total = compute(window(MetricsGroupBy::Total), &[]);
         assert_eq!(total.groups.len(), 1);
-        assert_eq!((total.groups[0].count, total.groups[0].reopen_rate), (0, 0.0));
+        assert_eq!(
+            (total.groups[0].count, total.groups[0].reopen_rate),
+            (0, 0.0)
+        );
     }
 }

@@ -28,6 +28,8 @@ pub(crate) struct Args {
     pub(crate) console_url: Option<String>,
     /// Only the live streams (with `--hocd`): this many idle streams, then one event.
     pub(crate) streams: Vec<i64>,
+    /// Only the incident metrics, at each of these numbers of incidents (a year's history at a million).
+    pub(crate) metrics: Vec<i64>,
 }
 
 pub(crate) fn parse_args() -> Result<Args, String> {
@@ -48,6 +50,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
         console: Vec::new(),
         console_url: None,
         streams: Vec::new(),
+        metrics: Vec::new(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -85,6 +88,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
             "--console" => args.console = list(&value)?,
             "--console-url" => args.console_url = Some(value),
             "--streams" => args.streams = list(&value)?,
+            "--metrics" => args.metrics = list(&value)?,
             "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
             "--relay-seconds" => {
                 args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;

@@ -322,3 +322,45 @@ pub(crate) async fn streams(
     }
     Ok(())
 }
+
+/// `--console` and `--streams`: the pages at each size, then the idle streams, on every target.
+pub(crate) async fn run(
+    args: &crate::args::Args,
+    targets: Vec<(&'static str, Option<&str>)>,
+) -> Result<(), String> {
+    let hocd = args
+        .hocd
+        .as_deref()
+        .ok_or("--console and --streams need --hocd PATH")?;
+    if let (Some(url), Some(&size)) = (&args.console_url, args.console.first()) {
+        let label = if url.starts_with("postgres") {
+            "postgres"
+        } else {
+            "sqlite"
+        };
+        return pages(label, None, hocd, size, args.seconds, Some(url), true).await;
+    }
+    for (label, server) in targets {
+        for &size in &args.console {
+            pages(
+                label,
+                server,
+                hocd,
+                size,
+                args.seconds,
+                None,
+                args.seed_only,
+            )
+            .await?;
+        }
+        if !args.streams.is_empty() {
+            let counts: Vec<usize> = args
+                .streams
+                .iter()
+                .map(|n| usize::try_from(*n).unwrap_or(1))
+                .collect();
+            streams(label, server, hocd, &counts).await?;
+        }
+    }
+    Ok(())
+}

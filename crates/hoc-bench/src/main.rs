@@ -8,6 +8,7 @@
 //!           [--nats-url nats://127.0.0.1:4222 [--relay-rate 1000] [--relay-seconds 60]]
 //! hoc-bench --cost 2000   (what one write costs the process, spine beside floor: wall, CPU, context switches)
 //! hoc-bench --console 1000000 --streams 1,1000 --hocd PATH   (the console's pages; idle live streams)
+//! hoc-bench --metrics 100000,1000000 [--seconds 10]   (incident metrics over the last 30 days of a year's history)
 //!           [--seed-only keeps the seeded databases; --console-url URL measures one again]
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
@@ -20,6 +21,7 @@ mod group_list;
 mod grouping;
 mod http;
 mod measure;
+mod metrics;
 mod relay;
 mod seed;
 mod storm;
@@ -598,39 +600,11 @@ async fn run(args: Args) -> Result<(), String> {
         return Ok(());
     }
     if !args.console.is_empty() || !args.streams.is_empty() {
-        let hocd = args
-            .hocd
-            .as_deref()
-            .ok_or("--console and --streams need --hocd PATH")?;
-        if let (Some(url), Some(&size)) = (&args.console_url, args.console.first()) {
-            let label = if url.starts_with("postgres") {
-                "postgres"
-            } else {
-                "sqlite"
-            };
-            return console::pages(label, None, hocd, size, args.seconds, Some(url), true).await;
-        }
+        return console::run(&args, targets).await;
+    }
+    if !args.metrics.is_empty() {
         for (label, server) in targets {
-            for &size in &args.console {
-                console::pages(
-                    label,
-                    server,
-                    hocd,
-                    size,
-                    args.seconds,
-                    None,
-                    args.seed_only,
-                )
-                .await?;
-            }
-            if !args.streams.is_empty() {
-                let counts: Vec<usize> = args
-                    .streams
-                    .iter()
-                    .map(|n| usize::try_from(*n).unwrap_or(1))
-                    .collect();
-                console::streams(label, server, hocd, &counts).await?;
-            }
+            metrics::run(label, server, &args.metrics, args.seconds, args.seed_only).await?;
         }
         return Ok(());
     }

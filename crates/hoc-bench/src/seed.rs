@@ -20,6 +20,8 @@ pub(crate) struct Seeded {
     pub(crate) n: i64,
     /// `created_at` of incident 0, in microseconds since 1970.
     pub(crate) base: i64,
+    /// Microseconds between two incidents' creation ([`STEP`] unless seeded with [`seed_spaced`]).
+    pub(crate) step: i64,
 }
 
 impl Seeded {
@@ -28,7 +30,7 @@ impl Seeded {
     }
 
     pub(crate) fn created(self, i: i64) -> i64 {
-        self.base + i * STEP
+        self.base + i * self.step
     }
 
     /// The last seeded instant (the tenant clock after seeding).
@@ -115,26 +117,39 @@ pub(crate) async fn seed_groups(
     groups: i64,
     now_micros: i64,
 ) -> Result<Seeded, String> {
+    seed_spaced(db, n, groups, now_micros, STEP).await
+}
+
+/// [`seed_groups`] with `step` microseconds between two incidents' creation (a tenant's history over months rather
+/// than seconds).
+pub(crate) async fn seed_spaced(
+    db: &Database,
+    n: i64,
+    groups: i64,
+    now_micros: i64,
+    step: i64,
+) -> Result<Seeded, String> {
     let seeded = Seeded {
         n,
-        base: now_micros - 60_000_000 - n * STEP,
+        base: now_micros - 60_000_000 - n * step,
+        step,
     };
     let backend = db.backend();
     let conn = db.pool();
     let d = Dialect::new(backend, n);
     let groups = groups.max(1);
     let base = seeded.base;
-    let at = format!("({base} + s.i * {STEP} + (k.v - 1) * {VERSION_STEP})");
-    let created = ts(backend, &format!("({base} + s.i * {STEP})"));
+    let at = format!("({base} + s.i * {step} + (k.v - 1) * {VERSION_STEP})");
+    let created = ts(backend, &format!("({base} + s.i * {step})"));
     let updated = ts(backend, &at);
     let when_v = |from: i64, value: &str| format!("CASE WHEN k.v >= {from} THEN {value} END");
     let acknowledged_at = ts(
         backend,
-        &format!("({base} + s.i * {STEP} + {VERSION_STEP})"),
+        &format!("({base} + s.i * {step} + {VERSION_STEP})"),
     );
     let resolved_at = ts(
         backend,
-        &format!("({base} + s.i * {STEP} + 2 * {VERSION_STEP})"),
+        &format!("({base} + s.i * {step} + 2 * {VERSION_STEP})"),
     );
     let status = "CASE k.v WHEN 1 THEN 'open' WHEN 2 THEN 'acknowledged' WHEN 3 THEN 'resolved' \
                   ELSE CASE WHEN s.i % 2 = 0 THEN 'open' ELSE 'closed' END END";

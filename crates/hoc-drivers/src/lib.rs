@@ -463,6 +463,12 @@ impl Tx {
         }
     }
 
+    /// Whether statements run on the pool (a read: each may take its own connection, so independent statements can
+    /// run side by side) rather than in one transaction.
+    pub(crate) fn is_reader(&self) -> bool {
+        matches!(self.inner, Inner::Reader(_))
+    }
+
     /// Where writes go: the transaction; a reader refuses.
     pub(crate) fn write(&self) -> Result<&DatabaseTransaction, StorageError> {
         match &self.inner {

@@ -207,7 +207,9 @@ pub struct MetricsReply;
 impl Shape<hoc_analytics::RecordedMetrics> for MetricsReply {
     const STATUSES: &'static [u16] = &[201, 200];
 
-    fn respond(response: &hoc_analytics::RecordedMetrics) -> Result<StoredResponse, serde_json::Error> {
+    fn respond(
+        response: &hoc_analytics::RecordedMetrics,
+    ) -> Result<StoredResponse, serde_json::Error> {
         with_status(if response.created { 201 } else { 200 }, response)
     }
 

@@ -10,7 +10,7 @@ pub use hoc_analytics::{
 use hoc_analytics::{ArtifactAt, ArtifactPage, SaveOutcome, incident_metrics};
 
 use super::{invalid, operation_method, read_at};
-use crate::http::{ArtifactReply, MetricsReply, Methods, get, post, put};
+use crate::http::{ArtifactReply, Methods, MetricsReply, get, post, put};
 use crate::{OperationError, Output};
 
 pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
