@@ -58,70 +58,27 @@ pub(crate) async fn run(
             .await
             .map_err(|e| e.to_string())?
             .count;
-        type Case = Box<dyn Fn(Spine) -> futures_call::Call + Send + Sync>;
         let cases: Vec<(&str, Case)> = vec![
-            ("metrics by severity", {
-                let request = window("severity");
-                Box::new(move |spine| {
-                    let request = request.clone();
-                    Box::pin(async move {
-                        spine
-                            .call(&Bench::ctx(), &request)
-                            .await
-                            .map(drop)
-                            .map_err(|e| e.to_string())
-                    })
-                })
-            }),
-            ("metrics, no grouping", {
-                let request = window("none");
-                Box::new(move |spine| {
-                    let request = request.clone();
-                    Box::pin(async move {
-                        spine
-                            .call(&Bench::ctx(), &request)
-                            .await
-                            .map(drop)
-                            .map_err(|e| e.to_string())
-                    })
-                })
-            }),
-            ("series, 30 days", {
-                let request = GetIncidentMetricsSeries {
+            ("metrics by severity", case(window("severity"))),
+            ("metrics, no grouping", case(window("none"))),
+            (
+                "series, 30 days",
+                case(GetIncidentMetricsSeries {
                     start: Some(start.clone()),
                     end: Some(end.clone()),
                     step: Some("day".into()),
                     group_by: Some("severity".into()),
-                };
-                Box::new(move |spine| {
-                    let request = request.clone();
-                    Box::pin(async move {
-                        spine
-                            .call(&Bench::ctx(), &request)
-                            .await
-                            .map(drop)
-                            .map_err(|e| e.to_string())
-                    })
-                })
-            }),
-            ("record by severity", {
-                let request = RecordIncidentMetrics {
+                }),
+            ),
+            (
+                "record by severity",
+                case(RecordIncidentMetrics {
                     window_start: Some(start.clone()),
                     window_end: Some(end.clone()),
                     group_by: Some("severity".into()),
                     as_of: None,
-                };
-                Box::new(move |spine| {
-                    let request = request.clone();
-                    Box::pin(async move {
-                        spine
-                            .call(&Bench::ctx(), &request)
-                            .await
-                            .map(drop)
-                            .map_err(|e| e.to_string())
-                    })
-                })
-            }),
+                }),
+            ),
         ];
         for (case, call) in cases {
             let call = std::sync::Arc::new(call);
@@ -154,8 +111,24 @@ pub(crate) async fn run(
     Ok(())
 }
 
-mod futures_call {
-    /// One measured call.
-    pub(crate) type Call =
-        std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+/// One measured call.
+type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+/// What makes a measured call on a spine.
+type Case = Box<dyn Fn(Spine) -> Call + Send + Sync>;
+
+/// A case that calls the spine with `request`.
+fn case<M>(request: M) -> Case
+where
+    M: hoc_spine::OperationMethod + Clone + Send + Sync + 'static,
+{
+    Box::new(move |spine| {
+        let request = request.clone();
+        Box::pin(async move {
+            spine
+                .call(&Bench::ctx(), &request)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
+        })
+    })
 }

@@ -230,41 +230,19 @@ hoc_drivers::storage_test!(
         );
         // Severity at as_of: A is still high (raised after), F already low; severities by rank.
         let by_severity = metrics(&spine, "severity", AS_OF).await;
-        let keyed: Vec<(Value, Value)> = by_severity["groups"]
-            .as_array()
-            .expect("groups")
-            .iter()
-            .map(|g| (g["key"].clone(), g["count"].clone()))
-            .collect();
+        let keyed = fields(&by_severity["groups"], &["key", "count"]);
         assert_eq!(
             keyed,
             [
-                (json!("critical"), json!(1)),
-                (json!("high"), json!(3)),
-                (json!("low"), json!(2))
+                json!(["critical", 1]),
+                json!(["high", 3]),
+                json!(["low", 2])
             ]
         );
         // Acknowledging assigns: A and B to alice by as_of; C only after it.
         let by_assignee = metrics(&spine, "assignee", AS_OF).await;
-        let keyed: Vec<(Value, Value, Value)> = by_assignee["groups"]
-            .as_array()
-            .expect("groups")
-            .iter()
-            .map(|g| {
-                (
-                    g["key"].clone(),
-                    g["count"].clone(),
-                    g["acknowledged"].clone(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            keyed,
-            [
-                (json!("alice"), json!(2), json!(2)),
-                (Value::Null, json!(4), json!(0))
-            ]
-        );
+        let keyed = fields(&by_assignee["groups"], &["key", "count", "acknowledged"]);
+        assert_eq!(keyed, [json!(["alice", 2, 2]), json!([null, 4, 0])]);
         let by_source = metrics(&spine, "source", AS_OF).await;
         assert_eq!(by_source["groups"][0]["key"], json!("api"));
         assert_eq!(by_source["groups"][0]["count"], json!(6));
@@ -499,35 +477,26 @@ hoc_drivers::storage_test!(a_series_is_the_metrics_of_each_window, |db| {
         .await
         .expect("series");
     let points = series["points"].as_array().expect("points");
-    let windows: Vec<(Value, Value, Value)> = points
-        .iter()
-        .map(|p| {
-            (
-                p["window_start"].clone(),
-                p["window_end"].clone(),
-                p["count"].clone(),
-            )
-        })
-        .collect();
+    let windows = fields(&series["points"], &["window_start", "window_end", "count"]);
     assert_eq!(
         windows,
         [
-            (
-                json!("2026-10-31T00:00:00.000000Z"),
-                json!("2026-11-01T00:00:00.000000Z"),
-                json!(1)
-            ),
-            (
-                json!("2026-11-01T00:00:00.000000Z"),
-                json!("2026-11-02T00:00:00.000000Z"),
-                json!(6)
-            ),
+            json!([
+                "2026-10-31T00:00:00.000000Z",
+                "2026-11-01T00:00:00.000000Z",
+                1
+            ]),
+            json!([
+                "2026-11-01T00:00:00.000000Z",
+                "2026-11-02T00:00:00.000000Z",
+                6
+            ]),
             // The last window ends at `end`; H, created at its start, is after as_of.
-            (
-                json!("2026-11-02T00:00:00.000000Z"),
-                json!("2026-11-02T12:00:00.000000Z"),
-                json!(0)
-            ),
+            json!([
+                "2026-11-02T00:00:00.000000Z",
+                "2026-11-02T12:00:00.000000Z",
+                0
+            ]),
         ]
     );
     // Each point is the metrics of its window, byte for byte.
@@ -536,3 +505,16 @@ hoc_drivers::storage_test!(a_series_is_the_metrics_of_each_window, |db| {
         metrics(&spine, "none", AS_OF).await.to_string()
     );
 });
+
+/// The named fields of every item of the array `items`, each item as a JSON array of them.
+fn fields(items: &Value, names: &[&str]) -> Vec<Value> {
+    items
+        .as_array()
+        .map(|items| {
+            items
+                .iter()
+                .map(|item| Value::Array(names.iter().map(|n| item[*n].clone()).collect()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
