@@ -518,3 +518,44 @@ fn fields(items: &Value, names: &[&str]) -> Vec<Value> {
         })
         .unwrap_or_default()
 }
+
+// A window with more versions than a statement may read is read in slices of time, halved until each holds few
+// enough: the same incidents, in the same order, with the same facts, as one statement gives.
+hoc_drivers::storage_test!(a_window_read_in_slices_gives_the_same_facts, |db| {
+    use hoc_drivers::{DbTime, Tx, metrics::incident_facts_within};
+    let spine = crate::spine(&db);
+    let (_h, _ids) = seed(&spine).await;
+    let instant = |text: &str| DbTime::new(hoc_spine::time_format::parse_utc(text).expect(text));
+    let window = (
+        instant("2026-10-31T00:00:00Z"),
+        instant("2026-11-03T00:00:00Z"),
+    );
+    let as_of = instant("2026-11-01T05:00:00Z");
+    let tx = Tx::reader(&db);
+    let before = db.counters().statements;
+    let whole = incident_facts_within(&tx, TENANT, window, as_of, i64::MAX)
+        .await
+        .expect("one statement");
+    let one = db.counters().statements - before;
+    let before = db.counters().statements;
+    let sliced = incident_facts_within(&tx, TENANT, window, as_of, 2)
+        .await
+        .expect("slices");
+    let many = db.counters().statements - before;
+    // Nine incidents in the window, two of them created after as_of.
+    assert_eq!(whole.len(), 7, "{whole:#?}");
+    assert_eq!(sliced, whole);
+    // One count and one read for the whole window. The nine incidents have more than twenty versions between
+    // them, so at most two a statement takes more than ten reads, each after its count.
+    assert_eq!(one, 2);
+    assert!(many > 20, "{many} statements");
+    let mut order: Vec<_> = whole.iter().map(|f| (f.created_at, f.id.clone())).collect();
+    order.sort();
+    assert_eq!(
+        order,
+        whole
+            .iter()
+            .map(|f| (f.created_at, f.id.clone()))
+            .collect::<Vec<_>>()
+    );
+});
