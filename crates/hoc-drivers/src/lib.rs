@@ -23,6 +23,7 @@ pub mod paging;
 mod plans;
 pub mod postmortems;
 pub mod relay;
+mod replicas;
 pub mod schema_check;
 pub mod search;
 mod stored;
@@ -55,6 +56,7 @@ pub use crate::entity::ingest_deliveries::Model as DeliveryRow;
 pub use crate::entity::ingest_policies::Model as IngestPolicyRow;
 pub use crate::entity::postmortems::Model as PostmortemRow;
 pub use crate::error::StorageError;
+pub use crate::replicas::{ReplicaRead, ReplicaStatus};
 pub use crate::stored::Stored;
 pub use migration::audit_chain;
 
@@ -79,6 +81,7 @@ pub struct Database {
     reader: DatabaseConnection,
     backend: Backend,
     counts: Arc<Counts>,
+    replicas: replicas::Replicas,
 }
 
 #[derive(Debug, Default)]
@@ -212,6 +215,7 @@ impl Database {
             reader,
             backend,
             counts,
+            replicas: replicas::Replicas::default(),
         })
     }
 
@@ -480,8 +484,13 @@ impl Tx {
     /// For `hoc-ledger`: a reader on the pool of `db` (no transaction).
     #[doc(hidden)]
     pub fn reader(db: &Database) -> Self {
+        Self::on_pool(db.reader.clone())
+    }
+
+    /// A reader on `pool` (no transaction).
+    pub(crate) fn on_pool(pool: DatabaseConnection) -> Self {
         Self {
-            inner: Inner::Reader(db.reader.clone()),
+            inner: Inner::Reader(pool),
             kept: std::sync::Mutex::default(),
             after_commit: AfterCommit::default(),
         }

@@ -49,6 +49,9 @@ pub struct RelayConfig {
     pub retention: Option<Duration>,
     /// This instance's name in the leases.
     pub holder: String,
+    /// How many servers keep the stream when the relay creates it (`None`, the default: as many as `nats_url`
+    /// names, at most 3; JetStream allows 1 to 5). An existing stream is used as it is.
+    pub stream_replicas: Option<usize>,
 }
 
 impl RelayConfig {
@@ -64,7 +67,15 @@ impl RelayConfig {
             batch: 256,
             retention: None,
             holder: format!("relay_{}", uuid::Uuid::now_v7().simple()),
+            stream_replicas: None,
         }
+    }
+
+    /// The replicas of a stream the relay creates: `stream_replicas`, or one per address of `nats_url`, at most 3.
+    pub fn replicas(&self) -> usize {
+        self.stream_replicas.unwrap_or_else(|| {
+            server_addrs(&self.nats_url).map_or(1, |addresses| addresses.len().clamp(1, 3))
+        })
     }
 }
 
@@ -268,6 +279,7 @@ async fn ensure_stream(js: &jetstream::Context, config: &RelayConfig) -> Result<
         name: config.stream.clone(),
         subjects: vec![format!("{}.>", config.subject_prefix)],
         storage: stream::StorageType::File,
+        num_replicas: config.replicas(),
         duplicate_window: Duration::from_secs(120),
         ..Default::default()
     })

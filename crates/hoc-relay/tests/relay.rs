@@ -99,7 +99,18 @@ async fn stream_messages(url: &str, stream: &str) -> Vec<(String, String, Value)
     let last = stream.info().await.unwrap().state.last_sequence;
     let mut out = Vec::new();
     for seq in 1..=last {
-        let message = stream.get_raw_message(seq).await.unwrap();
+        // A cluster that just lost a node can time out a request while it settles: a few tries.
+        let mut tries = 0;
+        let message = loop {
+            match stream.get_raw_message(seq).await {
+                Ok(message) => break message,
+                Err(_) if tries < 5 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                }
+                Err(e) => panic!("message {seq}: {e}"),
+            }
+        };
         let id = message
             .headers
             .get("Nats-Msg-Id")
@@ -130,18 +141,25 @@ async fn assert_delivered(
         assert!(reader.is_empty(), "still pending: {reader:?}");
         let ctx = OperationContext::new(tenant, ActorType::System, "test").unwrap();
         let spine = Spine::new(db.clone()).unwrap();
-        let page = spine
-            .call(
-                &ctx,
-                &hoc_spine::requests::ListEvents {
-                    after: None,
-                    limit: Some(500),
-                },
-            )
-            .await
-            .unwrap();
-        for event in page.items {
-            expected.insert(event.event_id.clone(), event);
+        let mut after = None;
+        loop {
+            let page = spine
+                .call(
+                    &ctx,
+                    &hoc_spine::requests::ListEvents {
+                        after,
+                        limit: Some(500),
+                    },
+                )
+                .await
+                .unwrap();
+            if page.items.is_empty() {
+                break;
+            }
+            after = Some(page.next_after);
+            for event in page.items {
+                expected.insert(event.event_id.clone(), event);
+            }
         }
     }
     assert_eq!(arrived.len(), expected.len(), "every event exactly once");
@@ -627,6 +645,100 @@ hoc_spine::storage_test!(
         assert_eq!(status.published(), made as u64);
         relay.stop().await;
         let arrived = stream_messages(&url, &config.stream).await;
+        assert_delivered(&db, &config, &arrived).await;
+    }
+);
+
+impl PrivateCluster {
+    /// Kills node `n` with SIGKILL (no shutdown: what a crashed machine does).
+    fn kill(&mut self, n: usize) {
+        let _ = self.children[n].kill();
+        let _ = self.children[n].wait();
+    }
+
+    /// The addresses of every node but `n`.
+    fn url_without(&self, n: usize) -> String {
+        self.ports
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != n)
+            .map(|(_, p)| format!("nats://127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// The stream's configured replicas and the name of the node leading it, once it has a leader.
+async fn stream_leader(url: &str, stream: &str) -> (usize, String) {
+    let client = async_nats::connect(hoc_relay::server_addrs(url).unwrap())
+        .await
+        .unwrap();
+    let js = jetstream::new(client);
+    let started = Instant::now();
+    loop {
+        if let Ok(mut found) = js.get_stream(stream).await
+            && let Ok(info) = found.info().await
+            && let Some(leader) = info.cluster.as_ref().and_then(|c| c.leader.clone())
+        {
+            return (info.config.num_replicas, leader);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the stream {stream} has no leader"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+hoc_spine::storage_test!(
+    the_stream_leader_killed_under_load_loses_and_reorders_nothing,
+    |db| {
+        let mut cluster = PrivateCluster::start();
+        let url = cluster.url();
+        let spine = Spine::new(db.clone()).unwrap();
+        let config = config(&url);
+        // Three addresses: the relay creates the stream with three replicas.
+        assert_eq!(config.replicas(), 3);
+        let relay = Relay::start(spine.clone(), config.clone()).unwrap();
+        // The load runs until it is stopped, a second after the kill.
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (spine, stop) = (spine.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut made = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    made += workload(&spine, 1).await;
+                    tokio::time::sleep(Duration::from_millis(25)).await;
+                }
+                made
+            })
+        };
+        // Under load: the relay has published some of it.
+        let started = Instant::now();
+        while relay.status().published() < 20 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "nothing published to the new cluster"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let (replicas, leader) = stream_leader(&url, &config.stream).await;
+        assert_eq!(replicas, 3);
+        let killed: usize = leader
+            .strip_prefix("hoc-node-")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("leader {leader}"));
+        cluster.kill(killed);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let made = writer.await.unwrap();
+        drained(&db, Duration::from_secs(60)).await;
+        relay.stop().await;
+        let survivors = cluster.url_without(killed);
+        let (_, new_leader) = stream_leader(&survivors, &config.stream).await;
+        assert_ne!(new_leader, leader, "a survivor leads the stream");
+        let arrived = stream_messages(&survivors, &config.stream).await;
+        assert_eq!(arrived.len(), made);
         assert_delivered(&db, &config, &arrived).await;
     }
 );

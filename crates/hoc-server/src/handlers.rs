@@ -263,7 +263,8 @@ pub(crate) async fn healthz() -> Response {
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Readiness: 200 when the database (and NATS, when the relay is on) answers, else 503 naming each check and
-/// whether it passed.
+/// whether it passed. Each read replica has a check too (`replica:host:port`: `ok` or what is wrong), which never
+/// makes it 503.
 pub(crate) async fn readyz(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
@@ -293,6 +294,11 @@ pub(crate) async fn readyz(
         checks.insert("nats".to_owned(), json!(nats));
     }
     let ready = checks.values().all(|v| v == "ok");
+    // Replicas are reported, never a reason to be unready: reads they cannot answer go to the primary.
+    for replica in state.spine.database().probe_replicas().await {
+        let check = replica.problem.unwrap_or_else(|| "ok".to_owned());
+        checks.insert(format!("replica:{}", replica.name), json!(check));
+    }
     let body = json!({
         "status": if ready { "ok" } else { "unavailable" },
         "checks": checks,
@@ -314,6 +320,10 @@ pub(crate) async fn readyz(
 /// `GET /metrics`: the Prometheus text format (HTTP requests by route and status with latency histograms; the
 /// relay's published events, backlog and commit-to-PubAck lag).
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
+    for replica in state.spine.database().replica_status() {
+        metrics::counter!("hoc_replica_reads_total", "replica" => replica.name)
+            .absolute(replica.reads);
+    }
     match &state.metrics {
         Some(handle) => (
             StatusCode::OK,

@@ -83,12 +83,21 @@ enum Command {
         /// comma-separated). A malformed address stops hocd at start; an unreachable one is retried.
         #[arg(long, env = "HOC_NATS_URL")]
         nats_url: Option<String>,
+        /// PostgreSQL streaming replicas of the database (`postgres://…`, several comma-separated): a read at a
+        /// named instant (`as_of`) goes to one that has replayed the tenant's writes up to it, with the same answer
+        /// as the primary; anything newer, and every write, goes to the primary.
+        #[arg(long, env = "HOC_READ_DATABASE_URL", value_delimiter = ',')]
+        read_database_url: Vec<String>,
         /// The JetStream stream events go to (created if missing).
         #[arg(long, env = "HOC_NATS_STREAM", default_value = "HOC_EVENTS")]
         nats_stream: String,
         /// The first subject tokens: events go to `<prefix>.<tenant>.<project>.<event_type>`.
         #[arg(long, env = "HOC_NATS_SUBJECT_PREFIX", default_value = "hoc.events")]
         nats_subject_prefix: String,
+        /// How many NATS servers keep the stream when hocd creates it (1 to 5; default: one per `--nats-url`
+        /// address, at most 3, so a three-node cluster keeps every event on three and survives losing one).
+        #[arg(long, env = "HOC_NATS_STREAM_REPLICAS", value_parser = clap::value_parser!(u8).range(1..=5))]
+        nats_stream_replicas: Option<u8>,
         /// Hours published events stay in the outbox (and the `/v1/events` feed) before they are pruned; 0, the
         /// default, keeps them forever. Events not yet published are never pruned; a read of the feed from below
         /// what was pruned is answered 410 `history_pruned`, never a shorter list.
@@ -262,11 +271,24 @@ fn init_tracing() {
 const OPTIMIZE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
 
 async fn open(db: &DatabaseArg) -> Result<Spine, String> {
+    open_with_replicas(db, &[]).await
+}
+
+/// [`open`], with the read replicas `--read-database-url` names.
+async fn open_with_replicas(db: &DatabaseArg, replicas: &[String]) -> Result<Spine, String> {
     let url = &db.database_url;
-    let db = Database::connect_and_migrate_with(url, db.config())
+    let mut database = Database::connect_and_migrate_with(url, db.config())
         .await
         .map_err(|e| format!("cannot open {}: {e}", redact(url)))?;
-    Spine::new(db).map_err(|e| e.to_string())
+    if !replicas.is_empty() {
+        database = database
+            .with_read_replicas(replicas)
+            .await
+            .map_err(|e| format!("--read-database-url: {e}"))?;
+        let names: Vec<String> = replicas.iter().map(|u| redact(u)).collect();
+        tracing::info!(replicas = ?names, "read replicas on");
+    }
+    Spine::new(database).map_err(|e| e.to_string())
 }
 
 /// The URL without a password, for messages.
@@ -316,8 +338,10 @@ async fn run(cli: Cli) -> Result<(), String> {
             console_idle_seconds,
             max_connections,
             nats_url,
+            read_database_url,
             nats_stream,
             nats_subject_prefix,
+            nats_stream_replicas,
             event_retention_hours,
         } => {
             if let Some(url) = &nats_url {
@@ -337,7 +361,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 idle_timeout: ms(idle_timeout_ms.max(1)),
                 max_connections,
             };
-            let spine = open(&db).await?;
+            let spine = open_with_replicas(&db, &read_database_url).await?;
             let listener = tokio::net::TcpListener::bind(&bind)
                 .await
                 .map_err(|e| format!("cannot listen on {bind}: {e}"))?;
@@ -363,9 +387,15 @@ async fn run(cli: Cli) -> Result<(), String> {
                         subject_prefix: nats_subject_prefix,
                         retention: (event_retention_hours > 0)
                             .then(|| std::time::Duration::from_secs(event_retention_hours * 3600)),
+                        stream_replicas: nats_stream_replicas.map(usize::from),
                         ..hoc_relay::RelayConfig::new(url)
                     };
-                    tracing::info!(stream = %config.stream, prefix = %config.subject_prefix, "event relay on");
+                    tracing::info!(
+                        stream = %config.stream,
+                        prefix = %config.subject_prefix,
+                        replicas = config.replicas(),
+                        "event relay on"
+                    );
                     Some(hoc_relay::Relay::start(spine.clone(), config)?)
                 }
                 None => None,

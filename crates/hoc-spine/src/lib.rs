@@ -293,6 +293,10 @@ impl Spine {
         request: &M,
     ) -> Result<M::Response, OperationError> {
         let span = operation_span::<M>(ctx);
+        if let Some(answer) = self.on_replica(ctx, request).instrument(span.clone()).await {
+            span.in_scope(|| observe(&answer));
+            return answer;
+        }
         let result = rerun_interrupted(|| async {
             let tx = self.begin(M::WRITES).await?;
             let now = self.instant(&tx, ctx, M::WRITES).await?;
@@ -308,6 +312,37 @@ impl Spine {
         .await;
         span.in_scope(|| observe(&result));
         result
+    }
+
+    /// A read at a named instant, answered by a read replica that has replayed the tenant's writes up to it (see
+    /// `hoc_drivers::Database::replica_at`), if one has: the same bytes the primary would give. `None` when the
+    /// primary answers: no replica covers the instant, or the replica failed (it is left out a while; the caller
+    /// never sees its failure).
+    async fn on_replica<M: OperationMethod>(
+        &self,
+        ctx: &OperationContext,
+        request: &M,
+    ) -> Option<Result<M::Response, OperationError>> {
+        if M::WRITES {
+            return None;
+        }
+        let at = ctx.as_of()?;
+        let micros = i64::try_from(at.unix_timestamp_nanos() / 1_000).ok()?;
+        let replica = self.db.replica_at(ctx.tenant_id(), micros).await?;
+        match run_in(replica.tx(), ctx, request, at).await {
+            Err(
+                OperationError::Interrupted { message }
+                | OperationError::Unavailable { message }
+                | OperationError::Internal { message },
+            ) => {
+                replica.failed(&message);
+                None
+            }
+            answer => {
+                replica.served();
+                Some(answer)
+            }
+        }
     }
 
     /// The time of a call.

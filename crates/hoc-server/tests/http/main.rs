@@ -12,6 +12,7 @@ mod grouping;
 mod ledger;
 mod openapi;
 mod relay;
+mod replicas;
 mod stream;
 mod walkthrough;
 mod working;
