@@ -30,6 +30,8 @@ pub(crate) struct Args {
     pub(crate) streams: Vec<i64>,
     /// Only the incident metrics, at each of these numbers of incidents (a year's history at a million).
     pub(crate) metrics: Vec<i64>,
+    /// Only reads at a past instant with read replicas, on a primary with two replicas seeded with this many.
+    pub(crate) replicas: i64,
 }
 
 pub(crate) fn parse_args() -> Result<Args, String> {
@@ -51,6 +53,7 @@ pub(crate) fn parse_args() -> Result<Args, String> {
         console_url: None,
         streams: Vec::new(),
         metrics: Vec::new(),
+        replicas: 0,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -89,6 +92,9 @@ pub(crate) fn parse_args() -> Result<Args, String> {
             "--console-url" => args.console_url = Some(value),
             "--streams" => args.streams = list(&value)?,
             "--metrics" => args.metrics = list(&value)?,
+            "--replicas" => {
+                args.replicas = value.parse().map_err(|e| format!("--replicas: {e}"))?
+            }
             "--cost" => args.cost = value.parse().map_err(|e| format!("--cost: {e}"))?,
             "--relay-seconds" => {
                 args.relay_seconds = value.parse().map_err(|e| format!("--relay-seconds: {e}"))?;

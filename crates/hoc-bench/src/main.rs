@@ -10,6 +10,7 @@
 //! hoc-bench --console 1000000 --streams 1,1000 --hocd PATH   (the console's pages; idle live streams)
 //! hoc-bench --metrics 100000,1000000 [--seconds 10]   (incident metrics over the last 30 days of a year's history)
 //!           [--seed-only keeps the seeded databases; --console-url URL measures one again]
+//! hoc-bench --replicas 100000 [--seconds 5]   (reads at a past instant with 0, 1, 2 read replicas of its own)
 //! ```
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
@@ -23,6 +24,7 @@ mod http;
 mod measure;
 mod metrics;
 mod relay;
+mod replicas;
 mod seed;
 mod storm;
 mod storm_floor;
@@ -601,6 +603,9 @@ async fn run(args: Args) -> Result<(), String> {
     }
     if !args.console.is_empty() || !args.streams.is_empty() {
         return console::run(&args, targets).await;
+    }
+    if args.replicas > 0 {
+        return replicas::run(args.replicas, args.seconds).await;
     }
     if !args.metrics.is_empty() {
         for (label, server) in targets {

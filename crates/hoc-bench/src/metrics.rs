@@ -112,7 +112,8 @@ pub(crate) async fn run(
 }
 
 /// One measured call.
-type Call = std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
+pub(crate) type Call =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send>>;
 /// What makes a measured call on a spine.
 type Case = Box<dyn Fn(Spine) -> Call + Send + Sync>;
 

@@ -45,6 +45,9 @@ pub const TABLES: &[&str] = &[
     "grouping_templates",
 ];
 
+#[path = "testing_cluster.rs"]
+pub mod cluster;
+
 /// A fresh, migrated database that is removed when dropped.
 #[derive(Debug)]
 pub struct TestDatabase {

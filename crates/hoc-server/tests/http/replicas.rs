@@ -3,32 +3,18 @@
 //! instants are answered by the replica with the primary's bytes; a replica held back is not used for newer
 //! instants; stopping it under load fails no request.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
+use hoc_spine::testing::cluster::{Cluster, server_bin};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 use crate::Server;
 
-/// PostgreSQL's server programs (`initdb`, `pg_ctl`, `pg_basebackup`, `psql`): Debian keeps them out of the PATH,
-/// under `/usr/lib/postgresql/<major>/bin`; the newest there. CI has them (it runs PostgreSQL).
-fn server_bin() -> Option<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path().join("bin"))
-        .filter(|bin| bin.join("initdb").is_file())
-        .collect();
-    found.sort_by_key(|bin| {
-        bin.parent()
-            .and_then(Path::file_name)
-            .and_then(|major| major.to_str()?.parse::<u32>().ok())
-    });
-    let bin = found.pop();
-    if bin.is_none() {
+/// A primary and one replica, or `None` where PostgreSQL's server programs are not installed (CI has them: it runs
+/// PostgreSQL).
+fn pair() -> Option<Cluster> {
+    let Some(bin) = server_bin() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must have PostgreSQL's server programs under /usr/lib/postgresql"
@@ -36,198 +22,12 @@ fn server_bin() -> Option<PathBuf> {
         #[allow(clippy::print_stderr)]
         {
             eprintln!(
-                "PostgreSQL's server programs are not installed: the replica tests did not run"
+                "PostgreSQL's server programs are not installed: the replica test did not run"
             );
         }
-    }
-    bin
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A primary and one streaming replica, each its own `postgres` on loopback; stopped and removed when dropped.
-struct Pair {
-    bin: PathBuf,
-    dir: PathBuf,
-    primary: u16,
-    replica: u16,
-    /// PostgreSQL refuses to run as root: as root, its programs run as the `postgres` user.
-    as_postgres: bool,
-}
-
-impl Pair {
-    fn start() -> Option<Self> {
-        let bin = server_bin()?;
-        let dir =
-            std::env::temp_dir().join(format!("hoc-replica-{}", uuid::Uuid::now_v7().simple()));
-        std::fs::create_dir_all(&dir).unwrap();
-        // The effective user: `id -u` prints 0 for root.
-        let uid = Command::new("id").arg("-u").output().unwrap();
-        let as_postgres = String::from_utf8_lossy(&uid.stdout).trim() == "0";
-        if as_postgres {
-            let status = Command::new("chown")
-                .args(["postgres:postgres"])
-                .arg(&dir)
-                .status()
-                .unwrap();
-            assert!(
-                status.success(),
-                "chown the temporary directory to postgres"
-            );
-        }
-        let pair = Self {
-            bin,
-            dir,
-            primary: free_port(),
-            replica: free_port(),
-            as_postgres,
-        };
-        let primary = pair.dir.join("primary");
-        pair.run(
-            "initdb",
-            &[
-                "-D",
-                path(&primary),
-                "-U",
-                "postgres",
-                "-A",
-                "trust",
-                "--no-sync",
-            ],
-        );
-        pair.pg_ctl(&primary, pair.primary, "start");
-        pair.run(
-            "pg_basebackup",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &pair.primary.to_string(),
-                "-U",
-                "postgres",
-                "-D",
-                path(&pair.dir.join("replica")),
-                "-R",
-                "-X",
-                "stream",
-                "-c",
-                "fast",
-            ],
-        );
-        pair.pg_ctl(&pair.dir.join("replica"), pair.replica, "start");
-        pair.psql(pair.primary, "postgres", "CREATE DATABASE hoc");
-        Some(pair)
-    }
-
-    fn command(&self, program: &str) -> Command {
-        let program = self.bin.join(program);
-        if self.as_postgres {
-            let mut cmd = Command::new("runuser");
-            cmd.args(["-u", "postgres", "--"]).arg(program);
-            cmd
-        } else {
-            Command::new(program)
-        }
-    }
-
-    fn run(&self, program: &str, args: &[&str]) -> String {
-        let out = self.command(program).args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{program} {args:?}: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// `pg_ctl start|stop` of the cluster in `data` on `port` (its socket in the temporary directory, fsync off).
-    fn pg_ctl(&self, data: &Path, port: u16, action: &str) {
-        let options = format!(
-            "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off",
-            self.dir.display()
-        );
-        let log = data.with_extension("log");
-        let mut args = vec!["-D", path(data), "-w", "-t", "60"];
-        match action {
-            "start" => args.extend(["-o", &options, "-l", path(&log), "start"]),
-            _ => args.extend(["-m", "immediate", "stop"]),
-        }
-        self.run("pg_ctl", &args);
-    }
-
-    fn psql(&self, port: u16, database: &str, sql: &str) -> String {
-        self.run(
-            "psql",
-            &[
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &port.to_string(),
-                "-U",
-                "postgres",
-                "-d",
-                database,
-                "-Atc",
-                sql,
-            ],
-        )
-    }
-
-    fn url(port: u16) -> String {
-        format!("postgres://postgres@127.0.0.1:{port}/hoc")
-    }
-
-    fn stop_replica(&self) {
-        self.pg_ctl(&self.dir.join("replica"), self.replica, "stop");
-    }
-
-    /// Waits until the replica has replayed everything the primary has written.
-    fn caught_up(&self) {
-        let target = self.psql(self.primary, "postgres", "SELECT pg_current_wal_lsn()");
-        let started = Instant::now();
-        loop {
-            let behind = self.psql(
-                self.replica,
-                "postgres",
-                &format!(
-                    "SELECT pg_last_wal_replay_lsn() < '{}'::pg_lsn",
-                    target.trim()
-                ),
-            );
-            if behind.trim() == "f" {
-                return;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "the replica never caught up"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for data in ["replica", "primary"] {
-            let data = self.dir.join(data);
-            let _ = self
-                .command("pg_ctl")
-                .args(["-D", path(&data), "-m", "immediate", "-w", "stop"])
-                .output();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
+        return None;
+    };
+    Some(Cluster::start(bin, 1).expect("a primary and a replica"))
 }
 
 /// `hoc_replica_reads_total` of the replica on `port`, from `/metrics`.
@@ -293,8 +93,8 @@ async fn body(server: &Server, key: &str, path: &str) -> String {
 
 #[tokio::test]
 async fn past_reads_go_to_the_replica_with_the_primarys_bytes_and_newer_ones_to_the_primary() {
-    let Some(pair) = Pair::start() else { return };
-    let (primary_url, replica_url) = (Pair::url(pair.primary), Pair::url(pair.replica));
+    let Some(pair) = pair() else { return };
+    let (primary_url, replica_url) = (Cluster::url(pair.primary()), Cluster::url(pair.replica(0)));
     let with = Server::start_with(&primary_url, &["--read-database-url", &replica_url]).await;
     let without = Server::start(&primary_url).await;
     let key = with.key("acme", "alice", "write").await;
@@ -303,10 +103,10 @@ async fn past_reads_go_to_the_replica_with_the_primarys_bytes_and_newer_ones_to_
         .call(Method::GET, "/v1/incidents?limit=1", Some(&key), None)
         .await;
     let id = list["items"][0]["id"].as_str().unwrap().to_owned();
-    pair.caught_up();
+    pair.caught_up().unwrap();
 
     // Past reads: the replica answers, with the bytes the primary gives.
-    let before = replica_reads(&with, pair.replica).await;
+    let before = replica_reads(&with, pair.replica(0)).await;
     for path in reads(&past, &id) {
         assert_eq!(
             body(&with, &key, &path).await,
@@ -314,7 +114,7 @@ async fn past_reads_go_to_the_replica_with_the_primarys_bytes_and_newer_ones_to_
             "{path}"
         );
     }
-    let served = replica_reads(&with, pair.replica).await - before;
+    let served = replica_reads(&with, pair.replica(0)).await - before;
     assert_eq!(
         served,
         reads(&past, &id).len() as u64,
@@ -323,9 +123,9 @@ async fn past_reads_go_to_the_replica_with_the_primarys_bytes_and_newer_ones_to_
 
     // Held back: the replica stops replaying; a write after it is newer than anything the replica has. Reading at
     // the instant that write answered with (read-your-writes) shows it: the primary answers.
-    pair.psql(pair.replica, "postgres", "SELECT pg_wal_replay_pause()");
+    pair.pause_replay(0, true).unwrap();
     let newer = history(&with, &key, 1).await;
-    let before = replica_reads(&with, pair.replica).await;
+    let before = replica_reads(&with, pair.replica(0)).await;
     let at_newer = format!("/v1/incidents?as_of={}", newer.replace(':', "%3A"));
     let seen = body(&with, &key, &at_newer).await;
     assert_eq!(seen, body(&without, &key, &at_newer).await);
@@ -336,27 +136,27 @@ async fn past_reads_go_to_the_replica_with_the_primarys_bytes_and_newer_ones_to_
         "the newer instant shows the newer write"
     );
     assert_eq!(
-        replica_reads(&with, pair.replica).await,
+        replica_reads(&with, pair.replica(0)).await,
         before,
         "the primary answered it"
     );
     // The older instant is still the replica's.
     body(&with, &key, &reads(&past, &id)[0]).await;
-    assert_eq!(replica_reads(&with, pair.replica).await, before + 1);
-    pair.psql(pair.replica, "postgres", "SELECT pg_wal_replay_resume()");
+    assert_eq!(replica_reads(&with, pair.replica(0)).await, before + 1);
+    pair.pause_replay(0, false).unwrap();
 
     let (status, ready) = with.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(status, StatusCode::OK, "{ready}");
     assert_eq!(
-        ready["checks"][format!("replica:127.0.0.1:{}", pair.replica)],
+        ready["checks"][format!("replica:127.0.0.1:{}", pair.replica(0))],
         "ok"
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn stopping_the_replica_under_load_fails_no_request() {
-    let Some(pair) = Pair::start() else { return };
-    let (primary_url, replica_url) = (Pair::url(pair.primary), Pair::url(pair.replica));
+    let Some(pair) = pair() else { return };
+    let (primary_url, replica_url) = (Cluster::url(pair.primary()), Cluster::url(pair.replica(0)));
     let server = std::sync::Arc::new(
         Server::start_with(&primary_url, &["--read-database-url", &replica_url]).await,
     );
@@ -366,14 +166,14 @@ async fn stopping_the_replica_under_load_fails_no_request() {
         .call(Method::GET, "/v1/incidents?limit=1", Some(&key), None)
         .await;
     let id = list["items"][0]["id"].as_str().unwrap().to_owned();
-    pair.caught_up();
+    pair.caught_up().unwrap();
     let paths = reads(&past, &id);
     let mut expected = Vec::new();
     for path in &paths {
         expected.push(body(&server, &key, path).await);
     }
     assert!(
-        replica_reads(&server, pair.replica).await > 0,
+        replica_reads(&server, pair.replica(0)).await > 0,
         "the replica is in use"
     );
 
@@ -400,8 +200,8 @@ async fn stopping_the_replica_under_load_fails_no_request() {
         })
         .collect();
     tokio::time::sleep_until(stop_at.into()).await;
-    let before_stop = replica_reads(&server, pair.replica).await;
-    tokio::task::block_in_place(|| pair.stop_replica());
+    let before_stop = replica_reads(&server, pair.replica(0)).await;
+    tokio::task::block_in_place(|| pair.stop_replica(0)).unwrap();
     let mut total = 0;
     for client in clients {
         total += client
@@ -416,7 +216,7 @@ async fn stopping_the_replica_under_load_fails_no_request() {
         StatusCode::OK,
         "a replica down never makes hocd unready: {ready}"
     );
-    let check = ready["checks"][format!("replica:127.0.0.1:{}", pair.replica)]
+    let check = ready["checks"][format!("replica:127.0.0.1:{}", pair.replica(0))]
         .as_str()
         .unwrap()
         .to_owned();
