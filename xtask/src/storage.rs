@@ -108,6 +108,7 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
         )),
     }
     out.extend(unique_key_outcomes(backend, db, schema_check::UNIQUE_KEYS).await);
+    out.extend(tenant_key_outcomes(backend, db, NOT_YET_TENANT_FIRST).await);
     out.push(Outcome::from_problem(
         NAME,
         format!("migrations up/down/up {backend}"),
@@ -171,6 +172,81 @@ async fn unique_key_outcomes(
             )
         })
         .collect()
+}
+
+/// Tables every tenant reads before it is known: distributed by tenant they would be reference tables (copied to
+/// every node), so their keys need not lead with `tenant_id` (`docs/SCALING.md`).
+const REFERENCE_TABLES: &[&str] = &["api_keys"];
+
+/// Keys of tenant tables that do not lead with `tenant_id` yet: step 1 of `docs/SCALING.md` ("What Citus would
+/// refuse today") replaces each. The check fails on any other key that does not lead with `tenant_id`, so this
+/// list only shrinks. (table, kind as `tenant_keys::KeyKind` prints it, columns.)
+const NOT_YET_TENANT_FIRST: &[(&str, &str, &[&str])] = &[
+    ("analytics_artifacts", "primary key", &["id"]),
+    ("audit_ledger", "primary key", &["id"]),
+    ("event_outbox", "primary key", &["event_id"]),
+    ("incident_search", "index", &["words"]),
+    ("incident_timeline", "foreign key", &["incident_id"]),
+    ("incident_timeline", "index", &["incident_id"]),
+    ("incident_timeline", "primary key", &["id"]),
+    ("incidents", "primary key", &["id"]),
+    ("postmortems", "foreign key", &["incident_id"]),
+    ("postmortems", "index", &["incident_id"]),
+    ("postmortems", "primary key", &["id"]),
+];
+
+/// One outcome per tenant table: PASS when every primary key, unique key, index and foreign key leads with
+/// `tenant_id` (or is listed in `pending`, or the table is a reference table).
+async fn tenant_key_outcomes(
+    backend: &str,
+    db: &Database,
+    pending: &[(&str, &str, &[&str])],
+) -> Vec<Outcome> {
+    use hoc_drivers::tenant_keys;
+    let location = "docs/SCALING.md, \"What Citus would refuse today\"";
+    let tables = match tenant_keys::tenant_tables(db).await {
+        Ok(tables) => tables,
+        Err(e) => {
+            return vec![Outcome::fail(
+                NAME,
+                format!("tenant-first keys {backend}"),
+                location,
+                format!("introspection failed: {e}"),
+            )];
+        }
+    };
+    let mut out = Vec::new();
+    for table in tables
+        .iter()
+        .filter(|t| !REFERENCE_TABLES.contains(&t.as_str()))
+    {
+        let problem = match tenant_keys::keys(db, table).await {
+            Ok(keys) => {
+                let offending: Vec<String> = keys
+                    .iter()
+                    .filter(|key| !key.leads_with_tenant())
+                    .filter(|key| {
+                        !pending.iter().any(|(t, kind, columns)| {
+                            *t == key.table
+                                && *kind == key.kind.to_string()
+                                && *columns == key.columns
+                        })
+                    })
+                    .map(|key| format!("{key} `{}` does not lead with tenant_id", key.name))
+                    .collect();
+                (!offending.is_empty()).then(|| offending.join("; "))
+            }
+            Err(e) => Some(format!("introspection failed: {e}")),
+        };
+        out.push(Outcome::from_problem(
+            NAME,
+            format!("tenant-first keys {backend}: {table}"),
+            location,
+            problem,
+            "lead the key with tenant_id, so the table can be distributed by tenant (docs/SCALING.md)",
+        ));
+    }
+    out
 }
 
 /// Migrates down, checks nothing is left, migrates up again and compares with the entities. `after_down` is SQL a
@@ -429,6 +505,51 @@ mod tests {
             failing[0]
                 .location
                 .contains("no unique index or primary key on exactly these columns (one postmortem per incident"),
+            "{}",
+            failing[0].location
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn a_key_that_does_not_lead_with_tenant_is_caught() {
+        let test_db = TestDatabase::sqlite().await;
+        let db = test_db.db();
+        let passing = tenant_key_outcomes("sqlite", db, NOT_YET_TENANT_FIRST).await;
+        assert!(passing.len() >= 15, "{passing:#?}");
+        assert!(
+            passing.iter().all(|o| o.level == Level::Pass),
+            "{passing:#?}"
+        );
+        // Without the pending list, the keys it names fail.
+        let strict = tenant_key_outcomes("sqlite", db, &[]).await;
+        let failing: Vec<&str> = strict
+            .iter()
+            .filter(|o| o.level == Level::Fail)
+            .map(|o| o.check.as_str())
+            .collect();
+        assert!(
+            failing.contains(&"tenant-first keys sqlite: incidents"),
+            "{failing:?}"
+        );
+        assert!(
+            failing.contains(&"tenant-first keys sqlite: postmortems"),
+            "{failing:?}"
+        );
+        // Seeded violation: an index of notes by incident alone.
+        execute_raw(
+            db,
+            "CREATE INDEX ix_notes_by_incident ON incident_notes (incident_id)",
+        )
+        .await
+        .expect("index");
+        let outcomes = tenant_key_outcomes("sqlite", db, NOT_YET_TENANT_FIRST).await;
+        let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level == Level::Fail).collect();
+        assert_eq!(failing.len(), 1, "{failing:#?}");
+        assert_eq!(failing[0].check, "tenant-first keys sqlite: incident_notes");
+        assert!(
+            failing[0].location.contains(
+                "incident_notes index (incident_id) `ix_notes_by_incident` does not lead with tenant_id"
+            ),
             "{}",
             failing[0].location
         );

@@ -89,28 +89,42 @@ async fn drained(db: &Database, within: Duration) {
     }
 }
 
-/// Every message of the stream, in stream order: (subject, Nats-Msg-Id, CloudEvent).
+/// `call` until it succeeds, a few times: a cluster that just lost a node can time out a request while it settles.
+async fn settled<T, E: std::fmt::Display, F, Fut>(what: &str, mut call: F) -> Result<T, String>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut tries = 0;
+    loop {
+        match call().await {
+            Ok(value) => return Ok(value),
+            Err(_) if tries < 10 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+            Err(e) => return Err(format!("{what}: {e}")),
+        }
+    }
+}
+
+/// Every message of the stream, in stream order: (subject, Nats-Msg-Id, CloudEvent). Then the stream is deleted
+/// (best effort: cleanup, not what is tested).
 async fn stream_messages(url: &str, stream: &str) -> Vec<(String, String, Value)> {
     let client = async_nats::connect(hoc_relay::server_addrs(url).unwrap())
         .await
         .unwrap();
     let js = jetstream::new(client);
-    let mut stream = js.get_stream(stream).await.unwrap();
-    let last = stream.info().await.unwrap().state.last_sequence;
+    let stream = settled("the stream", || js.get_stream(stream))
+        .await
+        .unwrap();
+    let info = settled("its info", || stream.get_info()).await.unwrap();
+    let last = info.state.last_sequence;
     let mut out = Vec::new();
     for seq in 1..=last {
-        // A cluster that just lost a node can time out a request while it settles: a few tries.
-        let mut tries = 0;
-        let message = loop {
-            match stream.get_raw_message(seq).await {
-                Ok(message) => break message,
-                Err(_) if tries < 5 => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                }
-                Err(e) => panic!("message {seq}: {e}"),
-            }
-        };
+        let message = settled("a message", || stream.get_raw_message(seq))
+            .await
+            .unwrap();
         let id = message
             .headers
             .get("Nats-Msg-Id")
@@ -122,9 +136,7 @@ async fn stream_messages(url: &str, stream: &str) -> Vec<(String, String, Value)
             serde_json::from_slice(&message.payload).unwrap(),
         ));
     }
-    js.delete_stream(stream.cached_info().config.name.clone())
-        .await
-        .unwrap();
+    let _ = settled("deleting it", || js.delete_stream(&info.config.name)).await;
     out
 }
 

@@ -545,9 +545,14 @@ hoc_drivers::storage_test!(a_window_read_in_slices_gives_the_same_facts, |db| {
     // Nine incidents in the window, two of them created after as_of.
     assert_eq!(whole.len(), 7, "{whole:#?}");
     assert_eq!(sliced, whole);
-    // One count and one read for the whole window. The nine incidents have more than twenty versions between
-    // them, so at most two a statement takes more than ten reads, each after its count.
-    assert_eq!(one, 2);
+    // One count and one read for the whole window (on PostgreSQL, for each of the four slices a reader runs side
+    // by side). The nine incidents have more than twenty versions between them, so at most two a statement takes
+    // more than ten reads, each after its count.
+    let slices = match db.backend() {
+        hoc_drivers::Backend::Postgres => 4,
+        hoc_drivers::Backend::Sqlite => 1,
+    };
+    assert_eq!(one, 2 * slices);
     assert!(many > 20, "{many} statements");
     let mut order: Vec<_> = whole.iter().map(|f| (f.created_at, f.id.clone())).collect();
     order.sort();
