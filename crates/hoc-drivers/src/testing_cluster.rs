@@ -223,6 +223,13 @@ impl Cluster {
         .map(drop)
     }
 
+    /// Promotes replica `n` to a primary of its own (`pg_ctl promote`): it stops following the primary.
+    pub fn promote_replica(&self, n: usize) -> Result<(), String> {
+        let data = self.data(&format!("replica{n}"));
+        self.run("pg_ctl", &["-D", text(&data)?, "-w", "promote"])
+            .map(drop)
+    }
+
     /// Holds replica `n` back (`pg_wal_replay_pause()`), or lets it replay again.
     pub fn pause_replay(&self, n: usize, paused: bool) -> Result<(), String> {
         let call = if paused {

@@ -222,3 +222,50 @@ async fn stopping_the_replica_under_load_fails_no_request() {
         .to_owned();
     assert!(check.starts_with("unreachable"), "{check}");
 }
+
+#[tokio::test]
+async fn a_promoted_replica_falls_out_of_use() {
+    let Some(pair) = pair() else { return };
+    let (primary_url, replica_url) = (Cluster::url(pair.primary()), Cluster::url(pair.replica(0)));
+    let server = Server::start_with(&primary_url, &["--read-database-url", &replica_url]).await;
+    let key = server.key("acme", "alice", "write").await;
+    let past = history(&server, &key, 2).await;
+    pair.caught_up().unwrap();
+    let path = format!("/v1/incidents?as_of={}", past.replace(':', "%3A"));
+    let expected = body(&server, &key, &path).await;
+    let used = replica_reads(&server, pair.replica(0)).await;
+    assert_eq!(used, 1, "the replica answered the past read");
+
+    // Promoted, it no longer follows the primary: it could take writes of its own and drift.
+    pair.promote_replica(0).unwrap();
+    let started = Instant::now();
+    while pair
+        .psql(pair.replica(0), "SELECT pg_is_in_recovery()")
+        .unwrap()
+        .trim()
+        != "f"
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the promotion never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // What the replica said of the tenant's clock is trusted for a second: after that, it is asked again.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for _ in 0..3 {
+        assert_eq!(body(&server, &key, &path).await, expected);
+    }
+    assert_eq!(
+        replica_reads(&server, pair.replica(0)).await,
+        used,
+        "the primary answered"
+    );
+    let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
+    assert_eq!(status, StatusCode::OK, "{ready}");
+    let check = ready["checks"][format!("replica:127.0.0.1:{}", pair.replica(0))]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(check.starts_with("promoted"), "{check}");
+}
