@@ -15,6 +15,7 @@ mod layering;
 mod reads;
 mod report;
 mod storage;
+mod tenancy;
 mod workspace;
 
 use std::path::{Path, PathBuf};

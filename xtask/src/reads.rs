@@ -467,6 +467,7 @@ fn listings() -> Vec<Listing> {
 }
 
 async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
+    db.record_statements();
     if let Err(e) = seed(db).await {
         return vec![Outcome::fail(
             NAME,
@@ -537,6 +538,7 @@ async fn verify_backend(backend: &str, db: &Database) -> Vec<Outcome> {
         "number events gaplessly per (tenant, project) and list them by sequence_no",
     ));
     out.extend(replay_outcomes(backend, &spine, db).await);
+    out.push(crate::tenancy::outcome(backend, db).await);
     out
 }
 
@@ -692,6 +694,6 @@ mod tests {
         let outcomes = verify_backend("sqlite", test_db.db()).await;
         let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
         assert!(failing.is_empty(), "{failing:#?}");
-        assert_eq!(outcomes.len(), 33);
+        assert_eq!(outcomes.len(), 34);
     }
 }

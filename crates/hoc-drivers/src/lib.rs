@@ -89,6 +89,9 @@ pub struct Database {
 struct Counts {
     statements: AtomicU64,
     transactions: AtomicU64,
+    /// Whether the text of each statement is kept in `recorded` (for the verifier: see [`Database::record_statements`]).
+    recording: std::sync::atomic::AtomicBool,
+    recorded: std::sync::Mutex<Vec<String>>,
 }
 
 /// How much a pool has done since it connected: what shows the round trips an operation costs.
@@ -188,8 +191,13 @@ impl Database {
                 let mut conn = sea_orm::Database::connect(options)
                     .await
                     .map_err(StorageError::from_db)?;
-                conn.set_metric_callback(move |_| {
+                conn.set_metric_callback(move |info| {
                     counts.statements.fetch_add(1, Ordering::Relaxed);
+                    if counts.recording.load(Ordering::Relaxed)
+                        && let Ok(mut recorded) = counts.recorded.lock()
+                    {
+                        recorded.push(info.statement.sql.clone());
+                    }
                 });
                 Ok::<_, StorageError>(conn)
             }
@@ -335,6 +343,21 @@ impl Database {
 
     pub(crate) fn conn(&self) -> &DatabaseConnection {
         &self.conn
+    }
+
+    /// From now on, keeps the text of every statement this pool (and its clones) sends, for
+    /// [`Self::recorded_statements`]. For the verifier, which checks that each names its tenant.
+    pub fn record_statements(&self) {
+        self.counts.recording.store(true, Ordering::Relaxed);
+    }
+
+    /// The statements kept since [`Self::record_statements`], oldest first (and forgets them).
+    pub fn recorded_statements(&self) -> Vec<String> {
+        self.counts
+            .recorded
+            .lock()
+            .map(|mut recorded| std::mem::take(&mut *recorded))
+            .unwrap_or_default()
     }
 
     /// What this pool has done since it connected.
