@@ -32,6 +32,13 @@ pub enum StorageError {
         /// The scheme that was given.
         scheme: String,
     },
+    /// Read replicas were given for a database that cannot have them (streaming replicas are PostgreSQL's), or a
+    /// replica URL that is not PostgreSQL.
+    #[error("read replicas need a PostgreSQL primary and postgres:// replica urls; {problem}")]
+    ReplicasUnsupported {
+        /// What was given.
+        problem: String,
+    },
     /// A write was attempted through a reader, which has no transaction to keep it in (a bug in the caller).
     #[error("a write through a read-only handle; writes need a transaction")]
     ReadOnly,

@@ -188,11 +188,19 @@ impl Database {
     /// This database with read replicas: PostgreSQL streaming replicas of it, by URL. Their pools connect lazily,
     /// so a replica that is down at start is only left out.
     pub async fn with_read_replicas(mut self, urls: &[String]) -> Result<Self, StorageError> {
+        if self.backend != crate::Backend::Postgres && !urls.is_empty() {
+            return Err(StorageError::ReplicasUnsupported {
+                problem: "the primary is SQLite".to_owned(),
+            });
+        }
         let mut all = Vec::with_capacity(urls.len());
         for url in urls {
             if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
-                return Err(StorageError::UnsupportedUrl {
-                    scheme: url.split(':').next().unwrap_or_default().to_owned(),
+                return Err(StorageError::ReplicasUnsupported {
+                    problem: format!(
+                        "`{}` is not a postgres:// url",
+                        url.split(':').next().unwrap_or_default()
+                    ),
                 });
             }
             let mut options = ConnectOptions::new(url.clone());
@@ -293,6 +301,19 @@ impl Database {
 #[cfg(test)]
 mod tests {
     use super::name_of;
+    use crate::{Database, StorageError};
+
+    #[tokio::test]
+    async fn replicas_of_sqlite_or_not_postgres_are_refused() {
+        let sqlite = Database::connect("sqlite::memory:").await.expect("sqlite");
+        let refused = sqlite
+            .with_read_replicas(&["postgres://127.0.0.1:1/hoc".to_owned()])
+            .await;
+        assert!(
+            matches!(&refused, Err(StorageError::ReplicasUnsupported { problem }) if problem.contains("SQLite")),
+            "{refused:?}"
+        );
+    }
 
     #[test]
     fn a_replica_is_named_by_host_and_port_without_credentials() {
