@@ -27,6 +27,7 @@ mod replicas;
 pub mod schema_check;
 pub mod search;
 mod stored;
+pub mod tenant_clock;
 pub mod tenant_keys;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use sea_orm::sqlx::postgres::PgConnectOptions;
 use sea_orm::{ConnectOptions, ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 
-use crate::{Database, StorageError, Tx};
+use crate::{Database, StorageError, Tx, tenant_clock};
 
 /// How long a replica that failed is left out before it is tried again.
 pub(crate) const REST: Duration = Duration::from_secs(5);
@@ -50,6 +50,7 @@ struct Replica {
     name: String,
     pool: DatabaseConnection,
     reads: AtomicU64,
+    failovers: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -60,6 +61,8 @@ pub struct ReplicaStatus {
     pub name: String,
     /// Reads it has answered.
     pub reads: u64,
+    /// Reads sent to it that it failed (its clock check or the read itself), which the primary answered instead.
+    pub failovers: u64,
     /// Why it is not in use now (unreachable, promoted), if it is not.
     pub problem: Option<String>,
 }
@@ -96,6 +99,7 @@ impl ReplicaRead {
     /// [`REST`].
     pub fn failed(self, problem: &str) {
         if let Some(replica) = self.replicas.all.get(self.index) {
+            replica.failovers.fetch_add(1, Ordering::Relaxed);
             replica.rest(problem);
         }
     }
@@ -130,8 +134,10 @@ impl Replica {
             .pool
             .query_one_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
-                "SELECT pg_is_in_recovery() AS recovering, \
-                 (SELECT last_micros FROM tenant_clocks WHERE tenant_id = $1) AS last_micros",
+                format!(
+                    "SELECT pg_is_in_recovery() AS recovering, ({}) AS last_micros",
+                    tenant_clock::last_sql("$1")
+                ),
                 [tenant_id.into()],
             ))
             .await;
@@ -139,6 +145,8 @@ impl Replica {
             Ok(Some(row)) => row,
             Ok(None) => return false,
             Err(e) => {
+                // A read was on its way here: the primary answers it instead.
+                self.failovers.fetch_add(1, Ordering::Relaxed);
                 self.rest(&format!("unreachable: {e}"));
                 return false;
             }
@@ -220,6 +228,7 @@ impl Database {
                 name: name_of(url),
                 pool,
                 reads: AtomicU64::new(0),
+                failovers: AtomicU64::new(0),
                 state: Mutex::default(),
             });
         }
@@ -253,28 +262,34 @@ impl Database {
         None
     }
 
-    /// Asks every replica whether it answers and is still a replica (in recovery), updating what reads use, then
-    /// returns [`Self::replica_status`]. For `/readyz`.
-    pub async fn probe_replicas(&self) -> Vec<ReplicaStatus> {
-        for replica in self.replicas.all.iter() {
-            let asked = replica
-                .pool
-                .query_one_raw(Statement::from_string(
+    /// Asks every replica, side by side, whether it answers within `within` and is still a replica (in
+    /// recovery), updating what reads use, then returns [`Self::replica_status`]. For `/readyz`.
+    pub async fn probe_replicas(&self, within: Duration) -> Vec<ReplicaStatus> {
+        let probes = self.replicas.all.iter().map(|replica| async move {
+            let asked = tokio::time::timeout(
+                within,
+                replica.pool.query_one_raw(Statement::from_string(
                     DbBackend::Postgres,
                     "SELECT pg_is_in_recovery() AS recovering",
-                ))
-                .await;
+                )),
+            )
+            .await;
             match asked {
-                Ok(Some(row)) if row.try_get("", "recovering").unwrap_or(false) => {
+                Ok(Ok(Some(row))) if row.try_get("", "recovering").unwrap_or(false) => {
                     if let Ok(mut state) = replica.state.lock() {
                         state.resting_until = None;
                         state.problem = None;
                     }
                 }
-                Ok(_) => replica.rest("promoted: it is no longer a replica"),
-                Err(e) => replica.rest(&format!("unreachable: {e}")),
+                Ok(Ok(_)) => replica.rest("promoted: it is no longer a replica"),
+                Ok(Err(e)) => replica.rest(&format!("unreachable: {e}")),
+                Err(_) => replica.rest(&format!(
+                    "unreachable: no answer within {} ms",
+                    within.as_millis()
+                )),
             }
-        }
+        });
+        futures_util::future::join_all(probes).await;
         self.replica_status()
     }
 
@@ -287,6 +302,7 @@ impl Database {
             .map(|replica| ReplicaStatus {
                 name: replica.name.clone(),
                 reads: replica.reads.load(Ordering::Relaxed),
+                failovers: replica.failovers.load(Ordering::Relaxed),
                 problem: replica.state.lock().ok().and_then(|state| {
                     state
                         .resting_until

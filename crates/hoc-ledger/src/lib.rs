@@ -40,24 +40,12 @@ fn placeholders(tx: &Tx) -> (sea_orm::DbBackend, &'static str, &'static str) {
 /// [`clock::last`] — the last committed instant its snapshot sees — which no write in flight can precede: the same
 /// read at that instant gives the same answer later, whatever commits since.
 pub mod clock {
+    use hoc_drivers::tenant_clock::{instant, micros};
     use hoc_drivers::{StorageError, Tx};
     use sea_orm::{ConnectionTrait, Statement};
     use time::OffsetDateTime;
 
     use crate::placeholders;
-
-    fn micros(t: OffsetDateTime) -> i64 {
-        i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
-    }
-
-    fn instant(micros: i64) -> Result<OffsetDateTime, StorageError> {
-        OffsetDateTime::from_unix_timestamp_nanos(i128::from(micros) * 1_000).map_err(|e| {
-            StorageError::Corrupt {
-                table: "tenant_clocks",
-                problem: e.to_string(),
-            }
-        })
-    }
 
     /// The instant of a write of `tenant_id` that starts at `now`: after every instant the tenant has used.
     pub async fn tick(
@@ -104,22 +92,10 @@ pub mod clock {
 
     /// The last instant the tenant committed a change at, as `tx` sees it (`None`: it never changed anything).
     pub async fn last(tx: &Tx, tenant_id: &str) -> Result<Option<OffsetDateTime>, StorageError> {
-        let (backend, p1, _) = placeholders(tx);
-        let row = tx
-            .executor()
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                format!("SELECT last_micros FROM tenant_clocks WHERE tenant_id = {p1}"),
-                [tenant_id.into()],
-            ))
-            .await
-            .map_err(StorageError::from_db)?;
-        row.map(|row| {
-            row.try_get::<i64>("", "last_micros")
-                .map_err(StorageError::from_db)
-                .and_then(instant)
-        })
-        .transpose()
+        hoc_drivers::tenant_clock::last_micros(tx, tenant_id)
+            .await?
+            .map(instant)
+            .transpose()
     }
 }
 

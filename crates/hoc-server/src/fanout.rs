@@ -36,8 +36,6 @@ struct Inner {
     spine: Spine,
     partitions: Mutex<HashMap<Partition, Watched>>,
     started: std::sync::Once,
-    /// Times the watcher asked the database for the heads (one statement each): the benchmark's figure.
-    polls: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Debug)]
@@ -55,19 +53,8 @@ impl Fanout {
                 spine,
                 partitions: Mutex::new(HashMap::new()),
                 started: std::sync::Once::new(),
-                polls: std::sync::atomic::AtomicU64::new(0),
             }),
         }
-    }
-
-    /// How many times the watcher has read the heads.
-    pub fn polls(&self) -> u64 {
-        self.inner.polls.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// How many partitions are watched now.
-    pub fn watched(&self) -> usize {
-        self.inner.lock().len()
     }
 
     /// Subscribes to the partition of `ctx`, whose head was `head` when the caller read it (before this call): the
@@ -121,8 +108,6 @@ impl Inner {
             return;
         }
         let keys: Vec<Partition> = watched.iter().map(|(p, _)| p.clone()).collect();
-        self.polls
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         metrics::counter!("hoc_event_stream_watcher_polls_total").increment(1);
         metrics::gauge!("hoc_event_stream_watched_partitions").set(keys.len() as f64);
         let heads = match hoc_spine::relay::heads(self.spine.database(), &keys).await {

@@ -263,8 +263,8 @@ pub(crate) async fn healthz() -> Response {
 const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Readiness: 200 when the database (and NATS, when the relay is on) answers, else 503 naming each check and
-/// whether it passed. Each read replica has a check too (`replica:host:port`: `ok` or what is wrong), which never
-/// makes it 503.
+/// whether it passed. Each read replica has a check too (`replica:host:port`: `ok` or what is wrong; all probed side
+/// by side within the same 2 s), which never makes it 503.
 pub(crate) async fn readyz(
     State(state): State<AppState>,
     Extension(rid): Extension<RequestId>,
@@ -295,7 +295,7 @@ pub(crate) async fn readyz(
     }
     let ready = checks.values().all(|v| v == "ok");
     // Replicas are reported, never a reason to be unready: reads they cannot answer go to the primary.
-    for replica in state.spine.database().probe_replicas().await {
+    for replica in state.spine.database().probe_replicas(READY_TIMEOUT).await {
         let check = replica.problem.unwrap_or_else(|| "ok".to_owned());
         checks.insert(format!("replica:{}", replica.name), json!(check));
     }
@@ -321,8 +321,10 @@ pub(crate) async fn readyz(
 /// relay's published events, backlog and commit-to-PubAck lag).
 pub(crate) async fn metrics(State(state): State<AppState>) -> Response {
     for replica in state.spine.database().replica_status() {
-        metrics::counter!("hoc_replica_reads_total", "replica" => replica.name)
+        metrics::counter!("hoc_replica_reads_total", "replica" => replica.name.clone())
             .absolute(replica.reads);
+        metrics::counter!("hoc_replica_failovers_total", "replica" => replica.name)
+            .absolute(replica.failovers);
     }
     match &state.metrics {
         Some(handle) => (

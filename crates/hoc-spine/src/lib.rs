@@ -52,7 +52,7 @@ pub use hoc_ledger::audit::{ChainBreak, Verification as AuditVerification};
 pub use {async_trait, schemars};
 
 pub use crate::error::{ErrorCode, OperationError};
-pub use crate::registry::{Call, OperationMethod, Output, Registry, RegistryBuilder};
+pub use crate::registry::{Call, OperationMethod, Output, Prepared, Registry, RegistryBuilder};
 /// The drivers' test harness, for hosts' tests (feature `testing`).
 #[cfg(feature = "testing")]
 pub use hoc_drivers::{storage_test, testing};
@@ -297,10 +297,19 @@ impl Spine {
             span.in_scope(|| observe(&answer));
             return answer;
         }
+        let prepared = match self.prepare(ctx, request).instrument(span.clone()).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let refused = Err(e);
+                span.in_scope(|| observe(&refused));
+                return refused;
+            }
+        };
         let result = rerun_interrupted(|| async {
+            let prepared = prepared.as_deref();
             let tx = self.begin(M::WRITES).await?;
             let now = self.instant(&tx, ctx, M::WRITES).await?;
-            let response = run_in(&tx, ctx, request, now).await?;
+            let response = run_in(&tx, ctx, request, now, prepared).await?;
             let writes = tx.writes();
             tx.commit().await.map_err(commit_failed)?;
             if writes {
@@ -327,9 +336,9 @@ impl Spine {
             return None;
         }
         let at = ctx.as_of()?;
-        let micros = i64::try_from(at.unix_timestamp_nanos() / 1_000).ok()?;
+        let micros = hoc_drivers::tenant_clock::micros(at);
         let replica = self.db.replica_at(ctx.tenant_id(), micros).await?;
-        match run_in(replica.tx(), ctx, request, at).await {
+        match run_in(replica.tx(), ctx, request, at, None).await {
             Err(
                 OperationError::Interrupted { message }
                 | OperationError::Unavailable { message }
@@ -343,6 +352,30 @@ impl Spine {
                 Some(answer)
             }
         }
+    }
+
+    /// What a write that prepares ([`OperationMethod::PREPARES`]) reads before its transaction begins: on a reader,
+    /// at the tenant's last committed instant (see [`OperationMethod::prepare`]). `None` for every other method.
+    async fn prepare<M: OperationMethod>(
+        &self,
+        ctx: &OperationContext,
+        request: &M,
+    ) -> Result<Option<registry::Prepared>, OperationError> {
+        if !(M::WRITES && M::PREPARES) {
+            return Ok(None);
+        }
+        rerun_interrupted(|| async {
+            let tx = self.begin(false).await?;
+            let now = self.instant(&tx, ctx, false).await?;
+            let call = Call {
+                ctx,
+                tx: &tx,
+                now,
+                prepared: None,
+            };
+            request.prepare(call).await.map(Some)
+        })
+        .await
     }
 
     /// The time of a call.
@@ -434,8 +467,17 @@ impl Spine {
             )));
         }
         let span = operation_span::<M>(ctx);
+        let prepared = match self.prepare(ctx, request).instrument(span.clone()).await {
+            Ok(prepared) => prepared,
+            Err(e) => {
+                let refused = Err(e);
+                span.in_scope(|| observe(&refused));
+                return refused;
+            }
+        };
         // `respond` may run on more than one attempt: an attempt storage interrupts after it ran is rolled back.
         let result = rerun_interrupted(|| async {
+            let prepared = prepared.as_deref();
             let tx = hoc_ledger::begin_write(&self.db).await?;
             let now = self.instant(&tx, ctx, true).await?;
             let claimed = hoc_drivers::idempotency::claim(
@@ -466,7 +508,7 @@ impl Spine {
                     body,
                 }));
             }
-            let response = run_in(&tx, ctx, request, now).await?;
+            let response = run_in(&tx, ctx, request, now, prepared).await?;
             let stored = respond(&response)?;
             hoc_drivers::idempotency::complete(
                 &tx,
@@ -554,8 +596,16 @@ async fn run_in<M: OperationMethod>(
     ctx: &OperationContext,
     request: &M,
     now: OffsetDateTime,
+    prepared: Option<&(dyn std::any::Any + Send + Sync)>,
 ) -> Result<M::Response, OperationError> {
-    let output = request.run(Call { ctx, tx, now }).await?;
+    let output = request
+        .run(Call {
+            ctx,
+            tx,
+            now,
+            prepared,
+        })
+        .await?;
     if !M::WRITES && (!output.audit.is_empty() || !output.events.is_empty()) {
         return Err(OperationError::internal(format!(
             "read method {} tried to write audit entries or events",

@@ -28,7 +28,13 @@ pub struct Call<'a> {
     pub tx: &'a Tx,
     /// The time of the call (one value for the whole operation).
     pub now: OffsetDateTime,
+    /// What the method's [`OperationMethod::prepare`] read before this transaction began (`None` for a method that
+    /// prepares nothing, and in `prepare` itself).
+    pub prepared: Option<&'a (dyn std::any::Any + Send + Sync)>,
 }
+
+/// What [`OperationMethod::prepare`] read, for [`Call::prepared`].
+pub type Prepared = Box<dyn std::any::Any + Send + Sync>;
 
 /// What an operation method did: its response, and the audit entries and events the spine writes before commit
 /// (the engines' [`hoc_contracts::outcome::Outcome`], one type from the engine to the spine).
@@ -52,8 +58,19 @@ pub trait OperationMethod:
     /// What it answers.
     type Response: Serialize + DeserializeOwned + schemars::JsonSchema + Send;
 
+    /// Whether a write reads first, with [`Self::prepare`].
+    const PREPARES: bool = false;
+
     /// Parses the request and runs the method inside the spine's transaction.
     async fn run(&self, call: Call<'_>) -> Result<Output<Self::Response>, OperationError>;
+
+    /// For a write whose reading is long (when [`Self::PREPARES`]): reads what it needs before its write
+    /// transaction begins, on a reader at the tenant's last committed instant (`call.now`), so that no write lock
+    /// is held while it reads; [`Self::run`] gets the result as [`Call::prepared`] and must check, under its lock,
+    /// that what it was read from has not changed since.
+    async fn prepare(&self, _call: Call<'_>) -> Result<Prepared, OperationError> {
+        Ok(Box::new(()))
+    }
 }
 
 /// `operation.method` of a method type.

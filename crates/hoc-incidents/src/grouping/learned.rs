@@ -176,16 +176,47 @@ pub async fn preview_learn(
         .1)
 }
 
-/// Learns templates from the tenant's incidents now and writes them as a new configuration version (audited as
-/// `incidents.grouping.learn`, announced as `GroupingConfigChanged`).
+/// The reading half of a learn, done before its write begins (on a reader, at the tenant's last committed instant
+/// `at`): the incidents as they were then, mined under the configuration in force. No write lock is held while it
+/// reads; [`learn_templates`] applies it if the configuration has not changed since.
+#[derive(Debug, Clone)]
+pub struct MinedLearn {
+    before: GroupingConfig,
+    proposal: LearnProposal,
+}
+
+/// Mines for a learn at `at` (see [`MinedLearn`]). Writes nothing.
+pub async fn mine_for_learn(
+    tx: &Tx,
+    tenant_id: &str,
+    input: &LearnInput,
+    at: OffsetDateTime,
+) -> Result<MinedLearn, IncidentError> {
+    let (before, proposal) = propose(tx, tenant_id, input.since, at, None).await?;
+    Ok(MinedLearn { before, proposal })
+}
+
+/// Learns templates from the tenant's incidents and writes them as a new configuration version (audited as
+/// `incidents.grouping.learn`, announced as `GroupingConfigChanged`). With `mined` (read before this transaction
+/// began) and the configuration unchanged since, that proposal is applied, its `as_of` the instant it was mined at;
+/// otherwise the incidents are mined now, in this transaction.
 pub async fn learn_templates(
     tx: &Tx,
     caller: &Caller<'_>,
     input: LearnInput,
+    mined: Option<&MinedLearn>,
 ) -> Result<Outcome<LearnProposal>, IncidentError> {
     let tenant_id = caller.tenant_id;
-    let (before, mut proposal) =
-        propose(tx, tenant_id, input.since, caller.now, Some(caller)).await?;
+    let current = config_at(tx, tenant_id, None).await?;
+    let (before, mut proposal) = match mined {
+        Some(mined) if mined.before == current => {
+            let mut proposal = mined.proposal.clone();
+            proposal.config.updated_at = Some(caller.now);
+            proposal.config.updated_by = Some(caller.actor.actor_id.clone());
+            (current, proposal)
+        }
+        _ => propose(tx, tenant_id, input.since, caller.now, Some(caller)).await?,
+    };
     expect_version(&before, input.expected_version)?;
     let config = &proposal.config;
     let row = ConfigRow {

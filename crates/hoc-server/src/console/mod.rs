@@ -200,10 +200,10 @@ fn take(pairs: &mut Vec<(String, String)>, name: &str) -> Option<String> {
     value
 }
 
-/// What running a route's operation can say.
-enum Failure {
-    /// The request as given is refused, field by field (`invalid_input`) or as a whole.
-    Refused(ApiError, Vec<(String, String)>),
+/// Why running a route's operation was refused: the API's error, and the fields it names (`invalid_input`).
+struct Failure {
+    error: ApiError,
+    fields: Vec<(String, String)>,
 }
 
 impl Failure {
@@ -215,21 +215,25 @@ impl Failure {
                 .collect(),
             _ => Vec::new(),
         };
-        Failure::Refused(ApiError::from_operation(err, rid), fields)
+        Self {
+            error: ApiError::from_operation(err, rid),
+            fields,
+        }
     }
 
-    fn api(err: ApiError) -> Self {
-        Failure::Refused(err, Vec::new())
+    fn api(error: ApiError) -> Self {
+        Self {
+            error,
+            fields: Vec::new(),
+        }
     }
 
     fn error(&self) -> &ApiError {
-        let Failure::Refused(err, _) = self;
-        err
+        &self.error
     }
 
     fn fields(&self) -> &[(String, String)] {
-        let Failure::Refused(_, fields) = self;
-        fields
+        &self.fields
     }
 }
 

@@ -32,9 +32,14 @@ fn pair() -> Option<Cluster> {
 
 /// `hoc_replica_reads_total` of the replica on `port`, from `/metrics`.
 async fn replica_reads(server: &Server, port: u16) -> u64 {
+    replica_counter(server, "hoc_replica_reads_total", port).await
+}
+
+/// The counter `name` of the replica on `port`, from `/metrics`.
+async fn replica_counter(server: &Server, name: &str, port: u16) -> u64 {
     let (status, _, text) = server.raw(Method::GET, "/metrics", None, None, &[]).await;
     assert_eq!(status, StatusCode::OK);
-    let label = format!("hoc_replica_reads_total{{replica=\"127.0.0.1:{port}\"}}");
+    let label = format!("{name}{{replica=\"127.0.0.1:{port}\"}}");
     text.lines()
         .find_map(|line| line.strip_prefix(&label))
         .and_then(|value| value.trim().parse().ok())
@@ -210,6 +215,12 @@ async fn stopping_the_replica_under_load_fails_no_request() {
     }
     assert!(total > 0);
     assert!(before_stop > 0);
+    // Reads did go to the stopped replica, and each of them was answered by the primary instead.
+    let failovers = replica_counter(&server, "hoc_replica_failovers_total", pair.replica(0)).await;
+    assert!(
+        failovers > 0,
+        "no read failed over from the stopped replica"
+    );
     let (status, ready) = server.call(Method::GET, "/readyz", None, None).await;
     assert_eq!(
         status,

@@ -464,11 +464,30 @@ operation_method!(PreviewLearn => "incidents.grouping"."preview_learn", writes =
     Ok(Output::read(proposal))
 });
 
-operation_method!(LearnTemplates => "incidents.grouping"."learn", writes = true, -> LearnProposal,
-|request, call| {
-    let input = request.parse().map_err(invalid)?;
-    Ok(grouping::learn_templates(call.tx, &caller(&call), input).await?)
-});
+/// A learn mines in a read before its write begins (`prepare`), so the write lock is held only to write.
+#[async_trait::async_trait]
+impl crate::OperationMethod for LearnTemplates {
+    const OPERATION: &'static str = "incidents.grouping";
+    const METHOD: &'static str = "learn";
+    const WRITES: bool = true;
+    const PREPARES: bool = true;
+    type Response = LearnProposal;
+
+    async fn prepare(&self, call: Call<'_>) -> Result<crate::Prepared, OperationError> {
+        let input = self.parse().map_err(invalid)?;
+        let mined =
+            grouping::mine_for_learn(call.tx, call.ctx.tenant_id(), &input, call.now).await?;
+        Ok(Box::new(mined))
+    }
+
+    async fn run(&self, call: Call<'_>) -> Result<Output<LearnProposal>, OperationError> {
+        let input = self.parse().map_err(invalid)?;
+        let mined = call
+            .prepared
+            .and_then(|prepared| prepared.downcast_ref::<grouping::MinedLearn>());
+        Ok(grouping::learn_templates(call.tx, &caller(&call), input, mined).await?)
+    }
+}
 
 operation_method!(GetLearnedTemplates => "incidents.grouping"."learned_templates", writes = false,
 -> LearnedTemplates,

@@ -103,6 +103,15 @@ hoc_drivers::storage_test!(
             .expect("learn");
         assert!(applied.applied);
         assert_eq!(applied.templates_digest, preview.templates_digest);
+        // It mined in a read before its write began (holding no write lock while it read): at the tenant's last
+        // committed instant, the preview's, strictly before the instant of the version it wrote.
+        assert_eq!(applied.as_of, preview.as_of);
+        assert!(
+            Some(applied.as_of) < applied.config.updated_at,
+            "mined at {} but written at {:?}",
+            applied.as_of,
+            applied.config.updated_at
+        );
         assert_eq!(
             (
                 applied.config.version,
