@@ -21,6 +21,7 @@ mod m20261206_000013_alerts;
 mod m20261206_000014_learned_templates;
 mod m20261206_000015_group_list;
 mod m20261207_000016_metrics_results;
+mod m20261207_000017_status_counts;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -42,6 +43,9 @@ pub mod bulk_load {
                 backend,
             ))
             .chain(crate::m20261206_000011_search::search_trigger_drops(
+                backend,
+            ))
+            .chain(crate::m20261207_000017_status_counts::count_trigger_drops(
                 backend,
             ));
         for sql in drops {
@@ -78,6 +82,10 @@ pub mod bulk_load {
         for sql in crate::m20261206_000011_search::backfill(backend) {
             conn.execute_unprepared(&sql).await?;
         }
+        conn.execute_unprepared("DELETE FROM incident_status_counts")
+            .await?;
+        conn.execute_unprepared(crate::m20261207_000017_status_counts::backfill())
+            .await?;
         conn.execute_unprepared("DELETE FROM recurrence_groups")
             .await?;
         for sql in crate::m20261128_000005_performance::backfill() {
@@ -87,6 +95,9 @@ pub mod bulk_load {
         restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
         restore.extend(crate::m20261128_000008_grouping::group_triggers(backend));
         restore.extend(crate::m20261206_000011_search::search_triggers(backend));
+        restore.extend(crate::m20261207_000017_status_counts::count_triggers(
+            backend,
+        ));
         restore.extend(
             crate::m20261128_000006_ledger_integrity::chain_triggers(backend)
                 .into_iter()
@@ -122,6 +133,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_learned_templates::Migration),
             Box::new(m20261206_000015_group_list::Migration),
             Box::new(m20261207_000016_metrics_results::Migration),
+            Box::new(m20261207_000017_status_counts::Migration),
         ]
     }
 }

@@ -117,3 +117,11 @@ mod tests {
         }
     }
 }
+
+/// A timestamp is never an auto-increment key (a primary key with one, like `incident_status_counts`'s, is always
+/// written whole).
+impl sea_orm::TryFromU64 for DbTime {
+    fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+        Err(sea_orm::DbErr::ConvertFromU64("DbTime"))
+    }
+}

@@ -333,3 +333,51 @@ pub async fn compare_and_set(
     // An applied change is recorded as the incident's next version by the database itself (trigger).
     Ok(result.rows_affected == 1)
 }
+
+/// How many of the tenant's incidents had each of `statuses` at `as_of`, in that order: per status, its row of
+/// `incident_status_counts` with the latest `valid_from` at or before `as_of` (one primary-key seek each, in one
+/// statement), 0 where there is none.
+pub async fn status_counts_at(
+    tx: &Tx,
+    tenant_id: &str,
+    statuses: &[&str],
+    as_of: DbTime,
+) -> Result<Vec<i64>, StorageError> {
+    use crate::entity::incident_status_counts::{Column as C, Entity as Counts};
+    if statuses.is_empty() {
+        return Ok(Vec::new());
+    }
+    let conn = tx.executor();
+    let backend = conn.get_database_backend();
+    let mut select = Query::select();
+    for (i, status) in statuses.iter().enumerate() {
+        let latest = Query::select()
+            .column(C::IncidentCount)
+            .from(Counts)
+            .and_where(Expr::col(C::TenantId).eq(tenant_id))
+            .and_where(Expr::col(C::Status).eq(*status))
+            .and_where(Expr::col(C::ValidFrom).lte(as_of))
+            .order_by(C::ValidFrom, Order::Desc)
+            .limit(1)
+            .take();
+        select.expr_as(
+            Expr::from(latest),
+            sea_orm::sea_query::Alias::new(format!("c{i}")),
+        );
+    }
+    let row = conn
+        .query_one_raw(backend.build(&select))
+        .await
+        .map_err(StorageError::from_db)?;
+    (0..statuses.len())
+        .map(|i| {
+            let count: Option<i64> = match &row {
+                Some(row) => row
+                    .try_get("", &format!("c{i}"))
+                    .map_err(StorageError::from_db)?,
+                None => None,
+            };
+            Ok(count.unwrap_or(0))
+        })
+        .collect()
+}

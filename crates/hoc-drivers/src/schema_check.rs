@@ -62,6 +62,7 @@ pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
     add::<entity::incident_timeline::Entity>(&mut tables);
     add::<entity::incident_notes::Entity>(&mut tables);
     add::<entity::incident_search::Entity>(&mut tables);
+    add::<entity::incident_status_counts::Entity>(&mut tables);
     add::<entity::incident_alerts::Entity>(&mut tables);
     add::<entity::ingest_deliveries::Entity>(&mut tables);
     add::<entity::ingest_policies::Entity>(&mut tables);
@@ -380,6 +381,11 @@ pub const UNIQUE_KEYS: &[(&str, &[&str], &str)] = &[
         "recurrence_groups",
         &["tenant_id", "signature_version", "recurrence_signature"],
         "the group summary upsert of the group trigger (ON CONFLICT / INSERT OR IGNORE)",
+    ),
+    (
+        "incident_status_counts",
+        &["tenant_id", "status", "valid_from"],
+        "one count per status and instant (the count trigger's INSERT OR IGNORE / ON CONFLICT)",
     ),
     (
         "recurrence_group_versions",

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod alerts;
+pub mod counts;
 mod error;
 pub mod export;
 pub mod grouping;

@@ -13,6 +13,7 @@ pub mod idempotency_keys;
 pub mod incident_alerts;
 pub mod incident_notes;
 pub mod incident_search;
+pub mod incident_status_counts;
 pub mod incident_timeline;
 pub mod incidents;
 pub mod ingest_deliveries;

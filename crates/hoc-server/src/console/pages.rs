@@ -88,7 +88,48 @@ pub(super) async fn incidents_page(req: Req) -> Response {
         Ok(()) => StatusCode::OK,
         Err(failure) => refused_read(&mut context, &failure),
     };
+    status_counts(&req, &viewer, &mut context, &pairs).await;
     page("incidents.html", status, context)
+}
+
+/// The tenant's incidents by status at the page's instant (`count_incidents`), as `status_counts` in `context`: one
+/// link per status (and one for all) to the list with that status filter alone, the current one marked.
+async fn status_counts(
+    req: &Req,
+    viewer: &Viewer,
+    context: &mut Map<String, Value>,
+    pairs: &[(String, String)],
+) {
+    let Ok(counts) = run(req, viewer, "count_incidents", Vec::new(), Vec::new()).await else {
+        return;
+    };
+    let current = pairs
+        .iter()
+        .find(|(name, value)| name == "status" && !value.is_empty())
+        .map(|(_, value)| value.as_str());
+    let as_of = viewer.as_of.as_deref();
+    let tabs: Vec<Value> = [
+        ("all", "total"),
+        ("open", "open"),
+        ("acknowledged", "acknowledged"),
+        ("resolved", "resolved"),
+        ("closed", "closed"),
+    ]
+    .iter()
+    .map(|(status, field)| {
+        let filter: Vec<(String, String)> = match *status {
+            "all" => Vec::new(),
+            status => vec![("status".to_owned(), status.to_owned())],
+        };
+        json!({
+            "status": status,
+            "count": counts.get(*field).cloned().unwrap_or(Value::Null),
+            "href": href("/console", &filter, as_of),
+            "current": current == Some(*status) || (current.is_none() && *status == "all"),
+        })
+    })
+    .collect();
+    context.insert("status_counts".into(), json!(tabs));
 }
 
 /// `GET /console/incidents/{id}`: the incident, its alerts, notes, timeline, duplicates and group, and the forms of

@@ -641,3 +641,109 @@ hoc_spine::storage_test!(
         server.stop().await;
     }
 );
+
+/// The count of `status` the list page's status links show (`data-count`).
+fn shown_count(page: &str, status: &str) -> Option<i64> {
+    let marker = format!("data-status=\"{status}\" data-count=\"");
+    page.split(&marker)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|count| count.parse().ok())
+}
+
+hoc_spine::storage_test!(
+    the_list_counts_incidents_by_status_now_and_in_the_past,
+    |db, url| {
+        let _ = &db;
+        let server = Server::start_with(&url, &[]).await;
+        let key = server.key("acme", "alice", "write").await;
+        let other = server.key("globex", "bob", "write").await;
+        let mut ids = Vec::new();
+        for title in ["Disk full", "Queue backlog", "TLS expiry"] {
+            let created: Value = server
+                .created_incident(
+                    &key,
+                    json!({"title": title, "severity": "medium", "category": "capacity"}),
+                )
+                .await;
+            ids.push(created["id"].as_str().expect("id").to_owned());
+        }
+        server
+            .created_incident(
+                &other,
+                json!({"title": "Not acme's", "severity": "low", "category": "capacity"}),
+            )
+            .await;
+        let (_, before) = server
+            .call(Method::GET, "/v1/incidents/counts", Some(&key), None)
+            .await;
+        let (status, _) = server
+            .call(
+                Method::POST,
+                &format!("/v1/incidents/{}/acknowledge", ids[0]),
+                Some(&key),
+                Some(json!({})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+
+        // The API: now, and at the instant read before the acknowledgement.
+        let (status, now) = server
+            .call(Method::GET, "/v1/incidents/counts", Some(&key), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{now}");
+        assert_eq!(
+            (
+                &now["open"],
+                &now["acknowledged"],
+                &now["resolved"],
+                &now["closed"],
+                &now["total"]
+            ),
+            (&json!(2), &json!(1), &json!(0), &json!(0), &json!(3)),
+            "{now}"
+        );
+        let past = before["as_of"].as_str().expect("as_of");
+        let (_, then) = server
+            .call(
+                Method::GET,
+                &format!("/v1/incidents/counts?as_of={}", urlencode(past)),
+                Some(&key),
+                None,
+            )
+            .await;
+        assert_eq!(
+            (&then["open"], &then["acknowledged"]),
+            (&json!(3), &json!(0)),
+            "{then}"
+        );
+        assert_eq!(then["as_of"], before["as_of"]);
+
+        // The console's list shows them as links, the current status marked; at the past instant, the past ones.
+        let (cookie, _) = signed_in(&server, &key).await;
+        let page = page_get(&server, &cookie, "/console?status=open")
+            .await
+            .text()
+            .await
+            .expect("body");
+        assert_eq!(shown_count(&page, "open"), Some(2), "{page}");
+        assert_eq!(shown_count(&page, "acknowledged"), Some(1));
+        assert_eq!(shown_count(&page, "all"), Some(3));
+        assert!(
+            page.contains("data-status=\"open\" data-count=\"2\" aria-current=\"page\""),
+            "{page}"
+        );
+        let page = page_get(
+            &server,
+            &cookie,
+            &format!("/console?as_of={}", urlencode(past)),
+        )
+        .await
+        .text()
+        .await
+        .expect("body");
+        assert_eq!(shown_count(&page, "open"), Some(3), "{page}");
+        assert_eq!(shown_count(&page, "acknowledged"), Some(0));
+        server.stop().await;
+    }
+);

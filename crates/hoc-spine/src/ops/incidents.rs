@@ -1,5 +1,6 @@
 //! `incidents.write`, `incidents.query` and `incidents.recurrence`.
 
+pub use hoc_incidents::counts::{CountIncidents, IncidentCounts};
 pub use hoc_incidents::export::{ExportIncident, IncidentExport};
 pub use hoc_incidents::grouping::{
     FingerprintRule, GetGroupingConfig, GetLearnedTemplates, GroupingConfig, LearnProposal,
@@ -55,6 +56,14 @@ pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
             "list_incidents",
             "/v1/incidents",
             "List incidents, newest first",
+        )
+        .as_of(),
+    )?;
+    v.route(
+        get::<CountIncidents>(
+            "count_incidents",
+            "/v1/incidents/counts",
+            "How many incidents are in each status",
         )
         .as_of(),
     )?;
@@ -392,6 +401,14 @@ operation_method!(ListIncidents => "incidents.query"."list", writes = false, -> 
 |request, call| {
     let input = request.parse().map_err(invalid)?;
     Ok(Output::read(queries::list(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?))
+});
+
+operation_method!(CountIncidents => "incidents.query"."counts", writes = false, -> IncidentCounts,
+|request, call| {
+    let input = request.parse().map_err(invalid)?;
+    let counts =
+        hoc_incidents::counts::counts(call.tx, call.ctx.tenant_id(), input, read_at(&call)).await?;
+    Ok(Output::read(counts))
 });
 
 operation_method!(IncidentTimeline => "incidents.query"."timeline", writes = false, -> Timeline,

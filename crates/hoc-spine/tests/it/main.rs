@@ -22,6 +22,7 @@ mod alerts;
 mod analytics;
 mod auth;
 mod concurrency;
+mod counts;
 mod export;
 mod group_list;
 mod grouping;
