@@ -92,6 +92,14 @@ impl IntoActiveValue<DbTime> for DbTime {
     }
 }
 
+/// A timestamp is never an auto-increment key (a primary key with one, like `incident_status_counts`'s, is always
+/// written whole).
+impl sea_orm::TryFromU64 for DbTime {
+    fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
+        Err(sea_orm::DbErr::ConvertFromU64("DbTime"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
@@ -115,13 +123,5 @@ mod tests {
             let text = DbTime::new(t).encoded().format(&Rfc3339).expect("formats");
             assert_eq!(text.len(), "2026-01-02T03:04:05.000000001Z".len(), "{text}");
         }
-    }
-}
-
-/// A timestamp is never an auto-increment key (a primary key with one, like `incident_status_counts`'s, is always
-/// written whole).
-impl sea_orm::TryFromU64 for DbTime {
-    fn try_from_u64(_: u64) -> Result<Self, sea_orm::DbErr> {
-        Err(sea_orm::DbErr::ConvertFromU64("DbTime"))
     }
 }
