@@ -362,3 +362,15 @@ mod tests {
         );
     }
 }
+
+/// Rebuilds the state the `incidents` triggers derive (history-based summaries, search rows, status counts) from the
+/// recorded history, as a bulk load does (`migration::bulk_load`), and restores the triggers: a test compares the
+/// replay with what the triggers kept.
+pub async fn replay_derived_state(db: &Database) -> Result<(), StorageError> {
+    migration::bulk_load::suspend_triggers(db.pool())
+        .await
+        .map_err(StorageError::from_db)?;
+    migration::bulk_load::resume_triggers(db.pool())
+        .await
+        .map_err(StorageError::from_db)
+}

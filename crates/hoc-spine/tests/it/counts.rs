@@ -147,12 +147,9 @@ hoc_drivers::storage_test!(
         }
 
         // The replay a bulk load runs (from the recorded history) gives the rows the triggers kept.
-        migration::bulk_load::suspend_triggers(db.pool())
+        hoc_drivers::testing::replay_derived_state(&db)
             .await
-            .expect("suspend");
-        migration::bulk_load::resume_triggers(db.pool())
-            .await
-            .expect("resume");
+            .expect("replay");
         let mut replayed = Vec::new();
         for &at in &instants {
             for at in [at - time::Duration::microseconds(1), at] {
