@@ -326,6 +326,18 @@ macro_rules! storage_test {
     };
 }
 
+/// Rebuilds the state the `incidents` triggers derive (history-based summaries, search rows, status counts) from the
+/// recorded history, as a bulk load does (`migration::bulk_load`), and restores the triggers: a test compares the
+/// replay with what the triggers kept.
+pub async fn replay_derived_state(db: &Database) -> Result<(), StorageError> {
+    migration::bulk_load::suspend_triggers(db.pool())
+        .await
+        .map_err(StorageError::from_db)?;
+    migration::bulk_load::resume_triggers(db.pool())
+        .await
+        .map_err(StorageError::from_db)
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database_name;
@@ -361,16 +373,4 @@ mod tests {
             "postgres://h:5432/x"
         );
     }
-}
-
-/// Rebuilds the state the `incidents` triggers derive (history-based summaries, search rows, status counts) from the
-/// recorded history, as a bulk load does (`migration::bulk_load`), and restores the triggers: a test compares the
-/// replay with what the triggers kept.
-pub async fn replay_derived_state(db: &Database) -> Result<(), StorageError> {
-    migration::bulk_load::suspend_triggers(db.pool())
-        .await
-        .map_err(StorageError::from_db)?;
-    migration::bulk_load::resume_triggers(db.pool())
-        .await
-        .map_err(StorageError::from_db)
 }
