@@ -116,15 +116,17 @@ async fn snapshot(spine: &Spine, ctx: &OperationContext, listings: &[Listing]) -
             Err(e) => format!("error {e}"),
         },
     );
-    out.push(
-        match spine
-            .execute(ctx, "incidents.alerts", "get_policy", json!({}))
-            .await
-        {
-            Ok(policy) => policy.to_string(),
-            Err(e) => format!("error {e}"),
-        },
-    );
+    for (operation, method) in [
+        ("incidents.alerts", "get_policy"),
+        ("incidents.query", "counts"),
+    ] {
+        out.push(
+            match spine.execute(ctx, operation, method, json!({})).await {
+                Ok(answer) => answer.to_string(),
+                Err(e) => format!("error {e}"),
+            },
+        );
+    }
     // Incident analytics (issue 26): the metrics of the seeded day, grouped, and a daily series around it.
     for (method, payload) in [
         (
@@ -551,6 +553,7 @@ async fn replay_outcomes(backend: &str, spine: &Spine, db: &Database) -> Vec<Out
         .collect();
     names.push("incidents.query.get".to_owned());
     names.push("incidents.alerts.get_policy".to_owned());
+    names.push("incidents.query.counts".to_owned());
     names.push("analytics.metrics.get".to_owned());
     names.push("analytics.metrics.series".to_owned());
     let Some(ctx) = reader() else {
@@ -661,21 +664,27 @@ mod tests {
             .expect("replayed");
         let caught = problems.iter().filter(|p| p.is_some()).count();
         assert!(caught >= 5, "{problems:#?}");
-        // The last four reads: the get showed inc_r0 open, then closed; the ingest policy its default, then the
-        // version put later; the metrics and their series the history before inc_r0's later transitions, then
-        // after them.
+        // The last five reads: the get showed inc_r0 open, then closed; the ingest policy its default, then the
+        // version put later; the counts by status none closed, then inc_r0 closed; the metrics and their series
+        // the history before inc_r0's later transitions, then after them.
         let n = problems.len();
         assert!(
-            problems[n - 4].as_ref().is_some_and(
+            problems[n - 5].as_ref().is_some_and(
                 |p| p.contains("\"status\":\"open\"") && p.contains("\"status\":\"closed\"")
             ),
             "{problems:#?}"
         );
         assert!(
-            problems[n - 3]
+            problems[n - 4]
                 .as_ref()
                 .is_some_and(|p| p.contains("\"resolve_on\":\"all\"")
                     && p.contains("\"resolve_on\":\"never\"")),
+            "{problems:#?}"
+        );
+        assert!(
+            problems[n - 3]
+                .as_ref()
+                .is_some_and(|p| p.contains("\"closed\":0") && p.contains("\"closed\":1")),
             "{problems:#?}"
         );
         for metrics in &problems[n - 2..] {
@@ -694,6 +703,6 @@ mod tests {
         let outcomes = verify_backend("sqlite", test_db.db()).await;
         let failing: Vec<&Outcome> = outcomes.iter().filter(|o| o.level != Level::Pass).collect();
         assert!(failing.is_empty(), "{failing:#?}");
-        assert_eq!(outcomes.len(), 34);
+        assert_eq!(outcomes.len(), 35);
     }
 }
