@@ -297,14 +297,7 @@ impl Spine {
             span.in_scope(|| observe(&answer));
             return answer;
         }
-        let prepared = match self.prepare(ctx, request).instrument(span.clone()).await {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                let refused = Err(e);
-                span.in_scope(|| observe(&refused));
-                return refused;
-            }
-        };
+        let prepared = self.prepare(ctx, request, &span).await?;
         let result = rerun_interrupted(|| async {
             let prepared = prepared.as_deref();
             let tx = self.begin(M::WRITES).await?;
@@ -360,11 +353,12 @@ impl Spine {
         &self,
         ctx: &OperationContext,
         request: &M,
+        span: &tracing::Span,
     ) -> Result<Option<registry::Prepared>, OperationError> {
         if !(M::WRITES && M::PREPARES) {
             return Ok(None);
         }
-        rerun_interrupted(|| async {
+        let prepared = rerun_interrupted(|| async {
             let tx = self.begin(false).await?;
             let now = self.instant(&tx, ctx, false).await?;
             let call = Call {
@@ -375,7 +369,12 @@ impl Spine {
             };
             request.prepare(call).await.map(Some)
         })
-        .await
+        .instrument(span.clone())
+        .await;
+        if prepared.is_err() {
+            span.in_scope(|| observe(&prepared));
+        }
+        prepared
     }
 
     /// The time of a call.
@@ -467,14 +466,7 @@ impl Spine {
             )));
         }
         let span = operation_span::<M>(ctx);
-        let prepared = match self.prepare(ctx, request).instrument(span.clone()).await {
-            Ok(prepared) => prepared,
-            Err(e) => {
-                let refused = Err(e);
-                span.in_scope(|| observe(&refused));
-                return refused;
-            }
-        };
+        let prepared = self.prepare(ctx, request, &span).await?;
         // `respond` may run on more than one attempt: an attempt storage interrupts after it ran is rolled back.
         let result = rerun_interrupted(|| async {
             let prepared = prepared.as_deref();
