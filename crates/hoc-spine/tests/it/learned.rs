@@ -371,3 +371,74 @@ hoc_drivers::storage_test!(
         assert_eq!(then.primary_version, "rsig-v3");
     }
 );
+
+hoc_drivers::storage_test!(
+    a_learn_whose_configuration_changed_after_it_mined_mines_again_under_its_lock,
+    |db| {
+        let spine = spine(&db);
+        let c = ctx("t1");
+        spine
+            .call(
+                &c,
+                &PutGroupingConfig {
+                    primary_version: Some("rsig-v3".into()),
+                    ..PutGroupingConfig::default()
+                },
+            )
+            .await
+            .expect("configure v3");
+        for m in SYNCED {
+            spine.call(&c, &incident(m)).await.expect("create");
+        }
+        // The learn's read half, at the tenant's last instant, under configuration version 1.
+        let input = LearnTemplates::default().parse().expect("input");
+        let read = hoc_ledger::begin_read(&db);
+        let mined_at = hoc_ledger::clock::last(&read, "t1")
+            .await
+            .expect("clock")
+            .expect("the tenant wrote");
+        let mined = hoc_incidents::grouping::mine_for_learn(&read, "t1", &input, mined_at)
+            .await
+            .expect("mined");
+        // Before its write begins, the configuration changes (version 2, a secondary).
+        spine
+            .call(
+                &c,
+                &PutGroupingConfig {
+                    primary_version: Some("rsig-v3".into()),
+                    secondary_version: Some("rsig-v2".into()),
+                    ..PutGroupingConfig::default()
+                },
+            )
+            .await
+            .expect("changed in between");
+        // The write half sees it under its lock: it mines again there rather than apply a proposal made under
+        // version 1 (which would also write version 2 again).
+        let tx = hoc_ledger::begin_write(&db).await.expect("write");
+        let now = hoc_ledger::clock::tick(&tx, "t1", time::OffsetDateTime::now_utc())
+            .await
+            .expect("tick");
+        let caller = hoc_incidents::Caller {
+            tenant_id: "t1",
+            actor: c.actor(),
+            request_id: c.request_id(),
+            now,
+        };
+        let learned =
+            hoc_incidents::grouping::learn_templates(&tx, &caller, input.clone(), Some(&mined))
+                .await
+                .expect("learned");
+        tx.commit().await.expect("commit");
+        let proposal = learned.response;
+        assert!(proposal.applied);
+        assert_eq!(proposal.config.version, 3, "{proposal:#?}");
+        // Version 2's secondary is kept (its primary is already rsig-v3); the stale proposal had none.
+        assert_eq!(
+            proposal.config.secondary_version.as_deref(),
+            Some("rsig-v2"),
+            "{proposal:#?}"
+        );
+        assert_eq!(proposal.as_of, now, "mined again, at the write's instant");
+        assert!(proposal.as_of > mined_at);
+    }
+);
