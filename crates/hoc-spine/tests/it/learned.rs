@@ -29,25 +29,35 @@ const SYNCED: [&str; 3] = [
     "synchronized to local, stratum 2",
 ];
 
+/// Configures `primary` for the tenant of `c`, then opens one incident per message of [`SYNCED`]; their ids.
+async fn synced_under(
+    spine: &hoc_spine::Spine,
+    c: &hoc_spine::OperationContext,
+    primary: &str,
+) -> Vec<String> {
+    spine
+        .call(
+            c,
+            &PutGroupingConfig {
+                primary_version: Some(primary.into()),
+                ..PutGroupingConfig::default()
+            },
+        )
+        .await
+        .expect("configure");
+    let mut ids = Vec::new();
+    for m in SYNCED {
+        ids.push(spine.call(c, &incident(m)).await.expect("create").id);
+    }
+    ids
+}
+
 hoc_drivers::storage_test!(
     learning_proposes_applies_and_a_regroup_moves_the_past_into_the_learned_groups,
     |db| {
         let spine = spine(&db);
         let c = ctx("t1");
-        spine
-            .call(
-                &c,
-                &PutGroupingConfig {
-                    primary_version: Some("rsig-v3".into()),
-                    ..PutGroupingConfig::default()
-                },
-            )
-            .await
-            .expect("configure v3");
-        let mut ids = Vec::new();
-        for m in SYNCED {
-            ids.push(spine.call(&c, &incident(m)).await.expect("create").id);
-        }
+        let ids = synced_under(&spine, &c, "rsig-v3").await;
         spine
             .call(&c, &incident("disk full on /var/lib/data"))
             .await
@@ -261,19 +271,7 @@ hoc_drivers::storage_test!(
     |db| {
         let spine = spine(&db);
         let c = ctx("t1");
-        spine
-            .call(
-                &c,
-                &PutGroupingConfig {
-                    primary_version: Some("rsig-v1".into()),
-                    ..PutGroupingConfig::default()
-                },
-            )
-            .await
-            .expect("v1");
-        for m in SYNCED {
-            spine.call(&c, &incident(m)).await.expect("create");
-        }
+        synced_under(&spine, &c, "rsig-v1").await;
         let learned = spine
             .call(&c, &LearnTemplates::default())
             .await
@@ -377,19 +375,7 @@ hoc_drivers::storage_test!(
     |db| {
         let spine = spine(&db);
         let c = ctx("t1");
-        spine
-            .call(
-                &c,
-                &PutGroupingConfig {
-                    primary_version: Some("rsig-v3".into()),
-                    ..PutGroupingConfig::default()
-                },
-            )
-            .await
-            .expect("configure v3");
-        for m in SYNCED {
-            spine.call(&c, &incident(m)).await.expect("create");
-        }
+        synced_under(&spine, &c, "rsig-v3").await;
         // The learn's read half, at the tenant's last instant, under configuration version 1.
         let input = LearnTemplates::default().parse().expect("input");
         let read = hoc_ledger::begin_read(&db);
