@@ -22,6 +22,7 @@ mod m20261206_000014_learned_templates;
 mod m20261206_000015_group_list;
 mod m20261207_000016_metrics_results;
 mod m20261207_000017_status_counts;
+mod m20261207_000018_status_count_filter;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -45,9 +46,7 @@ pub mod bulk_load {
             .chain(crate::m20261206_000011_search::search_trigger_drops(
                 backend,
             ))
-            .chain(crate::m20261207_000017_status_counts::count_trigger_drops(
-                backend,
-            ));
+            .chain(crate::m20261207_000018_status_count_filter::count_trigger_drops(backend));
         for sql in drops {
             conn.execute_unprepared(sql).await?;
         }
@@ -95,7 +94,7 @@ pub mod bulk_load {
         restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
         restore.extend(crate::m20261128_000008_grouping::group_triggers(backend));
         restore.extend(crate::m20261206_000011_search::search_triggers(backend));
-        restore.extend(crate::m20261207_000017_status_counts::count_triggers(
+        restore.extend(crate::m20261207_000018_status_count_filter::count_triggers(
             backend,
         ));
         restore.extend(
@@ -134,6 +133,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_group_list::Migration),
             Box::new(m20261207_000016_metrics_results::Migration),
             Box::new(m20261207_000017_status_counts::Migration),
+            Box::new(m20261207_000018_status_count_filter::Migration),
         ]
     }
 }

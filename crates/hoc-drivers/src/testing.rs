@@ -245,6 +245,15 @@ pub async fn row_counts(db: &Database) -> BTreeMap<&'static str, i64> {
 
 /// The integer column `n` of the one row `sql` answers (e.g. `SELECT COUNT(*) AS n FROM …`).
 pub async fn scalar(db: &Database, sql: &str) -> Result<i64, StorageError> {
+    column_n(db, sql).await
+}
+
+/// The text column `n` of the one row `sql` answers (e.g. a trigger's definition).
+pub async fn scalar_text(db: &Database, sql: &str) -> Result<String, StorageError> {
+    column_n(db, sql).await
+}
+
+async fn column_n<T: sea_orm::TryGetable>(db: &Database, sql: &str) -> Result<T, StorageError> {
     let row = db
         .conn()
         .query_one_raw(Statement::from_string(
@@ -257,7 +266,7 @@ pub async fn scalar(db: &Database, sql: &str) -> Result<i64, StorageError> {
             table: "(query)",
             problem: format!("no row from {sql}"),
         })?;
-    row.try_get::<i64>("", "n").map_err(StorageError::from_db)
+    row.try_get::<T>("", "n").map_err(StorageError::from_db)
 }
 
 /// Holds a write lock on `table` as another process would, until the returned transaction ends: on SQLite the

@@ -93,15 +93,23 @@ pub(super) async fn incidents_page(req: Req) -> Response {
 }
 
 /// The tenant's incidents by status at the page's instant (`count_incidents`), as `status_counts` in `context`: one
-/// link per status (and one for all) to the list with that status filter alone, the current one marked.
+/// link per status (and one for all) to the list with that status filter alone, the current one marked. A failed
+/// read says so in their place (`status_counts_unavailable`), as the incident page's parts do.
 async fn status_counts(
     req: &Req,
     viewer: &Viewer,
     context: &mut Map<String, Value>,
     pairs: &[(String, String)],
 ) {
-    let Ok(counts) = run(req, viewer, "count_incidents", Vec::new(), Vec::new()).await else {
-        return;
+    let counts = match run(req, viewer, "count_incidents", Vec::new(), Vec::new()).await {
+        Ok(counts) => counts,
+        Err(failure) => {
+            context.insert(
+                "status_counts_unavailable".into(),
+                json!(failure.error().message),
+            );
+            return;
+        }
     };
     let current = pairs
         .iter()

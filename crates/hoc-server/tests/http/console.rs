@@ -654,7 +654,6 @@ fn shown_count(page: &str, status: &str) -> Option<i64> {
 hoc_spine::storage_test!(
     the_list_counts_incidents_by_status_now_and_in_the_past,
     |db, url| {
-        let _ = &db;
         let server = Server::start_with(&url, &[]).await;
         let key = server.key("acme", "alice", "write").await;
         let other = server.key("globex", "bob", "write").await;
@@ -744,6 +743,25 @@ hoc_spine::storage_test!(
         .expect("body");
         assert_eq!(shown_count(&page, "open"), Some(3), "{page}");
         assert_eq!(shown_count(&page, "acknowledged"), Some(0));
+
+        // When the counts cannot be read, the list still shows, and says in their place that they are missing.
+        hoc_spine::testing::execute_raw(
+            &db,
+            "ALTER TABLE incident_status_counts RENAME TO status_counts_elsewhere",
+        )
+        .await
+        .expect("rename");
+        let response = page_get(&server, &cookie, "/console").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let page = response.text().await.expect("body");
+        assert!(page.contains("Queue backlog"), "{page}");
+        assert_eq!(shown_count(&page, "open"), None, "{page}");
+        assert!(
+            page.contains(
+                "<p class=\"failure\" id=\"status-counts\">Counts by status unavailable: "
+            ),
+            "{page}"
+        );
         server.stop().await;
     }
 );

@@ -2,9 +2,11 @@
 //! with each status filter at that instant; other tenants never count; the replay a bulk load runs gives the same
 //! counts as the triggers kept.
 
+use hoc_drivers::Backend;
+use hoc_drivers::testing::{execute_raw, scalar_text};
 use hoc_spine::requests::{
-    AcknowledgeIncident, CloseIncident, CountIncidents, IncidentCounts, ListIncidents,
-    ReopenIncident, ResolveIncident,
+    AcknowledgeIncident, AssignIncident, ChangeSeverity, CloseIncident, CountIncidents,
+    IncidentCounts, ListIncidents, ReopenIncident, ResolveIncident,
 };
 use hoc_spine::{OperationContext, Spine};
 use time::OffsetDateTime;
@@ -164,5 +166,84 @@ hoc_drivers::storage_test!(
             .await
             .expect("counts");
         assert_eq!((after.open, after.total), (4, 6));
+    }
+);
+
+hoc_drivers::storage_test!(
+    a_change_that_keeps_the_status_never_enters_the_count_trigger,
+    |db| {
+        let spine = spine(&db);
+        let c = ctx("t1");
+        let incident = create(&spine, "t1", "watched").await;
+        // The count trigger's work is replaced by a refusal, under the real triggers' own conditions: on
+        // PostgreSQL the function both triggers call, on SQLite the body of the update trigger (its header kept).
+        match db.backend() {
+            Backend::Postgres => execute_raw(
+                &db,
+                "CREATE OR REPLACE FUNCTION incidents_count_status() RETURNS trigger AS $$ \
+                 BEGIN RAISE EXCEPTION 'count trigger entered'; END; $$ LANGUAGE plpgsql",
+            )
+            .await
+            .expect("replace the function"),
+            Backend::Sqlite => {
+                let sql = scalar_text(
+                    &db,
+                    "SELECT sql AS n FROM sqlite_master \
+                     WHERE type = 'trigger' AND name = 'incidents_status_count_update'",
+                )
+                .await
+                .expect("the update trigger");
+                let head = &sql[..sql.find(" BEGIN ").expect("a trigger body")];
+                execute_raw(&db, "DROP TRIGGER incidents_status_count_update")
+                    .await
+                    .expect("drop");
+                execute_raw(
+                    &db,
+                    &format!("{head} BEGIN SELECT RAISE(ABORT, 'count trigger entered'); END"),
+                )
+                .await
+                .expect("recreate")
+            }
+        };
+        // Changes that keep the status never reach it.
+        spine
+            .call(
+                &c,
+                &AssignIncident {
+                    id: incident.id.clone(),
+                    assignee: Some("bob".into()),
+                    reason: None,
+                },
+            )
+            .await
+            .expect("assign");
+        let changed = spine
+            .call(
+                &c,
+                &ChangeSeverity {
+                    id: incident.id.clone(),
+                    severity: Some("critical".into()),
+                    reason: Some("spreading".into()),
+                },
+            )
+            .await
+            .expect("change severity");
+        assert_eq!(changed.version, 3);
+        // A status change does, so the refusal is in force; it writes nothing.
+        spine
+            .call(
+                &c,
+                &AcknowledgeIncident {
+                    id: incident.id.clone(),
+                    reason: None,
+                },
+            )
+            .await
+            .expect_err("the count trigger refuses");
+        let counts = spine
+            .call(&c, &CountIncidents::default())
+            .await
+            .expect("counts");
+        assert_eq!((counts.open, counts.acknowledged), (1, 0), "{counts:?}");
     }
 );
