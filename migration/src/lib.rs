@@ -23,6 +23,7 @@ mod m20261206_000015_group_list;
 mod m20261207_000016_metrics_results;
 mod m20261207_000017_status_counts;
 mod m20261207_000018_status_count_filter;
+mod m20261207_000019_console_sessions;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -134,6 +135,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000016_metrics_results::Migration),
             Box::new(m20261207_000017_status_counts::Migration),
             Box::new(m20261207_000018_status_count_filter::Migration),
+            Box::new(m20261207_000019_console_sessions::Migration),
         ]
     }
 }

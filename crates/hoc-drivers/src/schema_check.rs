@@ -72,6 +72,7 @@ pub fn entity_tables() -> BTreeMap<String, BTreeMap<String, ColumnShape>> {
     add::<entity::event_outbox::Entity>(&mut tables);
     add::<entity::analytics_artifacts::Entity>(&mut tables);
     add::<entity::api_keys::Entity>(&mut tables);
+    add::<entity::console_sessions::Entity>(&mut tables);
     add::<entity::idempotency_keys::Entity>(&mut tables);
     add::<entity::tenant_clocks::Entity>(&mut tables);
     add::<entity::recurrence_groups::Entity>(&mut tables);

@@ -58,8 +58,8 @@ pub struct AppState {
     pub closing: std::sync::Arc<tokio::sync::watch::Sender<bool>>,
     /// The Prometheus recorder `/metrics` renders (`None`: no recorder installed, `/metrics` is 404).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-    /// The console's sign-in sessions (this process's; see [`console::session`]).
-    pub console: std::sync::Arc<console::Sessions>,
+    /// The console's session settings (the sessions are in the database; see [`console::session`]).
+    pub console: console::Sessions,
     /// The one watcher of every open event stream of this process.
     pub events: fanout::Fanout,
 }
@@ -310,7 +310,7 @@ pub fn state(spine: Spine) -> AppState {
         relay: None,
         closing: std::sync::Arc::new(tokio::sync::watch::Sender::new(false)),
         metrics: None,
-        console: std::sync::Arc::new(console::Sessions::default()),
+        console: console::Sessions::default(),
         events: fanout::Fanout::new(spine.clone()),
         spine,
     }

@@ -407,8 +407,8 @@ async fn run(cli: Cli) -> Result<(), String> {
             state.body_limit = max_body_bytes;
             state.ingest_body_limit = max_ingest_body_bytes;
             state.request_timeout = ms(request_timeout_ms.max(1));
-            state.console = std::sync::Arc::new(hoc_server::console::Sessions::new(
-                std::time::Duration::from_secs(console_idle_seconds.max(1)),
+            state.console = hoc_server::console::Sessions::new(std::time::Duration::from_secs(
+                console_idle_seconds.max(1),
             ));
             println!("hocd listening on http://{address}");
             tracing::info!(%address, database = %redact(&db.database_url), max_connections,

@@ -58,7 +58,7 @@ impl fmt::Debug for NewApiKey {
     }
 }
 
-fn sha256_hex(text: &str) -> String {
+pub(crate) fn sha256_hex(text: &str) -> String {
     Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -70,7 +70,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn identity(row: &ApiKeyRow) -> ApiKeyIdentity {
+pub(crate) fn identity(row: &ApiKeyRow) -> ApiKeyIdentity {
     ApiKeyIdentity {
         key_id: row.id.clone(),
         tenant_id: row.tenant_id.clone(),

@@ -15,6 +15,7 @@ mod ops;
 pub mod registry;
 pub mod regroup;
 pub mod requests;
+pub mod sessions;
 
 use std::sync::Arc;
 

@@ -4,6 +4,7 @@
 pub mod analytics_artifacts;
 pub mod api_keys;
 pub mod audit_ledger;
+pub mod console_sessions;
 pub mod event_outbox;
 pub mod event_prune_marks;
 pub mod event_sequences;

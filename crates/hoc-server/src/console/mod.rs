@@ -116,15 +116,14 @@ async fn viewer(req: &Req, as_of: Option<String>) -> Result<Viewer, Refusal> {
     let Some(id) = session_id(&req.headers) else {
         return Err(Refusal::SignIn);
     };
-    let Some(found) = req.state.console.find(&id) else {
-        return Err(Refusal::SignIn);
-    };
-    let identity = match req.state.spine.authenticate(&found.key).await {
-        Ok(Some(identity)) if identity.scope != Scope::Ingest => identity,
-        Ok(_) => {
-            req.state.console.end(&id);
-            return Err(Refusal::SignIn);
-        }
+    let found = match req
+        .state
+        .spine
+        .console_session(&id, req.state.console.idle())
+        .await
+    {
+        Ok(Some(found)) if found.identity.scope != Scope::Ingest => found,
+        Ok(_) => return Err(Refusal::SignIn),
         Err(e) => {
             return Err(Refusal::Page(error_page(
                 &ApiError::from_operation(e, &req.rid.0),
@@ -132,6 +131,7 @@ async fn viewer(req: &Req, as_of: Option<String>) -> Result<Viewer, Refusal> {
             )));
         }
     };
+    let identity = found.identity;
     let ctx = identity
         .context()
         .and_then(|ctx| ctx.with_request_id(&req.rid.0))

@@ -91,8 +91,12 @@ pub(super) async fn sign_in(req: Req, body: Body) -> Response {
             &next,
             Some("api_key: an ingest key only sends alerts; sign in with a read or write key"),
         ),
-        Ok(Some(_)) => {
-            let id = req.state.console.open(key);
+        Ok(Some(identity)) => {
+            let idle = req.state.console.idle();
+            let id = match req.state.spine.open_console_session(&identity, idle).await {
+                Ok(id) => id,
+                Err(e) => return error_page(&ApiError::from_operation(e, &req.rid.0), None),
+            };
             let mut response = redirect(&next);
             if let Some(cookie) =
                 session_cookie(&req.headers, &id, req.state.console.idle().as_secs().max(1))
@@ -123,12 +127,16 @@ pub(super) async fn sign_out(req: Req, body: Body) -> Response {
             .iter()
             .find(|(k, _)| k == "csrf_token")
             .map(|(_, v)| v.as_str());
-        match (req.state.console.find(&id), token) {
-            (Some(found), Some(token)) if session::same_token(&found.csrf, token) => {
-                req.state.console.end(&id);
+        let idle = req.state.console.idle();
+        match (req.state.spine.console_session(&id, idle).await, token) {
+            (Ok(Some(found)), Some(token)) if session::same_token(&found.csrf, token) => {
+                if let Err(e) = req.state.spine.end_console_session(&id).await {
+                    return error_page(&ApiError::from_operation(e, &req.rid.0), None);
+                }
             }
-            (Some(_), _) => return refused("a form without a valid csrf_token"),
-            (None, _) => {}
+            (Ok(Some(_)), _) => return refused("a form without a valid csrf_token"),
+            (Ok(None), _) => {}
+            (Err(e), _) => return error_page(&ApiError::from_operation(e, &req.rid.0), None),
         }
     }
     let mut response = redirect("/console/sign-in");

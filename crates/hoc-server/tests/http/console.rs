@@ -421,7 +421,7 @@ hoc_spine::storage_test!(the_console_in_a_browser, |db, url| {
 });
 
 /// `GET path` of the console with the session `cookie`, redirects not followed.
-async fn page_get(server: &Server, cookie: &str, path: &str) -> reqwest::Response {
+pub(crate) async fn page_get(server: &Server, cookie: &str, path: &str) -> reqwest::Response {
     client()
         .get(format!("{}{path}", server.base))
         .header("cookie", cookie)
@@ -431,7 +431,7 @@ async fn page_get(server: &Server, cookie: &str, path: &str) -> reqwest::Respons
 }
 
 /// `POST path` of the console: the form `pairs` with the session `cookie` and more `headers`.
-async fn page_post(
+pub(crate) async fn page_post(
     server: &Server,
     cookie: &str,
     path: &str,
@@ -469,7 +469,7 @@ fn client() -> reqwest::Client {
 }
 
 /// Signs in over plain HTTP; the session cookie (`name=value`) and the CSRF token of the list page.
-async fn signed_in(server: &Server, key: &str) -> (String, String) {
+pub(crate) async fn signed_in(server: &Server, key: &str) -> (String, String) {
     let res = page_post(
         server,
         "",

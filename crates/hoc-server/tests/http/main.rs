@@ -13,6 +13,7 @@ mod ledger;
 mod openapi;
 mod relay;
 mod replicas;
+mod sessions;
 mod stream;
 mod walkthrough;
 mod working;
