@@ -39,6 +39,7 @@ mod registry;
 mod rollback;
 mod round_trips;
 mod search;
+mod sessions;
 mod slice;
 mod thread;
 mod working;
