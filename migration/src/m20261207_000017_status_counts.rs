@@ -32,27 +32,32 @@ fn step(backend: DatabaseBackend, status: &str, delta: i32) -> String {
     )
 }
 
+/// PostgreSQL: the function the count triggers call.
+pub(crate) fn count_function() -> String {
+    let backend = DatabaseBackend::Postgres;
+    format!(
+        "CREATE OR REPLACE FUNCTION incidents_count_status() RETURNS trigger AS $$ \
+         BEGIN \
+           IF TG_OP = 'UPDATE' THEN \
+             IF OLD.status = NEW.status THEN RETURN NULL; END IF; \
+             {} \
+           END IF; \
+           {} \
+           RETURN NULL; \
+         END; $$ LANGUAGE plpgsql",
+        step(backend, "OLD.status", -1),
+        step(backend, "NEW.status", 1)
+    )
+}
+
+/// PostgreSQL: this migration's one trigger (after any insert or update; migration 18 narrows it).
+pub(crate) const UNFILTERED_TRIGGER: &str = "CREATE TRIGGER incidents_status_count AFTER INSERT OR UPDATE ON incidents \
+     FOR EACH ROW EXECUTE FUNCTION incidents_count_status()";
+
 /// The triggers that keep the counts.
 pub(crate) fn count_triggers(backend: DatabaseBackend) -> Vec<String> {
     match backend {
-        DatabaseBackend::Postgres => vec![
-            format!(
-                "CREATE OR REPLACE FUNCTION incidents_count_status() RETURNS trigger AS $$ \
-                 BEGIN \
-                   IF TG_OP = 'UPDATE' THEN \
-                     IF OLD.status = NEW.status THEN RETURN NULL; END IF; \
-                     {} \
-                   END IF; \
-                   {} \
-                   RETURN NULL; \
-                 END; $$ LANGUAGE plpgsql",
-                step(backend, "OLD.status", -1),
-                step(backend, "NEW.status", 1)
-            ),
-            "CREATE TRIGGER incidents_status_count AFTER INSERT OR UPDATE ON incidents \
-             FOR EACH ROW EXECUTE FUNCTION incidents_count_status()"
-                .to_owned(),
-        ],
+        DatabaseBackend::Postgres => vec![count_function(), UNFILTERED_TRIGGER.to_owned()],
         _ => vec![
             format!(
                 "CREATE TRIGGER incidents_status_count_insert AFTER INSERT ON incidents BEGIN {} END",

@@ -14,13 +14,13 @@ pub(crate) struct Migration;
 
 /// The triggers that keep the counts, and on PostgreSQL their function (migration 17's, unchanged).
 pub(crate) fn count_triggers(backend: DatabaseBackend) -> Vec<String> {
-    let mut sql = counts::count_triggers(backend);
-    if backend == DatabaseBackend::Postgres {
-        // Migration 17's function, then these two instead of its unfiltered trigger.
-        sql.truncate(1);
-        sql.extend(filtered_triggers());
+    match backend {
+        DatabaseBackend::Postgres => {
+            let [insert, update] = filtered_triggers();
+            vec![counts::count_function(), insert, update]
+        }
+        _ => counts::count_triggers(backend),
     }
-    sql
 }
 
 fn filtered_triggers() -> [String; 2] {
@@ -76,9 +76,7 @@ impl MigrationTrait for Migration {
             conn.execute_unprepared(sql).await?;
         }
         // Migration 17's trigger again (its function was never dropped).
-        for sql in counts::count_triggers(backend).into_iter().skip(1) {
-            conn.execute_unprepared(&sql).await?;
-        }
+        conn.execute_unprepared(counts::UNFILTERED_TRIGGER).await?;
         Ok(())
     }
 }

@@ -65,8 +65,9 @@ pub(crate) fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
-/// Equal-length byte comparison whose time does not depend on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Equal-length byte comparison whose time does not depend on where the inputs differ (a key's hash, a console
+/// session's CSRF token).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 

@@ -5,13 +5,13 @@ use axum::extract::{Path, RawPathParams};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hoc_spine::ErrorCode;
-use hoc_spine::auth::Scope;
+use hoc_spine::auth::{Scope, constant_time_eq};
 use serde_json::{Map, Value, json};
 
 use super::sign_in::same_origin;
 use super::{
     ACTIONS, Failure, Refusal, Viewer, encode_segment, error_page, field_map, form, href, page,
-    page_viewer, query_pairs, redirect, refused, render, run, session, take, viewer,
+    page_viewer, query_pairs, redirect, refused, render, run, take, viewer,
 };
 use crate::ApiError;
 use crate::handlers::Req;
@@ -238,7 +238,7 @@ pub(super) async fn act(req: Req, params: RawPathParams, body: Body) -> Response
         Err(e) => return error_page(&e, Some(&viewer)),
     };
     let token = take(&mut pairs, "csrf_token");
-    if !token.is_some_and(|t| session::same_token(&viewer.csrf, &t)) {
+    if !token.is_some_and(|t| constant_time_eq(viewer.csrf.as_bytes(), t.as_bytes())) {
         return refused("a form without a valid csrf_token");
     }
     let Some((_, route)) = ACTIONS.iter().find(|(a, _)| *a == action) else {

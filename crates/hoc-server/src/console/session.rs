@@ -36,25 +36,3 @@ impl Default for Sessions {
         Self::new(DEFAULT_IDLE)
     }
 }
-
-/// Equal-length byte comparison whose time does not depend on where the inputs differ.
-pub(crate) fn same_token(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_compare_whole() {
-        let a = "0123456789abcdef".repeat(4);
-        assert!(same_token(&a, &a.clone()));
-        assert!(!same_token(&a, &"0123456789abcdee".repeat(4)));
-        assert!(!same_token(&a, &a[..63]));
-    }
-}

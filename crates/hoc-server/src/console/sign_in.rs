@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
-use hoc_spine::auth::Scope;
+use hoc_spine::auth::{Scope, constant_time_eq};
 use serde_json::{Map, json};
 
 use super::{error_page, form, page, query_pairs, redirect, refused, session, session_id, take};
@@ -98,9 +98,7 @@ pub(super) async fn sign_in(req: Req, body: Body) -> Response {
                 Err(e) => return error_page(&ApiError::from_operation(e, &req.rid.0), None),
             };
             let mut response = redirect(&next);
-            if let Some(cookie) =
-                session_cookie(&req.headers, &id, req.state.console.idle().as_secs().max(1))
-            {
+            if let Some(cookie) = session_cookie(&req.headers, &id, idle.as_secs().max(1)) {
                 response.headers_mut().insert(header::SET_COOKIE, cookie);
             }
             response
@@ -129,7 +127,9 @@ pub(super) async fn sign_out(req: Req, body: Body) -> Response {
             .map(|(_, v)| v.as_str());
         let idle = req.state.console.idle();
         match (req.state.spine.console_session(&id, idle).await, token) {
-            (Ok(Some(found)), Some(token)) if session::same_token(&found.csrf, token) => {
+            (Ok(Some(found)), Some(token))
+                if constant_time_eq(found.csrf.as_bytes(), token.as_bytes()) =>
+            {
                 if let Err(e) = req.state.spine.end_console_session(&id).await {
                     return error_page(&ApiError::from_operation(e, &req.rid.0), None);
                 }
