@@ -4,9 +4,11 @@
 //!   `<prefix>.<tenant>.<project>.<event_type>` (tenant and project escaped to one token each, [`subject`]) of stream `HOC_EVENTS` (created if
 //!   missing: file storage, a duplicate window of two minutes), with `Nats-Msg-Id` = `event_id`. An event is
 //!   marked published only after JetStream's PubAck.
-//! - **Order**: within a (tenant, project) partition, strictly in `sequence_no` order: a batch is sent in order,
-//!   its acks are awaited in order, and only the acknowledged prefix is marked published; the rest is sent again
-//!   (same `Nats-Msg-Id`, so JetStream drops what it already has).
+//! - **Order**: within a (tenant, project) partition, strictly in `sequence_no` order: an event is sent only after
+//!   JetStream acknowledged the one before it (so a leader lost mid-batch cannot let a later event overtake an
+//!   earlier one), and only the acknowledged prefix is marked published; the rest is sent again (same
+//!   `Nats-Msg-Id`, so JetStream drops what it already has). Partitions are relayed concurrently, up to
+//!   [`PARTITIONS_IN_FLIGHT`] at a time.
 //! - **Several instances**: a partition is relayed by the instance holding its lease (`relay_leases`, one upsert
 //!   that grants it to nobody else until it expires, [`RelayConfig::lease_ttl`]); an instance that dies loses its
 //!   partitions to another within that bound. Marking published requires still holding the lease.
@@ -24,10 +26,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use async_nats::jetstream::{self, context::PublishAckFuture, stream};
+use async_nats::jetstream::{self, stream};
+use futures_util::StreamExt;
 use hoc_spine::relay::{self, Partition};
 use hoc_spine::{Database, Spine};
 use time::OffsetDateTime;
+
+/// How many partitions one relay drains at once. Within a partition one publish is in flight at a time (that is
+/// what keeps the order when a stream leader dies), so a pass over many tenants overlaps their round trips instead.
+pub const PARTITIONS_IN_FLIGHT: usize = 8;
 
 /// How the relay runs.
 #[derive(Debug, Clone)]
@@ -304,18 +311,24 @@ async fn relay_pending(
         return Ok(());
     }
     let ttl = i64::try_from(config.lease_ttl.as_micros()).unwrap_or(i64::MAX);
-    for partition in relay::pending_partitions(db, 1_000)
+    let partitions = relay::pending_partitions(db, 1_000)
         .await
-        .map_err(|e| e.to_string())?
-    {
-        if !relay::claim(db, &partition, &config.holder, now_micros(), ttl)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            continue;
-        }
-        drain(db, js, config, status, &partition, ttl).await?;
-    }
+        .map_err(|e| e.to_string())?;
+    let outcomes: Vec<Result<(), String>> = futures_util::stream::iter(partitions)
+        .map(|partition| async move {
+            if !relay::claim(db, &partition, &config.holder, now_micros(), ttl)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                return Ok(());
+            }
+            drain(db, js, config, status, &partition, ttl).await
+        })
+        .buffer_unordered(PARTITIONS_IN_FLIGHT)
+        .collect()
+        .await;
+    // Every partition had its pass; the first failure is the pass's (the others are retried with it).
+    outcomes.into_iter().collect::<Result<(), String>>()?;
     // What is left after the pass (other instances' partitions, or what arrived meanwhile).
     let left = relay::backlog(db).await.map_err(|e| e.to_string())?;
     status
@@ -341,9 +354,11 @@ async fn drain(
         if events.is_empty() {
             return Ok(());
         }
-        // Send the whole batch in order, then await the acks in order.
-        let mut acks: Vec<(i64, OffsetDateTime, PublishAckFuture)> =
-            Vec::with_capacity(events.len());
+        // One publish in flight per partition: the next is sent only once JetStream has acknowledged the one
+        // before it. Sending a batch before awaiting its acks reorders when the stream's leader dies mid-batch:
+        // the publishes in flight to it are lost while the later ones reach the new leader, so the resend of the
+        // lost ones lands after them. Partitions are relayed concurrently instead (`relay_pending`).
+        let mut through = None;
         let mut failure = None;
         for event in &events {
             let body =
@@ -357,20 +372,16 @@ async fn drain(
                 &partition.project_id,
                 &event.event_type,
             );
-            match js.send_publish(subject, message).await {
-                Ok(ack) => acks.push((event.sequence_no, event.occurred_at, ack)),
-                Err(e) => {
-                    failure = Some(format!("publish of event {}: {e}", event.event_id));
-                    break;
-                }
-            }
-        }
-        let mut through = None;
-        for (sequence_no, occurred_at, ack) in acks {
-            match ack.await {
+            let acked = match js.send_publish(subject, message).await {
+                Ok(ack) => ack
+                    .await
+                    .map_err(|e| format!("no PubAck for sequence {}: {e}", event.sequence_no)),
+                Err(e) => Err(format!("publish of event {}: {e}", event.event_id)),
+            };
+            match acked {
                 Ok(_) => {
-                    through = Some(sequence_no);
-                    let lag = OffsetDateTime::now_utc() - occurred_at;
+                    through = Some(event.sequence_no);
+                    let lag = OffsetDateTime::now_utc() - event.occurred_at;
                     metrics::histogram!("hoc_relay_commit_to_puback_seconds")
                         .record(lag.as_seconds_f64().max(0.0));
                     status.last_lag_micros.store(
@@ -379,7 +390,7 @@ async fn drain(
                     );
                 }
                 Err(e) => {
-                    failure.get_or_insert(format!("no PubAck for sequence {sequence_no}: {e}"));
+                    failure = Some(e);
                     break;
                 }
             }

@@ -11,6 +11,9 @@ use hoc_spine::requests::{AcknowledgeIncident, CreateIncident, ResolveIncident};
 use hoc_spine::{ActorType, Database, OperationContext, Spine};
 use serde_json::Value;
 
+#[path = "relay/lossy_link.rs"]
+mod lossy_link;
+
 const SHARED_NATS: &str = "nats://127.0.0.1:4222";
 
 fn config(url: &str) -> RelayConfig {
