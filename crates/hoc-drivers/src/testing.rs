@@ -287,6 +287,15 @@ pub async fn hold_table_lock(db: &Database, table: &str) -> Result<crate::Tx, St
     Ok(tx)
 }
 
+/// Runs one raw SQL statement in `tx` (a write transaction), e.g. to hold a lock as another writer would.
+pub async fn execute_in(tx: &crate::Tx, sql: &str) -> Result<u64, StorageError> {
+    tx.write()?
+        .execute_unprepared(sql)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(StorageError::from_db)
+}
+
 /// Runs one raw SQL statement outside any transaction (for tests that poke the schema directly).
 pub async fn execute_raw(db: &Database, sql: &str) -> Result<u64, StorageError> {
     db.conn()

@@ -2,10 +2,7 @@
 //! last, computed in the statement that inserts it.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder,
-    QuerySelect,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder};
 
 use crate::entity::incident_timeline::{Column, Entity};
 use crate::{DbTime, StorageError, TimelineRow, Tx};
@@ -17,13 +14,7 @@ use crate::{DbTime, StorageError, TimelineRow, Tx};
 /// change, [`crate::incidents::lock`] of a note or a link; SQLite writes one transaction at a time), and the unique
 /// (tenant, incident, ordinal) key refuses a second row with one ordinal whatever happens.
 pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<i32, StorageError> {
-    let t = |c: Column| Expr::col(("t", c));
-    let next = Query::select()
-        .expr(t(Column::Ordinal).max().if_null(0).add(1))
-        .from_as(Entity, "t")
-        .and_where(t(Column::TenantId).eq(row.tenant_id.as_str()))
-        .and_where(t(Column::IncidentId).eq(row.incident_id.as_str()))
-        .take();
+    let next = next_ordinal(&row);
     let values: Vec<Expr> = Column::iter()
         .map(|c| match c {
             Column::Ordinal => Expr::from(next.clone()),
@@ -56,51 +47,62 @@ pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<i32, StorageError> {
 }
 
 /// Appends `rows` in order, each incident's rows numbered on from its last ordinal (`row.ordinal` is ignored): one
-/// read of the last ordinal and one multi-row insert per incident (per 200 rows). The caller holds each incident's
-/// row lock, as for [`insert`].
+/// multi-row insert per 200 rows, whatever incidents they belong to. Each row's ordinal is its incident's
+/// `MAX(ordinal)` read in the inserting statement plus its place among that incident's rows of the call; the
+/// statement's own rows are not seen by those reads (PostgreSQL reads at the statement's snapshot; SQLite computes
+/// an insert that reads its own table in full before it writes). The caller holds each incident's row lock, as for
+/// [`insert`].
 pub async fn insert_all(tx: &Tx, rows: Vec<TimelineRow>) -> Result<(), StorageError> {
-    let mut incidents: Vec<(String, String)> = Vec::new();
-    for row in &rows {
-        let key = (row.tenant_id.clone(), row.incident_id.clone());
-        if !incidents.contains(&key) {
-            incidents.push(key);
-        }
-    }
     let conn = tx.write()?;
-    for (tenant_id, incident_id) in incidents {
-        let last = Entity::find()
-            .select_only()
-            .column_as(Column::Ordinal.max(), "last")
-            .filter(Column::TenantId.eq(tenant_id.as_str()))
-            .filter(Column::IncidentId.eq(incident_id.as_str()))
-            .into_tuple::<Option<i32>>()
-            .one(conn)
-            .await
-            .map_err(StorageError::from_db)?
-            .flatten()
-            .unwrap_or(0);
-        let mine: Vec<_> = rows
-            .iter()
-            .filter(|r| r.tenant_id == tenant_id && r.incident_id == incident_id)
-            .zip(last + 1..)
-            .map(|(row, ordinal)| {
-                sea_orm::IntoActiveModel::into_active_model(TimelineRow {
-                    ordinal,
-                    ..row.clone()
+    let backend = conn.get_database_backend();
+    let mut placed: Vec<((String, String), i32)> = Vec::new();
+    let mut numbered = Vec::with_capacity(rows.len());
+    for row in rows {
+        let key = (row.tenant_id.clone(), row.incident_id.clone());
+        let place = match placed.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                placed.push((key, 1));
+                1
+            }
+        };
+        numbered.push((row, place));
+    }
+    let mut numbered = numbered.into_iter().peekable();
+    while numbered.peek().is_some() {
+        let mut insert = Query::insert();
+        insert.into_table(Entity).columns(Column::iter());
+        for (row, place) in numbered.by_ref().take(200) {
+            let values: Vec<Expr> = Column::iter()
+                .map(|c| match c {
+                    Column::Ordinal => Expr::from(next_ordinal(&row)).add(place - 1),
+                    c => Expr::val(sea_orm::ModelTrait::get(&row, c)),
                 })
-                .reset_all()
-            })
-            .collect();
-        let mut mine = mine.into_iter().peekable();
-        while mine.peek().is_some() {
-            let chunk: Vec<_> = mine.by_ref().take(200).collect();
-            Entity::insert_many(chunk)
-                .exec_without_returning(conn)
-                .await
-                .map_err(StorageError::from_db)?;
+                .collect();
+            insert.values(values).map_err(|e| StorageError::Corrupt {
+                table: "incident_timeline",
+                problem: e.to_string(),
+            })?;
         }
+        conn.execute_raw(backend.build(&insert))
+            .await
+            .map_err(StorageError::from_db)?;
     }
     Ok(())
+}
+
+/// One past the incident's last ordinal, as a subquery of the inserting statement.
+fn next_ordinal(row: &TimelineRow) -> sea_orm::sea_query::SelectStatement {
+    let t = |c: Column| Expr::col(("t", c));
+    Query::select()
+        .expr(t(Column::Ordinal).max().if_null(0).add(1))
+        .from_as(Entity, "t")
+        .and_where(t(Column::TenantId).eq(row.tenant_id.as_str()))
+        .and_where(t(Column::IncidentId).eq(row.incident_id.as_str()))
+        .take()
 }
 
 /// The incident's timeline in ordinal order; with `as_of`, only rows created at or before it.

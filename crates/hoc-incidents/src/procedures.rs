@@ -112,6 +112,16 @@ pub async fn create(
     caller: &Caller<'_>,
     input: NewIncident,
 ) -> Result<Outcome, IncidentError> {
+    Ok(create_row(tx, caller, input).await?.0)
+}
+
+/// [`create`], with the row it wrote (for a caller that goes on writing to the incident in the same transaction:
+/// nobody else sees the row before the commit, so it needs no lock or read).
+pub(crate) async fn create_row(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    input: NewIncident,
+) -> Result<(Outcome, IncidentRow), IncidentError> {
     let (tenant_id, now) = (caller.tenant_id, caller.now);
     let text = |t: Option<Text<64>>| t.map(Text::into_string);
     let input_error_message = input.error_message.map(FreeText::into_string);
@@ -193,8 +203,8 @@ pub async fn create(
         "incident opened".to_owned(),
     )
     .await?;
-    let incident = Incident::from(row);
-    Ok(Outcome {
+    let incident = Incident::from(row.clone());
+    let outcome = Outcome {
         audit: vec![AuditDraft {
             entity_type: "incident",
             entity_id: incident.id.clone(),
@@ -213,7 +223,8 @@ pub async fn create(
             },
         )],
         response: incident,
-    })
+    };
+    Ok((outcome, row))
 }
 
 /// Acknowledges an open incident.

@@ -300,8 +300,11 @@ impl Spine {
         }
         let prepared = self.prepare(ctx, request, &span).await?;
         let result = rerun_interrupted(|| async {
-            let prepared = prepared.as_deref();
             let tx = self.begin(M::WRITES).await?;
+            let early = self
+                .before_clock(&tx, ctx, request, prepared.as_deref())
+                .await?;
+            let prepared = early.as_deref().or(prepared.as_deref());
             let now = self.instant(&tx, ctx, M::WRITES).await?;
             let response = run_in(&tx, ctx, request, now, prepared).await?;
             let writes = tx.writes();
@@ -376,6 +379,27 @@ impl Spine {
             span.in_scope(|| observe(&prepared));
         }
         prepared
+    }
+
+    /// A write's [`OperationMethod::before_clock`], in its transaction before the tick (`None` for every other
+    /// method).
+    async fn before_clock<M: OperationMethod>(
+        &self,
+        tx: &Tx,
+        ctx: &OperationContext,
+        request: &M,
+        prepared: Option<&(dyn std::any::Any + Send + Sync)>,
+    ) -> Result<Option<registry::Prepared>, OperationError> {
+        if !(M::WRITES && M::BEFORE_CLOCK) {
+            return Ok(None);
+        }
+        let call = Call {
+            ctx,
+            tx,
+            now: self.now(),
+            prepared,
+        };
+        request.before_clock(call).await.map(Some)
     }
 
     /// The time of a call.
@@ -470,8 +494,11 @@ impl Spine {
         let prepared = self.prepare(ctx, request, &span).await?;
         // `respond` may run on more than one attempt: an attempt storage interrupts after it ran is rolled back.
         let result = rerun_interrupted(|| async {
-            let prepared = prepared.as_deref();
             let tx = hoc_ledger::begin_write(&self.db).await?;
+            let early = self
+                .before_clock(&tx, ctx, request, prepared.as_deref())
+                .await?;
+            let prepared = early.as_deref().or(prepared.as_deref());
             let now = self.instant(&tx, ctx, true).await?;
             let claimed = hoc_drivers::idempotency::claim(
                 &tx,

@@ -71,6 +71,20 @@ pub trait OperationMethod:
     async fn prepare(&self, _call: Call<'_>) -> Result<Prepared, OperationError> {
         Ok(Box::new(()))
     }
+
+    /// Whether a write runs [`Self::before_clock`] in its transaction before the tenant clock is taken.
+    const BEFORE_CLOCK: bool = false;
+
+    /// For a write whose first statements need no instant (when [`Self::BEFORE_CLOCK`]): runs in the write
+    /// transaction before the spine takes the tenant clock, which every write of the tenant holds from its tick to
+    /// its commit, so those statements do not lengthen that queue. It may only read, and take locks that every
+    /// holder takes before the clock (the lock order stays: such locks, the clock, then rows); what it reads must
+    /// stay true until the commit (guarded by those locks), or be checked again by [`Self::run`], which gets the
+    /// result as [`Call::prepared`] (replacing [`Self::prepare`]'s, which `before_clock` itself gets). `call.now`
+    /// is the wall clock here, not an instant of the tenant: nothing may be written with it.
+    async fn before_clock(&self, _call: Call<'_>) -> Result<Prepared, OperationError> {
+        Ok(Box::new(()))
+    }
 }
 
 /// `operation.method` of a method type.

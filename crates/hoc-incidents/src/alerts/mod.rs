@@ -21,10 +21,12 @@
 //! incidents it opens, reopens or resolves go through the same procedures as an operator's.
 
 pub mod alertmanager;
+mod lookup;
 mod model;
 pub mod pagerduty;
 mod policy;
 
+pub use lookup::{Lookup, look_up};
 pub use model::*;
 pub use policy::*;
 
@@ -147,13 +149,15 @@ pub struct Ingested {
     pub applied_now: bool,
 }
 
-/// Applies a delivery from `source` once, under `policy`, in the caller's transaction.
+/// Applies a delivery from `source` once, under `policy`, in the caller's transaction; `lookup` is what
+/// [`look_up`] read for it under the same policy earlier in the transaction (`None`: read here).
 pub async fn ingest(
     tx: &Tx,
     caller: &Caller<'_>,
     source: &str,
     delivery: Delivery,
     policy: &IngestPolicy,
+    lookup: Option<Lookup>,
 ) -> Result<Ingested, IncidentError> {
     let tenant_id = caller.tenant_id;
     let delivery_id = delivery.identity();
@@ -174,7 +178,11 @@ pub async fn ingest(
             applied_now: false,
         });
     }
-    let outcome = apply(tx, caller, source, &delivery, policy).await?;
+    let lookup = match lookup {
+        Some(lookup) => lookup,
+        None => look_up(tx, tenant_id, source, &delivery, policy).await?,
+    };
+    let outcome = apply_looked_up(tx, caller, source, &delivery, policy, lookup).await?;
     let result = serde_json::to_string(&outcome.response).map_err(|e| corrupt(tenant_id, e))?;
     driver::record_result(tx, tenant_id, &delivery_id, result).await?;
     Ok(Ingested {
@@ -191,27 +199,25 @@ pub(crate) async fn apply(
     delivery: &Delivery,
     policy: &IngestPolicy,
 ) -> Result<Outcome<IngestReport>, IncidentError> {
-    let tenant_id = caller.tenant_id;
-    // Each alert's incident key, in the delivery's order.
-    let alert_keys: Vec<String> = delivery
-        .alerts
-        .iter()
-        .map(|a| policy.incident_key(source, delivery, a))
-        .collect();
-    let mut keys: Vec<&String> = alert_keys.iter().collect();
-    keys.sort();
-    keys.dedup();
-    // Deliveries of one key are applied one at a time (two could otherwise each open an incident).
-    for key in &keys {
-        driver::lock_key(tx, tenant_id, key).await?;
-    }
-    // Every alert's last version, read once for the delivery (under the keys' locks).
-    let dedup_keys: Vec<&str> = delivery
-        .alerts
-        .iter()
-        .map(|a| a.dedup_key.as_str())
-        .collect();
-    let latest = driver::latest_by_keys(tx, tenant_id, source, &dedup_keys).await?;
+    let lookup = look_up(tx, caller.tenant_id, source, delivery, policy).await?;
+    apply_looked_up(tx, caller, source, delivery, policy, lookup).await
+}
+
+/// [`apply`] with its keys locked and looked up.
+async fn apply_looked_up(
+    tx: &Tx,
+    caller: &Caller<'_>,
+    source: &str,
+    delivery: &Delivery,
+    policy: &IngestPolicy,
+    lookup: Lookup,
+) -> Result<Outcome<IngestReport>, IncidentError> {
+    let Lookup {
+        alert_keys,
+        latest,
+        incidents,
+        ..
+    } = lookup;
     let mut run = Run {
         latest,
         pending_alerts: Vec::new(),
@@ -227,6 +233,7 @@ pub(crate) async fn apply(
         },
         outcome: Outcome::read(()),
         live: BTreeMap::new(),
+        last_incidents: incidents,
         resolved_in: Vec::new(),
     };
     for (alert, key) in delivery.alerts.iter().zip(&alert_keys) {
@@ -290,6 +297,8 @@ struct Run<'a, 'c> {
     outcome: Outcome<()>,
     /// Per incident key, the open or acknowledged incident it feeds (looked up once per delivery).
     live: BTreeMap<String, Option<IncidentRow>>,
+    /// Per incident key, its last incident as [`look_up`] found it (taken by the key's first firing alert).
+    last_incidents: BTreeMap<String, Option<String>>,
     /// The incidents an alert of this delivery resolved on, in order.
     resolved_in: Vec<String>,
     /// Per dedup key, the alert's last version (read for the whole delivery, moved on by each write).
@@ -330,7 +339,11 @@ impl Run<'_, '_> {
             return Ok(found.clone());
         }
         let tenant_id = self.caller.tenant_id;
-        let found = match driver::incident_for_key(self.tx, tenant_id, self.source, key).await? {
+        let last = match self.last_incidents.remove(key) {
+            Some(last) => last,
+            None => driver::incident_for_key(self.tx, tenant_id, self.source, key).await?,
+        };
+        let found = match last {
             Some(id) => hoc_drivers::incidents::lock(self.tx, tenant_id, &id)
                 .await?
                 .filter(is_live),
@@ -495,10 +508,12 @@ impl Run<'_, '_> {
             .parse()
             .map_err(|fields| IncidentError::InvalidInput { fields })?;
         self.flush().await?;
-        let created = crate::create(self.tx, self.caller, input).await?;
-        let incident = self.absorb(created);
-        self.report.touch(&incident.id, IngestOutcome::Created);
-        self.relock(&incident.id).await
+        let (created, row) = crate::procedures::create_row(self.tx, self.caller, input).await?;
+        self.absorb(created);
+        self.report.touch(&row.id, IngestOutcome::Created);
+        // Written by this transaction: nobody else sees it before the commit, so it is not read or locked again.
+        self.locked_rows.insert(row.id.clone(), row.clone());
+        Ok(row)
     }
 
     /// Locks and reads incident `id` (again), and keeps the row for the rest of the delivery.

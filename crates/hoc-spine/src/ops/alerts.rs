@@ -11,7 +11,7 @@ use hoc_incidents::alerts;
 
 use super::{invalid, operation_method, read_at};
 use crate::http::{Accepted202, Methods, Ok200, get, post, put};
-use crate::{OperationError, Output};
+use crate::{Call, OperationError, Output};
 
 pub(crate) fn declare<V: Methods>(v: &mut V) -> Result<(), OperationError> {
     v.route(
@@ -107,24 +107,67 @@ fn example_delivery() -> serde_json::Value {
     })
 }
 
-operation_method!(AlertmanagerWebhook => "incidents.alerts"."alertmanager", writes = true, -> IngestReport,
-|request, call| {
-    let delivery = request.parse().map_err(invalid)?;
-    let truncated = delivery.truncated;
-    let caller = super::incidents::caller(&call);
-    let policy = alerts::policy_at(call.tx, call.ctx.tenant_id(), None).await?;
-    let ingested = alerts::ingest(call.tx, &caller, alerts::ALERTMANAGER, delivery, &policy).await?;
-    // Counted once per delivery, when the transaction that applied it commits (not for a copy, nor a rolled-back
-    // attempt).
-    if ingested.applied_now && truncated > 0 {
-        let left_out = u64::try_from(truncated).unwrap_or(0);
-        call.tx.after_commit(move || {
-            metrics::counter!("hoc_ingest_truncated_alerts_total", "source" => alerts::ALERTMANAGER)
-                .increment(left_out);
-        });
+/// A delivery locks its keys and looks up its alerts before the tenant clock (`before_clock`): the clock is held
+/// only for what needs the instant.
+#[async_trait::async_trait]
+impl crate::OperationMethod for AlertmanagerWebhook {
+    const OPERATION: &'static str = "incidents.alerts";
+    const METHOD: &'static str = "alertmanager";
+    const WRITES: bool = true;
+    const BEFORE_CLOCK: bool = true;
+    type Response = IngestReport;
+
+    async fn before_clock(&self, call: Call<'_>) -> Result<crate::Prepared, OperationError> {
+        let delivery = self.parse().map_err(invalid)?;
+        let tenant_id = call.ctx.tenant_id();
+        let policy = alerts::policy_at(call.tx, tenant_id, None).await?;
+        let lookup =
+            alerts::look_up(call.tx, tenant_id, alerts::ALERTMANAGER, &delivery, &policy).await?;
+        Ok(Box::new((policy, lookup)))
     }
-    Ok(ingested.outcome)
-});
+
+    async fn run(&self, call: Call<'_>) -> Result<Output<IngestReport>, OperationError> {
+        let delivery = self.parse().map_err(invalid)?;
+        let truncated = delivery.truncated;
+        let caller = super::incidents::caller(&call);
+        let policy = alerts::policy_at(call.tx, call.ctx.tenant_id(), None).await?;
+        let looked_up = call
+            .prepared
+            .and_then(|p| p.downcast_ref::<(IngestPolicy, alerts::Lookup)>());
+        let lookup = match looked_up {
+            Some((_, lookup)) if lookup.policy_version == policy.version => Some(lookup.clone()),
+            // The keys were locked under another policy: locking this one's now would take key locks after the
+            // clock (out of order), so the delivery runs again from the start.
+            Some(_) => {
+                return Err(OperationError::Interrupted {
+                    message:
+                        "the ingest policy changed while the delivery waited for the tenant clock"
+                            .to_owned(),
+                });
+            }
+            None => None,
+        };
+        let ingested = alerts::ingest(
+            call.tx,
+            &caller,
+            alerts::ALERTMANAGER,
+            delivery,
+            &policy,
+            lookup,
+        )
+        .await?;
+        // Counted once per delivery, when the transaction that applied it commits (not for a copy, nor a
+        // rolled-back attempt).
+        if ingested.applied_now && truncated > 0 {
+            let left_out = u64::try_from(truncated).unwrap_or(0);
+            call.tx.after_commit(move || {
+                metrics::counter!("hoc_ingest_truncated_alerts_total", "source" => alerts::ALERTMANAGER)
+                    .increment(left_out);
+            });
+        }
+        Ok(ingested.outcome)
+    }
+}
 
 operation_method!(ListAlerts => "incidents.alerts"."list", writes = false, -> Alerts,
 |request, call| {

@@ -21,6 +21,7 @@ macro_rules! refused_without_writes {
 mod alerts;
 mod analytics;
 mod auth;
+mod clock_order;
 mod concurrency;
 mod counts;
 mod export;

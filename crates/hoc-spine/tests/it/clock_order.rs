@@ -1,0 +1,135 @@
+//! A delivery's statements that need no instant run before the tenant clock, and a policy changed while it waited
+//! for the clock runs it again (PostgreSQL, where a tenant's writers queue on the clock's row lock; SQLite writes
+//! one transaction at a time, so there is nothing to interleave there).
+
+use std::time::{Duration, Instant};
+
+use hoc_drivers::testing::{TestDatabase, execute_in, scalar};
+use hoc_spine::requests::{AlertmanagerWebhook, GetIngestPolicy, PutIngestPolicy};
+use serde_json::json;
+
+use crate::spine;
+
+fn two_alerts_of_one_group() -> AlertmanagerWebhook {
+    let alert = |fingerprint: &str, instance: &str| {
+        json!({
+            "status": "firing",
+            "labels": { "alertname": "DiskFull", "instance": instance },
+            "annotations": { "summary": "Disk full" },
+            "startsAt": "2026-12-07T09:00:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "",
+            "fingerprint": fingerprint,
+        })
+    };
+    serde_json::from_value(json!({
+        "version": "4",
+        "groupKey": "{}:{alertname=\"DiskFull\"}",
+        "truncatedAlerts": 0,
+        "status": "firing",
+        "receiver": "hocd",
+        "groupLabels": { "alertname": "DiskFull" },
+        "commonLabels": { "alertname": "DiskFull" },
+        "commonAnnotations": {},
+        "externalURL": "http://alertmanager:9093",
+        "alerts": [alert("aaaa0001", "db-1"), alert("aaaa0002", "db-2")],
+    }))
+    .expect("a webhook body")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delivery_locks_and_looks_up_before_the_clock_and_runs_again_when_the_policy_changed_meanwhile()
+ {
+    let Some(test_db) = TestDatabase::postgres().await else {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("HOC_TEST_DATABASE_URL not set: PostgreSQL test not run");
+        }
+        return;
+    };
+    let db = test_db.db().clone();
+    let spine = spine(&db);
+    let operator = crate::ctx("t1");
+    let policy = spine
+        .call(
+            &operator,
+            &PutIngestPolicy {
+                incident_per: Some("group".into()),
+                ..PutIngestPolicy::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(policy.version, 1);
+
+    // Another write of the tenant holds the clock: it ticked and has not committed.
+    let holder = db.begin_transaction(true).await.unwrap();
+    let ticked = scalar(
+        &db,
+        "SELECT last_micros + 1 AS n FROM tenant_clocks WHERE tenant_id = 't1'",
+    )
+    .await
+    .unwrap();
+    let held = execute_in(
+        &holder,
+        &format!("UPDATE tenant_clocks SET last_micros = {ticked} WHERE tenant_id = 't1'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(held, 1);
+
+    // A delivery starts and waits for the clock, holding its key's lock: it locked and looked up first.
+    let delivery = {
+        let spine = spine.clone();
+        tokio::spawn(async move {
+            let monitor = hoc_spine::OperationContext::new(
+                "t1",
+                hoc_contracts::ActorType::System,
+                "alertmanager",
+            )
+            .unwrap();
+            spine.call(&monitor, &two_alerts_of_one_group()).await
+        })
+    };
+    let started = Instant::now();
+    while scalar(
+        &db,
+        "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND a.wait_event_type = 'Lock' \
+         AND a.datname = current_database()",
+    )
+    .await
+    .unwrap()
+        != 1
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no delivery waits for the clock holding its key's lock"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Meanwhile the clock's holder writes a new policy: one incident per alert.
+    let written = execute_in(
+        &holder,
+        &format!(
+            "INSERT INTO ingest_policies (tenant_id, version, policy, created_at, created_by) \
+             SELECT tenant_id, version + 1, replace(policy, '\"group\"', '\"alert\"'), \
+                    TIMESTAMPTZ 'epoch' + {ticked} * INTERVAL '1 microsecond', created_by \
+             FROM ingest_policies WHERE tenant_id = 't1' AND version = 1"
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(written, 1);
+    holder.commit().await.unwrap();
+
+    // The delivery's keys were the old policy's: it ran again under the new one, one incident per alert.
+    let report = delivery.await.unwrap().expect("delivery applied");
+    let now = spine
+        .call(&operator, &GetIngestPolicy::default())
+        .await
+        .unwrap();
+    assert_eq!((now.version, now.incident_per.as_str()), (2, "alert"));
+    assert_eq!(report.incidents.len(), 2, "{report:?}");
+}
