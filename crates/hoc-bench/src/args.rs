@@ -67,7 +67,9 @@ pub(crate) fn parse_args() -> Result<Args, String> {
         }
         let value = it.next().ok_or(format!("{flag} needs a value"))?;
         let list = |v: &str| -> Result<Vec<i64>, String> {
+            // An empty list is allowed: `--sizes ''` with `--nats-url` measures only the relay.
             v.split(',')
+                .filter(|x| !x.trim().is_empty())
                 .map(|x| x.trim().parse().map_err(|e| format!("{flag}: {e}")))
                 .collect()
         };

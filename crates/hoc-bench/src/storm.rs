@@ -243,6 +243,17 @@ async fn over_http(
         "http",
         &sample,
     )];
+    // The service time of the tenant's write queue during that case, from hocd's own histogram.
+    if let Some((mean, count)) = clock_held(&client, &address).await {
+        figures.push(Figure {
+            database: label.to_owned(),
+            case: "tenant clock held per delivery, mean ms (p50 column)".into(),
+            ops: count as usize,
+            ops_per_sec: f64::NAN,
+            p50_ms: mean * 1_000.0,
+            ..crate::http::rss_figure(0.0)
+        });
+    }
     let storm_post = post.clone();
     let sample = storm(move |d| storm_post(delivery(d))).await;
     figures.push(figure("http", &sample));
@@ -254,4 +265,27 @@ async fn over_http(
     db.close().await.map_err(|e| e.to_string())?;
     crate::discard(server, &url).await;
     Ok(figures)
+}
+
+/// The mean time an Alertmanager delivery held the tenant clock, and how many there were, from `/metrics`.
+async fn clock_held(client: &reqwest::Client, address: &str) -> Option<(f64, f64)> {
+    let text = client
+        .get(format!("{address}/metrics"))
+        .send()
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    let value = |suffix: &str| {
+        text.lines()
+            .find(|l| {
+                l.starts_with(&format!("hoc_tenant_clock_held_seconds_{suffix}"))
+                    && l.contains("method=\"alertmanager\"")
+            })
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let (sum, count) = (value("sum")?, value("count")?);
+    (count > 0.0).then(|| (sum / count, count))
 }

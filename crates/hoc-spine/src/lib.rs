@@ -306,9 +306,13 @@ impl Spine {
                 .await?;
             let prepared = early.as_deref().or(prepared.as_deref());
             let now = self.instant(&tx, ctx, M::WRITES).await?;
+            let ticked = std::time::Instant::now();
             let response = run_in(&tx, ctx, request, now, prepared).await?;
             let writes = tx.writes();
             tx.commit().await.map_err(commit_failed)?;
+            if M::WRITES {
+                clock_held::<M>(ticked);
+            }
             if writes {
                 self.committed();
             }
@@ -500,6 +504,7 @@ impl Spine {
                 .await?;
             let prepared = early.as_deref().or(prepared.as_deref());
             let now = self.instant(&tx, ctx, true).await?;
+            let ticked = std::time::Instant::now();
             let claimed = hoc_drivers::idempotency::claim(
                 &tx,
                 ctx.tenant_id(),
@@ -539,6 +544,7 @@ impl Spine {
             )
             .await?;
             tx.commit().await.map_err(commit_failed)?;
+            clock_held::<M>(ticked);
             self.committed();
             Ok(Replayable::Fresh(stored))
         })
@@ -596,6 +602,17 @@ fn operation_span<M: OperationMethod>(ctx: &OperationContext) -> tracing::Span {
         tenant = ctx.tenant_id(),
         request_id = ctx.request_id()
     )
+}
+
+/// How long a committed write held its tenant's clock, from its tick to its commit: the service time of the queue
+/// every write of a tenant joins (`hoc_tenant_clock_held_seconds{operation, method}`).
+fn clock_held<M: OperationMethod>(ticked: std::time::Instant) {
+    metrics::histogram!(
+        "hoc_tenant_clock_held_seconds",
+        "operation" => M::OPERATION,
+        "method" => M::METHOD
+    )
+    .record(ticked.elapsed().as_secs_f64());
 }
 
 fn observe<T>(result: &Result<T, OperationError>) {
