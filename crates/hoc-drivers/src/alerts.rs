@@ -183,6 +183,62 @@ pub async fn delivery(
         .map_err(StorageError::from_db)
 }
 
+/// Records a delivery applied by this transaction, with what it did: `false` when a concurrent copy of it recorded
+/// it first (this insert waited for that copy to commit).
+pub async fn record_delivery(tx: &Tx, row: DeliveryRow) -> Result<bool, StorageError> {
+    claim_delivery(tx, row).await
+}
+
+/// What a delivery looked up before the tenant clock depends on, as it is now (one statement): the tenant's
+/// ingest policy version and grouping configuration version (0: none written), and whether it has an incident.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IngestVersions {
+    /// The newest ingest policy version (0: the defaults).
+    pub policy: i64,
+    /// The newest grouping configuration version (0: the defaults).
+    pub grouping: i64,
+    /// Whether the tenant has any incident.
+    pub has_incidents: bool,
+}
+
+/// The tenant's [`IngestVersions`] now.
+pub async fn versions_now(tx: &Tx, tenant_id: &str) -> Result<IngestVersions, StorageError> {
+    let conn = tx.conn();
+    let backend = conn.get_database_backend();
+    let p = match backend {
+        DbBackend::Postgres => ["$1", "$2", "$3"],
+        _ => ["?", "?", "?"],
+    };
+    let sql = format!(
+        "SELECT COALESCE((SELECT MAX(version) FROM ingest_policies WHERE tenant_id = {}), 0) AS policy, \
+                COALESCE((SELECT MAX(version) FROM grouping_configs WHERE tenant_id = {}), 0) AS grouping, \
+                CASE WHEN EXISTS (SELECT 1 FROM incidents WHERE tenant_id = {}) THEN 1 ELSE 0 END AS has_incidents",
+        p[0], p[1], p[2]
+    );
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            backend,
+            sql,
+            [tenant_id.into(), tenant_id.into(), tenant_id.into()],
+        ))
+        .await
+        .map_err(StorageError::from_db)?
+        .ok_or_else(|| StorageError::Corrupt {
+            table: "ingest_policies",
+            problem: "the versions query returned no row".to_owned(),
+        })?;
+    let get = |column: &str| -> Result<i64, StorageError> {
+        row.try_get::<i64>("", column)
+            .or_else(|_| row.try_get::<i32>("", column).map(i64::from))
+            .map_err(StorageError::from_db)
+    };
+    Ok(IngestVersions {
+        policy: get("policy")?,
+        grouping: get("grouping")?,
+        has_incidents: get("has_incidents")? != 0,
+    })
+}
+
 /// Records what applying a claimed delivery did.
 pub async fn record_result(
     tx: &Tx,

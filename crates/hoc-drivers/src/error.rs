@@ -48,6 +48,12 @@ pub enum StorageError {
 }
 
 impl StorageError {
+    /// An interruption the code itself detects (what it read before it waited changed meanwhile): nothing of the
+    /// transaction is kept, and running the whole operation again is safe.
+    pub fn interrupted(message: impl Into<String>) -> Self {
+        Self::Interrupted(DbErr::Custom(message.into()))
+    }
+
     /// Translates a sea-orm error at the edge of this crate.
     /// Translates a sea-orm error (for `hoc-ledger`).
     #[doc(hidden)]

@@ -112,15 +112,17 @@ pub async fn create(
     caller: &Caller<'_>,
     input: NewIncident,
 ) -> Result<Outcome, IncidentError> {
-    Ok(create_row(tx, caller, input).await?.0)
+    Ok(create_row(tx, caller, input, None).await?.0)
 }
 
 /// [`create`], with the row it wrote (for a caller that goes on writing to the incident in the same transaction:
-/// nobody else sees the row before the commit, so it needs no lock or read).
+/// nobody else sees the row before the commit, so it needs no lock or read), signed by `grouping` when the caller
+/// loaded the tenant's configuration already (and knows it is still the current one).
 pub(crate) async fn create_row(
     tx: &Tx,
     caller: &Caller<'_>,
     input: NewIncident,
+    grouping: Option<&Grouping>,
 ) -> Result<(Outcome, IncidentRow), IncidentError> {
     let (tenant_id, now) = (caller.tenant_id, caller.now);
     let text = |t: Option<Text<64>>| t.map(Text::into_string);
@@ -133,7 +135,14 @@ pub(crate) async fn create_row(
     let category = input.category.into_string();
     let source_ref = input.source_ref.map(Text::into_string);
     // The tenant's grouping configuration decides the signature (one statement; one more during a transition).
-    let grouping = Grouping::load(tx, tenant_id).await?;
+    let loaded;
+    let grouping = match grouping {
+        Some(grouping) => grouping,
+        None => {
+            loaded = Grouping::load(tx, tenant_id).await?;
+            &loaded
+        }
+    };
     let signature = grouping
         .assign(
             tx,

@@ -149,46 +149,81 @@ pub struct Ingested {
     pub applied_now: bool,
 }
 
-/// Applies a delivery from `source` once, under `policy`, in the caller's transaction; `lookup` is what
-/// [`look_up`] read for it under the same policy earlier in the transaction (`None`: read here).
+/// Applies a delivery from `source` once, under `policy`, in the caller's transaction.
+///
+/// With `lookup` — what [`look_up`] read for it under the same policy earlier in the transaction, before the
+/// tenant clock — it first checks that the policy and grouping configuration are still those (else the transaction
+/// is interrupted, to be run again), answers a delivery applied before from its record, and records the delivery
+/// with its answer in one insert at the end (a concurrent copy that got there first interrupts it too). Without,
+/// it claims the delivery first, then locks and reads, applies, and records the answer.
 pub async fn ingest(
     tx: &Tx,
     caller: &Caller<'_>,
     source: &str,
     delivery: Delivery,
     policy: &IngestPolicy,
-    lookup: Option<Lookup>,
+    lookup: Option<&Lookup>,
 ) -> Result<Ingested, IncidentError> {
     let tenant_id = caller.tenant_id;
     let delivery_id = delivery.identity();
-    let claimed = driver::claim_delivery(
-        tx,
-        DeliveryRow {
-            tenant_id: tenant_id.to_owned(),
-            delivery_id: delivery_id.clone(),
-            source: source.to_owned(),
-            received_at: caller.now.into(),
-            result: "{}".to_owned(),
-        },
-    )
-    .await?;
-    if !claimed {
+    let row = |result: String| DeliveryRow {
+        tenant_id: tenant_id.to_owned(),
+        delivery_id: delivery_id.clone(),
+        source: source.to_owned(),
+        received_at: caller.now.into(),
+        result,
+    };
+    let Some(lookup) = lookup else {
+        if !driver::claim_delivery(tx, row("{}".to_owned())).await? {
+            return Ok(Ingested {
+                outcome: Outcome::read(lookup::applied_before(tx, tenant_id, &delivery_id).await?),
+                applied_now: false,
+            });
+        }
+        let keyed = lookup::lock_and_read(tx, tenant_id, source, &delivery, policy).await?;
+        let outcome = apply_keyed(tx, caller, source, &delivery, policy, &keyed, None).await?;
+        let result = serde_json::to_string(&outcome.response).map_err(|e| corrupt(tenant_id, e))?;
+        driver::record_result(tx, tenant_id, &delivery_id, result).await?;
         return Ok(Ingested {
-            outcome: Outcome::read(applied_before(tx, tenant_id, &delivery_id).await?),
+            outcome,
+            applied_now: true,
+        });
+    };
+    if !lookup.still_current(tx, tenant_id).await? {
+        return Err(interrupted(
+            "the ingest policy or grouping configuration changed while the delivery waited for the tenant clock",
+        ));
+    }
+    if let Some(applied) = &lookup.applied {
+        return Ok(Ingested {
+            outcome: Outcome::read(lookup::report_of(Some(applied))),
             applied_now: false,
         });
     }
-    let lookup = match lookup {
-        Some(lookup) => lookup,
-        None => look_up(tx, tenant_id, source, &delivery, policy).await?,
-    };
-    let outcome = apply_looked_up(tx, caller, source, &delivery, policy, lookup).await?;
+    let outcome = apply_keyed(
+        tx,
+        caller,
+        source,
+        &delivery,
+        policy,
+        &lookup.keyed,
+        Some(&lookup.grouping),
+    )
+    .await?;
     let result = serde_json::to_string(&outcome.response).map_err(|e| corrupt(tenant_id, e))?;
-    driver::record_result(tx, tenant_id, &delivery_id, result).await?;
+    if !driver::record_delivery(tx, row(result)).await? {
+        return Err(interrupted(
+            "a copy of the delivery was applied while this one waited for the tenant clock",
+        ));
+    }
     Ok(Ingested {
         outcome,
         applied_now: true,
     })
+}
+
+fn interrupted(message: &str) -> IncidentError {
+    IncidentError::Storage(hoc_drivers::StorageError::interrupted(message))
 }
 
 /// Applies a delivery's alerts under `policy` (every time it is called: [`ingest`] makes it once per delivery).
@@ -199,27 +234,22 @@ pub(crate) async fn apply(
     delivery: &Delivery,
     policy: &IngestPolicy,
 ) -> Result<Outcome<IngestReport>, IncidentError> {
-    let lookup = look_up(tx, caller.tenant_id, source, delivery, policy).await?;
-    apply_looked_up(tx, caller, source, delivery, policy, lookup).await
+    let keyed = lookup::lock_and_read(tx, caller.tenant_id, source, delivery, policy).await?;
+    apply_keyed(tx, caller, source, delivery, policy, &keyed, None).await
 }
 
-/// [`apply`] with its keys locked and looked up.
-async fn apply_looked_up(
+/// [`apply`] with its keys locked and read; incidents it opens are signed by `grouping` when given.
+async fn apply_keyed(
     tx: &Tx,
     caller: &Caller<'_>,
     source: &str,
     delivery: &Delivery,
     policy: &IngestPolicy,
-    lookup: Lookup,
+    keyed: &lookup::Keyed,
+    grouping: Option<&crate::grouping::Grouping>,
 ) -> Result<Outcome<IngestReport>, IncidentError> {
-    let Lookup {
-        alert_keys,
-        latest,
-        incidents,
-        ..
-    } = lookup;
     let mut run = Run {
-        latest,
+        latest: keyed.latest.clone(),
         pending_alerts: Vec::new(),
         pending_timeline: Vec::new(),
         locked_rows: BTreeMap::new(),
@@ -233,10 +263,11 @@ async fn apply_looked_up(
         },
         outcome: Outcome::read(()),
         live: BTreeMap::new(),
-        last_incidents: incidents,
+        last_incidents: keyed.incidents.clone(),
+        grouping,
         resolved_in: Vec::new(),
     };
-    for (alert, key) in delivery.alerts.iter().zip(&alert_keys) {
+    for (alert, key) in delivery.alerts.iter().zip(&keyed.alert_keys) {
         match alert.status {
             AlertStatus::Firing => run.firing(alert, key).await?,
             AlertStatus::Resolved => run.resolved(alert).await?,
@@ -265,27 +296,6 @@ fn corrupt(tenant_id: &str, e: impl std::fmt::Display) -> IncidentError {
     })
 }
 
-/// The answer to a delivery applied before: the incidents it touched, each unchanged now.
-async fn applied_before(
-    tx: &Tx,
-    tenant_id: &str,
-    delivery_id: &str,
-) -> Result<IngestReport, IncidentError> {
-    let row = driver::delivery(tx, tenant_id, delivery_id).await?;
-    let mut report: IngestReport = match row {
-        Some(row) => serde_json::from_str(&row.result).unwrap_or(IngestReport {
-            incidents: Vec::new(),
-        }),
-        None => IngestReport {
-            incidents: Vec::new(),
-        },
-    };
-    for touched in &mut report.incidents {
-        touched.outcome = IngestOutcome::Unchanged;
-    }
-    Ok(report)
-}
-
 /// One delivery being applied.
 struct Run<'a, 'c> {
     tx: &'a Tx,
@@ -299,6 +309,8 @@ struct Run<'a, 'c> {
     live: BTreeMap<String, Option<IncidentRow>>,
     /// Per incident key, its last incident as [`look_up`] found it (taken by the key's first firing alert).
     last_incidents: BTreeMap<String, Option<String>>,
+    /// The grouping configuration the delivery's new incidents are signed by (`None`: `create` loads it).
+    grouping: Option<&'a crate::grouping::Grouping>,
     /// The incidents an alert of this delivery resolved on, in order.
     resolved_in: Vec<String>,
     /// Per dedup key, the alert's last version (read for the whole delivery, moved on by each write).
@@ -508,7 +520,8 @@ impl Run<'_, '_> {
             .parse()
             .map_err(|fields| IncidentError::InvalidInput { fields })?;
         self.flush().await?;
-        let (created, row) = crate::procedures::create_row(self.tx, self.caller, input).await?;
+        let (created, row) =
+            crate::procedures::create_row(self.tx, self.caller, input, self.grouping).await?;
         self.absorb(created);
         self.report.touch(&row.id, IngestOutcome::Created);
         // Written by this transaction: nobody else sees it before the commit, so it is not read or locked again.

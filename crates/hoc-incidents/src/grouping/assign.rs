@@ -102,6 +102,22 @@ impl Grouping {
         Self::new(tenant_id, config_at(tx, tenant_id, None).await?)
     }
 
+    /// [`Self::load`], and whether it is the defaults of a tenant without incidents (see
+    /// `config::config_and_origin`).
+    pub(crate) async fn load_with_origin(
+        tx: &Tx,
+        tenant_id: &str,
+    ) -> Result<(Self, bool), IncidentError> {
+        let (config, before_first_incident) =
+            super::config::config_and_origin(tx, tenant_id, None).await?;
+        Ok((Self::new(tenant_id, config)?, before_first_incident))
+    }
+
+    /// The configuration version it was loaded from (0: the defaults).
+    pub(crate) fn version(&self) -> i64 {
+        self.config.version
+    }
+
     /// The tenant's current configuration with all its learned templates, for signing many incidents with
     /// [`Self::sign`] (two statements).
     pub async fn load_with_templates(tx: &Tx, tenant_id: &str) -> Result<Self, IncidentError> {

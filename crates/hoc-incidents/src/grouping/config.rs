@@ -117,15 +117,25 @@ pub(crate) async fn config_at(
     tenant_id: &str,
     at: Option<DbTime>,
 ) -> Result<GroupingConfig, IncidentError> {
+    Ok(config_and_origin(tx, tenant_id, at).await?.0)
+}
+
+/// [`config_at`], and whether the configuration is the defaults of a tenant that had no incident yet (the only
+/// case in which it can change without a new configuration version: by the tenant's first incident).
+pub(crate) async fn config_and_origin(
+    tx: &Tx,
+    tenant_id: &str,
+    at: Option<DbTime>,
+) -> Result<(GroupingConfig, bool), IncidentError> {
     if let Some(row) = driver::config_at(tx, tenant_id, at).await? {
-        return GroupingConfig::from_row(row);
+        return Ok((GroupingConfig::from_row(row)?, false));
     }
     let first = driver::first_signature_version(tx, tenant_id, at).await?;
     let primary = first
         .as_deref()
         .filter(|v| algorithm(v).is_some())
         .unwrap_or(NEWEST_VERSION);
-    Ok(GroupingConfig::defaults(primary))
+    Ok((GroupingConfig::defaults(primary), first.is_none()))
 }
 
 /// Writes a new version of the tenant's configuration, audited and announced.

@@ -130,32 +130,30 @@ impl crate::OperationMethod for AlertmanagerWebhook {
         let delivery = self.parse().map_err(invalid)?;
         let truncated = delivery.truncated;
         let caller = super::incidents::caller(&call);
-        let policy = alerts::policy_at(call.tx, call.ctx.tenant_id(), None).await?;
         let looked_up = call
             .prepared
             .and_then(|p| p.downcast_ref::<(IngestPolicy, alerts::Lookup)>());
-        let lookup = match looked_up {
-            Some((_, lookup)) if lookup.policy_version == policy.version => Some(lookup.clone()),
-            // The keys were locked under another policy: locking this one's now would take key locks after the
-            // clock (out of order), so the delivery runs again from the start.
-            Some(_) => {
-                return Err(OperationError::Interrupted {
-                    message:
-                        "the ingest policy changed while the delivery waited for the tenant clock"
-                            .to_owned(),
-                });
+        let ingested = match looked_up {
+            // Checked against the policy and configuration now, answered from the record of a copy applied before.
+            Some((policy, lookup)) => {
+                alerts::ingest(
+                    call.tx,
+                    &caller,
+                    alerts::ALERTMANAGER,
+                    delivery,
+                    policy,
+                    Some(lookup),
+                )
+                .await?
             }
-            None => None,
+            // `before_clock` always runs for this method: without its lookup the keys would be locked after the
+            // clock, out of order.
+            None => {
+                return Err(OperationError::internal(
+                    "an Alertmanager delivery reached its run without its lookup",
+                ));
+            }
         };
-        let ingested = alerts::ingest(
-            call.tx,
-            &caller,
-            alerts::ALERTMANAGER,
-            delivery,
-            &policy,
-            lookup,
-        )
-        .await?;
         // Counted once per delivery, when the transaction that applied it commits (not for a copy, nor a
         // rolled-back attempt).
         if ingested.applied_now && truncated > 0 {

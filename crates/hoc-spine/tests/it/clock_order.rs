@@ -133,3 +133,92 @@ async fn a_delivery_locks_and_looks_up_before_the_clock_and_runs_again_when_the_
     assert_eq!((now.version, now.incident_per.as_str()), (2, "alert"));
     assert_eq!(report.incidents.len(), 2, "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_copies_of_a_delivery_queued_behind_the_clock_apply_once_the_second_answered_from_the_first()
+ {
+    let Some(test_db) = TestDatabase::postgres().await else {
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("HOC_TEST_DATABASE_URL not set: PostgreSQL test not run");
+        }
+        return;
+    };
+    let db = test_db.db().clone();
+    let spine = spine(&db);
+    // The tenant's first write makes its clock row.
+    spine
+        .call(&crate::ctx("t1"), &crate::create_request("first"))
+        .await
+        .unwrap();
+    let holder = db.begin_transaction(true).await.unwrap();
+    let held = execute_in(
+        &holder,
+        "UPDATE tenant_clocks SET last_micros = last_micros + 1 WHERE tenant_id = 't1'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(held, 1);
+
+    // Two copies (an HA pair of Alertmanagers): the first waits for the clock holding the key, the second for the key.
+    let send = || {
+        let spine = spine.clone();
+        tokio::spawn(async move {
+            let monitor = hoc_spine::OperationContext::new(
+                "t1",
+                hoc_contracts::ActorType::System,
+                "alertmanager",
+            )
+            .unwrap();
+            spine.call(&monitor, &two_alerts_of_one_group()).await
+        })
+    };
+    let first = send();
+    let waiting = "SELECT count(*) AS n FROM pg_stat_activity \
+                   WHERE wait_event_type = 'Lock' AND datname = current_database()";
+    let started = Instant::now();
+    while scalar(&db, waiting).await.unwrap() != 1 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the first copy never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let second = send();
+    while scalar(&db, waiting).await.unwrap() != 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the second copy never waited"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    holder.rollback().await.unwrap();
+
+    let first = first.await.unwrap().expect("first copy");
+    let second = second.await.unwrap().expect("second copy");
+    let outcome = |report: &hoc_incidents::alerts::IngestReport| {
+        report
+            .incidents
+            .iter()
+            .map(|t| (t.id.clone(), serde_json::to_value(t.outcome).unwrap()))
+            .collect::<Vec<_>>()
+    };
+    let (first, second) = (outcome(&first), outcome(&second));
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].1, json!("created"));
+    assert_eq!(second, vec![(first[0].0.clone(), json!("unchanged"))]);
+    let incidents = scalar(
+        &db,
+        "SELECT count(*) AS n FROM incidents WHERE tenant_id = 't1'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(incidents, 2, "the first incident and the delivery's one");
+    let alerts = scalar(
+        &db,
+        "SELECT count(*) AS n FROM incident_alerts WHERE tenant_id = 't1'",
+    )
+    .await
+    .unwrap();
+    assert_eq!(alerts, 2, "one version of each alert");
+}
