@@ -112,17 +112,20 @@ pub async fn create(
     caller: &Caller<'_>,
     input: NewIncident,
 ) -> Result<Outcome, IncidentError> {
-    Ok(create_row(tx, caller, input, None).await?.0)
+    Ok(create_row(tx, caller, input, None, None).await?.0)
 }
 
 /// [`create`], with the row it wrote (for a caller that goes on writing to the incident in the same transaction:
 /// nobody else sees the row before the commit, so it needs no lock or read), signed by `grouping` when the caller
-/// loaded the tenant's configuration already (and knows it is still the current one).
+/// loaded the tenant's configuration already (and knows it is still the current one). With `timeline`, the
+/// incident's first timeline row is pushed there for the caller to insert with its own rows (before any other row of
+/// the incident), instead of being inserted here.
 pub(crate) async fn create_row(
     tx: &Tx,
     caller: &Caller<'_>,
     input: NewIncident,
     grouping: Option<&Grouping>,
+    timeline: Option<&mut Vec<TimelineRow>>,
 ) -> Result<(Outcome, IncidentRow), IncidentError> {
     let (tenant_id, now) = (caller.tenant_id, caller.now);
     let text = |t: Option<Text<64>>| t.map(Text::into_string);
@@ -203,15 +206,19 @@ pub(crate) async fn create_row(
         duplicates: None,
     };
     incidents::insert(tx, row.clone()).await?;
-    append_timeline(
-        tx,
+    let opened = timeline_row(
         &row,
         None,
         TimelineKind::Created,
         caller,
         "incident opened".to_owned(),
-    )
-    .await?;
+    );
+    match timeline {
+        Some(pending) => pending.push(opened),
+        None => {
+            timeline_driver::insert(tx, opened).await?;
+        }
+    }
     let incident = Incident::from(row.clone());
     let outcome = Outcome {
         audit: vec![AuditDraft {

@@ -520,8 +520,14 @@ impl Run<'_, '_> {
             .parse()
             .map_err(|fields| IncidentError::InvalidInput { fields })?;
         self.flush().await?;
-        let (created, row) =
-            crate::procedures::create_row(self.tx, self.caller, input, self.grouping).await?;
+        let (created, row) = crate::procedures::create_row(
+            self.tx,
+            self.caller,
+            input,
+            self.grouping,
+            Some(&mut self.pending_timeline),
+        )
+        .await?;
         self.absorb(created);
         self.report.touch(&row.id, IngestOutcome::Created);
         // Written by this transaction: nobody else sees it before the commit, so it is not read or locked again.

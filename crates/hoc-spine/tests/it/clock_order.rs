@@ -37,14 +37,63 @@ fn two_alerts_of_one_group() -> AlertmanagerWebhook {
     .expect("a webhook body")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_delivery_locks_and_looks_up_before_the_clock_and_runs_again_when_the_policy_changed_meanwhile()
- {
-    let Some(test_db) = TestDatabase::postgres().await else {
+/// A fresh PostgreSQL database, or `None` (said on stderr) when `HOC_TEST_DATABASE_URL` is not set.
+async fn postgres() -> Option<TestDatabase> {
+    let found = TestDatabase::postgres().await;
+    if found.is_none() {
         #[allow(clippy::print_stderr)]
         {
             eprintln!("HOC_TEST_DATABASE_URL not set: PostgreSQL test not run");
         }
+    }
+    found
+}
+
+/// Holds tenant t1's clock as another write would: a transaction that ticked it to `micros` and has not
+/// committed.
+async fn hold_clock(db: &hoc_drivers::Database, micros: i64) -> hoc_drivers::Tx {
+    let holder = db.begin_transaction(true).await.unwrap();
+    let held = execute_in(
+        &holder,
+        &format!("UPDATE tenant_clocks SET last_micros = {micros} WHERE tenant_id = 't1'"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(held, 1);
+    holder
+}
+
+/// Sends [`two_alerts_of_one_group`] as tenant t1's Alertmanager, in a task.
+fn send(
+    spine: &hoc_spine::Spine,
+) -> tokio::task::JoinHandle<Result<hoc_incidents::alerts::IngestReport, hoc_spine::OperationError>>
+{
+    let spine = spine.clone();
+    tokio::spawn(async move {
+        let monitor = hoc_spine::OperationContext::new(
+            "t1",
+            hoc_contracts::ActorType::System,
+            "alertmanager",
+        )
+        .unwrap();
+        spine.call(&monitor, &two_alerts_of_one_group()).await
+    })
+}
+
+/// The clock's last instant, in µs.
+async fn clock(db: &hoc_drivers::Database) -> i64 {
+    scalar(
+        db,
+        "SELECT last_micros AS n FROM tenant_clocks WHERE tenant_id = 't1'",
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delivery_locks_and_looks_up_before_the_clock_and_runs_again_when_the_policy_changed_meanwhile()
+ {
+    let Some(test_db) = postgres().await else {
         return;
     };
     let db = test_db.db().clone();
@@ -63,34 +112,11 @@ async fn a_delivery_locks_and_looks_up_before_the_clock_and_runs_again_when_the_
     assert_eq!(policy.version, 1);
 
     // Another write of the tenant holds the clock: it ticked and has not committed.
-    let holder = db.begin_transaction(true).await.unwrap();
-    let ticked = scalar(
-        &db,
-        "SELECT last_micros + 1 AS n FROM tenant_clocks WHERE tenant_id = 't1'",
-    )
-    .await
-    .unwrap();
-    let held = execute_in(
-        &holder,
-        &format!("UPDATE tenant_clocks SET last_micros = {ticked} WHERE tenant_id = 't1'"),
-    )
-    .await
-    .unwrap();
-    assert_eq!(held, 1);
+    let ticked = clock(&db).await + 1;
+    let holder = hold_clock(&db, ticked).await;
 
     // A delivery starts and waits for the clock, holding its key's lock: it locked and looked up first.
-    let delivery = {
-        let spine = spine.clone();
-        tokio::spawn(async move {
-            let monitor = hoc_spine::OperationContext::new(
-                "t1",
-                hoc_contracts::ActorType::System,
-                "alertmanager",
-            )
-            .unwrap();
-            spine.call(&monitor, &two_alerts_of_one_group()).await
-        })
-    };
+    let delivery = send(&spine);
     let started = Instant::now();
     while scalar(
         &db,
@@ -137,11 +163,7 @@ async fn a_delivery_locks_and_looks_up_before_the_clock_and_runs_again_when_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_copies_of_a_delivery_queued_behind_the_clock_apply_once_the_second_answered_from_the_first()
  {
-    let Some(test_db) = TestDatabase::postgres().await else {
-        #[allow(clippy::print_stderr)]
-        {
-            eprintln!("HOC_TEST_DATABASE_URL not set: PostgreSQL test not run");
-        }
+    let Some(test_db) = postgres().await else {
         return;
     };
     let db = test_db.db().clone();
@@ -151,29 +173,10 @@ async fn two_copies_of_a_delivery_queued_behind_the_clock_apply_once_the_second_
         .call(&crate::ctx("t1"), &crate::create_request("first"))
         .await
         .unwrap();
-    let holder = db.begin_transaction(true).await.unwrap();
-    let held = execute_in(
-        &holder,
-        "UPDATE tenant_clocks SET last_micros = last_micros + 1 WHERE tenant_id = 't1'",
-    )
-    .await
-    .unwrap();
-    assert_eq!(held, 1);
+    let holder = hold_clock(&db, clock(&db).await + 1).await;
 
     // Two copies (an HA pair of Alertmanagers): the first waits for the clock holding the key, the second for the key.
-    let send = || {
-        let spine = spine.clone();
-        tokio::spawn(async move {
-            let monitor = hoc_spine::OperationContext::new(
-                "t1",
-                hoc_contracts::ActorType::System,
-                "alertmanager",
-            )
-            .unwrap();
-            spine.call(&monitor, &two_alerts_of_one_group()).await
-        })
-    };
-    let first = send();
+    let first = send(&spine);
     let waiting = "SELECT count(*) AS n FROM pg_stat_activity \
                    WHERE wait_event_type = 'Lock' AND datname = current_database()";
     let started = Instant::now();
@@ -184,7 +187,7 @@ async fn two_copies_of_a_delivery_queued_behind_the_clock_apply_once_the_second_
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let second = send();
+    let second = send(&spine);
     while scalar(&db, waiting).await.unwrap() != 2 {
         assert!(
             started.elapsed() < Duration::from_secs(10),
