@@ -1,9 +1,11 @@
 //! The alert storm's floor: one delivery applied by hand-written SQL through sqlx on the spine's own pool, in the
-//! spine's transaction and statement shape: the tenant clock, the tenant's ingest policy, the delivery claimed, the
-//! group's key locked (PostgreSQL), the alerts' last versions looked up (one statement), the group's incident looked
-//! up and opened (its timeline row, its grouping configuration read, the row locked), the alerts in one insert and
-//! their timeline rows in one (numbered on from the incident's last), the delivery's answer recorded, the chained
-//! audit rows in one insert, and one event per change (their numbers in one statement, their rows in one insert).
+//! spine's transaction and statement shape (`hoc_spine::ops::alerts`, `hoc_incidents::alerts::lookup`). Before the
+//! tenant clock: the tenant's ingest policy, the group's key locked (PostgreSQL), the alerts' last versions (one
+//! statement), the group's last incident, whether the delivery was applied before, and the grouping configuration
+//! (with the tenant's first signature version when it has none). Holding the clock: the tick, the versions check
+//! (one statement), the incident, the alerts in one insert, the timeline rows in one insert (the incident's first
+//! row with its alerts', each numbered by a subquery in the insert), the delivery recorded with its answer, the
+//! chained audit rows in one insert, and the events (their numbers in one statement, their rows in one insert).
 //! The rows are the spine's: `storm::run` compares both databases table by table.
 
 use hoc_drivers::Database;
@@ -15,8 +17,15 @@ use crate::seed::TENANT;
 
 const POLICY: &str =
     "SELECT * FROM ingest_policies WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1";
-const CLAIM: &str = "INSERT INTO ingest_deliveries (tenant_id, delivery_id, source, received_at, result) \
-    VALUES ($1, $2, 'alertmanager', $3, '{}') ON CONFLICT (tenant_id, delivery_id) DO NOTHING";
+const DELIVERY: &str = "SELECT * FROM ingest_deliveries WHERE tenant_id = $1 AND delivery_id = $2";
+/// The tenant's first signature version (read when it has no grouping configuration).
+const FIRST_SIGNATURE: &str = "SELECT signature_version FROM incident_versions WHERE tenant_id = $1 \
+    AND version = 1 ORDER BY created_at ASC, id ASC LIMIT 1";
+const VERSIONS: &str = "SELECT COALESCE((SELECT MAX(version) FROM ingest_policies WHERE tenant_id = $1), 0), \
+    COALESCE((SELECT MAX(version) FROM grouping_configs WHERE tenant_id = $2), 0), \
+    CASE WHEN EXISTS (SELECT 1 FROM incidents WHERE tenant_id = $3) THEN 1 ELSE 0 END";
+const RECORD: &str = "INSERT INTO ingest_deliveries (tenant_id, delivery_id, source, received_at, result) \
+    VALUES ($1, $2, 'alertmanager', $3, $4) ON CONFLICT (tenant_id, delivery_id) DO NOTHING";
 const LOCK_KEY: &str = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))";
 /// Every version of the delivery's alerts (`$2`…: their fingerprints), newest first.
 const LATEST: &str = "SELECT * FROM incident_alerts WHERE tenant_id = $1 AND source = 'alertmanager' \
@@ -27,31 +36,18 @@ const INSERT_INCIDENT: &str = "INSERT INTO incidents (id, tenant_id, title, seve
     trigger_type, source_type, source_ref, description, recurrence_signature, signature_version, signature_inputs, \
     created_at, updated_at, version, service, labels) VALUES ($1, $2, $3, 'medium', 'alert', 'open', 'alert', \
     'alertmanager', $4, $5, $6, 'rsig-v1', $7, $8, $8, 1, 'db', $9)";
-const TIMELINE: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, \
-    from_state, to_state, actor_type, actor_id, description, created_at, request_id) \
-    VALUES ($1, $2, $3, (SELECT COALESCE(MAX(t.ordinal), 0) + 1 FROM incident_timeline t \
-    WHERE t.tenant_id = $2 AND t.incident_id = $3), $4, $5, 'open', 'system', 'alertmanager', $6, $7, $8) \
-    RETURNING ordinal";
-const LOCK_INCIDENT_PG: &str =
-    "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2 FOR UPDATE";
-const LOCK_INCIDENT: &str = "SELECT * FROM incidents WHERE tenant_id = $1 AND id = $2";
 const INSERT_ALERT: &str = "INSERT INTO incident_alerts (tenant_id, alert_id, version, incident_id, source, \
     dedup_key, incident_key, status, labels, annotations, starts_at, ends_at, last_received_at, occurrences, \
     created_at, updated_at, request_id) VALUES ";
 /// One alert's values: 12 parameters.
 const ALERT_ROW: &str =
     "($, $, 1, $, 'alertmanager', $, $, 'firing', $, $, $, NULL, $, 1, $, $, $)";
-const LAST_ORDINAL: &str =
-    "SELECT MAX(ordinal) FROM incident_timeline WHERE tenant_id = $1 AND incident_id = $2";
-const LAST_ORDINAL_SQLITE: &str =
-    "SELECT MAX(ordinal) FROM incident_timeline WHERE tenant_id = ? AND incident_id = ?";
 const TIMELINE_ROWS: &str = "INSERT INTO incident_timeline (id, tenant_id, incident_id, ordinal, event_type, \
     from_state, to_state, actor_type, actor_id, description, created_at, request_id) VALUES ";
-/// One alert's timeline row: 7 parameters.
-const TIMELINE_ROW: &str =
-    "($, $, $, $, 'alert_fired', 'open', 'open', 'system', 'alertmanager', $, $, $)";
-const RESULT: &str =
-    "UPDATE ingest_deliveries SET result = $1 WHERE tenant_id = $2 AND delivery_id = $3";
+/// One timeline row, numbered one past the incident's last plus its place: 12 parameters (the spine's
+/// `timeline::insert_all`).
+const TIMELINE_ROW: &str = "($, $, $, (SELECT COALESCE(MAX(t.ordinal), 0) + 1 FROM incident_timeline t \
+    WHERE t.tenant_id = $ AND t.incident_id = $) + $, $, $, $, 'system', 'alertmanager', $, $, $)";
 const AUDIT: &str = "INSERT INTO audit_ledger (id, tenant_id, entity_type, entity_id, action, actor_type, \
     actor_id, reason, before_state, after_state, request_id, created_at, chain_seq, prev_hash, row_hash) VALUES ";
 /// One audit row's values: 11 parameters.
@@ -160,23 +156,10 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
     let key = format!("alerts/{TENANT}/{group}");
     let request_id = id("req");
     macro_rules! delivery {
-        ($tx:ident, $time:ident, $lock:expr, $pg:expr) => {{
-            let (at, head) = tick(
-                sqlx::query(CLOCK)
-                    .bind(TENANT)
-                    .bind(now_micros())
-                    .fetch_one(&mut *$tx)
-                    .await
-                    .map_err(err)?,
-            )?;
+        ($tx:ident, $time:ident, $pg:expr) => {{
+            // Before the clock: the policy, the key's lock, the alerts' last versions, the key's last incident,
+            // the delivery's record and the grouping configuration.
             sqlx::query(POLICY).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
-            sqlx::query(CLAIM)
-                .bind(TENANT)
-                .bind(&delivery_id)
-                .bind($time(at))
-                .execute(&mut *$tx)
-                .await
-                .map_err(err)?;
             if $pg {
                 sqlx::query(LOCK_KEY).bind(&key).fetch_one(&mut *$tx).await.map_err(err)?;
             }
@@ -195,74 +178,78 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                 query = query.bind(*fingerprint);
             }
             query.fetch_all(&mut *$tx).await.map_err(err)?;
+            sqlx::query(KEY_INCIDENT)
+                .bind(TENANT)
+                .bind(&group)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err(err)?;
+            sqlx::query(DELIVERY)
+                .bind(TENANT)
+                .bind(&delivery_id)
+                .fetch_optional(&mut *$tx)
+                .await
+                .map_err(err)?;
+            sqlx::query(GROUPING_CONFIG).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
+            sqlx::query(FIRST_SIGNATURE).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
+            // Holding the clock: the tick, then the versions read before it, checked in one statement.
+            let (at, head) = tick(
+                sqlx::query(CLOCK)
+                    .bind(TENANT)
+                    .bind(now_micros())
+                    .fetch_one(&mut *$tx)
+                    .await
+                    .map_err(err)?,
+            )?;
+            sqlx::query(VERSIONS)
+                .bind(TENANT)
+                .bind(TENANT)
+                .bind(TENANT)
+                .fetch_one(&mut *$tx)
+                .await
+                .map_err(err)?;
             let incident = id("inc");
+            let first = &alerts[0];
+            let labels = &first["labels"];
+            sqlx::query(INSERT_INCIDENT)
+                .bind(&incident)
+                .bind(TENANT)
+                .bind(first["annotations"]["summary"].as_str().unwrap_or_default())
+                .bind(first["generatorURL"].as_str())
+                .bind(first["annotations"]["description"].as_str())
+                .bind(format!("sig_{group}"))
+                .bind(r#"{"version":"rsig-v1","mode":"fingerprint","fields":[]}"#)
+                .bind($time(at))
+                .bind(text(labels))
+                .execute(&mut *$tx)
+                .await
+                .map_err(err)?;
+            let mut audits = vec![AuditRow {
+                id: id("aud"),
+                entity_type: "incident",
+                entity_id: incident.clone(),
+                action: "incidents.write.create",
+                after: serde_json::json!({"status": "open", "title": first["annotations"]["summary"],
+                    "description": first["annotations"]["description"], "labels": labels,
+                    "service": "db", "severity": "medium", "version": 1})
+                .to_string(),
+            }];
+            let mut events = vec![(
+                "incidents.IncidentCreated",
+                serde_json::json!({"incident_id": incident, "incident_state": "open", "severity": "medium"}),
+            )];
+            // The incident's first timeline row goes in with its alerts'.
+            let mut timeline: Vec<(&str, Option<&str>, String)> =
+                vec![("created", None, "incident opened".to_owned())];
             let mut fired = Vec::new();
-            let mut audits = Vec::new();
-            let mut events = Vec::new();
-            for (n, alert) in alerts.iter().enumerate() {
-                let fingerprint = fingerprints[n];
-                if n == 0 {
-                    sqlx::query(KEY_INCIDENT)
-                        .bind(TENANT)
-                        .bind(&group)
-                        .fetch_optional(&mut *$tx)
-                        .await
-                        .map_err(err)?;
-                    sqlx::query(GROUPING_CONFIG)
-                        .bind(TENANT)
-                        .fetch_optional(&mut *$tx)
-                        .await
-                        .map_err(err)?;
-                    let labels = &alert["labels"];
-                    sqlx::query(INSERT_INCIDENT)
-                        .bind(&incident)
-                        .bind(TENANT)
-                        .bind(alert["annotations"]["summary"].as_str().unwrap_or_default())
-                        .bind(alert["generatorURL"].as_str())
-                        .bind(alert["annotations"]["description"].as_str())
-                        .bind(format!("sig_{group}"))
-                        .bind(r#"{"version":"rsig-v1","mode":"fingerprint","fields":[]}"#)
-                        .bind($time(at))
-                        .bind(text(labels))
-                        .execute(&mut *$tx)
-                        .await
-                        .map_err(err)?;
-                    sqlx::query(TIMELINE)
-                        .bind(id("tl"))
-                        .bind(TENANT)
-                        .bind(&incident)
-                        .bind("created")
-                        .bind(None::<String>)
-                        .bind("incident opened")
-                        .bind($time(at))
-                        .bind(&request_id)
-                        .fetch_one(&mut *$tx)
-                        .await
-                        .map_err(err)?;
-                    sqlx::query($lock)
-                        .bind(TENANT)
-                        .bind(&incident)
-                        .fetch_one(&mut *$tx)
-                        .await
-                        .map_err(err)?;
-                    audits.push(AuditRow {
-                        id: id("aud"),
-                        entity_type: "incident",
-                        entity_id: incident.clone(),
-                        action: "incidents.write.create",
-                        after: serde_json::json!({"status": "open", "title": alert["annotations"]["summary"],
-                            "description": alert["annotations"]["description"], "labels": labels,
-                            "service": "db", "severity": "medium", "version": 1})
-                        .to_string(),
-                    });
-                    events.push((
-                        "incidents.IncidentCreated",
-                        serde_json::json!({"incident_id": incident, "incident_state": "open",
-                            "severity": "medium"}),
-                    ));
-                }
+            for (alert, fingerprint) in alerts.iter().zip(&fingerprints) {
                 let alert_id = id("alr");
-                fired.push((alert_id.clone(), fingerprint, alert));
+                fired.push((alert_id.clone(), *fingerprint, alert));
+                timeline.push((
+                    "alert_fired",
+                    Some("open"),
+                    format!("alert {} ({fingerprint}) fired", alert["labels"]["alertname"]),
+                ));
                 let state = serde_json::json!({"incident_id": incident, "version": 1, "status": "firing",
                     "occurrences": 1, "starts_at": "2026-12-06T09:00:00.000000Z", "ends_at": null});
                 audits.push(AuditRow {
@@ -279,7 +266,6 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                         "occurrences": 1}),
                 ));
             }
-            // The alerts in one insert; their timeline rows numbered on from the incident's last, in one insert.
             for chunk in fired.chunks(200) {
                 let sql = multi_row(INSERT_ALERT, ALERT_ROW, chunk.len(), $pg);
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -300,34 +286,31 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                 }
                 query.execute(&mut *$tx).await.map_err(err)?;
             }
-            let last: Option<i32> = sqlx::query(if $pg { LAST_ORDINAL } else { LAST_ORDINAL_SQLITE })
-                .bind(TENANT)
-                .bind(&incident)
-                .fetch_one(&mut *$tx)
-                .await
-                .map_err(err)?
-                .try_get(0)
-                .map_err(err)?;
-            for (n, chunk) in fired.chunks(200).enumerate() {
+            for (n, chunk) in timeline.chunks(200).enumerate() {
                 let sql = multi_row(TIMELINE_ROWS, TIMELINE_ROW, chunk.len(), $pg);
                 let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for (i, (_, fingerprint, alert)) in chunk.iter().enumerate() {
-                    let ordinal = last.unwrap_or(0) + 1 + i32::try_from(n * 200 + i).unwrap_or(0);
+                for (i, (event_type, from, description)) in chunk.iter().enumerate() {
                     query = query
                         .bind(id("tl"))
                         .bind(TENANT)
                         .bind(&incident)
-                        .bind(ordinal)
-                        .bind(format!("alert {} ({fingerprint}) fired", alert["labels"]["alertname"]))
+                        .bind(TENANT)
+                        .bind(&incident)
+                        .bind(i32::try_from(n * 200 + i).unwrap_or(0))
+                        .bind(*event_type)
+                        .bind(*from)
+                        .bind("open")
+                        .bind(description)
                         .bind($time(at))
                         .bind(&request_id);
                 }
                 query.execute(&mut *$tx).await.map_err(err)?;
             }
-            sqlx::query(RESULT)
-                .bind(format!(r#"{{"incidents":[{{"id":"{incident}","outcome":"created"}}]}}"#))
+            sqlx::query(RECORD)
                 .bind(TENANT)
                 .bind(&delivery_id)
+                .bind($time(at))
+                .bind(format!(r#"{{"incidents":[{{"id":"{incident}","outcome":"created"}}]}}"#))
                 .execute(&mut *$tx)
                 .await
                 .map_err(err)?;
@@ -380,13 +363,13 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
         hoc_drivers::Backend::Sqlite => {
             let pool = db.pool().get_sqlite_connection_pool();
             let mut tx = pool.begin_with("BEGIN IMMEDIATE").await.map_err(err)?;
-            delivery!(tx, sqlite_time, LOCK_INCIDENT, false);
+            delivery!(tx, sqlite_time, false);
             tx.commit().await.map_err(err)
         }
         hoc_drivers::Backend::Postgres => {
             let pool = db.pool().get_postgres_connection_pool();
             let mut tx = pool.begin().await.map_err(err)?;
-            delivery!(tx, instant, LOCK_INCIDENT_PG, true);
+            delivery!(tx, instant, true);
             tx.commit().await.map_err(err)
         }
     }
