@@ -1,12 +1,12 @@
 //! Alerts and the deliveries they came in. Every version of an alert is a row that is never updated (its first
 //! firing is version 1, each firing again and its resolution one more), so the alerts at an instant are each
-//! alert's highest version written at or before it. A delivery is claimed by its identity before it is applied:
-//! a second claim of one identity finds the first and applies nothing.
+//! alert's highest version written at or before it. A delivery is recorded by its identity, with its answer, in the
+//! transaction that applies it: a copy of it finds the record and applies nothing.
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    IntoActiveModel, Iterable, QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, IntoActiveModel,
+    Iterable, QueryFilter, QueryOrder, QuerySelect, Statement, TryInsertResult,
 };
 
 use crate::entity::incident_alerts::{Column, Entity};
@@ -152,25 +152,6 @@ pub async fn lock_key(tx: &Tx, tenant_id: &str, incident_key: &str) -> Result<()
     Ok(())
 }
 
-/// Claims a delivery by its identity: `true` when this transaction is the first to apply it. A concurrent claim of
-/// the same identity waits for the first and then finds it.
-pub async fn claim_delivery(tx: &Tx, row: DeliveryRow) -> Result<bool, StorageError> {
-    let inserted = Deliveries::insert(row.into_active_model().reset_all())
-        .on_conflict(
-            OnConflict::columns([
-                ingest_deliveries::Column::TenantId,
-                ingest_deliveries::Column::DeliveryId,
-            ])
-            .do_nothing()
-            .to_owned(),
-        )
-        .try_insert()
-        .exec_without_returning(tx.write()?)
-        .await
-        .map_err(StorageError::from_db)?;
-    Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
-}
-
 /// The delivery applied under `delivery_id`, or `None`.
 pub async fn delivery(
     tx: &Tx,
@@ -186,7 +167,20 @@ pub async fn delivery(
 /// Records a delivery applied by this transaction, with what it did: `false` when a concurrent copy of it recorded
 /// it first (this insert waited for that copy to commit).
 pub async fn record_delivery(tx: &Tx, row: DeliveryRow) -> Result<bool, StorageError> {
-    claim_delivery(tx, row).await
+    let inserted = Deliveries::insert(row.into_active_model().reset_all())
+        .on_conflict(
+            OnConflict::columns([
+                ingest_deliveries::Column::TenantId,
+                ingest_deliveries::Column::DeliveryId,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .try_insert()
+        .exec_without_returning(tx.write()?)
+        .await
+        .map_err(StorageError::from_db)?;
+    Ok(matches!(inserted, TryInsertResult::Inserted(n) if n > 0))
 }
 
 /// What a delivery looked up before the tenant clock depends on, as it is now (one statement): the tenant's
@@ -237,25 +231,6 @@ pub async fn versions_now(tx: &Tx, tenant_id: &str) -> Result<IngestVersions, St
         grouping: get("grouping")?,
         has_incidents: get("has_incidents")? != 0,
     })
-}
-
-/// Records what applying a claimed delivery did.
-pub async fn record_result(
-    tx: &Tx,
-    tenant_id: &str,
-    delivery_id: &str,
-    result: String,
-) -> Result<(), StorageError> {
-    let row = ingest_deliveries::ActiveModel {
-        tenant_id: ActiveValue::Unchanged(tenant_id.to_owned()),
-        delivery_id: ActiveValue::Unchanged(delivery_id.to_owned()),
-        result: ActiveValue::Set(result),
-        ..Default::default()
-    };
-    row.update(tx.write()?)
-        .await
-        .map_err(StorageError::from_db)?;
-    Ok(())
 }
 
 /// The tenant's newest ingest policy version written at or before `at` (now: `None`), or `None` when it never set one.

@@ -117,16 +117,6 @@ impl Lookup {
     }
 }
 
-/// The answer to a delivery applied before: the incidents it touched, each unchanged now.
-pub(super) async fn applied_before(
-    tx: &Tx,
-    tenant_id: &str,
-    delivery_id: &str,
-) -> Result<IngestReport, IncidentError> {
-    let row = driver::delivery(tx, tenant_id, delivery_id).await?;
-    Ok(report_of(row.as_ref()))
-}
-
 /// The answer to a delivery applied before, from its record: the incidents it touched, each unchanged now.
 pub(super) fn report_of(row: Option<&DeliveryRow>) -> IngestReport {
     let mut report: IngestReport = match row {

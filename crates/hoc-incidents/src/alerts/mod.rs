@@ -6,8 +6,9 @@
 //! read at any instant like its notes.
 //!
 //! A delivery is applied once: its identity is a digest of its group key and each alert's (key, status, start,
-//! end) — nothing about how it was sent — and it is claimed before anything is written, so a copy from an HA peer
-//! or a retry changes nothing. Within a delivery, under the tenant's [`IngestPolicy`]:
+//! end) — nothing about how it was sent — and it is recorded with its answer in the transaction that applies it; a
+//! copy from an HA peer or a retry finds that record (under the delivery's key locks, see [`look_up`]) and changes
+//! nothing. Within a delivery, under the tenant's [`IngestPolicy`]:
 //! - a firing alert whose key's incident is open or acknowledged feeds it (first firing: "alert fired"; again:
 //!   "alert fired again", one more occurrence);
 //! - otherwise a firing already recorded (same key and start) is a replay and changes nothing — an operator's
@@ -151,44 +152,19 @@ pub struct Ingested {
 
 /// Applies a delivery from `source` once, under `policy`, in the caller's transaction.
 ///
-/// With `lookup` — what [`look_up`] read for it under the same policy earlier in the transaction, before the
-/// tenant clock — it first checks that the policy and grouping configuration are still those (else the transaction
-/// is interrupted, to be run again), answers a delivery applied before from its record, and records the delivery
-/// with its answer in one insert at the end (a concurrent copy that got there first interrupts it too). Without,
-/// it claims the delivery first, then locks and reads, applies, and records the answer.
+/// `lookup` is what [`look_up`] read for it under the same policy earlier in the transaction, before the tenant
+/// clock. It first checks that the policy and grouping configuration are still those (else the transaction is
+/// interrupted, to be run again), answers a delivery applied before from its record, and records the delivery with
+/// its answer in one insert at the end (a concurrent copy that got there first interrupts it too).
 pub async fn ingest(
     tx: &Tx,
     caller: &Caller<'_>,
     source: &str,
     delivery: Delivery,
     policy: &IngestPolicy,
-    lookup: Option<&Lookup>,
+    lookup: &Lookup,
 ) -> Result<Ingested, IncidentError> {
     let tenant_id = caller.tenant_id;
-    let delivery_id = delivery.identity();
-    let row = |result: String| DeliveryRow {
-        tenant_id: tenant_id.to_owned(),
-        delivery_id: delivery_id.clone(),
-        source: source.to_owned(),
-        received_at: caller.now.into(),
-        result,
-    };
-    let Some(lookup) = lookup else {
-        if !driver::claim_delivery(tx, row("{}".to_owned())).await? {
-            return Ok(Ingested {
-                outcome: Outcome::read(lookup::applied_before(tx, tenant_id, &delivery_id).await?),
-                applied_now: false,
-            });
-        }
-        let keyed = lookup::lock_and_read(tx, tenant_id, source, &delivery, policy).await?;
-        let outcome = apply_keyed(tx, caller, source, &delivery, policy, &keyed, None).await?;
-        let result = serde_json::to_string(&outcome.response).map_err(|e| corrupt(tenant_id, e))?;
-        driver::record_result(tx, tenant_id, &delivery_id, result).await?;
-        return Ok(Ingested {
-            outcome,
-            applied_now: true,
-        });
-    };
     if !lookup.still_current(tx, tenant_id).await? {
         return Err(interrupted(
             "the ingest policy or grouping configuration changed while the delivery waited for the tenant clock",
@@ -211,7 +187,14 @@ pub async fn ingest(
     )
     .await?;
     let result = serde_json::to_string(&outcome.response).map_err(|e| corrupt(tenant_id, e))?;
-    if !driver::record_delivery(tx, row(result)).await? {
+    let record = DeliveryRow {
+        tenant_id: tenant_id.to_owned(),
+        delivery_id: delivery.identity(),
+        source: source.to_owned(),
+        received_at: caller.now.into(),
+        result,
+    };
+    if !driver::record_delivery(tx, record).await? {
         return Err(interrupted(
             "a copy of the delivery was applied while this one waited for the tenant clock",
         ));

@@ -142,7 +142,7 @@ impl crate::OperationMethod for AlertmanagerWebhook {
                     alerts::ALERTMANAGER,
                     delivery,
                     policy,
-                    Some(lookup),
+                    lookup,
                 )
                 .await?
             }
