@@ -24,6 +24,7 @@ mod m20261207_000016_metrics_results;
 mod m20261207_000017_status_counts;
 mod m20261207_000018_status_count_filter;
 mod m20261207_000019_console_sessions;
+mod m20261207_000020_search_lowercase;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -79,7 +80,7 @@ pub mod bulk_load {
         // The search rows are rebuilt from the incidents as loaded (on SQLite the FTS5 index with them).
         conn.execute_unprepared("DELETE FROM incident_search")
             .await?;
-        for sql in crate::m20261206_000011_search::backfill(backend) {
+        for sql in crate::m20261207_000020_search_lowercase::backfill(backend) {
             conn.execute_unprepared(&sql).await?;
         }
         conn.execute_unprepared("DELETE FROM incident_status_counts")
@@ -94,7 +95,7 @@ pub mod bulk_load {
         let mut restore = crate::m20261206_000010_working::history_triggers(backend);
         restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
         restore.extend(crate::m20261128_000008_grouping::group_triggers(backend));
-        restore.extend(crate::m20261206_000011_search::search_triggers(backend));
+        restore.extend(crate::m20261207_000020_search_lowercase::search_triggers(backend));
         restore.extend(crate::m20261207_000018_status_count_filter::count_triggers(
             backend,
         ));
@@ -136,6 +137,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000017_status_counts::Migration),
             Box::new(m20261207_000018_status_count_filter::Migration),
             Box::new(m20261207_000019_console_sessions::Migration),
+            Box::new(m20261207_000020_search_lowercase::Migration),
         ]
     }
 }

@@ -77,21 +77,43 @@ fn next_version(tenant: &str, id: &str, at: &str, created_at: &str, document: &s
     )
 }
 
-/// The triggers that keep `incident_search` (and, on SQLite, its FTS5 index).
+/// The triggers that keep `incident_search` (and, on SQLite, its FTS5 index), as this migration created them.
 pub(crate) fn search_triggers(backend: DatabaseBackend) -> Vec<String> {
+    search_triggers_storing(backend, Stored::AsWritten)
+}
+
+/// How the document is stored: as written (this migration), or with ASCII letters lowercased on SQLite (migration
+/// 20, so the rank need not lowercase every hit's text at each search).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stored {
+    AsWritten,
+    LowercaseOnSqlite,
+}
+
+impl Stored {
+    fn wrap(self, backend: DatabaseBackend, document: String) -> String {
+        match (self, backend) {
+            (Stored::LowercaseOnSqlite, DatabaseBackend::Sqlite) => format!("lower({document})"),
+            _ => document,
+        }
+    }
+}
+
+/// The triggers that keep `incident_search` (and, on SQLite, its FTS5 index), storing the document as `stored`.
+pub(crate) fn search_triggers_storing(backend: DatabaseBackend, stored: Stored) -> Vec<String> {
     let on_incident = next_version(
         "NEW.tenant_id",
         "NEW.id",
         "NEW.updated_at",
         "NEW.created_at",
-        &document(
+        &stored.wrap(backend, document(
             backend,
             "NEW.tenant_id",
             "NEW.id",
             "NEW.title",
             "NEW.description",
             "NEW.error_message",
-        ),
+        )),
     );
     let incident = "(SELECT i.{c} FROM incidents i WHERE i.tenant_id = NEW.tenant_id AND i.id = NEW.incident_id)";
     let col = |c: &str| incident.replace("{c}", c);
@@ -100,14 +122,14 @@ pub(crate) fn search_triggers(backend: DatabaseBackend) -> Vec<String> {
         "NEW.incident_id",
         "NEW.updated_at",
         &col("created_at"),
-        &document(
+        &stored.wrap(backend, document(
             backend,
             "NEW.tenant_id",
             "NEW.incident_id",
             &col("title"),
             &col("description"),
             &col("error_message"),
-        ),
+        )),
     );
     let text_changed = "OLD.title IS DISTINCT FROM NEW.title OR OLD.description IS DISTINCT FROM NEW.description \
                         OR OLD.error_message IS DISTINCT FROM NEW.error_message";
@@ -168,14 +190,19 @@ pub(crate) fn search_trigger_drops(backend: DatabaseBackend) -> &'static [&'stat
 /// Fills `incident_search` from the incidents as they are (each one's current text, valid from its creation:
 /// earlier versions of a text are not recovered) and, on SQLite, rebuilds the FTS5 index.
 pub(crate) fn backfill(backend: DatabaseBackend) -> Vec<String> {
-    let document = document(
+    backfill_storing(backend, Stored::AsWritten)
+}
+
+/// [`backfill`], storing the document as `stored`.
+pub(crate) fn backfill_storing(backend: DatabaseBackend, stored: Stored) -> Vec<String> {
+    let document = stored.wrap(backend, document(
         backend,
         "i.tenant_id",
         "i.id",
         "i.title",
         "i.description",
         "i.error_message",
-    );
+    ));
     let mut sql = vec![format!(
         "INSERT INTO incident_search (tenant_id, incident_id, version, created_at, valid_from, valid_to, document) \
          SELECT i.tenant_id, i.id, 1, i.created_at, i.created_at, NULL, {document} FROM incidents i"

@@ -239,3 +239,20 @@ hoc_drivers::storage_test!(
         assert_eq!(filtered, now);
     }
 );
+
+hoc_drivers::storage_test!(a_hit_ranks_by_its_query_words_in_any_case, |db| {
+    let spine = spine(&db);
+    let c = ctx("t1");
+    // The word three times in capitals against once in lowercase: the rank counts it in any case.
+    for (title, message) in [
+        ("Replica lag", "lag on the replica"),
+        ("REPLICA LAG", "LAG ON THE REPLICA: LAG"),
+    ] {
+        let mut request = create_request(title);
+        request.error_message = Some(message.to_owned());
+        spine.call(&c, &request).await.expect("create");
+    }
+    let hits = search(&spine, &c, q("lag")).await;
+    assert_eq!(titles(&hits), ["REPLICA LAG", "Replica lag"], "{hits:?}");
+    assert!(hits[0].1 > hits[1].1, "{hits:?}");
+});
