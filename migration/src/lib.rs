@@ -95,7 +95,9 @@ pub mod bulk_load {
         let mut restore = crate::m20261206_000010_working::history_triggers(backend);
         restore.extend(crate::m20261128_000005_performance::group_triggers(backend));
         restore.extend(crate::m20261128_000008_grouping::group_triggers(backend));
-        restore.extend(crate::m20261207_000020_search_lowercase::search_triggers(backend));
+        restore.extend(crate::m20261207_000020_search_lowercase::search_triggers(
+            backend,
+        ));
         restore.extend(crate::m20261207_000018_status_count_filter::count_triggers(
             backend,
         ));

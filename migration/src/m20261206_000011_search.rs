@@ -106,14 +106,17 @@ pub(crate) fn search_triggers_storing(backend: DatabaseBackend, stored: Stored) 
         "NEW.id",
         "NEW.updated_at",
         "NEW.created_at",
-        &stored.wrap(backend, document(
+        &stored.wrap(
             backend,
-            "NEW.tenant_id",
-            "NEW.id",
-            "NEW.title",
-            "NEW.description",
-            "NEW.error_message",
-        )),
+            document(
+                backend,
+                "NEW.tenant_id",
+                "NEW.id",
+                "NEW.title",
+                "NEW.description",
+                "NEW.error_message",
+            ),
+        ),
     );
     let incident = "(SELECT i.{c} FROM incidents i WHERE i.tenant_id = NEW.tenant_id AND i.id = NEW.incident_id)";
     let col = |c: &str| incident.replace("{c}", c);
@@ -122,14 +125,17 @@ pub(crate) fn search_triggers_storing(backend: DatabaseBackend, stored: Stored) 
         "NEW.incident_id",
         "NEW.updated_at",
         &col("created_at"),
-        &stored.wrap(backend, document(
+        &stored.wrap(
             backend,
-            "NEW.tenant_id",
-            "NEW.incident_id",
-            &col("title"),
-            &col("description"),
-            &col("error_message"),
-        )),
+            document(
+                backend,
+                "NEW.tenant_id",
+                "NEW.incident_id",
+                &col("title"),
+                &col("description"),
+                &col("error_message"),
+            ),
+        ),
     );
     let text_changed = "OLD.title IS DISTINCT FROM NEW.title OR OLD.description IS DISTINCT FROM NEW.description \
                         OR OLD.error_message IS DISTINCT FROM NEW.error_message";
@@ -195,14 +201,17 @@ pub(crate) fn backfill(backend: DatabaseBackend) -> Vec<String> {
 
 /// [`backfill`], storing the document as `stored`.
 pub(crate) fn backfill_storing(backend: DatabaseBackend, stored: Stored) -> Vec<String> {
-    let document = stored.wrap(backend, document(
+    let document = stored.wrap(
         backend,
-        "i.tenant_id",
-        "i.id",
-        "i.title",
-        "i.description",
-        "i.error_message",
-    ));
+        document(
+            backend,
+            "i.tenant_id",
+            "i.id",
+            "i.title",
+            "i.description",
+            "i.error_message",
+        ),
+    );
     let mut sql = vec![format!(
         "INSERT INTO incident_search (tenant_id, incident_id, version, created_at, valid_from, valid_to, document) \
          SELECT i.tenant_id, i.id, 1, i.created_at, i.created_at, NULL, {document} FROM incidents i"
