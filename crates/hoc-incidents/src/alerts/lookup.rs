@@ -118,15 +118,10 @@ impl Lookup {
 }
 
 /// The answer to a delivery applied before, from its record: the incidents it touched, each unchanged now.
-pub(super) fn report_of(row: Option<&DeliveryRow>) -> IngestReport {
-    let mut report: IngestReport = match row {
-        Some(row) => serde_json::from_str(&row.result).unwrap_or(IngestReport {
-            incidents: Vec::new(),
-        }),
-        None => IngestReport {
-            incidents: Vec::new(),
-        },
-    };
+pub(super) fn report_of(row: &DeliveryRow) -> IngestReport {
+    let mut report: IngestReport = serde_json::from_str(&row.result).unwrap_or(IngestReport {
+        incidents: Vec::new(),
+    });
     for touched in &mut report.incidents {
         touched.outcome = IngestOutcome::Unchanged;
     }

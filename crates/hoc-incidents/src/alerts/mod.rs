@@ -172,7 +172,7 @@ pub async fn ingest(
     }
     if let Some(applied) = &lookup.applied {
         return Ok(Ingested {
-            outcome: Outcome::read(lookup::report_of(Some(applied))),
+            outcome: Outcome::read(lookup::report_of(applied)),
             applied_now: false,
         });
     }
