@@ -25,6 +25,10 @@ mod m20261207_000017_status_counts;
 mod m20261207_000018_status_count_filter;
 mod m20261207_000019_console_sessions;
 mod m20261207_000020_search_lowercase;
+mod m20261207_000021_search_now;
+
+/// SQLite's search keys per tenant (migration 21): tenant number `n` keys its incidents `n × SEARCH_KEY_SPAN + 1 …`.
+pub use m20261207_000021_search_now::KEY_SPAN as SEARCH_KEY_SPAN;
 
 /// Loading many rows at once (benchmark seeding): the triggers that record history and group summaries row by row
 /// are suspended, the rows are written, then the summaries are replayed from the history (the same replay the
@@ -46,6 +50,9 @@ pub mod bulk_load {
                 backend,
             ))
             .chain(crate::m20261206_000011_search::search_trigger_drops(
+                backend,
+            ))
+            .chain(crate::m20261207_000021_search_now::now_trigger_drops(
                 backend,
             ))
             .chain(crate::m20261207_000018_status_count_filter::count_trigger_drops(backend));
@@ -80,7 +87,10 @@ pub mod bulk_load {
         // The search rows are rebuilt from the incidents as loaded (on SQLite the FTS5 index with them).
         conn.execute_unprepared("DELETE FROM incident_search")
             .await?;
-        for sql in crate::m20261207_000020_search_lowercase::backfill(backend) {
+        for sql in crate::m20261207_000020_search_lowercase::backfill(backend)
+            .into_iter()
+            .chain(crate::m20261207_000021_search_now::now_backfill(backend))
+        {
             conn.execute_unprepared(&sql).await?;
         }
         conn.execute_unprepared("DELETE FROM incident_status_counts")
@@ -98,6 +108,7 @@ pub mod bulk_load {
         restore.extend(crate::m20261207_000020_search_lowercase::search_triggers(
             backend,
         ));
+        restore.extend(crate::m20261207_000021_search_now::now_triggers(backend));
         restore.extend(crate::m20261207_000018_status_count_filter::count_triggers(
             backend,
         ));
@@ -140,6 +151,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000018_status_count_filter::Migration),
             Box::new(m20261207_000019_console_sessions::Migration),
             Box::new(m20261207_000020_search_lowercase::Migration),
+            Box::new(m20261207_000021_search_now::Migration),
         ]
     }
 }

@@ -485,6 +485,7 @@ mod tests {
         assert_eq!(
             fails(&outcomes),
             [
+                "table entry hoc-sqlite-ext",
                 "table entry hoc-analytics",
                 "table entry hoc-server",
                 "table entry hoc-relay",

@@ -39,6 +39,9 @@ pub enum StorageError {
         /// What was given.
         problem: String,
     },
+    /// The SQL functions of our own could not be installed into SQLite (`hoc_sqlite_ext`).
+    #[error("could not install the sqlite functions")]
+    SqliteFunctions(#[source] hoc_sqlite_ext::SqliteExtError),
     /// A write was attempted through a reader, which has no transaction to keep it in (a bug in the caller).
     #[error("a write through a read-only handle; writes need a transaction")]
     ReadOnly,

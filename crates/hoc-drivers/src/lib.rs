@@ -157,6 +157,10 @@ impl Database {
                 scheme: url.split(':').next().unwrap_or_default().to_owned(),
             });
         };
+        if backend == Backend::Sqlite {
+            // Before the first connection: SQLite installs the functions into every connection opened after this.
+            hoc_sqlite_ext::register().map_err(StorageError::SqliteFunctions)?;
+        }
         let counts = Arc::new(Counts::default());
         let pool = |max_connections: u32| {
             let mut options = ConnectOptions::new(url.to_owned());

@@ -282,7 +282,7 @@ pub async fn compare_tables(
     for table in database_tables(db).await? {
         if !expected.contains_key(&table)
             && table != MIGRATIONS_TABLE
-            && !table.starts_with(FTS_INDEX)
+            && !ENGINE_TABLES.iter().any(|prefix| table.starts_with(prefix))
         {
             mismatches.push(SchemaMismatch {
                 table,
@@ -297,10 +297,16 @@ pub async fn compare_tables(
 /// sea-orm-migration's own bookkeeping table, the one table without an entity here.
 const MIGRATIONS_TABLE: &str = "seaql_migrations";
 /// Columns the database derives for its own engine, read only through it: PostgreSQL's parsed words of a search
-/// row (`tsvector`, generated from `document`, matched with `@@`; migration 12).
-const ENGINE_COLUMNS: &[(&str, &str)] = &[("incident_search", "words")];
-/// SQLite's FTS5 index over `incident_search` and its shadow tables: the engine's own, read only through `MATCH`.
-const FTS_INDEX: &str = "incident_search_fts";
+/// row (`tsvector`, generated from `document`, matched with `@@`; migration 12), and SQLite's key of a search row in
+/// the present's index (its tenant's number and its place in the tenant's order of creation; migration 21).
+const ENGINE_COLUMNS: &[(&str, &str)] = &[
+    ("incident_search", "words"),
+    ("incident_search", "search_key"),
+];
+/// Tables of SQLite's text search engine, written by triggers and read only through `MATCH` and the search's keys
+/// (by prefix): the FTS5 indexes over `incident_search` (the history's, migration 11, and the present's, migration
+/// 21) with their shadow tables, and the numbering of the tenants in the present's index (migration 21).
+const ENGINE_TABLES: &[&str] = &["incident_search_fts", "incident_search_tenants"];
 
 /// The names of the tables in the database (not views, not SQLite's internal tables), sorted.
 pub async fn database_tables(db: &Database) -> Result<Vec<String>, StorageError> {

@@ -5,18 +5,28 @@
 //! (never on the rest of the corpus, so a read at an instant and its cursors stay stable as later incidents are
 //! written), ties newest first.
 //!
-//! Ranks: on SQLite how often the roots of the query's words occur in the text (FTS5's `bm25` weighs by the whole
-//! corpus, which later writes change, and both it and `highlight` cost more than the search itself on a common
-//! word); on PostgreSQL `ts_rank` × 10⁶ over the stored words (migration 12), rounded.
+//! Ranks: on SQLite how many times the query's words occur in the text by stem (`hoc_instances`, an FTS5 function
+//! of ours that counts from the token positions the match loaded: FTS5's `bm25` weighs by the whole corpus, which
+//! later writes change); on PostgreSQL `ts_rank` × 10⁶ over the stored words (migration 12), rounded.
+//!
+//! On SQLite a search in the present without other filters reads the present's index (migration 21), whose rowids
+//! are the incidents' keys: the tenant is a key range, ties are broken by the key (the order of creation within the
+//! tenant), so the hits are matched, ranked and paged without reading a row, and only the page's keys are looked
+//! up. A search in the past, or with filters, reads the history's index and each hit's row; both give the same
+//! ranks in the same order.
 
-use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query};
-use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Iterable, QueryResult};
+use hoc_sqlite_ext::INSTANCES;
+use migration::SEARCH_KEY_SPAN;
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, JoinType, Order, Query, SelectStatement,
+};
+use sea_orm::{ConnectionTrait, DbBackend, FromQueryResult, Iterable, QueryResult, Statement};
 
 use crate::entity::incident_search::{Column as S, Entity as SearchEntity};
 use crate::entity::incidents::Column;
 use crate::incidents::{IncidentFilter, V, VERSIONS, v, versions_at};
 use crate::paging::PageRequest;
-use crate::{IncidentRow, StorageError, Tx};
+use crate::{DbTime, IncidentRow, StorageError, Tx};
 
 /// Most words of a query that are searched for.
 pub const MAX_TERMS: usize = 16;
@@ -32,8 +42,9 @@ pub fn terms(query: &str) -> Vec<String> {
 }
 
 /// One page of the incidents of `tenant_id` whose text at `page.as_of` contains every one of `terms` (by word
-/// stem), matching `filter` at that instant, best first by (rank desc, created_at desc, id desc), with their
-/// ranks. `after_rank` is the rank of the last hit of the previous page (with `page.after`).
+/// stem), matching `filter` at that instant, best first with their ranks: by (rank desc, created_at desc, id desc)
+/// on PostgreSQL, by (rank desc, key desc) on SQLite, where the key follows the order of creation within a tenant
+/// (migration 21). `after_rank` is the rank of the last hit of the previous page (with `page.after`).
 pub async fn search(
     tx: &Tx,
     tenant_id: &str,
@@ -47,83 +58,79 @@ pub async fn search(
     }
     let conn = tx.conn();
     let backend = conn.get_database_backend();
-    let s = |c: S| Expr::col(("s", c));
-    let mut hits = Query::select();
-    hits.column(("s", S::TenantId))
-        .column(("s", S::IncidentId))
-        .column(("s", S::CreatedAt));
-    match backend {
-        DbBackend::Postgres => {
-            let text = terms.join(" ");
-            hits.expr_as(
-                Expr::cust_with_values(
-                    "(ts_rank(s.words, plainto_tsquery('english', $1)) * 1000000)::bigint",
-                    [text.clone()],
-                ),
-                Alias::new("rank"),
-            )
-            .from_as(SearchEntity, "s")
-            .and_where(Expr::cust_with_values(
-                "s.words @@ plainto_tsquery('english', $1)",
-                [text],
-            ));
-        }
-        _ => {
-            // Each word a quoted phrase (so no word is read as FTS5 syntax), all of them required.
-            let text = terms
-                .iter()
-                .map(|t| format!("\"{t}\""))
-                .collect::<Vec<_>>()
-                .join(" ");
-            hits.expr_as(occurrences(terms), Alias::new("rank"))
-                .from(Alias::new("incident_search_fts"))
-                .join_as(
-                    JoinType::InnerJoin,
-                    SearchEntity,
-                    Alias::new("s"),
-                    Expr::cust("s.rowid = incident_search_fts.rowid"),
-                )
-                .and_where(Expr::cust_with_values(
-                    "incident_search_fts MATCH ?",
-                    [text],
-                ));
-        }
-    }
-    hits.and_where(s(S::TenantId).eq(tenant_id))
-        .and_where(s(S::ValidFrom).lte(page.as_of))
-        .and_where(s(S::ValidTo).is_null().or(s(S::ValidTo).gt(page.as_of)));
-
+    let unfiltered = filter == IncidentFilter::default();
+    let cursor = after_rank.zip(page.after.as_ref());
     let h = |c: &str| Expr::col((Alias::new("h"), Alias::new(c)));
-    // The keyset bound of a page on (rank, created_at, id), over the hits (`h`) or the versions (`v`).
-    let beyond = |created_at: Expr, id: Expr| {
-        after_rank
-            .zip(page.after.as_ref())
-            .map(|(rank, (at, last))| {
+    // The hits (`h`), and the keyset bound of the page when it is chosen after the filters.
+    let (hits, bound) = if backend == DbBackend::Postgres {
+        let hits = postgres_hits(tenant_id, terms, page);
+        // The keyset bound of a page on (rank, created_at, id), over the hits (`h`) or the versions (`v`).
+        let beyond = |created_at: Expr, id: Expr| {
+            cursor.map(|(rank, (at, last))| {
                 h("rank").lt(rank).or(h("rank").eq(rank).and(
                     Expr::tuple([created_at, id])
                         .lt(Expr::tuple([Expr::val(*at), Expr::val(last.as_str())])),
                 ))
             })
-    };
-    // Without other filters every hit is a result: the page is chosen among the hits, and only its rows are joined
-    // with their versions (a common word's thousands of hits are ranked, not each looked up).
-    let unfiltered = filter == IncidentFilter::default();
-    let hits = if unfiltered {
-        let mut page_of_hits = Query::select();
-        page_of_hits
-            .column(Asterisk)
-            .from_subquery(hits, Alias::new("h"));
-        if let Some(bound) = beyond(h("created_at"), h("incident_id")) {
-            page_of_hits.and_where(bound);
+        };
+        if unfiltered {
+            // Without other filters every hit is a result: the page is chosen among the hits, and only its rows
+            // are joined with their versions (a common word's thousands of hits are ranked, not each looked up).
+            let hits = page_of(
+                hits,
+                beyond(h("created_at"), h("incident_id")),
+                [h("rank"), h("created_at"), h("incident_id")],
+                page.limit,
+            );
+            (hits, None)
+        } else {
+            (hits, beyond(v(Column::CreatedAt), v(Column::Id)))
         }
-        page_of_hits
-            .order_by_expr(h("rank"), Order::Desc)
-            .order_by_expr(h("created_at"), Order::Desc)
-            .order_by_expr(h("incident_id"), Order::Desc)
-            .limit(page.limit);
-        page_of_hits
     } else {
-        hits
+        let Some(tenant_no) = sqlite_tenant_no(tx, tenant_id, page.as_of).await? else {
+            // The tenant never wrote a text.
+            return Ok(Vec::new());
+        };
+        // The keyset bound of a page on (rank, key): the key of the cursor's incident, by its primary key.
+        let beyond = |rank_of: Expr, key_of: Expr| {
+            cursor.map(|(rank, (_, last))| {
+                let last_key = Expr::cust_with_values(
+                    "(SELECT c.search_key FROM incident_search c WHERE c.tenant_id = ? AND c.incident_id = ? \
+                     LIMIT 1)",
+                    [tenant_id, last.as_str()],
+                );
+                rank_of
+                    .clone()
+                    .lt(rank)
+                    .or(rank_of.eq(rank).and(key_of.lt(last_key)))
+            })
+        };
+        match tenant_no {
+            Sqlite::Present(no) if unfiltered => (
+                present_hits(
+                    tenant_id,
+                    no,
+                    terms,
+                    beyond(h("rank"), h("ord")),
+                    page.limit,
+                ),
+                None,
+            ),
+            _ => {
+                let hits = history_hits(tenant_id, terms, page);
+                if unfiltered {
+                    let hits = page_of(
+                        hits,
+                        beyond(h("rank"), h("ord")),
+                        [h("rank"), h("ord")],
+                        page.limit,
+                    );
+                    (hits, None)
+                } else {
+                    (hits, beyond(h("rank"), h("ord")))
+                }
+            }
+        }
     };
     let mut select = Query::select();
     select
@@ -138,20 +145,24 @@ pub async fn search(
                 .equals((Alias::new("h"), Alias::new("tenant_id")))
                 .and(v(Column::Id).equals((Alias::new("h"), Alias::new("incident_id")))),
         );
-    // The page's keyset bounds are on (rank, created_at, id), not on (created_at, id) alone.
+    // The page's keyset bounds are on the rank and the hits' order, not on (created_at, id) alone.
     let unbounded = PageRequest {
         after: None,
         ..page.clone()
     };
     versions_at(backend, &mut select, tenant_id, filter, &unbounded);
-    if !unfiltered && let Some(bound) = beyond(v(Column::CreatedAt), v(Column::Id)) {
+    if let Some(bound) = bound {
         select.and_where(bound);
     }
-    select
-        .order_by_expr(h("rank"), Order::Desc)
-        .order_by((Alias::new(V), Column::CreatedAt), Order::Desc)
-        .order_by((Alias::new(V), Column::Id), Order::Desc)
-        .limit(page.limit);
+    select.order_by_expr(h("rank"), Order::Desc);
+    if backend == DbBackend::Postgres {
+        select
+            .order_by((Alias::new(V), Column::CreatedAt), Order::Desc)
+            .order_by((Alias::new(V), Column::Id), Order::Desc);
+    } else {
+        select.order_by_expr(h("ord"), Order::Desc);
+    }
+    select.limit(page.limit);
     let rows = conn
         .query_all_raw(backend.build(&select))
         .await
@@ -159,34 +170,184 @@ pub async fn search(
     rows.iter().map(hit).collect()
 }
 
-/// The root of a query word for ranking on SQLite: the word without one plural or verbal ending (`-es`, `-s`,
-/// `-ed`, `-ing`) when at least three letters remain.
-fn root(term: &str) -> &str {
-    ["ing", "ed", "es", "s"]
-        .iter()
-        .find_map(|ending| {
-            term.strip_suffix(ending)
-                .filter(|rest| rest.chars().count() >= 3)
-        })
-        .unwrap_or(term)
+/// PostgreSQL's hits (`tenant_id`, `incident_id`, `created_at`, `rank`): the search rows valid at the page's
+/// instant whose stored words match, ranked by `ts_rank` × 10⁶ over the stored words.
+fn postgres_hits(tenant_id: &str, terms: &[String], page: &PageRequest) -> SelectStatement {
+    let text = terms.join(" ");
+    let mut hits = Query::select();
+    hits.column(("s", S::TenantId))
+        .column(("s", S::IncidentId))
+        .column(("s", S::CreatedAt))
+        .expr_as(
+            Expr::cust_with_values(
+                "(ts_rank(s.words, plainto_tsquery('english', $1)) * 1000000)::bigint",
+                [text.clone()],
+            ),
+            Alias::new("rank"),
+        )
+        .from_as(SearchEntity, "s")
+        .and_where(Expr::cust_with_values(
+            "s.words @@ plainto_tsquery('english', $1)",
+            [text],
+        ));
+    valid_at(&mut hits, tenant_id, page);
+    hits
 }
 
-/// SQLite's rank of a hit: how often the roots of `terms` occur in its document, ignoring ASCII case (the document
-/// is stored lowercase, migration 20, so no hit's text is lowercased at search time). Counting substrings of the
-/// stored text costs a fraction of FTS5's own auxiliary functions (`highlight`, `bm25`), which load every hit's
-/// token positions (a common word's thousand hits: 3.6 ms against 2.2 ms).
-fn occurrences(terms: &[String]) -> Expr {
-    let mut sql = Vec::with_capacity(terms.len());
-    let mut values = Vec::with_capacity(terms.len());
-    for term in terms {
-        let root = root(term);
-        sql.push(format!(
-            "(length(s.document) - length(replace(s.document, ?, ''))) / {}",
-            root.chars().count()
+/// The search rows of `tenant_id` valid at the page's instant.
+fn valid_at(hits: &mut SelectStatement, tenant_id: &str, page: &PageRequest) {
+    let s = |c: S| Expr::col(("s", c));
+    hits.and_where(s(S::TenantId).eq(tenant_id))
+        .and_where(s(S::ValidFrom).lte(page.as_of))
+        .and_where(s(S::ValidTo).is_null().or(s(S::ValidTo).gt(page.as_of)));
+}
+
+/// An FTS5 query for `terms`: each word a quoted phrase (so no word is read as FTS5 syntax), all of them required.
+fn fts_query(terms: &[String]) -> String {
+    terms
+        .iter()
+        .map(|t| format!("\"{t}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// SQLite's hits at any instant (`tenant_id`, `incident_id`, `ord`: the incident's key, `rank`): the search rows
+/// valid at the page's instant whose text the history's index matches, ranked by the query's instances in it.
+fn history_hits(tenant_id: &str, terms: &[String], page: &PageRequest) -> SelectStatement {
+    let mut hits = Query::select();
+    hits.column(("s", S::TenantId))
+        .column(("s", S::IncidentId))
+        .expr_as(Expr::cust("s.search_key"), Alias::new("ord"))
+        .expr_as(
+            Expr::cust(format!("{INSTANCES}(incident_search_fts)")),
+            Alias::new("rank"),
+        )
+        .from(Alias::new("incident_search_fts"))
+        .join_as(
+            JoinType::InnerJoin,
+            SearchEntity,
+            Alias::new("s"),
+            Expr::cust("s.rowid = incident_search_fts.rowid"),
+        )
+        .and_where(Expr::cust_with_values(
+            "incident_search_fts MATCH ?",
+            [fts_query(terms)],
         ));
-        values.push(root.to_owned());
+    valid_at(&mut hits, tenant_id, page);
+    hits
+}
+
+/// SQLite's page of hits in the present, from the present's index alone (migration 21): the tenant's key range
+/// bounds the match, the rank is the query's instances, the order is (rank, key); only the page's keys are looked
+/// up to their incidents, in the index of keys.
+fn present_hits(
+    tenant_id: &str,
+    tenant_no: i64,
+    terms: &[String],
+    beyond: Option<Expr>,
+    limit: u64,
+) -> SelectStatement {
+    let mut matches = Query::select();
+    matches
+        .expr_as(Expr::cust("rowid"), Alias::new("ord"))
+        .expr_as(
+            Expr::cust(format!("{INSTANCES}(incident_search_fts_now)")),
+            Alias::new("rank"),
+        )
+        .from(Alias::new("incident_search_fts_now"))
+        .and_where(Expr::cust_with_values(
+            "incident_search_fts_now MATCH ?",
+            [fts_query(terms)],
+        ))
+        .and_where(Expr::cust_with_values(
+            "rowid > ? AND rowid < ?",
+            [
+                tenant_no.saturating_mul(SEARCH_KEY_SPAN),
+                tenant_no.saturating_add(1).saturating_mul(SEARCH_KEY_SPAN),
+            ],
+        ));
+    let mut page = page_of(
+        matches,
+        beyond,
+        [
+            Expr::col((Alias::new("h"), Alias::new("rank"))),
+            Expr::col((Alias::new("h"), Alias::new("ord"))),
+        ],
+        limit,
+    );
+    page.expr_as(Expr::val(tenant_id), Alias::new("tenant_id"))
+        .expr_as(
+            Expr::cust_with_values(
+                "(SELECT k.incident_id FROM incident_search k WHERE k.tenant_id = ? AND k.search_key = h.ord \
+                 LIMIT 1)",
+                [tenant_id],
+            ),
+            Alias::new("incident_id"),
+        );
+    page
+}
+
+/// The first `limit` of `hits` (as `h`) past `beyond`, ordered by `order`, each descending.
+fn page_of<const N: usize>(
+    hits: SelectStatement,
+    beyond: Option<Expr>,
+    order: [Expr; N],
+    limit: u64,
+) -> SelectStatement {
+    let mut page = Query::select();
+    page.column(Asterisk).from_subquery(hits, Alias::new("h"));
+    if let Some(bound) = beyond {
+        page.and_where(bound);
     }
-    Expr::cust_with_values(sql.join(" + "), values)
+    for expr in order {
+        page.order_by_expr(expr, Order::Desc);
+    }
+    page.limit(limit);
+    page
+}
+
+/// Where SQLite's search of a tenant reads from.
+enum Sqlite {
+    /// The read is in the present (no text was written after its instant): the present's index answers, and the
+    /// tenant's keys are the ones of this number.
+    Present(i64),
+    /// The read is in the past: the history's index answers.
+    Past,
+}
+
+/// The tenant's number in the present's index and whether the page's instant is the present for it (the tenant's
+/// clock is not past it), in one statement; none when the tenant never wrote a text.
+async fn sqlite_tenant_no(
+    tx: &Tx,
+    tenant_id: &str,
+    as_of: DbTime,
+) -> Result<Option<Sqlite>, StorageError> {
+    let conn = tx.conn();
+    let row = conn
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Sqlite,
+            format!(
+                "SELECT (SELECT search_no FROM incident_search_tenants WHERE tenant_id = ?) AS search_no, \
+                 ({}) AS last_micros",
+                crate::tenant_clock::last_sql("?")
+            ),
+            [tenant_id.into(), tenant_id.into()],
+        ))
+        .await
+        .map_err(StorageError::from_db)?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let no: Option<i64> = row
+        .try_get("", "search_no")
+        .map_err(StorageError::from_db)?;
+    let last: Option<i64> = row
+        .try_get("", "last_micros")
+        .map_err(StorageError::from_db)?;
+    Ok(no.map(|no| match last {
+        Some(last) if last <= crate::tenant_clock::micros(as_of.get()) => Sqlite::Present(no),
+        _ => Sqlite::Past,
+    }))
 }
 
 fn hit(row: &QueryResult) -> Result<(IncidentRow, i64), StorageError> {
