@@ -408,7 +408,7 @@ hoc_drivers::storage_test!(
             minute += 1;
             clock.set(start + time::Duration::minutes(minute));
         };
-        let mut create = async |title: &str, times: usize| {
+        let create = async |title: &str, times: usize| {
             let mut request = create_request(title);
             request.error_message = Some(vec!["Disk full"; times].join(", "));
             spine.call(&c, &request).await.expect("create").id
