@@ -34,7 +34,8 @@ pub(crate) fn now_triggers(backend: DatabaseBackend) -> Vec<String> {
          UPDATE incident_search SET search_key = COALESCE(\
          (SELECT p.search_key FROM incident_search p WHERE p.tenant_id = NEW.tenant_id \
          AND p.incident_id = NEW.incident_id AND p.version = NEW.version - 1), \
-         (SELECT COALESCE((SELECT MAX(k.search_key) FROM incident_search k WHERE k.tenant_id = NEW.tenant_id), \
+         (SELECT COALESCE((SELECT MAX(k.search_key) FROM incident_search k WHERE k.tenant_id = NEW.tenant_id \
+         AND k.version = 1), \
          t.search_no * {KEY_SPAN}) + 1 FROM incident_search_tenants t WHERE t.tenant_id = NEW.tenant_id)) \
          WHERE rowid = NEW.rowid; \
          DELETE FROM incident_search_fts_now WHERE NEW.version > 1 \
@@ -94,8 +95,9 @@ impl MigrationTrait for Migration {
              search_no bigint NOT NULL)",
             "ALTER TABLE incident_search ADD COLUMN search_key bigint",
             // The tenant's last key (a new incident's is the next), and a page's keys back to their incidents,
-            // from the index alone.
-            "CREATE INDEX ix_incident_search_key ON incident_search (tenant_id, search_key, incident_id)",
+            // from the index alone: one entry per incident (every incident's text has a first version).
+            "CREATE INDEX ix_incident_search_key ON incident_search (tenant_id, search_key, incident_id) \
+             WHERE version = 1",
             "CREATE VIRTUAL TABLE incident_search_fts_now USING fts5(document, content='', contentless_delete=1, \
              tokenize='porter unicode61')",
         ] {

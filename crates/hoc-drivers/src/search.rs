@@ -266,7 +266,7 @@ fn present_hits(
                 tenant_no.saturating_add(1).saturating_mul(SEARCH_KEY_SPAN),
             ],
         ));
-    let mut page = page_of(
+    let page = page_of(
         matches,
         beyond,
         [
@@ -275,16 +275,27 @@ fn present_hits(
         ],
         limit,
     );
-    page.expr_as(Expr::val(tenant_id), Alias::new("tenant_id"))
-        .expr_as(
-            Expr::cust_with_values(
-                "(SELECT k.incident_id FROM incident_search k WHERE k.tenant_id = ? AND k.search_key = h.ord \
-                 LIMIT 1)",
-                [tenant_id],
-            ),
-            Alias::new("incident_id"),
-        );
-    page
+    // After the page is chosen (a column computed beside the rank would be computed for every hit before the sort).
+    let mut keyed = Query::select();
+    keyed
+        .column(("k", S::TenantId))
+        .column(("k", S::IncidentId))
+        .column((Alias::new("p"), Alias::new("rank")))
+        .column((Alias::new("p"), Alias::new("ord")))
+        .from_subquery(page, Alias::new("p"))
+        // CROSS: SQLite keeps the page as the outer loop (an inner join may be planned the other way round,
+        // walking the tenant's every key to probe the page). sea-query writes no ON for a cross join: the
+        // condition is the WHERE's.
+        .join_as(
+            JoinType::CrossJoin,
+            SearchEntity,
+            Alias::new("k"),
+            Expr::cust("TRUE"),
+        )
+        .and_where(Expr::col(("k", S::TenantId)).eq(tenant_id))
+        .and_where(Expr::cust("k.search_key = p.ord"))
+        .and_where(Expr::col(("k", S::Version)).eq(1));
+    keyed
 }
 
 /// The first `limit` of `hits` (as `h`) past `beyond`, ordered by `order`, each descending.
