@@ -88,6 +88,11 @@ impl TestClock {
         *self.0.lock().expect("clock lock") = t;
     }
 
+    /// Moves the clock on by `by`.
+    pub(crate) fn advance(&self, by: time::Duration) {
+        *self.0.lock().expect("clock lock") += by;
+    }
+
     pub(crate) fn install(&self, spine: Spine) -> Spine {
         let clock = self.0.clone();
         spine.with_clock(std::sync::Arc::new(move || {

@@ -25,6 +25,12 @@ fn q(text: &str) -> ListIncidents {
     }
 }
 
+/// A spine on `db` whose clock stands at 2026-12-01 09:00 UTC until moved, and its clock.
+fn clocked(db: &hoc_drivers::Database) -> (Spine, TestClock) {
+    let clock = TestClock::at(time::macros::datetime!(2026-12-01 09:00 UTC));
+    (clock.install(spine(db)), clock)
+}
+
 fn titles(hits: &[(String, i64)]) -> Vec<&str> {
     hits.iter().map(|(t, _)| t.as_str()).collect()
 }
@@ -32,16 +38,9 @@ fn titles(hits: &[(String, i64)]) -> Vec<&str> {
 hoc_drivers::storage_test!(
     search_finds_word_stems_ranks_filters_pages_and_travels_in_time,
     |db| {
-        let clock = TestClock::at(time::macros::datetime!(2026-12-01 09:00 UTC));
-        let spine = clock.install(spine(&db));
+        let (spine, clock) = clocked(&db);
         let c = ctx("t1");
-        let mut minute = 0;
-        let mut at_next = || {
-            minute += 1;
-            clock.set(
-                time::macros::datetime!(2026-12-01 09:00 UTC) + time::Duration::minutes(minute),
-            );
-        };
+        let at_next = || clock.advance(time::Duration::minutes(1));
         let open = |title: &str, message: Option<&str>, severity: &str| {
             let mut request = create_request(title);
             request.error_message = message.map(str::to_owned);
@@ -296,15 +295,9 @@ async fn walk(
 hoc_drivers::storage_test!(
     a_search_in_the_present_and_the_same_search_replayed_later_agree,
     |db| {
-        let start = time::macros::datetime!(2026-12-01 09:00 UTC);
-        let clock = TestClock::at(start);
-        let spine = clock.install(spine(&db));
+        let (spine, clock) = clocked(&db);
         let c = ctx("t1");
-        let mut minute = 0;
-        let mut at_next = || {
-            minute += 1;
-            clock.set(start + time::Duration::minutes(minute));
-        };
+        let at_next = || clock.advance(time::Duration::minutes(1));
         // 24 incidents saying "disk" 1-3 times (many ties), another tenant's saying it too; some later get a note
         // that says it again, some a new title: a text's later versions keep their incident's place.
         let mut expected: Vec<(String, i64)> = Vec::new();
@@ -399,15 +392,9 @@ hoc_drivers::storage_test!(
 hoc_drivers::storage_test!(
     the_present_index_is_backfilled_in_the_order_of_creation,
     |db| {
-        let start = time::macros::datetime!(2026-12-01 09:00 UTC);
-        let clock = TestClock::at(start);
-        let spine = clock.install(spine(&db));
+        let (spine, clock) = clocked(&db);
         let c = ctx("t1");
-        let mut minute = 0;
-        let mut at_next = || {
-            minute += 1;
-            clock.set(start + time::Duration::minutes(minute));
-        };
+        let at_next = || clock.advance(time::Duration::minutes(1));
         let create = async |title: &str, times: usize| {
             let mut request = create_request(title);
             request.error_message = Some(vec!["Disk full"; times].join(", "));
