@@ -289,3 +289,106 @@ async fn clock_held(client: &reqwest::Client, address: &str) -> Option<(f64, f64
     let (sum, count) = (value("sum")?, value("count")?);
     (count > 0.0).then(|| (sum / count, count))
 }
+
+#[cfg(test)]
+mod tests {
+    use hoc_drivers::testing::TestDatabase;
+    use hoc_spine::requests::AlertmanagerWebhook;
+    use hoc_spine::{ActorType, OperationContext, Spine};
+
+    use super::{TENANT, delivery};
+
+    /// A statement's kind and the table it names first (`SELECT … FROM t`, `INSERT INTO t`, `UPDATE t`; for a
+    /// `SELECT` of no table, the function it calls), with identifiers unquoted: what the spine's generated SQL and the floor's hand-written SQL have in common.
+    fn shape(sql: &str) -> String {
+        let sql = sql.replace('"', "");
+        let words: Vec<&str> = sql
+            .split(|c: char| c.is_whitespace() || c == '(' || c == ')' || c == ',')
+            .filter(|w| !w.is_empty())
+            .collect();
+        let kind = words.first().map(|w| w.to_uppercase()).unwrap_or_default();
+        let after = |keyword: &str| {
+            words
+                .iter()
+                .position(|w| w.eq_ignore_ascii_case(keyword))
+                .and_then(|i| words.get(i + 1))
+                .map(|t| t.to_lowercase())
+                .unwrap_or_default()
+        };
+        let table = match kind.as_str() {
+            "INSERT" => after("INTO"),
+            "UPDATE" => words.get(1).map(|t| t.to_lowercase()).unwrap_or_default(),
+            // A call without a table (`SELECT pg_advisory_xact_lock(…)`): the function.
+            _ if !words.iter().any(|w| w.eq_ignore_ascii_case("FROM")) => {
+                words.get(1).map(|t| t.to_lowercase()).unwrap_or_default()
+            }
+            _ => after("FROM"),
+        };
+        format!("{kind} {table}")
+    }
+
+    #[test]
+    fn a_shape_is_the_kind_and_the_first_table() {
+        assert_eq!(
+            shape("SELECT \"a\".\"x\" FROM \"incident_alerts\" AS \"a\" WHERE (SELECT 1 FROM t)"),
+            "SELECT incident_alerts"
+        );
+        assert_eq!(
+            shape("insert into audit_ledger (id) VALUES ($1)"),
+            "INSERT audit_ledger"
+        );
+        assert_eq!(
+            shape("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"),
+            "SELECT pg_advisory_xact_lock"
+        );
+        assert_eq!(shape("UPDATE \"incidents\" SET x = 1"), "UPDATE incidents");
+    }
+
+    async fn database() -> TestDatabase {
+        match TestDatabase::postgres().await {
+            Some(db) => db,
+            None => TestDatabase::sqlite().await,
+        }
+    }
+
+    /// The floor sends the spine's statements, in the spine's order: the same kind on the same table for a storm
+    /// delivery, each path on its own fresh database. A floor that sent fewer (or more) would make `storm ÷ floor`
+    /// a comparison of different work, which is how an earlier floor flattered the spine.
+    #[tokio::test]
+    async fn the_floor_sends_the_statements_the_spine_sends() {
+        let spine_db = database().await;
+        let spine = Spine::new(spine_db.db().clone()).unwrap_or_else(|e| panic!("{e}"));
+        let ctx = OperationContext::new(TENANT, ActorType::System, "alertmanager")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let body: AlertmanagerWebhook =
+            serde_json::from_value(delivery(0)).unwrap_or_else(|e| panic!("{e}"));
+        spine_db.db().record_statements();
+        spine
+            .call(&ctx, &body)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let spine_shapes: Vec<String> = spine_db
+            .db()
+            .recorded_statements()
+            .iter()
+            .map(|s| shape(s))
+            .collect();
+
+        let floor_db = database().await;
+        let mut trace = Vec::new();
+        crate::storm_floor::apply_noting(floor_db.db(), &delivery(0), Some(&mut trace))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let floor_shapes: Vec<String> = trace.iter().map(|s| shape(s)).collect();
+
+        assert_eq!(
+            floor_shapes, spine_shapes,
+            "the floor's statements (left) against the spine's (right)"
+        );
+        assert!(
+            spine_shapes.contains(&"INSERT incident_alerts".to_owned()) && spine_shapes.len() >= 15,
+            "a storm delivery is more than {} statements: {spine_shapes:?}",
+            spine_shapes.len()
+        );
+    }
+}

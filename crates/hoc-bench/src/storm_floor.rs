@@ -150,6 +150,31 @@ fn text(map: &Value) -> String {
 
 /// Applies delivery `body` (a storm delivery: one new group of firing alerts) the hand-written way.
 pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
+    apply_noting(db, body, None).await
+}
+
+/// [`apply`], noting the text of each statement it sends in `trace` (when given), for the test that holds the
+/// floor to the spine's statements.
+pub(crate) async fn apply_noting(
+    db: &Database,
+    body: &Value,
+    mut trace: Option<&mut Vec<String>>,
+) -> Result<(), String> {
+    macro_rules! q {
+        (safe $sql:expr) => {{
+            let sql: String = $sql;
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.push(sql.clone());
+            }
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+        }};
+        ($sql:expr) => {{
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.push($sql.to_owned());
+            }
+            sqlx::query($sql)
+        }};
+    }
     let group = body["groupKey"].as_str().unwrap_or_default().to_owned();
     let alerts = body["alerts"].as_array().cloned().unwrap_or_default();
     let delivery_id = format!("{:x}", uuid::Uuid::now_v7().as_u128());
@@ -159,9 +184,9 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
         ($tx:ident, $time:ident, $pg:expr) => {{
             // Before the clock: the policy, the key's lock, the alerts' last versions, the key's last incident,
             // the delivery's record and the grouping configuration.
-            sqlx::query(POLICY).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
+            q!(POLICY).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
             if $pg {
-                sqlx::query(LOCK_KEY).bind(&key).fetch_one(&mut *$tx).await.map_err(err)?;
+                q!(LOCK_KEY).bind(&key).fetch_one(&mut *$tx).await.map_err(err)?;
             }
             let fingerprints: Vec<&str> =
                 alerts.iter().map(|a| a["fingerprint"].as_str().unwrap_or_default()).collect();
@@ -173,35 +198,35 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                 if $pg { LATEST.to_owned() } else { LATEST.replace("$1", "?") },
                 list.join(", ")
             );
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(TENANT);
+            let mut query = q!(safe sql).bind(TENANT);
             for fingerprint in &fingerprints {
                 query = query.bind(*fingerprint);
             }
             query.fetch_all(&mut *$tx).await.map_err(err)?;
-            sqlx::query(KEY_INCIDENT)
+            q!(KEY_INCIDENT)
                 .bind(TENANT)
                 .bind(&group)
                 .fetch_optional(&mut *$tx)
                 .await
                 .map_err(err)?;
-            sqlx::query(DELIVERY)
+            q!(DELIVERY)
                 .bind(TENANT)
                 .bind(&delivery_id)
                 .fetch_optional(&mut *$tx)
                 .await
                 .map_err(err)?;
-            sqlx::query(GROUPING_CONFIG).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
-            sqlx::query(FIRST_SIGNATURE).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
+            q!(GROUPING_CONFIG).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
+            q!(FIRST_SIGNATURE).bind(TENANT).fetch_optional(&mut *$tx).await.map_err(err)?;
             // Holding the clock: the tick, then the versions read before it, checked in one statement.
             let (at, head) = tick(
-                sqlx::query(CLOCK)
+                q!(CLOCK)
                     .bind(TENANT)
                     .bind(now_micros())
                     .fetch_one(&mut *$tx)
                     .await
                     .map_err(err)?,
             )?;
-            sqlx::query(VERSIONS)
+            q!(VERSIONS)
                 .bind(TENANT)
                 .bind(TENANT)
                 .bind(TENANT)
@@ -211,7 +236,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
             let incident = id("inc");
             let first = &alerts[0];
             let labels = &first["labels"];
-            sqlx::query(INSERT_INCIDENT)
+            q!(INSERT_INCIDENT)
                 .bind(&incident)
                 .bind(TENANT)
                 .bind(first["annotations"]["summary"].as_str().unwrap_or_default())
@@ -268,7 +293,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
             }
             for chunk in fired.chunks(200) {
                 let sql = multi_row(INSERT_ALERT, ALERT_ROW, chunk.len(), $pg);
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                let mut query = q!(safe sql);
                 for (alert_id, fingerprint, alert) in chunk {
                     query = query
                         .bind(TENANT)
@@ -288,7 +313,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
             }
             for (n, chunk) in timeline.chunks(200).enumerate() {
                 let sql = multi_row(TIMELINE_ROWS, TIMELINE_ROW, chunk.len(), $pg);
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                let mut query = q!(safe sql);
                 for (i, (event_type, from, description)) in chunk.iter().enumerate() {
                     query = query
                         .bind(id("tl"))
@@ -306,7 +331,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                 }
                 query.execute(&mut *$tx).await.map_err(err)?;
             }
-            sqlx::query(RECORD)
+            q!(RECORD)
                 .bind(TENANT)
                 .bind(&delivery_id)
                 .bind($time(at))
@@ -319,7 +344,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
             let chained = chain(&audits, head, &request_id, at);
             for (rows, links) in audits.chunks(200).zip(chained.chunks(200)) {
                 let sql = multi_row(AUDIT, AUDIT_ROW, rows.len(), $pg);
-                let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+                let mut query = q!(safe sql);
                 for (row, (seq, prev, hash)) in rows.iter().zip(links) {
                     query = query
                         .bind(&row.id)
@@ -337,7 +362,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                 query.execute(&mut *$tx).await.map_err(err)?;
             }
             let n = i64::try_from(events.len()).unwrap_or(0);
-            let last: i64 = sqlx::query(SEQUENCES)
+            let last: i64 = q!(SEQUENCES)
                 .bind(TENANT)
                 .bind(n)
                 .fetch_one(&mut *$tx)
@@ -346,7 +371,7 @@ pub(crate) async fn apply(db: &Database, body: &Value) -> Result<(), String> {
                 .try_get(0)
                 .map_err(err)?;
             let sql = multi_row(OUTBOX, OUTBOX_ROW, events.len(), $pg);
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            let mut query = q!(safe sql);
             for (seq, (event_type, data)) in (last - n + 1..).zip(&events) {
                 query = query
                     .bind(id("evt"))

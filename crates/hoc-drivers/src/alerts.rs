@@ -17,18 +17,11 @@ use crate::{AlertRow, DbTime, DeliveryRow, IngestPolicyRow, StorageError, Tx};
 /// Inserts alert versions in one multi-row insert per 200. The (tenant, alert, version) key refuses a second writer
 /// of one version.
 pub async fn insert_all(tx: &Tx, rows: Vec<AlertRow>) -> Result<(), StorageError> {
-    let mut rows = rows
+    let rows = rows
         .into_iter()
         .map(|row| row.into_active_model().reset_all())
-        .peekable();
-    while rows.peek().is_some() {
-        let chunk: Vec<_> = rows.by_ref().take(200).collect();
-        Entity::insert_many(chunk)
-            .exec_without_returning(tx.write()?)
-            .await
-            .map_err(StorageError::from_db)?;
-    }
-    Ok(())
+        .collect();
+    crate::bulk::insert_models(tx.write()?, rows, 200).await
 }
 
 /// The newest alert `source` sent under `dedup_key`, in its current version, or `None`.

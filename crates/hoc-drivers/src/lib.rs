@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod artifacts;
 pub mod audit;
+pub mod bulk;
 pub mod console_sessions;
 mod db_time;
 pub mod entity;

@@ -2,8 +2,12 @@
 //! last, computed in the statement that inserts it.
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, Iterable, QueryFilter, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IdenStatic, IntoActiveModel,
+    Iterable, QueryFilter, QueryOrder, Value,
+};
 
+use crate::bulk::Cell;
 use crate::entity::incident_timeline::{Column, Entity};
 use crate::{DbTime, StorageError, TimelineRow, Tx};
 
@@ -54,7 +58,6 @@ pub async fn insert(tx: &Tx, row: TimelineRow) -> Result<i32, StorageError> {
 /// [`insert`].
 pub async fn insert_all(tx: &Tx, rows: Vec<TimelineRow>) -> Result<(), StorageError> {
     let conn = tx.write()?;
-    let backend = conn.get_database_backend();
     let mut placed: Vec<((String, String), i32)> = Vec::new();
     let mut numbered = Vec::with_capacity(rows.len());
     for row in rows {
@@ -71,27 +74,30 @@ pub async fn insert_all(tx: &Tx, rows: Vec<TimelineRow>) -> Result<(), StorageEr
         };
         numbered.push((row, place));
     }
-    let mut numbered = numbered.into_iter().peekable();
-    while numbered.peek().is_some() {
-        let mut insert = Query::insert();
-        insert.into_table(Entity).columns(Column::iter());
-        for (row, place) in numbered.by_ref().take(200) {
-            let values: Vec<Expr> = Column::iter()
-                .map(|c| match c {
-                    Column::Ordinal => Expr::from(next_ordinal(&row)).add(place - 1),
-                    c => Expr::val(sea_orm::ModelTrait::get(&row, c)),
-                })
-                .collect();
-            insert.values(values).map_err(|e| StorageError::Corrupt {
-                table: "incident_timeline",
-                problem: e.to_string(),
-            })?;
-        }
-        conn.execute_raw(backend.build(&insert))
-            .await
-            .map_err(StorageError::from_db)?;
-    }
-    Ok(())
+    let columns: Vec<String> = Column::iter()
+        .map(|c| crate::bulk::quoted(c.as_str()))
+        .collect();
+    let rows = numbered.into_iter().map(|(row, place)| {
+        let of = vec![
+            Value::from(row.tenant_id.clone()),
+            Value::from(row.incident_id.clone()),
+            Value::from(place - 1),
+        ];
+        let mut row = row.into_active_model();
+        let mut of = Some(of);
+        Column::iter()
+            .map(|c| match c {
+                // One past the incident's last ordinal, read in the inserting statement, plus its place.
+                Column::Ordinal => Cell::Expr(
+                    "(SELECT COALESCE(MAX(t.\"ordinal\"), 0) + 1 FROM \"incident_timeline\" t \
+                     WHERE t.\"tenant_id\" = ? AND t.\"incident_id\" = ?) + ?",
+                    of.take().unwrap_or_default(),
+                ),
+                c => Cell::Value(row.take(c).into_value().unwrap_or(Value::String(None))),
+            })
+            .collect()
+    });
+    crate::bulk::insert_cells(conn, rows, 200, "\"incident_timeline\"", &columns).await
 }
 
 /// One past the incident's last ordinal, as a subquery of the inserting statement.

@@ -235,14 +235,7 @@ pub mod audit {
             head.hash = Some(hash);
             models.push(row.into_active_model().reset_all());
         }
-        let mut models = models.into_iter().peekable();
-        while models.peek().is_some() {
-            let chunk: Vec<_> = models.by_ref().take(200).collect();
-            Entity::insert_many(chunk)
-                .exec_without_returning(tx.transaction()?)
-                .await
-                .map_err(StorageError::from_db)?;
-        }
+        hoc_drivers::bulk::insert_models(tx.transaction()?, models, 200).await?;
         tx.keep(head);
         Ok(())
     }
@@ -405,10 +398,10 @@ pub mod audit {
 /// The event outbox and its gapless per-(tenant, project) sequence counter.
 pub mod outbox {
     use hoc_contracts::EventEnvelope;
-    use hoc_drivers::entity::event_outbox::{ActiveModel, Entity};
+    use hoc_drivers::entity::event_outbox::ActiveModel;
     use hoc_drivers::{StorageError, Tx};
     use sea_orm::ActiveValue::{NotSet, Set};
-    use sea_orm::{ConnectionTrait, EntityTrait, Statement};
+    use sea_orm::{ConnectionTrait, Statement};
 
     /// Hands out the next sequence number of (tenant, project), starting at 1.
     ///
@@ -467,17 +460,11 @@ pub mod outbox {
         tx: &Tx,
         envelopes: &[(EventEnvelope, serde_json::Value)],
     ) -> Result<(), StorageError> {
-        for chunk in envelopes.chunks(500) {
-            let rows = chunk
-                .iter()
-                .map(|(envelope, payload)| active_model(envelope, payload))
-                .collect::<Result<Vec<_>, _>>()?;
-            Entity::insert_many(rows)
-                .exec_without_returning(tx.transaction()?)
-                .await
-                .map_err(StorageError::from_db)?;
-        }
-        Ok(())
+        let rows = envelopes
+            .iter()
+            .map(|(envelope, payload)| active_model(envelope, payload))
+            .collect::<Result<Vec<_>, _>>()?;
+        hoc_drivers::bulk::insert_models(tx.transaction()?, rows, 500).await
     }
 
     fn active_model(

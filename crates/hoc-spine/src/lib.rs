@@ -356,13 +356,21 @@ impl Spine {
     }
 
     /// What a write that prepares ([`OperationMethod::PREPARES`]) reads before its transaction begins: on a reader,
-    /// at the tenant's last committed instant (see [`OperationMethod::prepare`]). `None` for every other method.
+    /// at the tenant's last committed instant (see [`OperationMethod::prepare`]); or what a write that parses first
+    /// ([`OperationMethod::PARSES_FIRST`]) parsed. `None` for every other method.
     async fn prepare<M: OperationMethod>(
         &self,
         ctx: &OperationContext,
         request: &M,
         span: &tracing::Span,
     ) -> Result<Option<registry::Prepared>, OperationError> {
+        if M::WRITES && M::PARSES_FIRST && !M::PREPARES {
+            let parsed = request.parse_first();
+            if parsed.is_err() {
+                span.in_scope(|| observe(&parsed));
+            }
+            return parsed.map(Some);
+        }
         if !(M::WRITES && M::PREPARES) {
             return Ok(None);
         }

@@ -72,6 +72,18 @@ pub trait OperationMethod:
         Ok(Box::new(()))
     }
 
+    /// Whether a write parses its request before its transaction begins, with [`Self::parse_first`] (a method
+    /// that [`Self::PREPARES`] does not).
+    const PARSES_FIRST: bool = false;
+
+    /// For a write whose request is long to parse (when [`Self::PARSES_FIRST`]): parses it before the transaction
+    /// begins, so no lock is held while it does (on SQLite every write of the database waits for a transaction
+    /// that holds the write lock). The result is [`Call::prepared`] in [`Self::before_clock`], or in
+    /// [`Self::run`] for a method without it. It reads nothing.
+    fn parse_first(&self) -> Result<Prepared, OperationError> {
+        Ok(Box::new(()))
+    }
+
     /// Whether a write runs [`Self::before_clock`] in its transaction before the tenant clock is taken.
     const BEFORE_CLOCK: bool = false;
 

@@ -23,6 +23,8 @@ use crate::grouping::Grouping;
 pub struct Lookup {
     /// The version of the policy the keys were computed under.
     pub policy_version: i64,
+    /// The delivery's identity ([`Delivery::identity`]).
+    pub(super) identity: String,
     /// The delivery as applied before (read under its keys' locks, so a copy in flight was waited for).
     pub(super) applied: Option<DeliveryRow>,
     /// The tenant's grouping configuration, for the incidents the delivery opens.
@@ -43,10 +45,12 @@ pub async fn look_up(
     policy: &IngestPolicy,
 ) -> Result<Lookup, IncidentError> {
     let keyed = lock_and_read(tx, tenant_id, source, delivery, policy).await?;
-    let applied = driver::delivery(tx, tenant_id, &delivery.identity()).await?;
+    let identity = delivery.identity();
+    let applied = driver::delivery(tx, tenant_id, &identity).await?;
     let (grouping, before_first_incident) = Grouping::load_with_origin(tx, tenant_id).await?;
     Ok(Lookup {
         policy_version: policy.version,
+        identity,
         applied,
         grouping,
         before_first_incident,

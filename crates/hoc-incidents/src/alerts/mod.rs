@@ -160,7 +160,7 @@ pub async fn ingest(
     tx: &Tx,
     caller: &Caller<'_>,
     source: &str,
-    delivery: Delivery,
+    delivery: &Delivery,
     policy: &IngestPolicy,
     lookup: &Lookup,
 ) -> Result<Ingested, IncidentError> {
@@ -180,7 +180,7 @@ pub async fn ingest(
         tx,
         caller,
         source,
-        &delivery,
+        delivery,
         policy,
         &lookup.keyed,
         Some(&lookup.grouping),
@@ -189,7 +189,7 @@ pub async fn ingest(
     let result = serde_json::to_string(&outcome.response).map_err(|e| corrupt(tenant_id, e))?;
     let record = DeliveryRow {
         tenant_id: tenant_id.to_owned(),
-        delivery_id: delivery.identity(),
+        delivery_id: lookup.identity.clone(),
         source: source.to_owned(),
         received_at: caller.now.into(),
         result,
@@ -431,7 +431,7 @@ impl Run<'_, '_> {
                 TimelineKind::AlertFired,
             ),
         };
-        self.write_alert(&incident, row, previous.as_ref(), kind)
+        self.write_alert(&incident, row, previous.as_ref(), kind, Some(&alert.labels))
             .await?;
         self.report.touch(&incident.id, IngestOutcome::Updated);
         Ok(())
@@ -461,8 +461,14 @@ impl Run<'_, '_> {
             request_id: Some(self.caller.request_id.to_owned()),
             ..prev.clone()
         };
-        self.write_alert(&incident, row, Some(&prev), TimelineKind::AlertResolved)
-            .await?;
+        self.write_alert(
+            &incident,
+            row,
+            Some(&prev),
+            TimelineKind::AlertResolved,
+            None,
+        )
+        .await?;
         self.report.touch(&incident.id, IngestOutcome::Updated);
         if !self.resolved_in.contains(&incident.id) {
             self.resolved_in.push(incident.id.clone());
@@ -595,10 +601,14 @@ impl Run<'_, '_> {
         row: AlertRow,
         before: Option<&AlertRow>,
         kind: TimelineKind,
+        labels: Option<&BTreeMap<String, String>>,
     ) -> Result<(), IncidentError> {
-        self.pending_alerts.push(row.clone());
         self.latest.insert(row.dedup_key.clone(), row.clone());
-        let name = display_name(&row);
+        // The row's labels are `labels` when given (as sent): no need to read its JSON back.
+        let name = match labels {
+            Some(labels) => name_of(labels, &row.dedup_key),
+            None => name_of(&map_of(&row.labels), &row.dedup_key),
+        };
         let text = match kind {
             TimelineKind::AlertFired => format!("alert {name} fired"),
             TimelineKind::AlertFiredAgain => {
@@ -651,6 +661,7 @@ impl Run<'_, '_> {
                     occurrences: row.occurrences,
                 })
             });
+        self.pending_alerts.push(row);
         Ok(())
     }
 
@@ -744,11 +755,11 @@ fn alert_name(alert: &IncomingAlert) -> String {
         .map_or_else(|| alert.dedup_key.clone(), |n| one_line(n, 64))
 }
 
-fn display_name(row: &AlertRow) -> String {
-    let labels = map_of(&row.labels);
+/// An alert's name in the timeline: its `alertname` label and dedup key, or the key alone.
+fn name_of(labels: &BTreeMap<String, String>, dedup_key: &str) -> String {
     match labels.get("alertname") {
-        Some(name) => format!("{} ({})", one_line(name, 64), row.dedup_key),
-        None => row.dedup_key.clone(),
+        Some(name) => format!("{} ({dedup_key})", one_line(name, 64)),
+        None => dedup_key.to_owned(),
     }
 }
 

@@ -7,7 +7,9 @@ pub use hoc_incidents::alerts::{
     PutIngestPolicy,
 };
 
-use hoc_incidents::alerts;
+use std::sync::Arc;
+
+use hoc_incidents::alerts::{self, Delivery};
 
 use super::{invalid, operation_method, read_at};
 use crate::http::{Accepted202, Methods, Ok200, get, post, put};
@@ -115,27 +117,38 @@ impl crate::OperationMethod for AlertmanagerWebhook {
     const METHOD: &'static str = "alertmanager";
     const WRITES: bool = true;
     const BEFORE_CLOCK: bool = true;
+    const PARSES_FIRST: bool = true;
     type Response = IngestReport;
 
+    /// A delivery of a hundred alerts is parsed before the transaction, not while it holds a lock.
+    fn parse_first(&self) -> Result<crate::Prepared, OperationError> {
+        Ok(Box::new(Arc::new(self.parse().map_err(invalid)?)))
+    }
+
     async fn before_clock(&self, call: Call<'_>) -> Result<crate::Prepared, OperationError> {
-        let delivery = self.parse().map_err(invalid)?;
+        let delivery = match call
+            .prepared
+            .and_then(|p| p.downcast_ref::<Arc<Delivery>>())
+        {
+            Some(parsed) => Arc::clone(parsed),
+            None => Arc::new(self.parse().map_err(invalid)?),
+        };
         let tenant_id = call.ctx.tenant_id();
         let policy = alerts::policy_at(call.tx, tenant_id, None).await?;
         let lookup =
             alerts::look_up(call.tx, tenant_id, alerts::ALERTMANAGER, &delivery, &policy).await?;
-        Ok(Box::new((policy, lookup)))
+        Ok(Box::new((policy, lookup, delivery)))
     }
 
     async fn run(&self, call: Call<'_>) -> Result<Output<IngestReport>, OperationError> {
-        let delivery = self.parse().map_err(invalid)?;
-        let truncated = delivery.truncated;
         let caller = super::incidents::caller(&call);
         let looked_up = call
             .prepared
-            .and_then(|p| p.downcast_ref::<(IngestPolicy, alerts::Lookup)>());
+            .and_then(|p| p.downcast_ref::<(IngestPolicy, alerts::Lookup, Arc<Delivery>)>());
+        let truncated = looked_up.map_or(0, |(_, _, delivery)| delivery.truncated);
         let ingested = match looked_up {
             // Checked against the policy and configuration now, answered from the record of a copy applied before.
-            Some((policy, lookup)) => {
+            Some((policy, lookup, delivery)) => {
                 alerts::ingest(
                     call.tx,
                     &caller,
