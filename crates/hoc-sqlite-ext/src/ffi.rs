@@ -56,7 +56,7 @@ unsafe extern "C" fn init(
         match (*api).xCreateFunction {
             Some(create) => create(
                 api,
-                c"hoc_instances".as_ptr(),
+                crate::INSTANCES_C.as_ptr(),
                 ptr::null_mut(),
                 Some(instances),
                 None,

@@ -17,7 +17,13 @@ mod ffi;
 /// `hoc_instances(<fts5 table>)`: in a query `WHERE <table> MATCH …`, how many times the query's phrases occur in
 /// the row (every instance of every phrase, in every column), by the table's tokenizer (so by word stem with the
 /// Porter tokenizer, case folded). An integer.
-pub const INSTANCES: &str = "hoc_instances";
+pub const INSTANCES: &str = match INSTANCES_C.to_str() {
+    Ok(name) => name,
+    Err(_) => "",
+};
+
+/// [`INSTANCES`] as SQLite's C API takes it (the one spelling of the name: [`INSTANCES`] is read from it).
+const INSTANCES_C: &std::ffi::CStr = c"hoc_instances";
 
 /// What can go wrong installing the functions.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
