@@ -346,10 +346,18 @@ hoc_drivers::storage_test!(
             ],
         }))
         .expect("a webhook body");
+        let before = db.counters();
         let err = refused_without_writes!(
             db,
             ErrorCode::InvalidInput,
             spine.call(&monitor("t1"), &bad)
+        );
+        // Parsed before any transaction begins (`PARSES_FIRST`): a bad body never takes a lock, SQLite's write
+        // lock included.
+        assert_eq!(
+            (db.counters() - before).transactions,
+            0,
+            "a bad delivery began a transaction"
         );
         let hoc_spine::OperationError::InvalidInput { fields } = err else {
             panic!("not invalid input: {err}");
