@@ -19,7 +19,7 @@ use crate::{AlertRow, DbTime, DeliveryRow, IngestPolicyRow, StorageError, Tx};
 pub async fn insert_all(tx: &Tx, rows: Vec<AlertRow>) -> Result<(), StorageError> {
     let rows = rows
         .into_iter()
-        .map(|row| row.into_active_model().reset_all())
+        .map(IntoActiveModel::into_active_model)
         .collect();
     crate::bulk::insert_models(tx.write()?, rows, 200).await
 }

@@ -23,8 +23,8 @@ pub enum Cell {
     Expr(&'static str, Vec<Value>),
 }
 
-/// Inserts `rows` (all of one table) in one statement per `chunk` rows: the columns set in the first row, which
-/// every row must set (a column left unset takes its default).
+/// Inserts `rows` (all of one table) in one statement per `chunk` rows: the columns set (or unchanged) in the first
+/// row, which every row must have (a column the first row leaves unset takes its default).
 pub async fn insert_models<A>(
     tx: &DatabaseTransaction,
     rows: Vec<A>,
@@ -48,8 +48,8 @@ where
                 Some(value) => values.push(Cell::Value(value)),
                 None => {
                     return Err(StorageError::Corrupt {
-                        table: "(bulk insert)",
-                        problem: format!("{table}: a row leaves {} unset", c.as_str()),
+                        table,
+                        problem: format!("a row of a multi-row insert leaves {} unset", c.as_str()),
                     });
                 }
             }

@@ -233,7 +233,7 @@ pub mod audit {
             row.row_hash = Some(hash.clone());
             head.seq = seq;
             head.hash = Some(hash);
-            models.push(row.into_active_model().reset_all());
+            models.push(row.into_active_model());
         }
         hoc_drivers::bulk::insert_models(tx.transaction()?, models, 200).await?;
         tx.keep(head);
